@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { parseDuration } from './duration';
+
+const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789abcdef';
+const DEV_ADMIN_TOKEN = 'dev-only-admin-token';
+
+const int = (min: number, max: number) =>
+  z.string().regex(/^\d+$/, `expected an integer from ${min} to ${max}`).transform(Number).pipe(z.number().int().min(min).max(max));
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 5s, 10m, 2h, 30d' });
+    return z.NEVER;
+  }
+  return ms;
+});
+const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected a ${protocols.join(' or ')} URL`);
+const natsUrls = z
+  .string()
+  .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+  .pipe(z.array(url(['nats:', 'tls:'])).min(1, 'expected one or more nats:// URLs, comma separated'));
+
+/** Every environment variable of PROTOCOL.md that exists so far, with its quick-start default. */
+export const configSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: int(1, 65535).default(3000),
+  CHAT_NATS_URL: natsUrls.default(['nats://127.0.0.1:4222']),
+  CHAT_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/chat'),
+  CHAT_REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  CHAT_JWT_SECRET: z.string().min(32, 'expected at least 32 characters').optional(),
+  CHAT_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
+  CHAT_DEV_TOKENS: flag.default(false),
+  CHAT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9_-]').default('chat'),
+  CHAT_PARTITIONS: int(1, 1024).default(4),
+  CHAT_PUSH_FANOUT_MAX: int(2, 1_000_000).default(100),
+  CHAT_STREAM_REPLICAS: int(1, 5).default(1),
+  CHAT_MAX_GROUP_MEMBERS: int(2, 100_000).default(100_000),
+  CHAT_ALLOWED_ORIGINS: z.string().default(''),
+  CHAT_DUPLICATE_WINDOW: duration.default(120_000),
+  CHAT_PROJECTOR_BATCH: int(1, 10_000).default(500),
+  CHAT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+type Parsed = z.infer<typeof configSchema>;
+
+export interface Config extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN' | 'CHAT_ALLOWED_ORIGINS'> {
+  CHAT_JWT_SECRET: string;
+  CHAT_ADMIN_TOKEN: string;
+  CHAT_ALLOWED_ORIGINS: string[];
+  /** Lines to print at start: development defaults that must not reach production. */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`config: ${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; the first bad or missing value throws, naming its variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = configSchema.safeParse(present);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const got = present[variable] === undefined ? '' : ` (got ${JSON.stringify(present[variable])})`;
+    throw new ConfigError(variable, `${issue.message}${got}`);
+  }
+  const parsed = result.data;
+  const production = parsed.NODE_ENV === 'production';
+  const warnings: string[] = [];
+  const secret = (name: 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN', fallback: string): string => {
+    const value = parsed[name];
+    if (value !== undefined) return value;
+    if (production) throw new ConfigError(name, 'required when NODE_ENV=production');
+    warnings.push(`${name} is not set: using the DEVELOPMENT value ${JSON.stringify(fallback)}; never run like this in production`);
+    return fallback;
+  };
+  return {
+    ...parsed,
+    CHAT_JWT_SECRET: secret('CHAT_JWT_SECRET', DEV_JWT_SECRET),
+    CHAT_ADMIN_TOKEN: secret('CHAT_ADMIN_TOKEN', DEV_ADMIN_TOKEN),
+    CHAT_ALLOWED_ORIGINS: parsed.CHAT_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    warnings,
+  };
+}
+
+/** For `main.ts`: one clear line on stderr and exit 1, rather than a stack trace. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

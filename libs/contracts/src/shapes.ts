@@ -1,0 +1,63 @@
+/** PROTOCOL.md "Shapes": what clients receive. */
+
+export interface Message {
+  type: 'message';
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  clientMsgId: string;
+  body: string;
+  sentAt: string;
+  replyToSeq?: number;
+  editedAt?: string;
+  deleted?: boolean;
+}
+
+export interface ConversationInfo {
+  id: string;
+  type: 'direct' | 'group';
+  title?: string;
+  members: string[];
+  createdBy: string;
+  createdAt: string;
+  lastSeq: number;
+}
+
+export interface ConversationSummary {
+  id: string;
+  type: 'direct' | 'group';
+  title?: string;
+  memberCount: number;
+  lastSeq: number;
+  lastReadSeq: number;
+  unread: number;
+  lastMessage?: Message;
+  /** Extension: when the conversation last changed, for `conversation:list` paging. */
+  lastActivityAt: string;
+}
+
+export interface ConversationChanged {
+  type: 'conversation';
+  conversationId: string;
+  seq: number;
+  change: 'created' | 'members_added' | 'members_removed';
+  userIds: string[];
+  conversation?: ConversationInfo;
+}
+
+export interface ReadMarker {
+  type: 'read';
+  conversationId: string;
+  userId: string;
+  /** The marker itself (not a position in the log). */
+  seq: number;
+}
+
+export interface Presence {
+  userId: string;
+  status: 'online' | 'offline';
+  lastSeenAt?: string;
+}
+
+/** What `sync` returns and what is delivered live; `type` is the socket event name. */
+export type ChatEvent = Message | ConversationChanged | ReadMarker;

@@ -1,0 +1,34 @@
+import type { Ack } from './errors';
+import type { ClientPayload } from './client-payloads.schema';
+import type { ChatEvent, ConversationChanged, ConversationInfo, ConversationSummary, Message, ReadMarker } from './shapes';
+
+export interface SyncResult {
+  next: string;
+  events: ChatEvent[];
+  hasMore: boolean;
+  reset?: true;
+  /** Extension: present on a snapshot (a sync without `since`, or a reset). */
+  conversations?: ConversationSummary[];
+}
+
+/** Ack results per client event (PROTOCOL.md "Client to server"). */
+export interface AckResults {
+  'conversation:create': { conversation: ConversationInfo };
+  'conversation:add_members': { seq: number };
+  'conversation:remove_members': { seq: number };
+  'conversation:list': { conversations: ConversationSummary[]; next?: string };
+  'message:send': { seq: number; sentAt: string; duplicate?: boolean };
+  sync: SyncResult;
+  history: { messages: Message[]; hasMore: boolean };
+  read: Record<string, never>;
+}
+
+export type ClientToServerEvents = {
+  [E in keyof AckResults]: (payload: ClientPayload<E>, ack: (result: Ack<AckResults[E]>) => void) => void;
+};
+
+export interface ServerToClientEvents {
+  message: (event: Message) => void;
+  conversation: (event: ConversationChanged) => void;
+  read: (event: ReadMarker) => void;
+}

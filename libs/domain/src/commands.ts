@@ -1,0 +1,55 @@
+import type { ConversationKind } from './events';
+import type { ConversationId, UserId } from './ids';
+
+/** What a user asks for. Time comes in with the command; nothing here reads a clock. */
+export type ConversationCommand =
+  | CreateConversation
+  | AddMembers
+  | RemoveMembers
+  | SendMessage
+  | MarkRead;
+
+export interface CreateConversation {
+  type: 'CreateConversation';
+  conversationId: ConversationId;
+  kind: ConversationKind;
+  creator: UserId;
+  /** With or without the creator; duplicates are ignored. */
+  members: UserId[];
+  title?: string;
+  at: string;
+}
+
+export interface AddMembers {
+  type: 'AddMembers';
+  conversationId: ConversationId;
+  by: UserId;
+  userIds: UserId[];
+  at: string;
+}
+
+export interface RemoveMembers {
+  type: 'RemoveMembers';
+  conversationId: ConversationId;
+  by: UserId;
+  userIds: UserId[];
+  at: string;
+}
+
+export interface SendMessage {
+  type: 'SendMessage';
+  conversationId: ConversationId;
+  senderId: UserId;
+  clientMsgId: string;
+  body: string;
+  replyToSeq?: number;
+  at: string;
+}
+
+export interface MarkRead {
+  type: 'MarkRead';
+  conversationId: ConversationId;
+  userId: UserId;
+  seq: number;
+  at: string;
+}

@@ -1,0 +1,153 @@
+import type { ConversationCommand } from './commands';
+import type { Conversation, ConversationState } from './conversation.state';
+import type { ConversationEvent } from './events';
+
+/** Why the rules refuse something. The gateway maps these to PROTOCOL.md error codes. */
+export type RejectionCode = 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'CONFLICT';
+
+export interface Rejection {
+  code: RejectionCode;
+  reason: string;
+}
+
+/** Accepted with no events means "already so": an idempotent no-op. */
+export type Decision = { ok: true; events: ConversationEvent[] } | { ok: false; rejection: Rejection };
+
+const reject = (code: RejectionCode, reason: string): Decision => ({ ok: false, rejection: { code, reason } });
+const accept = (...events: ConversationEvent[]): Decision => ({ ok: true, events });
+
+/**
+ * Turns a command into the events to append, given the state the caller knows. The
+ * projector re-checks every event with `admit` in log order, because the state the
+ * gateway decided on may be stale by the time the event is sequenced.
+ */
+export function decide(cmd: ConversationCommand, state: ConversationState): Decision {
+  switch (cmd.type) {
+    case 'CreateConversation': {
+      const members = [...new Set([cmd.creator, ...cmd.members])];
+      if (cmd.kind === 'direct' && members.length !== 2) {
+        return reject('BAD_REQUEST', 'a direct conversation has exactly one other member');
+      }
+      if (state) return reject('CONFLICT', 'conversation exists');
+      const title = cmd.kind === 'group' ? cmd.title : undefined;
+      return checked(state, {
+        type: 'ConversationCreated', v: 1, conversationId: cmd.conversationId, kind: cmd.kind,
+        members, createdBy: cmd.creator, at: cmd.at, ...(title !== undefined && { title }),
+      });
+    }
+    case 'AddMembers': {
+      const fresh = state ? uniq(cmd.userIds).filter((u) => !state.members.has(u)) : cmd.userIds;
+      const event: ConversationEvent = { type: 'MembersAdded', v: 1, conversationId: cmd.conversationId, by: cmd.by, userIds: fresh, at: cmd.at };
+      return fresh.length === 0 && state?.members.has(cmd.by) ? accept() : checked(state, event);
+    }
+    case 'RemoveMembers': {
+      const present = state ? uniq(cmd.userIds).filter((u) => state.members.has(u)) : cmd.userIds;
+      const event: ConversationEvent = { type: 'MembersRemoved', v: 1, conversationId: cmd.conversationId, by: cmd.by, userIds: present, at: cmd.at };
+      return present.length === 0 && state?.members.has(cmd.by) ? accept() : checked(state, event);
+    }
+    case 'SendMessage':
+      return checked(state, {
+        type: 'MessageSent', v: 1, conversationId: cmd.conversationId, senderId: cmd.senderId,
+        clientMsgId: cmd.clientMsgId, body: cmd.body, at: cmd.at,
+        ...(cmd.replyToSeq !== undefined && { replyToSeq: cmd.replyToSeq }),
+      });
+    case 'MarkRead': {
+      // A marker past the end means "all read"; clamping keeps the marker a real position.
+      const seq = state ? Math.min(cmd.seq, state.lastSeq) : cmd.seq;
+      return checked(state, { type: 'ReadMarked', v: 1, conversationId: cmd.conversationId, userId: cmd.userId, seq, at: cmd.at });
+    }
+    default: {
+      const unhandled: never = cmd;
+      return unhandled;
+    }
+  }
+}
+
+function checked(state: ConversationState, event: ConversationEvent): Decision {
+  const rejection = admit(state, event);
+  return rejection ? { ok: false, rejection } : accept(event);
+}
+
+/**
+ * The rules, applied to an event at its position in the log. `undefined` admits it.
+ * Deterministic in (state, event), so every replay reaches the same verdicts.
+ */
+export function admit(state: ConversationState, event: ConversationEvent): Rejection | undefined {
+  if (event.type === 'ConversationCreated') {
+    if (state) return { code: 'CONFLICT', reason: 'conversation exists' };
+    if (!event.members.includes(event.createdBy)) return { code: 'BAD_REQUEST', reason: 'creator is not a member' };
+    if (event.kind === 'direct' && new Set(event.members).size !== 2) {
+      return { code: 'BAD_REQUEST', reason: 'a direct conversation has exactly two members' };
+    }
+    return undefined;
+  }
+  if (!state) return { code: 'NOT_FOUND', reason: 'no such conversation' };
+  switch (event.type) {
+    case 'MembersAdded':
+      return membershipChange(state, event.by, event.userIds, () => undefined);
+    case 'MembersRemoved':
+      return membershipChange(state, event.by, event.userIds, (u) =>
+        u === event.by || event.by === state.createdBy ? undefined : 'only the creator removes other members',
+      );
+    case 'MessageSent':
+      if (!state.members.has(event.senderId)) return { code: 'FORBIDDEN', reason: 'sender is not a member' };
+      if (event.replyToSeq !== undefined && event.replyToSeq > state.lastSeq) {
+        return { code: 'NOT_FOUND', reason: 'replyToSeq is past the end of the conversation' };
+      }
+      return undefined;
+    case 'ReadMarked':
+      return state.members.has(event.userId) ? undefined : { code: 'FORBIDDEN', reason: 'reader is not a member' };
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
+  }
+}
+
+function membershipChange(
+  state: Conversation,
+  by: string,
+  userIds: string[],
+  refuse: (userId: string) => string | undefined,
+): Rejection | undefined {
+  if (!state.members.has(by)) return { code: 'FORBIDDEN', reason: 'not a member' };
+  if (state.kind === 'direct') return { code: 'FORBIDDEN', reason: 'direct conversations have fixed members' };
+  if (userIds.length === 0) return { code: 'BAD_REQUEST', reason: 'no user to change' };
+  for (const u of userIds) {
+    const why = refuse(u);
+    if (why) return { code: 'FORBIDDEN', reason: why };
+  }
+  return undefined;
+}
+
+/** The state after an admitted event at `seq`. Never called for a rejected event. */
+export function evolve(state: ConversationState, event: ConversationEvent, seq: number): Conversation {
+  if (event.type === 'ConversationCreated') {
+    return {
+      id: event.conversationId, kind: event.kind, createdBy: event.createdBy, createdAt: event.at,
+      members: new Set(event.members), lastSeq: seq, messageCount: 0,
+      ...(event.title !== undefined && { title: event.title }),
+    };
+  }
+  if (!state) throw new Error(`evolve: ${event.type} before ConversationCreated`);
+  switch (event.type) {
+    case 'MembersAdded':
+      return { ...state, lastSeq: seq, members: new Set([...state.members, ...event.userIds]) };
+    case 'MembersRemoved': {
+      const gone = new Set(event.userIds);
+      return { ...state, lastSeq: seq, members: new Set([...state.members].filter((u) => !gone.has(u))) };
+    }
+    case 'MessageSent':
+      return { ...state, lastSeq: seq, messageCount: state.messageCount + 1 };
+    case 'ReadMarked':
+      return { ...state, lastSeq: seq };
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
+  }
+}
+
+function uniq<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}

@@ -1,0 +1,6 @@
+export * from './names';
+export * from './nats.connection';
+export * from './streams';
+export * from './publish';
+export * from './settle';
+export * from './delivery.wire';

@@ -1,0 +1,99 @@
+import { isConversationId } from '@chat/domain';
+
+/** Names a node id may take: one NATS subject token. */
+const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Projections built from the log; each has one durable consumer per partition. */
+export type ProjectionName = 'timeline';
+
+/**
+ * The only place that builds a stream, subject, consumer, header or Redis key name. Every
+ * name starts with the namespace, so deployments and test runs can share one NATS and
+ * Redis without touching each other.
+ */
+export class Names {
+  constructor(
+    readonly namespace: string,
+    readonly partitions: number,
+  ) {}
+
+  /** The JetStream stream of partition `p`: its sequence is the order of its conversations. */
+  stream(p: number): string {
+    return `${this.namespace}_P${this.checkPartition(p)}`;
+  }
+
+  streamSubjects(p: number): string[] {
+    return [`${this.namespace}.p${this.checkPartition(p)}.conv.*`];
+  }
+
+  /** The subject of one conversation's events. Throws on an id that could be a wildcard. */
+  conversationSubject(p: number, conversationId: string): string {
+    if (!isConversationId(conversationId)) throw new Error(`not a conversation id: ${JSON.stringify(conversationId)}`);
+    return `${this.namespace}.p${this.checkPartition(p)}.conv.${conversationId}`;
+  }
+
+  /** The conversation id at the end of a conversation subject. */
+  conversationOf(subject: string): string {
+    return subject.slice(subject.lastIndexOf('.') + 1);
+  }
+
+  consumer(projection: ProjectionName, p: number): string {
+    return `${this.namespace}_${projection}_p${this.checkPartition(p)}`;
+  }
+
+  /** Core NATS subject on which one gateway node receives the events for its users. */
+  nodeDelivery(nodeId: string): string {
+    if (!NODE_ID.test(nodeId)) throw new Error(`not a node id: ${JSON.stringify(nodeId)}`);
+    return `${this.namespace}.node.${nodeId}`;
+  }
+
+  /** Core NATS subject where a projection announces each committed checkpoint. */
+  progress(projection: ProjectionName): string {
+    return `${this.namespace}.progress.${projection}`;
+  }
+
+  /** `Nats-Msg-Id` of a send: JetStream drops a repeat within its duplicate window. */
+  sendMsgId(senderId: string, clientMsgId: string): string {
+    return `send:${senderId}:${clientMsgId}`;
+  }
+
+  /** `Nats-Msg-Id` of a creation, so two racing creates of one direct pair append once. */
+  createMsgId(conversationId: string): string {
+    return `create:${conversationId}`;
+  }
+
+  /** Redis hash: connection id -> node id, for every live connection of one user. */
+  registryKey(userId: string): string {
+    return `${this.namespace}:conn:${userId}`;
+  }
+
+  /** Everything this namespace owns in Redis, for clean-up. */
+  redisPattern(): string {
+    return `${this.namespace}:*`;
+  }
+
+  /** Partition of a new conversation; recorded with it, so adding partitions later moves nothing. */
+  partitionFor(conversationId: string): number {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < conversationId.length; i++) {
+      hash ^= conversationId.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return hash % this.partitions;
+  }
+
+  allPartitions(): number[] {
+    return Array.from({ length: this.partitions }, (_, p) => p);
+  }
+
+  private checkPartition(p: number): number {
+    if (!Number.isInteger(p) || p < 0) throw new Error(`not a partition: ${p}`);
+    return p;
+  }
+}
+
+/** NATS headers the system sets on events. */
+export const HEADERS = {
+  /** The connection that sent a command, so live delivery skips the device that sent it. */
+  origin: 'Chat-Origin',
+} as const;

@@ -1,0 +1,32 @@
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+
+/** The oldest server whose JetStream features this code relies on. */
+const MIN_SERVER = [2, 9, 0] as const;
+
+export async function connectNats(servers: string[], name: string): Promise<NatsConnection> {
+  const nc = await connect({
+    servers,
+    name,
+    // Keep trying forever: while NATS is away the gateway answers UNAVAILABLE, and the
+    // connection must come back on its own when the server does.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 10_000,
+  });
+  assertServer(nc);
+  return nc;
+}
+
+function assertServer(nc: NatsConnection): void {
+  const info = nc.info;
+  if (!info) throw new Error('nats: no server info after connect');
+  const version = info.version.split('.').map((n: string) => parseInt(n, 10));
+  const tooOld = MIN_SERVER.some((min, i) => {
+    const have = version[i] ?? 0;
+    const earlier = MIN_SERVER.slice(0, i).every((m, j) => (version[j] ?? 0) === m);
+    return earlier && have < min;
+  });
+  if (tooOld) throw new Error(`nats: server ${info.version} is older than ${MIN_SERVER.join('.')}`);
+  if (!info.jetstream) throw new Error(`nats: server ${info.version} at ${info.host}:${info.port} has no JetStream (start it with -js)`);
+}

@@ -1,0 +1,97 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import type { Names, ProjectionName } from './names';
+
+export interface LogSettings {
+  replicas: number;
+  duplicateWindowMs: number;
+}
+
+/**
+ * Creates every partition stream that is missing and reads each one back: a server that
+ * silently dropped a setting this code depends on stops the process here, not later.
+ */
+export async function ensureStreams(jsm: JetStreamManager, names: Names, settings: LogSettings): Promise<void> {
+  for (const p of names.allPartitions()) {
+    const name = names.stream(p);
+    const wanted: Partial<StreamConfig> & { name: string } = {
+      name,
+      subjects: names.streamSubjects(p),
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      num_replicas: settings.replicas,
+      duplicate_window: nanos(settings.duplicateWindowMs),
+      // The projector checks that sequences are contiguous; a deleted message would be a gap.
+      deny_delete: true,
+    };
+    let config: StreamConfig;
+    try {
+      config = (await jsm.streams.info(name)).config;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      config = (await jsm.streams.add(wanted)).config;
+    }
+    if (config.duplicate_window !== wanted.duplicate_window) {
+      config = (await jsm.streams.update(name, { ...config, duplicate_window: wanted.duplicate_window })).config;
+    }
+    assertKept(`stream ${wanted.name}`, config, wanted);
+  }
+}
+
+/**
+ * (Re)creates a projection's durable consumer so that it starts right after the
+ * checkpoint. The checkpoint in Postgres is the truth; the consumer is only a cursor, and
+ * recreating it means no delivery left pending by a crashed process waits out its ack wait.
+ */
+export async function resetProjectionConsumer(
+  jsm: JetStreamManager,
+  names: Names,
+  projection: ProjectionName,
+  p: number,
+  afterSeq: number,
+  maxAckPending: number,
+): Promise<string> {
+  const stream = names.stream(p);
+  const durable = names.consumer(projection, p);
+  try {
+    await jsm.consumers.delete(stream, durable);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  const wanted: Partial<ConsumerConfig> = {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: afterSeq + 1,
+    max_ack_pending: maxAckPending,
+    ack_wait: nanos(30_000),
+    max_deliver: -1,
+  };
+  const info = await jsm.consumers.add(stream, wanted);
+  assertKept(`consumer ${durable}`, info.config, wanted);
+  return durable;
+}
+
+function assertKept<T extends object>(what: string, actual: T, wanted: Partial<T>): void {
+  for (const [key, value] of Object.entries(wanted)) {
+    const have = (actual as Record<string, unknown>)[key];
+    if (JSON.stringify(have) !== JSON.stringify(value)) {
+      throw new Error(`nats: ${what}: the server did not keep ${key}=${JSON.stringify(value)} (has ${JSON.stringify(have)})`);
+    }
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
+  return e?.api_error?.err_code === 10059 || e?.api_error?.err_code === 10014 || /not found/i.test(String(e?.message));
+}

@@ -1,0 +1,5 @@
+export * from './tokens';
+export * from './logger';
+export * from './infra.module';
+export * from './health.module';
+export * from './health.controller';

@@ -1,0 +1,89 @@
+import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from '@chat/config';
+import { connectNats, ensureStreams, Names } from '@chat/messaging';
+import { createPool, ensureDatabase, migrate } from '@chat/storage';
+import { createLogger } from './logger';
+import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS } from './tokens';
+
+/** A node id that is one NATS subject token and tells an operator where it runs. */
+function makeNodeId(app: string): string {
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 24);
+  return `${app}-${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Connections to NATS, Postgres and Redis, created once per process and shared by every
+ * module in it. Creating them also prepares what they need: the database and its
+ * migrations, the partition streams (read back to check the server kept their settings).
+ */
+@Global()
+@Module({})
+export class InfraModule implements OnApplicationShutdown {
+  static forRoot(config: Config, app: string): DynamicModule {
+    const logger = createLogger(config.CHAT_LOG_LEVEL, app);
+    for (const warning of config.warnings) logger.warn(warning);
+    return {
+      module: InfraModule,
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        { provide: NAMES, useValue: new Names(config.CHAT_NAMESPACE, config.CHAT_PARTITIONS) },
+        { provide: NODE_ID, useValue: makeNodeId(app) },
+        {
+          provide: PG_POOL,
+          useFactory: async () => {
+            await ensureDatabase(config.CHAT_DATABASE_URL);
+            const pool = createPool(config.CHAT_DATABASE_URL, 20);
+            const applied = await migrate(pool);
+            if (applied.length) logger.info({ applied }, 'migrations applied');
+            return pool;
+          },
+        },
+        {
+          provide: NATS,
+          inject: [NAMES, NODE_ID],
+          useFactory: async (names: Names, nodeId: string) => {
+            const nc = await connectNats(config.CHAT_NATS_URL, nodeId);
+            await ensureStreams(await jetstreamManager(nc), names, {
+              replicas: config.CHAT_STREAM_REPLICAS,
+              duplicateWindowMs: config.CHAT_DUPLICATE_WINDOW,
+            });
+            return nc;
+          },
+        },
+        { provide: JETSTREAM, inject: [NATS], useFactory: (nc: NatsConnection) => jetstream(nc) },
+        { provide: JETSTREAM_MANAGER, inject: [NATS], useFactory: (nc: NatsConnection) => jetstreamManager(nc) },
+        {
+          provide: REDIS,
+          useFactory: () =>
+            new Redis(config.CHAT_REDIS_URL, {
+              maxRetriesPerRequest: 2,
+              connectTimeout: 5_000,
+              retryStrategy: (times) => Math.min(times * 100, 2_000),
+            }),
+        },
+      ],
+      exports: [CONFIG, LOGGER, NAMES, NODE_ID, PG_POOL, NATS, JETSTREAM, JETSTREAM_MANAGER, REDIS],
+    };
+  }
+
+  constructor(
+    @Inject(NATS) private readonly nc: NatsConnection,
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.redis.on('error', (err) => this.logger.warn({ err: err.message }, 'redis error'));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.nc.drain(), this.pool.end(), this.redis.quit()]);
+  }
+}

@@ -1,0 +1,10 @@
+/** Injection tokens for the infrastructure every app shares. */
+export const CONFIG = Symbol('CONFIG');
+export const NATS = Symbol('NATS');
+export const JETSTREAM = Symbol('JETSTREAM');
+export const JETSTREAM_MANAGER = Symbol('JETSTREAM_MANAGER');
+export const PG_POOL = Symbol('PG_POOL');
+export const REDIS = Symbol('REDIS');
+export const NAMES = Symbol('NAMES');
+export const LOGGER = Symbol('LOGGER');
+export const NODE_ID = Symbol('NODE_ID');

@@ -1,0 +1,187 @@
+import type { Pool, PoolClient } from 'pg';
+import type { Conversation } from '@chat/domain';
+import type { ProjectionWrites } from './projection.rows';
+
+export class CheckpointMovedError extends Error {
+  constructor(partition: number, expected: number) {
+    super(`checkpoint of partition ${partition} is no longer ${expected}: another projector wrote it`);
+  }
+}
+
+/** The projector's side of Postgres: load the state it folds, commit a batch atomically. */
+export class ProjectionRepository {
+  constructor(
+    private readonly pool: Pool,
+    readonly projection = 'timeline',
+  ) {}
+
+  /** Makes sure every partition has a checkpoint row, and returns them. */
+  async checkpoints(partitions: number[]): Promise<Map<number, number>> {
+    await this.pool.query(
+      `INSERT INTO checkpoints (projection, partition, last_seq) SELECT $1, p, 0 FROM unnest($2::int[]) p ON CONFLICT DO NOTHING`,
+      [this.projection, partitions],
+    );
+    const { rows } = await this.pool.query<{ partition: number; last_seq: string }>(
+      'SELECT partition, last_seq FROM checkpoints WHERE projection = $1',
+      [this.projection],
+    );
+    return new Map(rows.map((r) => [r.partition, Number(r.last_seq)]));
+  }
+
+  async loadConversations(ids: string[]): Promise<Map<string, Conversation>> {
+    const found = new Map<string, Conversation>();
+    if (ids.length === 0) return found;
+    const { rows } = await this.pool.query<{
+      id: string; kind: 'direct' | 'group'; title: string | null; created_by: string; created_at: Date;
+      last_seq: string; message_count: string; members: string[] | null;
+    }>(
+      `SELECT c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.message_count,
+              (SELECT array_agg(m.user_id) FROM members m WHERE m.conversation_id = c.id) AS members
+         FROM conversations c WHERE c.id = ANY($1::text[])`,
+      [ids],
+    );
+    for (const r of rows) {
+      found.set(r.id, {
+        id: r.id, kind: r.kind, createdBy: r.created_by, createdAt: r.created_at.toISOString(),
+        members: new Set(r.members ?? []), lastSeq: Number(r.last_seq), messageCount: Number(r.message_count),
+        ...(r.title !== null && { title: r.title }),
+      });
+    }
+    return found;
+  }
+
+  /** Which of these (sender, clientMsgId) pairs were already projected. */
+  async knownClientMsgIds(pairs: Array<{ senderId: string; clientMsgId: string }>): Promise<Set<string>> {
+    if (pairs.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ sender_id: string; client_msg_id: string }>(
+      `SELECT sender_id, client_msg_id FROM client_msg_ids
+        WHERE (sender_id, client_msg_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [pairs.map((p) => p.senderId), pairs.map((p) => p.clientMsgId)],
+    );
+    return new Set(rows.map((r) => clientMsgKey(r.sender_id, r.client_msg_id)));
+  }
+
+  /** Message number (dense counter) of the last message at or below each marker. */
+  async messageNumbersAt(markers: Array<{ conversationId: string; seq: number }>): Promise<Map<string, number>> {
+    if (markers.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ conversation_id: string; seq: string; message_no: string | null }>(
+      `SELECT k.conversation_id, k.seq,
+              (SELECT t.message_no FROM timeline t
+                WHERE t.conversation_id = k.conversation_id AND t.kind = 'message' AND t.seq <= k.seq
+                ORDER BY t.seq DESC LIMIT 1) AS message_no
+         FROM unnest($1::text[], $2::bigint[]) AS k(conversation_id, seq)`,
+      [markers.map((m) => m.conversationId), markers.map((m) => m.seq)],
+    );
+    return new Map(rows.map((r) => [markerKey(r.conversation_id, Number(r.seq)), Number(r.message_no ?? 0)]));
+  }
+
+  /** Writes one batch and moves the checkpoint, in one transaction. */
+  async commit(w: ProjectionWrites): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await this.write(client, w);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async write(c: PoolClient, w: ProjectionWrites): Promise<void> {
+    const moved = await c.query(
+      `UPDATE checkpoints SET last_seq = $3, updated_at = now() WHERE projection = $1 AND partition = $2 AND last_seq = $4`,
+      [this.projection, w.partition, w.toSeq, w.fromSeq],
+    );
+    if (moved.rowCount !== 1) throw new CheckpointMovedError(w.partition, w.fromSeq);
+
+    if (w.conversations.length) {
+      const cs = w.conversations;
+      await c.query(
+        `INSERT INTO conversations (id, partition, kind, title, created_by, created_at, direct_key, last_seq,
+                                    message_count, member_count, last_activity_at, last_message)
+         SELECT id, $1, kind, title, created_by, created_at, direct_key, last_seq, message_count, member_count,
+                last_activity_at, last_message
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::bigint[],
+                       $9::bigint[], $10::int[], $11::timestamptz[], $12::jsonb[])
+             AS x(id, kind, title, created_by, created_at, direct_key, last_seq, message_count, member_count,
+                  last_activity_at, last_message)
+         ON CONFLICT (id) DO UPDATE SET
+           last_seq = excluded.last_seq, message_count = excluded.message_count,
+           member_count = excluded.member_count, last_activity_at = excluded.last_activity_at,
+           last_message = COALESCE(excluded.last_message, conversations.last_message)`,
+        [
+          w.partition, cs.map((x) => x.id), cs.map((x) => x.kind), cs.map((x) => x.title), cs.map((x) => x.createdBy),
+          cs.map((x) => x.createdAt), cs.map((x) => x.directKey), cs.map((x) => x.lastSeq), cs.map((x) => x.messageCount),
+          cs.map((x) => x.memberCount), cs.map((x) => x.lastActivityAt),
+          cs.map((x) => (x.lastMessage === undefined ? null : JSON.stringify(x.lastMessage))),
+        ],
+      );
+    }
+    if (w.memberDeletes.length) {
+      await c.query(
+        `DELETE FROM members m USING unnest($1::text[], $2::text[]) AS x(conversation_id, user_id)
+          WHERE m.conversation_id = x.conversation_id AND m.user_id = x.user_id`,
+        [w.memberDeletes.map((m) => m.conversationId), w.memberDeletes.map((m) => m.userId)],
+      );
+    }
+    if (w.memberInserts.length) {
+      await c.query(
+        `INSERT INTO members (conversation_id, user_id, joined_seq)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`,
+        [w.memberInserts.map((m) => m.conversationId), w.memberInserts.map((m) => m.userId), w.memberInserts.map((m) => m.joinedSeq)],
+      );
+    }
+    if (w.readMarkers.length) {
+      const r = w.readMarkers;
+      await c.query(
+        `UPDATE members m SET last_read_seq = x.seq, read_count = x.read_count
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS x(conversation_id, user_id, seq, read_count)
+          WHERE m.conversation_id = x.conversation_id AND m.user_id = x.user_id AND m.last_read_seq < x.seq`,
+        [r.map((x) => x.conversationId), r.map((x) => x.userId), r.map((x) => x.seq), r.map((x) => x.readCount)],
+      );
+    }
+    if (w.timeline.length) {
+      const t = w.timeline;
+      await c.query(
+        `INSERT INTO timeline (conversation_id, seq, partition, kind, message_no, payload, at)
+         SELECT conversation_id, seq, $1, kind, message_no, payload, at
+           FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::jsonb[], $7::timestamptz[])
+             AS x(conversation_id, seq, kind, message_no, payload, at)
+         ON CONFLICT DO NOTHING`,
+        [w.partition, t.map((x) => x.conversationId), t.map((x) => x.seq), t.map((x) => x.kind), t.map((x) => x.messageNo),
+          t.map((x) => JSON.stringify(x.payload)), t.map((x) => x.at)],
+      );
+    }
+    if (w.clientMsgIds.length) {
+      const m = w.clientMsgIds;
+      await c.query(
+        `INSERT INTO client_msg_ids (sender_id, client_msg_id, conversation_id, seq, sent_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) ON CONFLICT DO NOTHING`,
+        [m.map((x) => x.senderId), m.map((x) => x.clientMsgId), m.map((x) => x.conversationId), m.map((x) => x.seq), m.map((x) => x.sentAt)],
+      );
+    }
+    if (w.inbox.length) {
+      const i = w.inbox;
+      await c.query(
+        `INSERT INTO inbox (user_id, partition, seq, conversation_id)
+         SELECT user_id, $1, seq, conversation_id FROM unnest($2::text[], $3::bigint[], $4::text[]) AS x(user_id, seq, conversation_id)
+         ON CONFLICT DO NOTHING`,
+        [w.partition, i.map((x) => x.userId), i.map((x) => x.seq), i.map((x) => x.conversationId)],
+      );
+    }
+    if (w.rejected.length) {
+      const r = w.rejected;
+      await c.query(
+        `INSERT INTO rejected_events (partition, seq, conversation_id, code, reason)
+         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
+        [w.partition, r.map((x) => x.seq), r.map((x) => x.conversationId), r.map((x) => x.code), r.map((x) => x.reason)],
+      );
+    }
+  }
+}
+
+export const clientMsgKey = (senderId: string, clientMsgId: string) => `${senderId}\n${clientMsgId}`;
+export const markerKey = (conversationId: string, seq: number) => `${conversationId}\n${seq}`;

@@ -1,0 +1,60 @@
+import type { ChatEvent } from '@chat/contracts';
+
+/** Everything one batch of one partition writes, computed before the transaction opens. */
+export interface ProjectionWrites {
+  partition: number;
+  /** The checkpoint the batch starts from: the commit fails if another writer moved it. */
+  fromSeq: number;
+  toSeq: number;
+  conversations: ConversationRow[];
+  memberInserts: MemberRow[];
+  memberDeletes: Array<{ conversationId: string; userId: string }>;
+  readMarkers: Array<{ conversationId: string; userId: string; seq: number; readCount: number }>;
+  timeline: TimelineRow[];
+  clientMsgIds: Array<{ senderId: string; clientMsgId: string; conversationId: string; seq: number; sentAt: string }>;
+  inbox: Array<{ userId: string; seq: number; conversationId: string }>;
+  rejected: Array<{ seq: number; conversationId: string | null; code: string; reason: string }>;
+}
+
+/** The final state of a conversation touched by the batch. */
+export interface ConversationRow {
+  id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  createdBy: string;
+  createdAt: string;
+  directKey: string | null;
+  lastSeq: number;
+  messageCount: number;
+  memberCount: number;
+  lastActivityAt: string;
+  /** Undefined keeps the stored value. */
+  lastMessage?: ChatEvent;
+}
+
+export interface MemberRow {
+  conversationId: string;
+  userId: string;
+  joinedSeq: number;
+}
+
+export interface TimelineRow {
+  conversationId: string;
+  seq: number;
+  kind: ChatEvent['type'];
+  messageNo: number | null;
+  payload: ChatEvent;
+  at: string;
+}
+
+export function emptyWrites(partition: number, fromSeq: number): ProjectionWrites {
+  return {
+    partition, fromSeq, toSeq: fromSeq, conversations: [], memberInserts: [], memberDeletes: [], readMarkers: [],
+    timeline: [], clientMsgIds: [], inbox: [], rejected: [],
+  };
+}
+
+/** "<a>\n<b>" of the sorted pair: the key that makes a direct pair one conversation. */
+export function directKey(members: string[]): string {
+  return [...members].sort().join('\n');
+}

@@ -1,0 +1,192 @@
+import type { Pool } from 'pg';
+import type { ChatEvent, ConversationInfo, ConversationSummary, Message } from '@chat/contracts';
+import type { Conversation } from '@chat/domain';
+
+export interface ConversationRecord extends Conversation {
+  partition: number;
+}
+
+export interface SentMessage {
+  conversationId: string;
+  seq: number;
+  sentAt: string;
+}
+
+export interface PartitionEvents {
+  partition: number;
+  after: number;
+  upto: number;
+  events: Array<{ seq: number; event: ChatEvent }>;
+}
+
+interface SummaryRow {
+  id: string; kind: 'direct' | 'group'; title: string | null; member_count: number; last_seq: string;
+  last_read_seq: string; unread: string; last_message: Message | null; last_activity_at: Date;
+}
+
+/** The gateway's reads: every query a client's request can cause, and nothing that writes. */
+export class ReadModelRepository {
+  constructor(
+    private readonly pool: Pool,
+    private readonly projection = 'timeline',
+  ) {}
+
+  async conversation(id: string): Promise<ConversationRecord | undefined> {
+    const { rows } = await this.pool.query<{
+      id: string; partition: number; kind: 'direct' | 'group'; title: string | null; created_by: string;
+      created_at: Date; last_seq: string; message_count: string; members: string[] | null;
+    }>(
+      `SELECT c.id, c.partition, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.message_count,
+              (SELECT array_agg(m.user_id ORDER BY m.joined_seq, m.user_id) FROM members m WHERE m.conversation_id = c.id) AS members
+         FROM conversations c WHERE c.id = $1`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      id: r.id, partition: r.partition, kind: r.kind, createdBy: r.created_by, createdAt: r.created_at.toISOString(),
+      members: new Set(r.members ?? []), lastSeq: Number(r.last_seq), messageCount: Number(r.message_count),
+      ...(r.title !== null && { title: r.title }),
+    };
+  }
+
+  async directConversationId(directKey: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM conversations WHERE direct_key = $1', [directKey]);
+    return rows[0]?.id;
+  }
+
+  /** The originals of these (sender, clientMsgId) pairs, where they were projected. */
+  async sentMessages(pairs: Array<{ senderId: string; clientMsgId: string }>): Promise<Map<string, SentMessage>> {
+    const { rows } = await this.pool.query<{ sender_id: string; client_msg_id: string; conversation_id: string; seq: string; sent_at: Date }>(
+      `SELECT s.sender_id, s.client_msg_id, s.conversation_id, s.seq, s.sent_at FROM client_msg_ids s
+        WHERE (s.sender_id, s.client_msg_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [pairs.map((p) => p.senderId), pairs.map((p) => p.clientMsgId)],
+    );
+    return new Map(
+      rows.map((r) => [`${r.sender_id}\n${r.client_msg_id}`, { conversationId: r.conversation_id, seq: Number(r.seq), sentAt: r.sent_at.toISOString() }]),
+    );
+  }
+
+  /** Messages before `beforeSeq`, newest `limit` of them, returned ascending. */
+  async history(conversationId: string, beforeSeq: number | undefined, limit: number): Promise<{ messages: Message[]; hasMore: boolean }> {
+    const { rows } = await this.pool.query<{ payload: Message }>(
+      `SELECT payload FROM timeline
+        WHERE conversation_id = $1 AND kind = 'message' AND seq < $2
+        ORDER BY seq DESC LIMIT $3`,
+      [conversationId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit + 1],
+    );
+    const hasMore = rows.length > limit;
+    return { messages: rows.slice(0, limit).reverse().map((r) => r.payload), hasMore };
+  }
+
+  /** A user's conversations, most recent activity first, `before` = the last one of the previous page. */
+  async listConversations(userId: string, limit: number, before?: { at: string; id: string }): Promise<ConversationSummary[]> {
+    const { rows } = await this.pool.query<SummaryRow>(
+      `${SUMMARY_SELECT}
+        WHERE m.user_id = $1 AND ($2::timestamptz IS NULL OR (c.last_activity_at, c.id) < ($2::timestamptz, $3::text))
+        ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $4`,
+      [userId, before?.at ?? null, before?.id ?? '', limit],
+    );
+    return rows.map(toSummary);
+  }
+
+  /**
+   * Events of a user's inbox after each watermark, up to the projector's checkpoint, read
+   * in one statement so that the checkpoints and the rows come from one snapshot.
+   */
+  async inboxAfter(userId: string, watermarks: number[], limit: number): Promise<PartitionEvents[]> {
+    const { rows } = await this.pool.query<{ partition: number; after: string; upto: string; seq: string | null; payload: ChatEvent | null }>(
+      `WITH w AS (
+         SELECT c.partition, COALESCE(x.after, 0) AS after, c.last_seq AS upto
+           FROM checkpoints c
+           LEFT JOIN unnest($2::bigint[]) WITH ORDINALITY AS x(after, n) ON x.n - 1 = c.partition
+          WHERE c.projection = $4)
+       SELECT w.partition, w.after, w.upto, e.seq, e.payload
+         FROM w LEFT JOIN LATERAL (
+           SELECT i.seq, t.payload FROM inbox i
+             JOIN timeline t ON t.conversation_id = i.conversation_id AND t.seq = i.seq
+            WHERE i.user_id = $1 AND i.partition = w.partition AND i.seq > w.after AND i.seq <= w.upto
+            ORDER BY i.seq LIMIT $3) e ON true
+        ORDER BY w.partition, e.seq`,
+      [userId, watermarks, limit + 1, this.projection],
+    );
+    const byPartition = new Map<number, PartitionEvents>();
+    for (const r of rows) {
+      let p = byPartition.get(r.partition);
+      if (!p) byPartition.set(r.partition, (p = { partition: r.partition, after: Number(r.after), upto: Number(r.upto), events: [] }));
+      if (r.seq !== null && r.payload !== null) p.events.push({ seq: Number(r.seq), event: r.payload });
+    }
+    return [...byPartition.values()];
+  }
+
+  /**
+   * Every conversation of a user with its latest messages, and the checkpoints at the same
+   * instant, from one repeatable-read snapshot.
+   */
+  async snapshot(userId: string, messagesPerConversation: number, maxConversations: number) {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const checkpoints = await client.query<{ partition: number; last_seq: string }>(
+        'SELECT partition, last_seq FROM checkpoints WHERE projection = $1',
+        [this.projection],
+      );
+      const summaries = await client.query<SummaryRow>(
+        `${SUMMARY_SELECT} WHERE m.user_id = $1 ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $2`,
+        [userId, maxConversations],
+      );
+      const messages = await client.query<{ payload: Message }>(
+        `SELECT t.payload FROM members m
+           CROSS JOIN LATERAL (
+             SELECT payload, seq FROM timeline
+              WHERE conversation_id = m.conversation_id AND kind = 'message'
+              ORDER BY seq DESC LIMIT $2) t
+          WHERE m.user_id = $1 AND m.conversation_id = ANY($3::text[])
+          ORDER BY m.conversation_id, t.seq`,
+        [userId, messagesPerConversation, summaries.rows.map((r) => r.id)],
+      );
+      await client.query('COMMIT');
+      const watermarks: number[] = [];
+      for (const r of checkpoints.rows) watermarks[r.partition] = Number(r.last_seq);
+      return {
+        watermarks: Array.from(watermarks, (w) => w ?? 0),
+        conversations: summaries.rows.map(toSummary),
+        messages: messages.rows.map((r) => r.payload),
+      };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async checkpoints(): Promise<Map<number, number>> {
+    const { rows } = await this.pool.query<{ partition: number; last_seq: string }>(
+      'SELECT partition, last_seq FROM checkpoints WHERE projection = $1',
+      [this.projection],
+    );
+    return new Map(rows.map((r) => [r.partition, Number(r.last_seq)]));
+  }
+}
+
+const SUMMARY_SELECT = `
+  SELECT c.id, c.kind, c.title, c.member_count, c.last_seq, m.last_read_seq,
+         c.message_count - m.read_count AS unread, c.last_message, c.last_activity_at
+    FROM members m JOIN conversations c ON c.id = m.conversation_id`;
+
+function toSummary(r: SummaryRow): ConversationSummary {
+  return {
+    id: r.id, type: r.kind, memberCount: r.member_count, lastSeq: Number(r.last_seq), lastReadSeq: Number(r.last_read_seq),
+    unread: Math.max(0, Number(r.unread)), lastActivityAt: r.last_activity_at.toISOString(),
+    ...(r.title !== null && { title: r.title }),
+    ...(r.last_message !== null && { lastMessage: r.last_message }),
+  };
+}
+
+export function toConversationInfo(c: Conversation): ConversationInfo {
+  return {
+    id: c.id, type: c.kind, members: [...c.members], createdBy: c.createdBy, createdAt: c.createdAt, lastSeq: c.lastSeq,
+    ...(c.title !== undefined && { title: c.title }),
+  };
+}
