@@ -23,12 +23,16 @@ export class ConnectionRegistry {
     await this.redis.hdel(this.names.registryKey(userId), connectionId);
   }
 
-  /** Extends the lease of every user a node holds; called on the node's heartbeat. */
-  async refresh(userIds: Iterable<string>): Promise<void> {
+  /**
+   * Re-asserts every connection a node holds and extends its lease; called on the node's
+   * heartbeat, so a registry that Redis lost (flush, restart) is whole again one beat later.
+   */
+  async refresh(connections: Iterable<{ userId: string; connectionId: string }>, nodeId: string): Promise<void> {
     const pipeline = this.redis.pipeline();
     let n = 0;
-    for (const userId of userIds) {
-      pipeline.expire(this.names.registryKey(userId), REGISTRY_TTL_S);
+    for (const { userId, connectionId } of connections) {
+      const key = this.names.registryKey(userId);
+      pipeline.hset(key, connectionId, nodeId).expire(key, REGISTRY_TTL_S);
       n++;
     }
     if (n > 0) await pipeline.exec();

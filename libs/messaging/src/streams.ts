@@ -59,7 +59,7 @@ export async function resetProjectionConsumer(
   projection: ProjectionName,
   p: number,
   afterSeq: number,
-  maxAckPending: number,
+  opts: { maxAckPending: number; ackPolicy: AckPolicy },
 ): Promise<string> {
   const stream = names.stream(p);
   const durable = names.consumer(projection, p);
@@ -70,10 +70,10 @@ export async function resetProjectionConsumer(
   }
   const wanted: Partial<ConsumerConfig> = {
     durable_name: durable,
-    ack_policy: AckPolicy.Explicit,
+    ack_policy: opts.ackPolicy,
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: afterSeq + 1,
-    max_ack_pending: maxAckPending,
+    max_ack_pending: opts.maxAckPending,
     ack_wait: nanos(30_000),
     max_deliver: -1,
   };

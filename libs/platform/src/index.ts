@@ -3,3 +3,4 @@ export * from './logger';
 export * from './infra.module';
 export * from './health.module';
 export * from './health.controller';
+export * from './bootstrap';

@@ -61,20 +61,6 @@ export class ProjectionRepository {
     return new Set(rows.map((r) => clientMsgKey(r.sender_id, r.client_msg_id)));
   }
 
-  /** Message number (dense counter) of the last message at or below each marker. */
-  async messageNumbersAt(markers: Array<{ conversationId: string; seq: number }>): Promise<Map<string, number>> {
-    if (markers.length === 0) return new Map();
-    const { rows } = await this.pool.query<{ conversation_id: string; seq: string; message_no: string | null }>(
-      `SELECT k.conversation_id, k.seq,
-              (SELECT t.message_no FROM timeline t
-                WHERE t.conversation_id = k.conversation_id AND t.kind = 'message' AND t.seq <= k.seq
-                ORDER BY t.seq DESC LIMIT 1) AS message_no
-         FROM unnest($1::text[], $2::bigint[]) AS k(conversation_id, seq)`,
-      [markers.map((m) => m.conversationId), markers.map((m) => m.seq)],
-    );
-    return new Map(rows.map((r) => [markerKey(r.conversation_id, Number(r.seq)), Number(r.message_no ?? 0)]));
-  }
-
   /** Writes one batch and moves the checkpoint, in one transaction. */
   async commit(w: ProjectionWrites): Promise<void> {
     const client = await this.pool.connect();
@@ -92,7 +78,7 @@ export class ProjectionRepository {
 
   private async write(c: PoolClient, w: ProjectionWrites): Promise<void> {
     const moved = await c.query(
-      `UPDATE checkpoints SET last_seq = $3, updated_at = now() WHERE projection = $1 AND partition = $2 AND last_seq = $4`,
+      `UPDATE checkpoints SET last_seq = $3, updated_at = now() WHERE projection = $1 AND partition = $2 AND last_seq <= $4`,
       [this.projection, w.partition, w.toSeq, w.fromSeq],
     );
     if (moved.rowCount !== 1) throw new CheckpointMovedError(w.partition, w.fromSeq);
@@ -134,15 +120,6 @@ export class ProjectionRepository {
         [w.memberInserts.map((m) => m.conversationId), w.memberInserts.map((m) => m.userId), w.memberInserts.map((m) => m.joinedSeq)],
       );
     }
-    if (w.readMarkers.length) {
-      const r = w.readMarkers;
-      await c.query(
-        `UPDATE members m SET last_read_seq = x.seq, read_count = x.read_count
-           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS x(conversation_id, user_id, seq, read_count)
-          WHERE m.conversation_id = x.conversation_id AND m.user_id = x.user_id AND m.last_read_seq < x.seq`,
-        [r.map((x) => x.conversationId), r.map((x) => x.userId), r.map((x) => x.seq), r.map((x) => x.readCount)],
-      );
-    }
     if (w.timeline.length) {
       const t = w.timeline;
       await c.query(
@@ -153,6 +130,22 @@ export class ProjectionRepository {
          ON CONFLICT DO NOTHING`,
         [w.partition, t.map((x) => x.conversationId), t.map((x) => x.seq), t.map((x) => x.kind), t.map((x) => x.messageNo),
           t.map((x) => JSON.stringify(x.payload)), t.map((x) => x.at)],
+      );
+    }
+    if (w.readMarkers.length) {
+      const r = w.readMarkers;
+      // Forward only; the dense number of the last message at or below the marker makes
+      // unread = message_count - read_count without counting rows.
+      await c.query(
+        `UPDATE members m SET last_read_seq = x.seq,
+                read_count = COALESCE((SELECT t.message_no FROM timeline t
+                                        WHERE t.conversation_id = x.conversation_id AND t.kind = 'message' AND t.seq <= x.seq
+                                        ORDER BY t.seq DESC LIMIT 1), 0)
+           FROM (SELECT conversation_id, user_id, max(seq) AS seq
+                   FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(conversation_id, user_id, seq)
+                  GROUP BY conversation_id, user_id) AS x
+          WHERE m.conversation_id = x.conversation_id AND m.user_id = x.user_id AND m.last_read_seq < x.seq`,
+        [r.map((x) => x.conversationId), r.map((x) => x.userId), r.map((x) => x.seq)],
       );
     }
     if (w.clientMsgIds.length) {
@@ -184,4 +177,3 @@ export class ProjectionRepository {
 }
 
 export const clientMsgKey = (senderId: string, clientMsgId: string) => `${senderId}\n${clientMsgId}`;
-export const markerKey = (conversationId: string, seq: number) => `${conversationId}\n${seq}`;

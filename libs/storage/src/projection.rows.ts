@@ -3,13 +3,14 @@ import type { ChatEvent } from '@chat/contracts';
 /** Everything one batch of one partition writes, computed before the transaction opens. */
 export interface ProjectionWrites {
   partition: number;
-  /** The checkpoint the batch starts from: the commit fails if another writer moved it. */
+  /** The checkpoint the batch starts from: the commit fails if another writer moved past it. */
   fromSeq: number;
   toSeq: number;
   conversations: ConversationRow[];
   memberInserts: MemberRow[];
   memberDeletes: Array<{ conversationId: string; userId: string }>;
-  readMarkers: Array<{ conversationId: string; userId: string; seq: number; readCount: number }>;
+  /** Applied after the timeline rows, so a marker can count the batch's own messages. */
+  readMarkers: Array<{ conversationId: string; userId: string; seq: number }>;
   timeline: TimelineRow[];
   clientMsgIds: Array<{ senderId: string; clientMsgId: string; conversationId: string; seq: number; sentAt: string }>;
   inbox: Array<{ userId: string; seq: number; conversationId: string }>;

@@ -1,0 +1,7 @@
+import 'reflect-metadata';
+import { HealthModule, InfraModule, bootstrap } from '@chat/platform';
+
+void bootstrap({
+  name: 'api',
+  module: (config) => ({ module: class ApiApp {}, imports: [InfraModule.forRoot(config, 'api'), HealthModule] }),
+});

@@ -1,0 +1,147 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { AckResults, ClientPayload } from '@chat/contracts';
+import { ChatError } from '@chat/contracts';
+import type { Config } from '@chat/config';
+import { decide, evolve, type ConversationCommand, type ConversationEvent, type Decision } from '@chat/domain';
+import { appendEvent, type Names } from '@chat/messaging';
+import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, NAMES } from '@chat/platform';
+import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord } from '@chat/storage';
+import { ConversationCache } from './conversation.cache';
+import { directConversationId, groupConversationId } from './ids';
+import { ProjectionWatch } from './projection.watch';
+import { SentMessagesLookup } from './sent-messages.lookup';
+import type { Session } from './token.verifier';
+
+/** How long a membership change waits for its projection before answering anyway. */
+const PROJECTION_WAIT_MS = 5_000;
+
+export interface Caller extends Session {
+  /** `nodeId/socketId`: live delivery skips the connection that sent the command. */
+  origin: string;
+}
+
+/**
+ * Client commands: check against the read model, decide with the domain rules, append to
+ * the log, answer with the log's sequence.
+ */
+@Injectable()
+export class CommandsService {
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(NAMES) private readonly names: Names,
+    @Inject(JETSTREAM) private readonly js: JetStreamClient,
+    @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    private readonly readModel: ReadModelRepository,
+    private readonly conversations: ConversationCache,
+    private readonly watch: ProjectionWatch,
+    private readonly sent: SentMessagesLookup,
+  ) {}
+
+  async create(caller: Caller, p: ClientPayload<'conversation:create'>): Promise<AckResults['conversation:create']> {
+    const members = [...new Set([caller.userId, ...p.members])];
+    if (p.type === 'group' && members.length > this.config.CHAT_MAX_GROUP_MEMBERS) {
+      throw new ChatError('PAYLOAD_TOO_LARGE', `a group has at most ${this.config.CHAT_MAX_GROUP_MEMBERS} members`);
+    }
+    if (p.type === 'group' && p.members.length > 1000) {
+      throw new ChatError('PAYLOAD_TOO_LARGE', 'create a group with at most 1000 members, then add the rest with conversation:add_members');
+    }
+    let id: string;
+    if (p.type === 'direct') {
+      if (members.length !== 2) throw new ChatError('BAD_REQUEST', 'members: a direct conversation has exactly one other user');
+      const key = directKey(members);
+      const existing = await this.readModel.directConversationId(key);
+      if (existing) return { conversation: toConversationInfo(await this.known(existing)) };
+      id = directConversationId(key);
+    } else {
+      id = groupConversationId();
+    }
+    const partition = this.names.partitionFor(id);
+    const at = new Date().toISOString();
+    const [event] = accepted(
+      decide({ type: 'CreateConversation', conversationId: id, kind: p.type, creator: caller.userId, members, at, ...(p.title !== undefined && { title: p.title }) }, undefined),
+    );
+    const appended = await appendEvent(this.js, this.names, partition, event!, { msgId: this.names.createMsgId(id), origin: caller.origin });
+    await this.watch.waitFor(partition, appended.seq, PROJECTION_WAIT_MS);
+    // A racing create of the same direct pair may have won; the read model says which.
+    const stored = await this.conversations.refresh(id);
+    if (stored) return { conversation: toConversationInfo(stored) };
+    const fresh = { ...evolve(undefined, event!, appended.seq), partition };
+    this.conversations.put(fresh);
+    return { conversation: toConversationInfo(fresh) };
+  }
+
+  async addMembers(caller: Caller, p: ClientPayload<'conversation:add_members'>): Promise<AckResults['conversation:add_members']> {
+    const c = await this.conversations.refresh(p.conversationId);
+    if (c && c.members.size + p.userIds.length > this.config.CHAT_MAX_GROUP_MEMBERS) {
+      const fresh = p.userIds.filter((u) => !c.members.has(u)).length;
+      if (c.members.size + fresh > this.config.CHAT_MAX_GROUP_MEMBERS) {
+        throw new ChatError('PAYLOAD_TOO_LARGE', `a group has at most ${this.config.CHAT_MAX_GROUP_MEMBERS} members`);
+      }
+    }
+    return this.changeMembers(caller, c, { type: 'AddMembers', conversationId: p.conversationId, by: caller.userId, userIds: p.userIds, at: new Date().toISOString() });
+  }
+
+  async removeMembers(caller: Caller, p: ClientPayload<'conversation:remove_members'>): Promise<AckResults['conversation:remove_members']> {
+    const c = await this.conversations.refresh(p.conversationId);
+    return this.changeMembers(caller, c, { type: 'RemoveMembers', conversationId: p.conversationId, by: caller.userId, userIds: p.userIds, at: new Date().toISOString() });
+  }
+
+  async send(caller: Caller, p: ClientPayload<'message:send'>): Promise<AckResults['message:send']> {
+    const c = await this.conversations.get(p.conversationId);
+    const at = new Date().toISOString();
+    const decision = decide(
+      { type: 'SendMessage', conversationId: p.conversationId, senderId: caller.userId, clientMsgId: p.clientMsgId, body: p.body, at, ...(p.replyToSeq !== undefined && { replyToSeq: p.replyToSeq }) },
+      c,
+    );
+    const [event] = accepted(decision);
+    const original = await this.sent.find(caller.userId, p.clientMsgId);
+    if (original) return this.duplicateOf(original, p.conversationId);
+    const appended = await appendEvent(this.js, this.names, c!.partition, event!, {
+      msgId: this.names.sendMsgId(caller.userId, p.clientMsgId),
+      origin: caller.origin,
+    });
+    if (!appended.duplicate) return { seq: appended.seq, sentAt: at };
+    // JetStream's duplicate window caught a resend that is not projected yet: read the original.
+    const first = await this.jsm.streams.getMessage(this.names.stream(c!.partition), { seq: appended.seq });
+    const stored = first?.json<ConversationEvent>();
+    return this.duplicateOf({ conversationId: stored?.conversationId ?? '', seq: appended.seq, sentAt: stored?.at ?? at }, p.conversationId);
+  }
+
+  async read(caller: Caller, p: ClientPayload<'read'>): Promise<AckResults['read']> {
+    const c = await this.conversations.get(p.conversationId);
+    const [event] = accepted(decide({ type: 'MarkRead', conversationId: p.conversationId, userId: caller.userId, seq: p.seq, at: new Date().toISOString() }, c));
+    await appendEvent(this.js, this.names, c!.partition, event!, { origin: caller.origin });
+    return {};
+  }
+
+  private async changeMembers(caller: Caller, c: ConversationRecord | undefined, cmd: ConversationCommand): Promise<{ seq: number }> {
+    const events = accepted(decide(cmd, c));
+    if (events.length === 0) return { seq: c!.lastSeq };
+    const appended = await appendEvent(this.js, this.names, c!.partition, events[0]!, { origin: caller.origin });
+    // Answer once the change is readable, so the caller's next command sees it.
+    await this.watch.waitFor(c!.partition, appended.seq, PROJECTION_WAIT_MS);
+    this.conversations.invalidate(c!.id);
+    return { seq: appended.seq };
+  }
+
+  private async known(id: string): Promise<ConversationRecord> {
+    const c = await this.conversations.get(id);
+    if (!c) throw new ChatError('UNAVAILABLE', 'conversation is being created; retry');
+    return c;
+  }
+
+  private duplicateOf(original: { conversationId: string; seq: number; sentAt: string }, conversationId: string): AckResults['message:send'] {
+    if (original.conversationId !== conversationId) {
+      throw new ChatError('BAD_REQUEST', 'clientMsgId: already used for a message in another conversation');
+    }
+    return { seq: original.seq, sentAt: original.sentAt, duplicate: true };
+  }
+}
+
+/** The events of an accepted decision; a refusal becomes the client's error. */
+function accepted(decision: Decision): ConversationEvent[] {
+  if (decision.ok) return decision.events;
+  const { code, reason } = decision.rejection;
+  throw new ChatError(code === 'CONFLICT' ? 'BAD_REQUEST' : code, reason);
+}

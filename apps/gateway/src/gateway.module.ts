@@ -1,0 +1,53 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Pool } from 'pg';
+import type { Config } from '@chat/config';
+import { ConnectionRegistry } from '@chat/connections';
+import type { Names } from '@chat/messaging';
+import { LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS } from '@chat/platform';
+import { ReadModelRepository } from '@chat/storage';
+import { ChatGateway } from './chat.gateway';
+import { CommandsService } from './commands.service';
+import { ConversationCache } from './conversation.cache';
+import { DevTokenController } from './dev-token.controller';
+import { LocalConnections } from './local-connections';
+import { NodeDelivery } from './node.delivery';
+import { ProjectionWatch } from './projection.watch';
+import { QueriesService } from './queries.service';
+import { SentMessagesLookup } from './sent-messages.lookup';
+import { TokenVerifier } from './token.verifier';
+
+/** The Socket.IO gateway: authenticates sockets, turns events into commands, delivers live. */
+@Module({})
+export class GatewayModule {
+  static forRoot(config: Config): DynamicModule {
+    return {
+      module: GatewayModule,
+      controllers: config.CHAT_DEV_TOKENS ? [DevTokenController] : [],
+      providers: [
+        ChatGateway,
+        CommandsService,
+        QueriesService,
+        LocalConnections,
+        { provide: TokenVerifier, useValue: new TokenVerifier(config.CHAT_JWT_SECRET) },
+        { provide: ReadModelRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ReadModelRepository(pool) },
+        { provide: ConversationCache, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new ConversationCache(rm) },
+        { provide: SentMessagesLookup, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new SentMessagesLookup(rm) },
+        { provide: ConnectionRegistry, inject: [REDIS, NAMES], useFactory: (redis: Redis, names: Names) => new ConnectionRegistry(redis, names) },
+        {
+          provide: ProjectionWatch,
+          inject: [NATS, NAMES, ReadModelRepository],
+          useFactory: (nc: NatsConnection, names: Names, rm: ReadModelRepository) => new ProjectionWatch(nc, names, rm),
+        },
+        {
+          provide: NodeDelivery,
+          inject: [NATS, NAMES, NODE_ID, LocalConnections, ConversationCache, LOGGER],
+          useFactory: (nc: NatsConnection, names: Names, nodeId: string, local: LocalConnections, cache: ConversationCache, log: Logger) =>
+            new NodeDelivery(nc, names, nodeId, local, cache, log),
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import type { AckResults, ChatEvent, ClientPayload } from '@chat/contracts';
+import { ChatError, DEFAULT_HISTORY_LIMIT, DEFAULT_LIST_LIMIT, DEFAULT_SYNC_LIMIT } from '@chat/contracts';
+import { decodeCursor, encodeCursor, ReadModelRepository } from '@chat/storage';
+import { ConversationCache } from './conversation.cache';
+import type { Session } from './token.verifier';
+
+/** A snapshot carries this many latest messages of each conversation. */
+const SNAPSHOT_MESSAGES = 20;
+const SNAPSHOT_CONVERSATIONS = 1000;
+
+/** Client reads: conversation list, history and sync, all from the read models. */
+@Injectable()
+export class QueriesService {
+  constructor(
+    private readonly readModel: ReadModelRepository,
+    private readonly conversations: ConversationCache,
+  ) {}
+
+  async list(caller: Session, p: ClientPayload<'conversation:list'>): Promise<AckResults['conversation:list']> {
+    const limit = p.limit ?? DEFAULT_LIST_LIMIT;
+    const before = p.before === undefined ? undefined : decodeListCursor(p.before);
+    const rows = await this.readModel.listConversations(caller.userId, limit + 1, before);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { conversations: page, ...(rows.length > limit && last && { next: encodeListCursor(last.lastActivityAt, last.id) }) };
+  }
+
+  async history(caller: Session, p: ClientPayload<'history'>): Promise<AckResults['history']> {
+    await this.memberOf(caller.userId, p.conversationId);
+    return this.readModel.history(p.conversationId, p.beforeSeq, p.limit ?? DEFAULT_HISTORY_LIMIT);
+  }
+
+  async sync(caller: Session, p: ClientPayload<'sync'>): Promise<AckResults['sync']> {
+    if (p.since === undefined) return this.snapshot(caller.userId);
+    const cursor = decodeCursor(p.since);
+    if (!cursor) throw new ChatError('BAD_REQUEST', 'since: not a sync cursor');
+    const limit = p.limit ?? DEFAULT_SYNC_LIMIT;
+    const partitions = await this.readModel.inboxAfter(caller.userId, cursor.watermarks, limit);
+    // A watermark past the checkpoint was not written by this deployment's projection
+    // (rebuilt, or another namespace): start over rather than leave a silent gap.
+    if (partitions.some((p) => p.after > p.upto)) return { ...(await this.snapshot(caller.userId)), reset: true };
+
+    const watermarks = [...cursor.watermarks];
+    const events: ChatEvent[] = [];
+    let hasMore = false;
+    for (const part of partitions) {
+      const room = limit - events.length;
+      if (room <= 0) {
+        hasMore ||= part.events.length > 0;
+        continue;
+      }
+      // Each partition was read up to limit + 1 rows: taking all of them means nothing
+      // is left below its checkpoint, so the watermark can move up to the checkpoint.
+      const taken = part.events.slice(0, room);
+      for (const e of taken) events.push(e.event);
+      if (taken.length === part.events.length) {
+        watermarks[part.partition] = part.upto;
+      } else {
+        hasMore = true;
+        watermarks[part.partition] = taken[taken.length - 1]!.seq;
+      }
+    }
+    return { next: encodeCursor({ watermarks: Array.from(watermarks, (w) => w ?? 0) }), events, hasMore };
+  }
+
+  private async snapshot(userId: string): Promise<AckResults['sync']> {
+    const snap = await this.readModel.snapshot(userId, SNAPSHOT_MESSAGES, SNAPSHOT_CONVERSATIONS);
+    return {
+      next: encodeCursor({ watermarks: snap.watermarks }),
+      events: snap.messages,
+      hasMore: false,
+      conversations: snap.conversations,
+    };
+  }
+
+  /** NOT_FOUND for an unknown conversation, FORBIDDEN for one the user is not in. */
+  async memberOf(userId: string, conversationId: string) {
+    const c = await this.conversations.get(conversationId);
+    if (!c) throw new ChatError('NOT_FOUND', 'no such conversation');
+    if (!c.members.has(userId)) throw new ChatError('FORBIDDEN', 'not a member of this conversation');
+    return c;
+  }
+}
+
+function encodeListCursor(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+}
+
+function decodeListCursor(text: string): { at: string; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at))) return { at, id };
+  } catch {
+    // fall through
+  }
+  throw new ChatError('BAD_REQUEST', 'before: not a conversation list cursor');
+}

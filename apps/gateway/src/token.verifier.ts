@@ -1,0 +1,45 @@
+import { jwtVerify, SignJWT } from 'jose';
+import { isUserId } from '@chat/domain';
+
+/** Who is on the other end of a socket, from its handshake token. */
+export interface Session {
+  userId: string;
+  deviceId?: string;
+  /** Token expiry, epoch seconds: a socket outliving it gets UNAUTHORIZED. */
+  exp: number;
+}
+
+const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
+
+/** HS256 only: pinning the algorithm refuses `alg: none` and key-confusion tricks. */
+export class TokenVerifier {
+  private readonly key: Uint8Array;
+
+  constructor(secret: string) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  /** The session, or `undefined` for a missing, expired, badly signed or malformed token. */
+  async verify(token: unknown): Promise<Session | undefined> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) return undefined;
+    try {
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
+      if (typeof payload.sub !== 'string' || !isUserId(payload.sub) || typeof payload.exp !== 'number') return undefined;
+      const did = payload.did;
+      if (did !== undefined && (typeof did !== 'string' || !DEVICE_ID.test(did))) return undefined;
+      return { userId: payload.sub, exp: payload.exp, ...(did !== undefined && { deviceId: did }) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Development tokens (`CHAT_DEV_TOKENS=1`): valid for a day. */
+  async issue(userId: string, deviceId?: string, ttlSeconds = 86_400): Promise<string> {
+    return new SignJWT(deviceId ? { did: deviceId } : {})
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(userId)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .sign(this.key);
+  }
+}

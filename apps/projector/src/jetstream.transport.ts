@@ -1,0 +1,79 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { AckPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { lastValueFrom } from 'rxjs';
+import type { Logger } from 'pino';
+import type { Config } from '@chat/config';
+import { resetProjectionConsumer, type Names, type ProjectionName } from '@chat/messaging';
+import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES } from '@chat/platform';
+import { ProjectionRepository } from '@chat/storage';
+import { PartitionPump, type PumpBatch } from './partition.pump';
+
+/** The pattern a projection's handler listens on: one call per committed-to-be batch. */
+export const batchPattern = (projection: ProjectionName) => `${projection}.batch`;
+
+/**
+ * A NestJS microservice transport over JetStream: one durable consumer per partition,
+ * started right after the projection's checkpoint, feeding `@EventPattern('<projection>.batch')`.
+ */
+@Injectable()
+export class JetStreamTransport extends Server implements CustomTransportStrategy {
+  private readonly pumps: PartitionPump[] = [];
+  private readonly projection: ProjectionName = 'timeline';
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(NAMES) private readonly names: Names,
+    @Inject(JETSTREAM) private readonly js: JetStreamClient,
+    @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    @Inject(LOGGER) private readonly log: Logger,
+    private readonly checkpoints: ProjectionRepository,
+  ) {
+    super();
+  }
+
+  async listen(callback: (err?: unknown) => void): Promise<void> {
+    try {
+      const handler = this.getHandlerByPattern(batchPattern(this.projection));
+      if (!handler) throw new Error(`no handler for ${batchPattern(this.projection)}`);
+      const from = await this.checkpoints.checkpoints(this.names.allPartitions());
+      for (const partition of this.names.allPartitions()) {
+        const pump = new PartitionPump({
+          partition,
+          afterSeq: from.get(partition) ?? 0,
+          batchSize: this.config.CHAT_PROJECTOR_BATCH,
+          logger: this.log,
+          openConsumer: async (afterSeq) => {
+            const durable = await resetProjectionConsumer(this.jsm, this.names, this.projection, partition, afterSeq, {
+              maxAckPending: this.config.CHAT_PROJECTOR_BATCH * 4,
+              ackPolicy: AckPolicy.All,
+            });
+            return this.js.consumers.get(this.names.stream(partition), durable);
+          },
+          firstSeq: async () => (await this.jsm.streams.info(this.names.stream(partition))).state.first_seq,
+          handle: async (batch: PumpBatch) => {
+            await lastValueFrom(this.transformToObservable(await handler(batch)), { defaultValue: undefined });
+          },
+        });
+        await pump.start();
+        this.pumps.push(pump);
+      }
+      this.log.info({ partitions: this.pumps.length, from: Object.fromEntries(from) }, 'projector consuming');
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.pumps.map((p) => p.stop()));
+  }
+
+  on(): never {
+    throw new Error('JetStreamTransport has no events to listen to');
+  }
+
+  unwrap<T>(): T {
+    return this.js as T;
+  }
+}

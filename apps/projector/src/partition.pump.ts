@@ -1,0 +1,164 @@
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { settle } from '@chat/messaging';
+
+export interface PumpBatch {
+  partition: number;
+  /** The checkpoint this batch continues from. */
+  fromSeq: number;
+  messages: JsMsg[];
+}
+
+export interface PumpDeps {
+  partition: number;
+  afterSeq: number;
+  batchSize: number;
+  /** Recreates the durable consumer right after `afterSeq` and returns it. */
+  openConsumer: (afterSeq: number) => Promise<Consumer>;
+  /** The stream's first sequence, to tell a retention gap from a pending redelivery. */
+  firstSeq: () => Promise<number>;
+  handle: (batch: PumpBatch) => Promise<void>;
+  logger: Logger;
+}
+
+const GAP_CHECK_MS = 2_000;
+const MAX_RETRY_MS = 5_000;
+
+/**
+ * Feeds one partition's events to the handler strictly in sequence order, in batches, and
+ * acks a batch only after the handler committed it. Under load, events pile up while a
+ * batch commits, so batches grow by themselves; when idle, a single event goes through
+ * at once. Redeliveries and anything at or below the checkpoint are dropped by seq.
+ */
+export class PartitionPump {
+  private readonly buffer = new Map<number, JsMsg>();
+  private expected: number;
+  private messages?: ConsumerMessages;
+  private wake?: () => void;
+  private stopping = false;
+  private loop?: Promise<void>;
+  private gapSince?: number;
+
+  constructor(private readonly deps: PumpDeps) {
+    this.expected = deps.afterSeq + 1;
+  }
+
+  async start(): Promise<void> {
+    await this.subscribe();
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    await this.messages?.close();
+  }
+
+  private async subscribe(): Promise<void> {
+    const consumer = await this.deps.openConsumer(this.expected - 1);
+    const messages = await consumer.consume({
+      max_messages: this.deps.batchSize * 2,
+      callback: (m) => this.accept(m),
+    });
+    this.messages = messages;
+    void messages.closed().then(() => {
+      if (this.stopping || this.messages !== messages) return;
+      this.deps.logger.warn({ partition: this.deps.partition }, 'consumer closed; reopening at the checkpoint');
+      void this.resubscribe();
+    });
+  }
+
+  private async resubscribe(): Promise<void> {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        this.buffer.clear();
+        await this.subscribe();
+        return;
+      } catch (err) {
+        this.deps.logger.error({ partition: this.deps.partition, err: (err as Error).message }, 'reopening consumer failed');
+        await this.pause(Math.min(100 * 2 ** attempt, MAX_RETRY_MS));
+      }
+    }
+  }
+
+  private accept(m: JsMsg): void {
+    if (m.seq < this.expected) {
+      settle(m, { kind: 'ack' });
+      return;
+    }
+    this.buffer.set(m.seq, m);
+    this.wake?.();
+  }
+
+  private takeBatch(): JsMsg[] {
+    const batch: JsMsg[] = [];
+    for (let seq = this.expected; batch.length < this.deps.batchSize; seq++) {
+      const m = this.buffer.get(seq);
+      if (!m) break;
+      batch.push(m);
+    }
+    return batch;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      const batch = this.takeBatch();
+      if (batch.length === 0) {
+        if (this.buffer.size > 0) await this.checkGap();
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          if (this.stopping || this.buffer.has(this.expected)) resolve();
+          else if (this.buffer.size > 0) setTimeout(resolve, GAP_CHECK_MS).unref();
+        });
+        this.wake = undefined;
+        continue;
+      }
+      this.gapSince = undefined;
+      try {
+        await this.deps.handle({ partition: this.deps.partition, fromSeq: this.expected - 1, messages: batch });
+      } catch (err) {
+        failures++;
+        this.deps.logger.error(
+          { partition: this.deps.partition, fromSeq: this.expected - 1, size: batch.length, attempt: failures, err: (err as Error).message },
+          'batch failed; retrying',
+        );
+        // Keep the batch and try again; it stays in order because nothing after it moves.
+        for (const m of batch) m.working();
+        await this.pause(Math.min(100 * 2 ** failures, MAX_RETRY_MS));
+        continue;
+      }
+      failures = 0;
+      for (const m of batch) this.buffer.delete(m.seq);
+      this.expected = batch[batch.length - 1]!.seq + 1;
+      // AckPolicy.All: acking the last acks the batch.
+      settle(batch[batch.length - 1]!, { kind: 'ack' });
+    }
+  }
+
+  /**
+   * Events after `expected` arrived but `expected` did not: usually a redelivery still on
+   * its way. If the stream no longer holds `expected` (retention), skip to its first
+   * sequence; nothing can bring those events back.
+   */
+  private async checkGap(): Promise<void> {
+    const now = Date.now();
+    this.gapSince ??= now;
+    if (now - this.gapSince < GAP_CHECK_MS) return;
+    this.gapSince = now;
+    try {
+      const first = await this.deps.firstSeq();
+      if (first > this.expected) {
+        this.deps.logger.error({ partition: this.deps.partition, expected: this.expected, first }, 'events before the stream start are gone; skipping to it');
+        this.expected = first;
+      }
+    } catch (err) {
+      this.deps.logger.warn({ partition: this.deps.partition, err: (err as Error).message }, 'gap check failed');
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  }
+}

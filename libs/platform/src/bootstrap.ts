@@ -1,0 +1,42 @@
+import type { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { CustomTransportStrategy } from '@nestjs/microservices';
+import type { Logger } from 'pino';
+import { loadConfigOrExit, type Config } from '@chat/config';
+import { PinoNestLogger } from './logger';
+import { LOGGER, NODE_ID } from './tokens';
+
+export interface AppShape {
+  name: string;
+  module: (config: Config) => DynamicModule;
+  /** Attach extras before listening: the Socket.IO adapter, a microservice transport. */
+  configure?: (app: NestExpressApplication, config: Config) => { microservice?: CustomTransportStrategy } | void;
+}
+
+/**
+ * Starts one app: configuration validated first (one clear line and exit 1 if it is not),
+ * then the Nest application on PORT, with health, and graceful shutdown on SIGTERM/SIGINT.
+ */
+export async function bootstrap(shape: AppShape): Promise<void> {
+  const config = loadConfigOrExit();
+  let log: Logger | undefined;
+  process.on('unhandledRejection', (err) => log?.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled rejection'));
+  try {
+    const app = await NestFactory.create<NestExpressApplication>(shape.module(config), { bufferLogs: true });
+    log = app.get<Logger>(LOGGER);
+    app.useLogger(new PinoNestLogger(log));
+    app.disable('x-powered-by');
+    app.enableShutdownHooks();
+    const extras = shape.configure?.(app, config);
+    if (extras?.microservice) {
+      app.connectMicroservice({ strategy: extras.microservice }, { inheritAppConfig: true });
+      await app.startAllMicroservices();
+    }
+    await app.listen(config.PORT);
+    log.info({ port: config.PORT, node: app.get(NODE_ID), namespace: config.CHAT_NAMESPACE, partitions: config.CHAT_PARTITIONS }, `${shape.name} listening on http://localhost:${config.PORT}`);
+  } catch (err) {
+    process.stderr.write(`${shape.name}: failed to start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
