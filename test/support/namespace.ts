@@ -1,0 +1,70 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import { randomBytes } from 'node:crypto';
+
+export const SHARED = {
+  nats: process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222',
+  postgres: process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
+  redis: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+};
+
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** One test run's private slice of the shared NATS, Postgres and Redis. */
+export interface TestNamespace {
+  name: string;
+  databaseUrl: string;
+  env: Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+export function createNamespace(label: string, extraEnv: Record<string, string> = {}): TestNamespace {
+  const name = `t_${label.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}_${randomBytes(4).toString('hex')}`;
+  const databaseUrl = `${SHARED.postgres}/${name}`;
+  const env = {
+    CHAT_NAMESPACE: name,
+    CHAT_DATABASE_URL: databaseUrl,
+    CHAT_NATS_URL: SHARED.nats,
+    CHAT_REDIS_URL: SHARED.redis,
+    CHAT_JWT_SECRET: TEST_JWT_SECRET,
+    CHAT_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    CHAT_PARTITIONS: '4',
+    CHAT_LOG_LEVEL: 'info',
+    ...extraEnv,
+  };
+  return { name, databaseUrl, env, cleanup: () => dropNamespace(name, env.CHAT_NATS_URL) };
+}
+
+/** Removes the namespace's streams, Redis keys and database. */
+export async function dropNamespace(name: string, natsUrl = SHARED.nats): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for await (const s of jsm.streams.list()) {
+      if (s.config.name.startsWith(`${name}_`)) await jsm.streams.delete(s.config.name);
+    }
+  } finally {
+    await nc.close();
+  }
+  const redis = new Redis(SHARED.redis);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  const pg = new Client({ connectionString: `${SHARED.postgres}/postgres` });
+  await pg.connect();
+  try {
+    await pg.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await pg.end();
+  }
+}
