@@ -1,0 +1,254 @@
+import type { ConversationCommand } from './commands';
+import { admit, decide, evolve, type Decision } from './conversation.decider';
+import type { Conversation, ConversationState } from './conversation.state';
+import type { ConversationEvent } from './events';
+
+const AT = '2024-01-01T00:00:00.000Z';
+const CID = 'c1';
+
+/** Folds events through admit + evolve, like the projector does, seq 1..n. */
+function given(...events: ConversationEvent[]): ConversationState {
+  let state: ConversationState;
+  events.forEach((event, i) => {
+    const rejection = admit(state, event);
+    if (rejection) throw new Error(`given: event ${i + 1} rejected: ${rejection.code} ${rejection.reason}`);
+    state = evolve(state, event, i + 1);
+  });
+  return state;
+}
+
+const created = (kind: 'direct' | 'group', members: string[], createdBy = 'alice', title?: string): ConversationEvent => ({
+  type: 'ConversationCreated', v: 1, conversationId: CID, kind, members, createdBy, at: AT, ...(title !== undefined && { title }),
+});
+const added = (by: string, userIds: string[]): ConversationEvent => ({ type: 'MembersAdded', v: 1, conversationId: CID, by, userIds, at: AT });
+const removed = (by: string, userIds: string[]): ConversationEvent => ({ type: 'MembersRemoved', v: 1, conversationId: CID, by, userIds, at: AT });
+const sent = (senderId: string, clientMsgId = 'm1'): ConversationEvent => ({
+  type: 'MessageSent', v: 1, conversationId: CID, senderId, clientMsgId, body: 'hi', at: AT,
+});
+
+const group = () => given(created('group', ['alice', 'bob', 'carol']));
+const direct = () => given(created('direct', ['alice', 'bob']));
+
+const create = (kind: 'direct' | 'group', creator: string, members: string[], title?: string): ConversationCommand => ({
+  type: 'CreateConversation', conversationId: CID, kind, creator, members, at: AT, ...(title !== undefined && { title }),
+});
+const addMembers = (by: string, userIds: string[]): ConversationCommand => ({ type: 'AddMembers', conversationId: CID, by, userIds, at: AT });
+const removeMembers = (by: string, userIds: string[]): ConversationCommand => ({ type: 'RemoveMembers', conversationId: CID, by, userIds, at: AT });
+const send = (senderId: string, replyToSeq?: number): ConversationCommand => ({
+  type: 'SendMessage', conversationId: CID, senderId, clientMsgId: 'cm-1', body: 'hello', at: AT,
+  ...(replyToSeq !== undefined && { replyToSeq }),
+});
+const markRead = (userId: string, seq: number): ConversationCommand => ({ type: 'MarkRead', conversationId: CID, userId, seq, at: AT });
+
+const events = (d: Decision) => {
+  if (!d.ok) throw new Error(`expected accepted, got ${d.rejection.code}: ${d.rejection.reason}`);
+  return d.events;
+};
+const code = (d: Decision) => (d.ok ? 'accepted' : d.rejection.code);
+
+describe('decide: CreateConversation', () => {
+  it.each([
+    ['the other member only', ['bob']],
+    ['the creator and the other member', ['alice', 'bob']],
+    ['duplicates of both', ['bob', 'alice', 'bob']],
+  ])('creates a direct conversation of exactly the creator and one other, given %s', (_, members) => {
+    expect(events(decide(create('direct', 'alice', members), undefined))).toEqual([
+      { type: 'ConversationCreated', v: 1, conversationId: CID, kind: 'direct', members: ['alice', 'bob'], createdBy: 'alice', at: AT },
+    ]);
+  });
+
+  it.each([
+    ['only the creator', ['alice']],
+    ['nobody', []],
+    ['two others', ['bob', 'carol']],
+  ])('refuses a direct conversation of %s with BAD_REQUEST', (_, members) => {
+    expect(code(decide(create('direct', 'alice', members), undefined))).toBe('BAD_REQUEST');
+  });
+
+  it('refuses to create a conversation that exists with CONFLICT', () => {
+    expect(code(decide(create('direct', 'alice', ['bob']), direct()))).toBe('CONFLICT');
+    expect(code(decide(create('group', 'alice', ['bob']), group()))).toBe('CONFLICT');
+  });
+
+  it('adds the creator to a group, removes duplicates and keeps the title', () => {
+    expect(events(decide(create('group', 'alice', ['bob', 'carol', 'bob'], 'Team'), undefined))).toEqual([
+      { type: 'ConversationCreated', v: 1, conversationId: CID, kind: 'group', members: ['alice', 'bob', 'carol'], createdBy: 'alice', at: AT, title: 'Team' },
+    ]);
+  });
+
+  it('drops the title of a direct conversation', () => {
+    const [event] = events(decide(create('direct', 'alice', ['bob'], 'ignored'), undefined));
+    expect(event).not.toHaveProperty('title');
+  });
+});
+
+describe('decide: AddMembers', () => {
+  it('lets a member add users, naming only those who are new', () => {
+    expect(events(decide(addMembers('bob', ['carol', 'dave', 'dave', 'erin']), group()))).toEqual([
+      { type: 'MembersAdded', v: 1, conversationId: CID, by: 'bob', userIds: ['dave', 'erin'], at: AT },
+    ]);
+  });
+
+  it('accepts adding users who are all members already, with no events', () => {
+    expect(decide(addMembers('alice', ['bob', 'carol']), group())).toEqual({ ok: true, events: [] });
+  });
+
+  it.each([
+    ['FORBIDDEN', 'a non-member adds someone', addMembers('mallory', ['dave']), group],
+    ['FORBIDDEN', 'a non-member adds only existing members', addMembers('mallory', ['bob']), group],
+    ['FORBIDDEN', 'a member adds someone to a direct conversation', addMembers('alice', ['carol']), direct],
+    ['NOT_FOUND', 'anyone adds to an unknown conversation', addMembers('alice', ['bob']), () => undefined],
+  ])('refuses with %s when %s', (expected, _, cmd, state) => {
+    expect(code(decide(cmd, state()))).toBe(expected);
+  });
+});
+
+describe('decide: RemoveMembers', () => {
+  it('lets a member leave', () => {
+    expect(events(decide(removeMembers('bob', ['bob']), group()))).toEqual([
+      { type: 'MembersRemoved', v: 1, conversationId: CID, by: 'bob', userIds: ['bob'], at: AT },
+    ]);
+  });
+
+  it('lets the creator remove others, naming only those who are members', () => {
+    expect(events(decide(removeMembers('alice', ['bob', 'zed', 'carol', 'bob']), group()))).toEqual([
+      { type: 'MembersRemoved', v: 1, conversationId: CID, by: 'alice', userIds: ['bob', 'carol'], at: AT },
+    ]);
+  });
+
+  it('refuses a non-creator removing another member with FORBIDDEN', () => {
+    expect(code(decide(removeMembers('bob', ['carol']), group()))).toBe('FORBIDDEN');
+    expect(code(decide(removeMembers('bob', ['bob', 'carol']), group()))).toBe('FORBIDDEN');
+  });
+
+  it('accepts removing users none of whom are members, with no events', () => {
+    expect(decide(removeMembers('bob', ['zed', 'yan']), group())).toEqual({ ok: true, events: [] });
+  });
+
+  it.each([
+    ['FORBIDDEN', 'a non-member removes someone', removeMembers('mallory', ['bob']), group],
+    ['FORBIDDEN', 'a member leaves a direct conversation', removeMembers('alice', ['alice']), direct],
+    ['NOT_FOUND', 'anyone removes from an unknown conversation', removeMembers('alice', ['bob']), () => undefined],
+  ])('refuses with %s when %s', (expected, _, cmd, state) => {
+    expect(code(decide(cmd, state()))).toBe(expected);
+  });
+});
+
+describe('decide: SendMessage', () => {
+  it('lets a member send, copying every field including replyToSeq', () => {
+    const state = given(created('group', ['alice', 'bob']), sent('alice'));
+    expect(events(decide(send('bob', 2), state))).toEqual([
+      { type: 'MessageSent', v: 1, conversationId: CID, senderId: 'bob', clientMsgId: 'cm-1', body: 'hello', at: AT, replyToSeq: 2 },
+    ]);
+  });
+
+  it('omits replyToSeq when the command has none', () => {
+    expect(events(decide(send('alice'), group()))[0]).not.toHaveProperty('replyToSeq');
+  });
+
+  it.each([
+    ['FORBIDDEN', 'a message from a non-member', send('mallory'), group],
+    ['NOT_FOUND', 'a message to an unknown conversation', send('alice'), () => undefined],
+    ['NOT_FOUND', 'a reply to a seq past the end of the conversation', send('alice', 2), group],
+  ])('refuses with %s %s', (expected, _, cmd, state) => {
+    expect(code(decide(cmd, state()))).toBe(expected);
+  });
+});
+
+describe('decide: MarkRead', () => {
+  it.each([
+    [2, 2],
+    [1, 1],
+    [99, 2],
+  ])('marks read at %i as %i, clamped to lastSeq 2', (asked, marker) => {
+    const state = given(created('group', ['alice', 'bob']), sent('alice'));
+    expect(events(decide(markRead('bob', asked), state))).toEqual([
+      { type: 'ReadMarked', v: 1, conversationId: CID, userId: 'bob', seq: marker, at: AT },
+    ]);
+  });
+
+  it('refuses a read marker from a non-member with FORBIDDEN', () => {
+    expect(code(decide(markRead('mallory', 1), group()))).toBe('FORBIDDEN');
+  });
+
+  it('refuses a read marker in an unknown conversation with NOT_FOUND', () => {
+    expect(code(decide(markRead('alice', 1), undefined))).toBe('NOT_FOUND');
+  });
+});
+
+describe('admit: the rules re-checked in log order', () => {
+  it('admits a message from a member before that member is removed, and refuses the same message after', () => {
+    const before = group();
+    expect(admit(before, sent('bob'))).toBeUndefined();
+    const after = evolve(before, removed('alice', ['bob']), 2);
+    expect(admit(after, sent('bob'))?.code).toBe('FORBIDDEN');
+  });
+
+  it('refuses a second ConversationCreated with CONFLICT', () => {
+    expect(admit(group(), created('group', ['alice']))?.code).toBe('CONFLICT');
+  });
+
+  it.each([
+    ['a creation whose creator is not a member', 'BAD_REQUEST', undefined, created('group', ['bob'], 'alice')],
+    ['a direct creation of one distinct member', 'BAD_REQUEST', undefined, created('direct', ['alice', 'alice'])],
+    ['an addition of nobody', 'BAD_REQUEST', 'group', added('alice', [])],
+    ['a removal of nobody', 'BAD_REQUEST', 'group', removed('alice', [])],
+    ['an event before the conversation exists', 'NOT_FOUND', undefined, sent('alice')],
+  ] as const)('refuses %s with %s', (_, expected, start, event) => {
+    const state = start === 'group' ? group() : undefined;
+    expect(admit(state, event)?.code).toBe(expected);
+  });
+
+  it('admits a member added after creation sending, and refuses a removed member reading', () => {
+    const state = given(created('group', ['alice']), added('alice', ['bob']));
+    expect(admit(state, sent('bob'))).toBeUndefined();
+    const left = evolve(state, removed('bob', ['bob']), 3);
+    expect(admit(left, { type: 'ReadMarked', v: 1, conversationId: CID, userId: 'bob', seq: 1, at: AT })?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('evolve', () => {
+  it('sets lastSeq to the seq of every event and counts only messages, densely', () => {
+    const steps: Array<[ConversationEvent, number, number]> = [
+      [created('group', ['alice', 'bob']), 10, 0],
+      [sent('alice', 'a'), 11, 1],
+      [added('alice', ['carol']), 15, 1],
+      [sent('carol', 'b'), 20, 2],
+      [{ type: 'ReadMarked', v: 1, conversationId: CID, userId: 'bob', seq: 20, at: AT }, 21, 2],
+      [removed('alice', ['carol']), 30, 2],
+      [sent('bob', 'c'), 42, 3],
+    ];
+    let state: ConversationState;
+    for (const [event, seq, messageCount] of steps) {
+      state = evolve(state, event, seq);
+      expect({ lastSeq: state.lastSeq, messageCount: state.messageCount }).toEqual({ lastSeq: seq, messageCount });
+    }
+  });
+
+  it('builds the conversation from its creation, with title', () => {
+    expect(evolve(undefined, created('group', ['alice', 'bob'], 'alice', 'Team'), 7)).toEqual({
+      id: CID, kind: 'group', createdBy: 'alice', createdAt: AT, members: new Set(['alice', 'bob']), lastSeq: 7, messageCount: 0, title: 'Team',
+    });
+  });
+
+  it('updates the members set on additions and removals', () => {
+    const state = given(created('group', ['alice', 'bob']));
+    const grown = evolve(state, added('alice', ['carol', 'dave']), 2);
+    expect([...grown.members].sort()).toEqual(['alice', 'bob', 'carol', 'dave']);
+    const shrunk = evolve(grown, removed('alice', ['bob', 'dave']), 3);
+    expect([...shrunk.members].sort()).toEqual(['alice', 'carol']);
+  });
+
+  it('does not mutate the state it is given', () => {
+    const state = given(created('group', ['alice', 'bob'])) as Conversation;
+    const snapshot = { ...state, members: [...state.members] };
+    evolve(state, added('alice', ['carol']), 2);
+    evolve(state, removed('alice', ['bob']), 2);
+    evolve(state, sent('alice'), 2);
+    expect({ ...state, members: [...state.members] }).toEqual(snapshot);
+  });
+
+  it('throws for an event before the conversation exists', () => {
+    expect(() => evolve(undefined, sent('alice'), 1)).toThrow('evolve: MessageSent before ConversationCreated');
+  });
+});

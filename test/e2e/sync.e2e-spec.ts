@@ -1,0 +1,99 @@
+import type { ChatEvent, Message } from '@chat/contracts';
+import { waitForEvents } from '../support/clients';
+import { startSystem, type TestSystem } from '../support/system';
+import { waitFor } from '../support/wait';
+
+jest.setTimeout(90_000);
+
+describe('offline catch-up with sync', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem('sync');
+  });
+  afterAll(async () => {
+    await sys?.close();
+  });
+
+  it('gives a member who was offline during 30 messages all of them, ascending, from its cursor', async () => {
+    const alice = await sys.connect('alice');
+    let bob = await sys.connect('bob');
+    const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob', 'carol'] });
+    await waitForEvents(bob, 1, (e) => e.type === 'conversation');
+    const { next: cursor } = await bob.ok('sync', {});
+    bob.close();
+
+    const acks: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      acks.push((await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: `off-${i}`, body: `while away ${i}` })).seq);
+    }
+
+    bob = await sys.connect('bob');
+    // Page through with a small limit so hasMore/next are exercised.
+    const events = await waitFor('all 30 messages in bob\'s sync', async () => {
+      const seen: ChatEvent[] = [];
+      let since = cursor;
+      for (let pages = 0; pages < 20; pages++) {
+        const page = await bob.ok('sync', { since, limit: 7 });
+        seen.push(...page.events);
+        since = page.next;
+        if (!page.hasMore) break;
+      }
+      const messages = seen.filter((e): e is Message => e.type === 'message');
+      return messages.length >= 30 ? seen : undefined;
+    });
+    const messages = events.filter((e): e is Message => e.type === 'message');
+    expect(messages.map((m) => m.seq)).toEqual(acks);
+    expect(messages.map((m) => m.body)).toEqual(acks.map((_, i) => `while away ${i}`));
+    expect(messages.every((m) => m.conversationId === conversation.id)).toBe(true);
+  });
+
+  it('returns nothing new from a cursor that is up to date, and the new events after it', async () => {
+    const alice = await sys.connect('alice2');
+    const bob = await sys.connect('bob2');
+    const { conversation } = await alice.ok('conversation:create', { type: 'direct', members: ['bob2'] });
+    await waitForEvents(bob, 1, (e) => e.type === 'conversation');
+    const first = await bob.ok('sync', {});
+    const again = await bob.ok('sync', { since: first.next });
+    expect(again.events).toEqual([]);
+    expect(again.hasMore).toBe(false);
+
+    const sent = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'x', body: 'after the cursor' });
+    await waitForEvents(bob, 1, (e) => e.type === 'message');
+    const later = await bob.ok('sync', { since: again.next });
+    expect(later.events).toEqual([expect.objectContaining({ type: 'message', seq: sent.seq, body: 'after the cursor' })]);
+    const none = await bob.ok('sync', { since: later.next });
+    expect(none.events).toEqual([]);
+  });
+
+  it('shows the user\'s conversations and their latest messages in a snapshot sync without a cursor', async () => {
+    const alice = await sys.connect('alice3');
+    const bob = await sys.connect('bob3');
+    const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob3'], title: 'snap' });
+    const acks = [];
+    for (let i = 0; i < 3; i++) acks.push(await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: `s${i}`, body: `b${i}` }));
+    await waitForEvents(bob, 3, (e) => e.type === 'message');
+
+    const snap = await bob.ok('sync', {});
+    expect(snap.hasMore).toBe(false);
+    expect(typeof snap.next).toBe('string');
+    expect(snap.conversations).toEqual([
+      expect.objectContaining({ id: conversation.id, type: 'group', title: 'snap', memberCount: 2, lastSeq: acks[2]!.seq, unread: 3 }),
+    ]);
+    expect(snap.events.map((e) => (e as Message).seq)).toEqual(acks.map((a) => a.seq));
+  });
+
+  it('answers the user\'s conversation list newest first, paged', async () => {
+    const owner = await sys.connect('lister');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { conversation } = await owner.ok('conversation:create', { type: 'group', members: [`peer${i}`] });
+      ids.push(conversation.id);
+    }
+    const first = await owner.ok('conversation:list', { limit: 3 });
+    expect(first.conversations.map((c) => c.id)).toEqual(ids.slice(2).reverse());
+    expect(first.next).toBeDefined();
+    const second = await owner.ok('conversation:list', { limit: 3, before: first.next });
+    expect(second.conversations.map((c) => c.id)).toEqual(ids.slice(0, 2).reverse());
+    expect(second.next).toBeUndefined();
+  });
+});
