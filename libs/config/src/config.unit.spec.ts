@@ -1,0 +1,136 @@
+import { ConfigError, loadConfig } from './config.schema';
+import { parseDuration } from './duration';
+
+const SECRET = 's'.repeat(32);
+const ADMIN = 'a'.repeat(16);
+
+/** The error `loadConfig(env)` throws, or a failure when it does not throw. */
+function refusal(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('uses the quick-start defaults for an empty environment', () => {
+    expect(loadConfig({})).toMatchObject({
+      NODE_ENV: 'development',
+      PORT: 3000,
+      CHAT_PARTITIONS: 4,
+      CHAT_NAMESPACE: 'chat',
+      CHAT_NATS_URL: ['nats://127.0.0.1:4222'],
+      CHAT_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/chat',
+      CHAT_DEV_TOKENS: false,
+      CHAT_DUPLICATE_WINDOW: 120_000,
+      CHAT_ALLOWED_ORIGINS: [],
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', CHAT_PARTITIONS: '' })).toMatchObject({ PORT: 3000, CHAT_PARTITIONS: 4 });
+  });
+
+  it('parses the values it is given', () => {
+    expect(
+      loadConfig({
+        PORT: '8080', CHAT_PARTITIONS: '16', CHAT_NAMESPACE: 'test_ns-1', CHAT_DEV_TOKENS: 'true',
+        CHAT_DUPLICATE_WINDOW: '5s', CHAT_DATABASE_URL: 'postgresql://u@db/chat', CHAT_JWT_SECRET: SECRET,
+      }),
+    ).toMatchObject({
+      PORT: 8080, CHAT_PARTITIONS: 16, CHAT_NAMESPACE: 'test_ns-1', CHAT_DEV_TOKENS: true,
+      CHAT_DUPLICATE_WINDOW: 5000, CHAT_DATABASE_URL: 'postgresql://u@db/chat', CHAT_JWT_SECRET: SECRET,
+    });
+  });
+
+  it('parses a comma-separated CHAT_NATS_URL into a list, trimming spaces and empty entries', () => {
+    expect(loadConfig({ CHAT_NATS_URL: 'nats://a:4222, tls://b:4222,,nats://c' }).CHAT_NATS_URL).toEqual([
+      'nats://a:4222', 'tls://b:4222', 'nats://c',
+    ]);
+  });
+
+  it('splits CHAT_ALLOWED_ORIGINS on commas, trimming spaces and empty entries', () => {
+    expect(loadConfig({ CHAT_ALLOWED_ORIGINS: 'https://a.example, http://localhost:5173,' }).CHAT_ALLOWED_ORIGINS).toEqual([
+      'https://a.example', 'http://localhost:5173',
+    ]);
+  });
+
+  it.each([
+    ['CHAT_PARTITIONS', 'abc'],
+    ['CHAT_PARTITIONS', '0'],
+    ['CHAT_PARTITIONS', '1025'],
+    ['CHAT_PARTITIONS', '-1'],
+    ['PORT', '70000'],
+    ['PORT', '3000.5'],
+    ['CHAT_NAMESPACE', 'a.b'],
+    ['CHAT_NAMESPACE', 'a>'],
+    ['CHAT_DATABASE_URL', 'http://x'],
+    ['CHAT_DATABASE_URL', 'not a url'],
+    ['CHAT_REDIS_URL', 'http://x'],
+    ['CHAT_NATS_URL', 'http://x'],
+    ['CHAT_NATS_URL', 'nats://a,http://x'],
+    ['CHAT_NATS_URL', ','],
+    ['CHAT_DEV_TOKENS', 'maybe'],
+    ['CHAT_DUPLICATE_WINDOW', '5x'],
+    ['CHAT_LOG_LEVEL', 'loud'],
+    ['CHAT_ADMIN_TOKEN', 'short'],
+  ])('refuses %s=%s with a ConfigError naming the variable and the value', (variable, value) => {
+    const err = refusal({ [variable]: value });
+    expect(err.variable).toBe(variable);
+    expect(err.message.startsWith(`config: ${variable}: `)).toBe(true);
+    expect(err.message).toContain(JSON.stringify(value));
+  });
+
+  it('gives a development JWT secret with a warning line when CHAT_JWT_SECRET is missing', () => {
+    const config = loadConfig({ CHAT_ADMIN_TOKEN: ADMIN });
+    expect(config.CHAT_JWT_SECRET.length).toBeGreaterThanOrEqual(32);
+    expect(config.warnings).toHaveLength(1);
+    expect(config.warnings[0]).toMatch(/^CHAT_JWT_SECRET is not set: using the DEVELOPMENT value/);
+    expect(config.warnings[0]).toContain(config.CHAT_JWT_SECRET);
+  });
+
+  it('gives no warning when both secrets are set', () => {
+    expect(loadConfig({ CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN }).warnings).toEqual([]);
+  });
+
+  it('requires CHAT_JWT_SECRET with NODE_ENV=production', () => {
+    const err = refusal({ NODE_ENV: 'production', CHAT_ADMIN_TOKEN: ADMIN });
+    expect(err.variable).toBe('CHAT_JWT_SECRET');
+    expect(err.message).toBe('config: CHAT_JWT_SECRET: required when NODE_ENV=production');
+  });
+
+  it('requires CHAT_ADMIN_TOKEN with NODE_ENV=production', () => {
+    expect(refusal({ NODE_ENV: 'production', CHAT_JWT_SECRET: SECRET }).variable).toBe('CHAT_ADMIN_TOKEN');
+  });
+
+  it('loads a production environment with both secrets and no warnings', () => {
+    expect(loadConfig({ NODE_ENV: 'production', CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN })).toMatchObject({
+      CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN, warnings: [],
+    });
+  });
+
+  it('refuses a CHAT_JWT_SECRET shorter than 32 characters', () => {
+    const err = refusal({ CHAT_JWT_SECRET: 's'.repeat(31) });
+    expect(err.message.startsWith('config: CHAT_JWT_SECRET: ')).toBe(true);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['5s', 5_000],
+    ['10m', 600_000],
+    ['2h', 7_200_000],
+    ['30d', 2_592_000_000],
+    ['0s', 0],
+  ])('reads %s as %i ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(['', '5', '1w', '-1s', '1.5s', 's', '5 s', '5S', '99999999999999999d'])('refuses %p', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+});
