@@ -1,0 +1,85 @@
+import { Client, type Pool } from 'pg';
+import { randomBytes } from 'node:crypto';
+import { createPool, ensureDatabase } from './database';
+import { migrate } from './migrate';
+import { CheckpointMovedError, ProjectionRepository } from './projection.repository';
+import { emptyWrites, type ProjectionWrites } from './projection.rows';
+import { ReadModelRepository } from './read-model.repository';
+
+const PG = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+describe('projection repository on a real Postgres', () => {
+  const db = `it_proj_${randomBytes(4).toString('hex')}`;
+  let pool: Pool;
+  let repo: ProjectionRepository;
+  let reads: ReadModelRepository;
+
+  beforeAll(async () => {
+    await ensureDatabase(`${PG}/${db}`);
+    await ensureDatabase(`${PG}/${db}`); // a second start finds it
+    pool = createPool(`${PG}/${db}`);
+    expect(await migrate(pool)).toEqual(['001_core.sql']);
+    expect(await migrate(pool)).toEqual([]);
+    repo = new ProjectionRepository(pool);
+    reads = new ReadModelRepository(pool);
+  });
+  afterAll(async () => {
+    await pool.end();
+    const admin = new Client({ connectionString: `${PG}/postgres` });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+    await admin.end();
+  });
+
+  function batch(fromSeq: number, toSeq: number, build: (w: ProjectionWrites) => void = () => undefined): ProjectionWrites {
+    const w = emptyWrites(0, fromSeq);
+    w.toSeq = toSeq;
+    build(w);
+    return w;
+  }
+
+  it('starts every partition at checkpoint 0', async () => {
+    expect(await repo.checkpoints([0, 1])).toEqual(new Map([[0, 0], [1, 0]]));
+  });
+
+  it('commits rows and the checkpoint together, and refuses a batch whose start another writer passed', async () => {
+    const at = '2026-01-01T00:00:00.000Z';
+    const message = { type: 'message' as const, conversationId: 'g_1', seq: 2, senderId: 'a', clientMsgId: 'c1', body: 'hi', sentAt: at };
+    await repo.commit(
+      batch(0, 2, (w) => {
+        w.conversations.push({ id: 'g_1', kind: 'group', title: 't', createdBy: 'a', createdAt: at, directKey: null, lastSeq: 2, messageCount: 1, memberCount: 2, lastActivityAt: at, lastMessage: message });
+        w.memberInserts.push({ conversationId: 'g_1', userId: 'a', joinedSeq: 1 }, { conversationId: 'g_1', userId: 'b', joinedSeq: 1 });
+        w.timeline.push({ conversationId: 'g_1', seq: 2, kind: 'message', messageNo: 1, payload: message, at });
+        w.clientMsgIds.push({ senderId: 'a', clientMsgId: 'c1', conversationId: 'g_1', seq: 2, sentAt: at });
+        w.inbox.push({ userId: 'a', seq: 2, conversationId: 'g_1' }, { userId: 'b', seq: 2, conversationId: 'g_1' });
+        w.readMarkers.push({ conversationId: 'g_1', userId: 'b', seq: 2 });
+      }),
+    );
+    expect((await repo.checkpoints([0])).get(0)).toBe(2);
+    expect(await repo.knownClientMsgIds([{ senderId: 'a', clientMsgId: 'c1' }, { senderId: 'a', clientMsgId: 'c2' }])).toEqual(new Set(['a\nc1']));
+    const [summary] = await reads.listConversations('b', 10);
+    expect(summary).toMatchObject({ id: 'g_1', unread: 0, lastReadSeq: 2, memberCount: 2, lastMessage: message });
+
+    // The same batch again (a second projector, or a replayed commit) must not apply.
+    await expect(repo.commit(batch(0, 2))).rejects.toBeInstanceOf(CheckpointMovedError);
+    expect((await repo.checkpoints([0])).get(0)).toBe(2);
+  });
+
+  it('rolls back every row of a batch that fails', async () => {
+    const bad = batch(2, 3, (w) => {
+      w.inbox.push({ userId: 'z', seq: 3, conversationId: 'g_1' });
+      // timestamps that do not parse make the batch fail half way
+      w.timeline.push({ conversationId: 'g_1', seq: 3, kind: 'message', messageNo: 2, payload: { type: 'read', conversationId: 'g_1', userId: 'z', seq: 1 }, at: 'not a time' });
+    });
+    await expect(repo.commit(bad)).rejects.toThrow();
+    expect((await repo.checkpoints([0])).get(0)).toBe(2);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM inbox WHERE user_id = 'z'`)).rows[0].n).toBe(0);
+  });
+
+  it('reads a user\'s inbox after a watermark, only up to the checkpoint', async () => {
+    const parts = await reads.inboxAfter('b', [0], 10);
+    expect(parts.find((p) => p.partition === 0)).toMatchObject({ after: 0, upto: 2, events: [{ seq: 2 }] });
+    const none = await reads.inboxAfter('b', [2], 10);
+    expect(none.find((p) => p.partition === 0)?.events).toEqual([]);
+  });
+});
