@@ -45,6 +45,8 @@ export function projectBatch(input: {
   const initial = new Map<string, ConversationState>(input.states);
   const sends = new Set(input.knownSends);
   const touched = new Map<string, { activityAt?: string; lastMessage?: Message; lastAt: string }>();
+  /** conversation -> user -> seq of the event that (last) added the user. */
+  const joinedAt = new Map<string, Map<string, number>>();
 
   for (const { seq, conversationId, event, origin } of input.events) {
     writes.toSeq = seq;
@@ -71,6 +73,11 @@ export function projectBatch(input: {
     const touch = touched.get(conversationId) ?? { lastAt: event.at };
     touched.set(conversationId, touch);
 
+    if (event.type === 'ConversationCreated' || event.type === 'MembersAdded') {
+      const joined = joinedAt.get(conversationId) ?? new Map<string, number>();
+      joinedAt.set(conversationId, joined);
+      for (const userId of event.type === 'ConversationCreated' ? event.members : event.userIds) joined.set(userId, seq);
+    }
     const visible = toVisible(event, seq, after);
     writes.timeline.push({
       conversationId, seq, kind: visible.type, payload: visible, at: event.at,
@@ -116,7 +123,9 @@ export function projectBatch(input: {
     finals.set(id, state);
     writes.conversations.push(conversationRow(state, touch));
     const was = initial.get(id)?.members ?? new Set<string>();
-    for (const userId of state.members) if (!was.has(userId)) writes.memberInserts.push({ conversationId: id, userId, joinedSeq: state.lastSeq });
+    for (const userId of state.members) {
+      if (!was.has(userId)) writes.memberInserts.push({ conversationId: id, userId, joinedSeq: joinedAt.get(id)!.get(userId)! });
+    }
     for (const userId of was) if (!state.members.has(userId)) writes.memberDeletes.push({ conversationId: id, userId });
   }
   return { writes, deliveries, states: finals };
@@ -128,7 +137,7 @@ function conversationRow(c: Conversation, touch: { activityAt?: string; lastMess
     directKey: c.kind === 'direct' ? directKey([...c.members]) : null,
     lastSeq: c.lastSeq, messageCount: c.messageCount, memberCount: c.members.size,
     // Reads do not reorder a user's conversation list; everything else does.
-    lastActivityAt: touch.activityAt ?? c.createdAt,
+    ...(touch.activityAt !== undefined && { lastActivityAt: touch.activityAt }),
     ...(touch.lastMessage !== undefined && { lastMessage: touch.lastMessage }),
   };
 }

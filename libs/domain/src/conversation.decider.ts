@@ -38,12 +38,12 @@ export function decide(cmd: ConversationCommand, state: ConversationState): Deci
     case 'AddMembers': {
       const fresh = state ? uniq(cmd.userIds).filter((u) => !state.members.has(u)) : cmd.userIds;
       const event: ConversationEvent = { type: 'MembersAdded', v: 1, conversationId: cmd.conversationId, by: cmd.by, userIds: fresh, at: cmd.at };
-      return fresh.length === 0 && state?.members.has(cmd.by) ? accept() : checked(state, event);
+      return fresh.length === 0 && state?.kind === 'group' && state.members.has(cmd.by) ? accept() : checked(state, event);
     }
     case 'RemoveMembers': {
       const present = state ? uniq(cmd.userIds).filter((u) => state.members.has(u)) : cmd.userIds;
       const event: ConversationEvent = { type: 'MembersRemoved', v: 1, conversationId: cmd.conversationId, by: cmd.by, userIds: present, at: cmd.at };
-      return present.length === 0 && state?.members.has(cmd.by) ? accept() : checked(state, event);
+      return present.length === 0 && state?.kind === 'group' && state.members.has(cmd.by) ? accept() : checked(state, event);
     }
     case 'SendMessage':
       return checked(state, {

@@ -89,19 +89,20 @@ export class ProjectionRepository {
         `INSERT INTO conversations (id, partition, kind, title, created_by, created_at, direct_key, last_seq,
                                     message_count, member_count, last_activity_at, last_message)
          SELECT id, $1, kind, title, created_by, created_at, direct_key, last_seq, message_count, member_count,
-                last_activity_at, last_message
+                COALESCE(last_activity_at, created_at), last_message
            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::bigint[],
                        $9::bigint[], $10::int[], $11::timestamptz[], $12::jsonb[])
              AS x(id, kind, title, created_by, created_at, direct_key, last_seq, message_count, member_count,
                   last_activity_at, last_message)
          ON CONFLICT (id) DO UPDATE SET
            last_seq = excluded.last_seq, message_count = excluded.message_count,
-           member_count = excluded.member_count, last_activity_at = excluded.last_activity_at,
+           member_count = excluded.member_count,
+           last_activity_at = GREATEST(conversations.last_activity_at, excluded.last_activity_at),
            last_message = COALESCE(excluded.last_message, conversations.last_message)`,
         [
           w.partition, cs.map((x) => x.id), cs.map((x) => x.kind), cs.map((x) => x.title), cs.map((x) => x.createdBy),
           cs.map((x) => x.createdAt), cs.map((x) => x.directKey), cs.map((x) => x.lastSeq), cs.map((x) => x.messageCount),
-          cs.map((x) => x.memberCount), cs.map((x) => x.lastActivityAt),
+          cs.map((x) => x.memberCount), cs.map((x) => x.lastActivityAt ?? null),
           cs.map((x) => (x.lastMessage === undefined ? null : JSON.stringify(x.lastMessage))),
         ],
       );

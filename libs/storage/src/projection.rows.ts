@@ -28,7 +28,8 @@ export interface ConversationRow {
   lastSeq: number;
   messageCount: number;
   memberCount: number;
-  lastActivityAt: string;
+  /** Undefined keeps the stored value (a batch with only read markers). */
+  lastActivityAt?: string;
   /** Undefined keeps the stored value. */
   lastMessage?: ChatEvent;
 }
