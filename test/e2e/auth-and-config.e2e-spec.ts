@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../support/app-process';
 import { refusedWith, tokenFor, connectClient } from '../support/clients';
-import { startSystem, type TestSystem } from '../support/system';
+import { useSystem } from '../support/system';
 
 jest.setTimeout(90_000);
 
@@ -12,13 +12,7 @@ function unsignedToken(sub: string): string {
 }
 
 describe('authentication', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem('auth');
-  });
-  afterAll(async () => {
-    await sys?.close();
-  });
+  const sys = useSystem('auth');
 
   it.each([
     ['no token', {}],
@@ -26,31 +20,31 @@ describe('authentication', () => {
     ['a token that is not a JWT', { token: 'hello' }],
     ['an alg:none token', { token: unsignedToken('alice') }],
   ])('refuses %s with connect_error "unauthorized"', async (_what, auth) => {
-    expect(await refusedWith(sys.app.url, auth)).toBe('unauthorized');
+    expect(await refusedWith(sys().app.url, auth)).toBe('unauthorized');
   });
 
   it('refuses expired, wrongly signed and bad-subject tokens with "unauthorized"', async () => {
-    expect(await refusedWith(sys.app.url, { token: await tokenFor('alice', { expiresIn: -10 }) })).toBe('unauthorized');
-    expect(await refusedWith(sys.app.url, { token: await tokenFor('alice', { secret: 'another-secret-of-enough-length-0123456789' }) })).toBe('unauthorized');
-    expect(await refusedWith(sys.app.url, { token: await tokenFor('bad subject!') })).toBe('unauthorized');
+    expect(await refusedWith(sys().app.url, { token: await tokenFor('alice', { expiresIn: -10 }) })).toBe('unauthorized');
+    expect(await refusedWith(sys().app.url, { token: await tokenFor('alice', { secret: 'another-secret-of-enough-length-0123456789' }) })).toBe('unauthorized');
+    expect(await refusedWith(sys().app.url, { token: await tokenFor('bad subject!') })).toBe('unauthorized');
   });
 
   it('refuses a token without exp', async () => {
     const { SignJWT } = await import('jose');
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(new TextEncoder().encode(sys.ns.env.CHAT_JWT_SECRET));
-    expect(await refusedWith(sys.app.url, { token })).toBe('unauthorized');
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(new TextEncoder().encode(sys().ns.env.CHAT_JWT_SECRET));
+    expect(await refusedWith(sys().app.url, { token })).toBe('unauthorized');
   });
 
   it('refuses the polling transport the same way', async () => {
-    expect(await refusedWith(sys.app.url, { token: 'nope' }, { transports: ['polling'] })).toBe('unauthorized');
-    const polled = await connectClient(sys.app.url, 'poller', { token: await tokenFor('poller') });
+    expect(await refusedWith(sys().app.url, { token: 'nope' }, { transports: ['polling'] })).toBe('unauthorized');
+    const polled = await connectClient(sys().app.url, 'poller', { token: await tokenFor('poller') });
     expect(polled.socket.connected).toBe(true);
     polled.close();
   });
 
   it('answers UNAUTHORIZED once the token expires during the session', async () => {
     const token = await tokenFor('shortlived', { expiresIn: 2 });
-    const client = await sys.connect('shortlived', { token });
+    const client = await sys().connect('shortlived', { token });
     expect((await client.ok('sync', {})).ok).toBe(true);
     const expired = await new Promise<unknown>((resolve) => {
       const attempt = async () => {
@@ -63,36 +57,30 @@ describe('authentication', () => {
     });
     // Either the server answered UNAUTHORIZED or it already closed the expired socket.
     if (expired !== 'disconnected') expect(expired).toEqual({ ok: false, error: expect.objectContaining({ code: 'UNAUTHORIZED' }) });
-    expect(await refusedWith(sys.app.url, { token })).toBe('unauthorized');
+    expect(await refusedWith(sys().app.url, { token })).toBe('unauthorized');
   });
 
   it('has no dev token endpoint unless CHAT_DEV_TOKENS is on', async () => {
-    expect((await fetch(`${sys.app.url}/v1/dev/token?user=alice`)).status).toBe(404);
+    expect((await fetch(`${sys().app.url}/v1/dev/token?user=alice`)).status).toBe(404);
   });
 
   it('reports health and readiness', async () => {
-    expect(await (await fetch(`${sys.app.url}/healthz`)).json()).toEqual({ status: 'ok' });
-    const ready = await fetch(`${sys.app.url}/readyz`);
+    expect(await (await fetch(`${sys().app.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${sys().app.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', down: [] });
   });
 });
 
 describe('dev tokens', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem('devtok', { CHAT_DEV_TOKENS: '1' });
-  });
-  afterAll(async () => {
-    await sys?.close();
-  });
+  const sys = useSystem('devtok', { CHAT_DEV_TOKENS: '1' });
 
   it('issues a token that opens a socket, and refuses a bad user id', async () => {
-    const res = await fetch(`${sys.app.url}/v1/dev/token?user=alice`);
+    const res = await fetch(`${sys().app.url}/v1/dev/token?user=alice`);
     const { token } = (await res.json()) as { token: string };
-    const client = await sys.connect('alice', { token });
+    const client = await sys().connect('alice', { token });
     expect(client.socket.connected).toBe(true);
-    expect((await fetch(`${sys.app.url}/v1/dev/token?user=${encodeURIComponent('a b')}`)).status).toBe(400);
+    expect((await fetch(`${sys().app.url}/v1/dev/token?user=${encodeURIComponent('a b')}`)).status).toBe(400);
   });
 });
 

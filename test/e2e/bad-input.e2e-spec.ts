@@ -1,24 +1,18 @@
 import { footprint } from '../support/inspect';
-import { startSystem, type TestSystem } from '../support/system';
+import { useSystem } from '../support/system';
 
 jest.setTimeout(90_000);
 
 describe('bad input', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem('badinput');
-  });
-  afterAll(async () => {
-    await sys?.close();
-  });
+  const sys = useSystem('badinput');
 
   it('answers each bad input with its error code, keeps the socket connected and writes nothing', async () => {
-    const alice = await sys.connect('alice');
-    await sys.connect('bob');
+    const alice = await sys().connect('alice');
+    await sys().connect('bob');
     const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob'] });
     const ok = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'first', body: 'hello' });
     const id = conversation.id;
-    const before = await footprint(sys.ns);
+    const before = await footprint(sys().ns);
 
     const cases: Array<[string, string, unknown, string]> = [
       ['missing field', 'message:send', { conversationId: id, body: 'no client id' }, 'BAD_REQUEST'],
@@ -54,17 +48,17 @@ describe('bad input', () => {
     // Still serving, and nothing above wrote anything.
     const history = await alice.ok('history', { conversationId: id });
     expect(history.messages.map((m) => m.clientMsgId)).toEqual(['first']);
-    expect(await footprint(sys.ns)).toEqual(before);
+    expect(await footprint(sys().ns)).toEqual(before);
   });
 
   it('answers events sent without a payload or without an ack callback, and stays up', async () => {
-    const alice = await sys.connect('carl');
+    const alice = await sys().connect('carl');
     alice.socket.emit('message:send');
     alice.socket.emit('message:send', { conversationId: '*' });
     alice.socket.emit('nonsense', 1, 2, 3);
     const noPayload = await alice.socket.timeout(5000).emitWithAck('history');
     expect(noPayload).toEqual({ ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST' }) });
     expect(await alice.ok('sync', undefined)).toEqual(expect.objectContaining({ ok: true, events: [] }));
-    expect((await fetch(`${sys.app.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${sys().app.url}/healthz`)).status).toBe(200);
   });
 });

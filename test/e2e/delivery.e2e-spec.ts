@@ -1,22 +1,16 @@
 import type { Message } from '@chat/contracts';
 import { waitForEvents } from '../support/clients';
-import { startSystem, type TestSystem } from '../support/system';
+import { useSystem } from '../support/system';
 
 jest.setTimeout(90_000);
 
 describe('live delivery', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem('delivery');
-  });
-  afterAll(async () => {
-    await sys?.close();
-  });
+  const sys = useSystem('delivery');
 
   it('delivers 200 pipelined messages once, in seq order, to every other device, matching their acks', async () => {
-    const alice1 = await sys.connect('alice', { deviceId: 'phone' });
-    const alice2 = await sys.connect('alice', { deviceId: 'laptop' });
-    const bob = await sys.connect('bob');
+    const alice1 = await sys().connect('alice', { deviceId: 'phone' });
+    const alice2 = await sys().connect('alice', { deviceId: 'laptop' });
+    const bob = await sys().connect('bob');
     const { conversation } = await alice1.ok('conversation:create', { type: 'direct', members: ['bob'] });
 
     // Fire all 200 without waiting for any ack.
@@ -54,10 +48,10 @@ describe('live delivery', () => {
   });
 
   it('tells every member about a new conversation and reaches the sender\'s other devices', async () => {
-    const carol1 = await sys.connect('carol', { deviceId: 'a' });
-    const carol2 = await sys.connect('carol', { deviceId: 'b' });
-    const dave = await sys.connect('dave');
-    const erin = await sys.connect('erin');
+    const carol1 = await sys().connect('carol', { deviceId: 'a' });
+    const carol2 = await sys().connect('carol', { deviceId: 'b' });
+    const dave = await sys().connect('dave');
+    const erin = await sys().connect('erin');
     const { conversation } = await carol1.ok('conversation:create', { type: 'group', members: ['dave', 'erin'], title: 'trip' });
     expect(conversation).toMatchObject({ type: 'group', title: 'trip', createdBy: 'carol' });
     expect([...conversation.members].sort()).toEqual(['carol', 'dave', 'erin']);
@@ -73,8 +67,8 @@ describe('live delivery', () => {
   });
 
   it('maps a direct pair to one conversation, whoever creates it', async () => {
-    const frank = await sys.connect('frank');
-    const gina = await sys.connect('gina');
+    const frank = await sys().connect('frank');
+    const gina = await sys().connect('gina');
     const a = await frank.ok('conversation:create', { type: 'direct', members: ['gina'] });
     const b = await gina.ok('conversation:create', { type: 'direct', members: ['frank'] });
     const c = await frank.ok('conversation:create', { type: 'direct', members: ['gina', 'frank'] });

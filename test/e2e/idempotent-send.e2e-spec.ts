@@ -2,24 +2,18 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { waitForEvents } from '../support/clients';
 import { footprint, query } from '../support/inspect';
-import { startSystem, type TestSystem } from '../support/system';
+import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(90_000);
 
 describe('idempotent sends', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    // A one-second duplicate window, so "after the window" is reachable in a test.
-    sys = await startSystem('idem', { CHAT_DUPLICATE_WINDOW: '1s' });
-  });
-  afterAll(async () => {
-    await sys?.close();
-  });
+  // A one-second duplicate window, so "after the window" is reachable in a test.
+  const sys = useSystem('idem', { CHAT_DUPLICATE_WINDOW: '1s' });
 
   it('answers 20 concurrent resends of one clientMsgId with the original seq and delivers it once', async () => {
-    const alice = await sys.connect('alice');
-    const bob = await sys.connect('bob');
+    const alice = await sys().connect('alice');
+    const bob = await sys().connect('bob');
     const { conversation } = await alice.ok('conversation:create', { type: 'direct', members: ['bob'] });
     const acks = await Promise.all(
       Array.from({ length: 20 }, () => alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'same', body: 'once' })),
@@ -37,8 +31,8 @@ describe('idempotent sends', () => {
   });
 
   it('answers a resend long after the JetStream duplicate window from the read model, without appending', async () => {
-    const alice = await sys.connect('carol');
-    await sys.connect('dave');
+    const alice = await sys().connect('carol');
+    await sys().connect('dave');
     const { conversation } = await alice.ok('conversation:create', { type: 'direct', members: ['dave'] });
     const first = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'late', body: 'original' });
     await waitFor('the message projected', async () => (await alice.ok('history', { conversationId: conversation.id })).messages.length === 1);
@@ -46,23 +40,23 @@ describe('idempotent sends', () => {
     const windowOver = Date.now() + 2_500;
     await waitFor('the duplicate window to pass', () => Date.now() > windowOver, 10_000, 100);
 
-    const before = await footprint(sys.ns);
+    const before = await footprint(sys().ns);
     const again = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'late', body: 'original' });
     expect(again).toEqual({ ok: true, seq: first.seq, sentAt: first.sentAt, duplicate: true });
-    expect(await footprint(sys.ns)).toEqual(before);
+    expect(await footprint(sys().ns)).toEqual(before);
   });
 
   it('never shows twice a copy that reached the log outside the duplicate window', async () => {
-    const alice = await sys.connect('erin');
-    const frank = await sys.connect('frank');
+    const alice = await sys().connect('erin');
+    const frank = await sys().connect('frank');
     const { conversation } = await alice.ok('conversation:create', { type: 'direct', members: ['frank'] });
     const first = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'twice', body: 'one' });
-    const [{ partition }] = await query<{ partition: number }>(sys.ns, 'SELECT partition FROM conversations WHERE id = $1', [conversation.id]);
+    const [{ partition }] = await query<{ partition: number }>(sys().ns, 'SELECT partition FROM conversations WHERE id = $1', [conversation.id]);
 
     // What a resend racing past both checks would append: the same (sender, clientMsgId), another msg id.
-    const nc = await connect({ servers: sys.ns.env.CHAT_NATS_URL });
+    const nc = await connect({ servers: sys().ns.env.CHAT_NATS_URL });
     const copy = await jetstream(nc).publish(
-      `${sys.ns.name}.p${partition}.conv.${conversation.id}`,
+      `${sys().ns.name}.p${partition}.conv.${conversation.id}`,
       JSON.stringify({ type: 'MessageSent', v: 1, conversationId: conversation.id, senderId: 'erin', clientMsgId: 'twice', body: 'one', at: new Date().toISOString() }),
     );
     await nc.close();
@@ -73,14 +67,14 @@ describe('idempotent sends', () => {
     expect(frank.messages().map((m) => [m.clientMsgId, m.seq])).toEqual([['twice', first.seq], ['next', marker.seq]]);
     const history = await frank.ok('history', { conversationId: conversation.id });
     expect(history.messages.map((m) => m.seq)).toEqual([first.seq, marker.seq]);
-    const rejected = await query(sys.ns, 'SELECT code FROM rejected_events WHERE seq = $1 AND partition = $2', [copy.seq, partition]);
+    const rejected = await query(sys().ns, 'SELECT code FROM rejected_events WHERE seq = $1 AND partition = $2', [copy.seq, partition]);
     expect(rejected).toEqual([{ code: 'DUPLICATE' }]);
   });
 
   it('refuses reusing a clientMsgId in another conversation', async () => {
-    const alice = await sys.connect('gus');
-    await sys.connect('hal');
-    await sys.connect('ivy');
+    const alice = await sys().connect('gus');
+    await sys().connect('hal');
+    await sys().connect('ivy');
     const one = await alice.ok('conversation:create', { type: 'direct', members: ['hal'] });
     const two = await alice.ok('conversation:create', { type: 'direct', members: ['ivy'] });
     await alice.ok('message:send', { conversationId: one.conversation.id, clientMsgId: 'reused', body: 'a' });

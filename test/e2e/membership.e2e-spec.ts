@@ -1,21 +1,15 @@
 import { waitForEvents } from '../support/clients';
-import { startSystem, type TestSystem } from '../support/system';
+import { useSystem } from '../support/system';
 
 jest.setTimeout(90_000);
 
 describe('membership rules', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem('members');
-  });
-  afterAll(async () => {
-    await sys?.close();
-  });
+  const sys = useSystem('members');
 
   it('refuses a non-member sending, reading history, marking read or adding itself, and sends it nothing', async () => {
-    const alice = await sys.connect('alice');
-    const bob = await sys.connect('bob');
-    const mallory = await sys.connect('mallory');
+    const alice = await sys().connect('alice');
+    const bob = await sys().connect('bob');
+    const mallory = await sys().connect('mallory');
     const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob'] });
     const id = conversation.id;
     const sent = await alice.ok('message:send', { conversationId: id, clientMsgId: 'a1', body: 'members only' });
@@ -41,7 +35,7 @@ describe('membership rules', () => {
   });
 
   it('answers NOT_FOUND for a conversation that does not exist', async () => {
-    const alice = await sys.connect('alice');
+    const alice = await sys().connect('alice');
     for (const [event, payload] of [
       ['message:send', { conversationId: 'g_nope', clientMsgId: 'x', body: 'hello?' }],
       ['history', { conversationId: 'g_nope' }],
@@ -51,9 +45,9 @@ describe('membership rules', () => {
   });
 
   it('sends a removed member its removal and nothing after, and refuses its sends', async () => {
-    const alice = await sys.connect('ann');
-    const bob = await sys.connect('ben');
-    const carol = await sys.connect('cat');
+    const alice = await sys().connect('ann');
+    const bob = await sys().connect('ben');
+    const carol = await sys().connect('cat');
     const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['ben', 'cat'] });
     const id = conversation.id;
     await waitForEvents(carol, 1, (e) => e.type === 'conversation');
@@ -77,9 +71,9 @@ describe('membership rules', () => {
   });
 
   it('lets a member leave, and only the creator remove others', async () => {
-    const owner = await sys.connect('olga');
-    const peer = await sys.connect('pete');
-    await sys.connect('quin');
+    const owner = await sys().connect('olga');
+    const peer = await sys().connect('pete');
+    await sys().connect('quin');
     const { conversation } = await owner.ok('conversation:create', { type: 'group', members: ['pete', 'quin'] });
     expect(await peer.request('conversation:remove_members', { conversationId: conversation.id, userIds: ['quin'] })).toEqual({
       ok: false,
@@ -93,8 +87,8 @@ describe('membership rules', () => {
   });
 
   it('keeps direct conversations to their two members', async () => {
-    const a = await sys.connect('dora');
-    await sys.connect('eddy');
+    const a = await sys().connect('dora');
+    await sys().connect('eddy');
     const { conversation } = await a.ok('conversation:create', { type: 'direct', members: ['eddy'] });
     expect(await a.request('conversation:add_members', { conversationId: conversation.id, userIds: ['fred'] })).toEqual({
       ok: false,

@@ -1,22 +1,16 @@
 import type { ChatEvent, Message } from '@chat/contracts';
 import { waitForEvents } from '../support/clients';
-import { startSystem, type TestSystem } from '../support/system';
+import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(90_000);
 
 describe('offline catch-up with sync', () => {
-  let sys: TestSystem;
-  beforeAll(async () => {
-    sys = await startSystem('sync');
-  });
-  afterAll(async () => {
-    await sys?.close();
-  });
+  const sys = useSystem('sync');
 
   it('gives a member who was offline during 30 messages all of them, ascending, from its cursor', async () => {
-    const alice = await sys.connect('alice');
-    let bob = await sys.connect('bob');
+    const alice = await sys().connect('alice');
+    let bob = await sys().connect('bob');
     const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob', 'carol'] });
     await waitForEvents(bob, 1, (e) => e.type === 'conversation');
     const { next: cursor } = await bob.ok('sync', {});
@@ -27,7 +21,7 @@ describe('offline catch-up with sync', () => {
       acks.push((await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: `off-${i}`, body: `while away ${i}` })).seq);
     }
 
-    bob = await sys.connect('bob');
+    bob = await sys().connect('bob');
     // Page through with a small limit so hasMore/next are exercised.
     const events = await waitFor('all 30 messages in bob\'s sync', async () => {
       const seen: ChatEvent[] = [];
@@ -48,8 +42,8 @@ describe('offline catch-up with sync', () => {
   });
 
   it('returns nothing new from a cursor that is up to date, and the new events after it', async () => {
-    const alice = await sys.connect('alice2');
-    const bob = await sys.connect('bob2');
+    const alice = await sys().connect('alice2');
+    const bob = await sys().connect('bob2');
     const { conversation } = await alice.ok('conversation:create', { type: 'direct', members: ['bob2'] });
     await waitForEvents(bob, 1, (e) => e.type === 'conversation');
     const first = await bob.ok('sync', {});
@@ -66,8 +60,8 @@ describe('offline catch-up with sync', () => {
   });
 
   it('shows the user\'s conversations and their latest messages in a snapshot sync without a cursor', async () => {
-    const alice = await sys.connect('alice3');
-    const bob = await sys.connect('bob3');
+    const alice = await sys().connect('alice3');
+    const bob = await sys().connect('bob3');
     const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob3'], title: 'snap' });
     const acks = [];
     for (let i = 0; i < 3; i++) acks.push(await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: `s${i}`, body: `b${i}` }));
@@ -83,7 +77,7 @@ describe('offline catch-up with sync', () => {
   });
 
   it('answers the user\'s conversation list newest first, paged', async () => {
-    const owner = await sys.connect('lister');
+    const owner = await sys().connect('lister');
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       const { conversation } = await owner.ok('conversation:create', { type: 'group', members: [`peer${i}`] });

@@ -32,3 +32,18 @@ export async function startSystem(label: string, env: Record<string, string> = {
     },
   };
 }
+
+/** Starts a system before the file's tests and removes it after; call inside `describe`. */
+export function useSystem(label: string, env: Record<string, string> = {}): () => TestSystem {
+  let sys: TestSystem | undefined;
+  beforeAll(async () => {
+    sys = await startSystem(label, env);
+  });
+  afterAll(async () => {
+    await sys?.close();
+  });
+  return () => {
+    if (!sys) throw new Error('the system did not start');
+    return sys;
+  };
+}
