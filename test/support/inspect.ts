@@ -15,7 +15,7 @@ export async function footprint(ns: TestNamespace): Promise<Record<string, numbe
   } finally {
     await nc.close();
   }
-  const pg = new Client({ connectionString: ns.databaseUrl });
+  const pg = new Client({ connectionString: ns.databaseUrl, options: '-c search_path=timeline,public' });
   await pg.connect();
   try {
     for (const table of ['conversations', 'members', 'timeline', 'inbox', 'client_msg_ids', 'rejected_events']) {
@@ -28,7 +28,7 @@ export async function footprint(ns: TestNamespace): Promise<Record<string, numbe
 }
 
 export async function query<T extends Record<string, unknown>>(ns: TestNamespace, sql: string, params: unknown[] = []): Promise<T[]> {
-  const pg = new Client({ connectionString: ns.databaseUrl });
+  const pg = new Client({ connectionString: ns.databaseUrl, options: '-c search_path=timeline,public' });
   await pg.connect();
   try {
     return (await pg.query<T>(sql, params)).rows;

@@ -36,6 +36,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface SocketData {
   caller: Caller;
+  /** conversation -> last read marker this connection appended. */
+  readMarkers: Map<string, number>;
 }
 
 /** Socket.IO events -> commands and queries, each answered with a PROTOCOL.md ack. */
@@ -60,7 +62,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       this.verifier.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token).then(
         (session) => {
           if (!session) return next(new Error('unauthorized'));
-          (socket.data as SocketData).caller = { ...session, origin: `${this.nodeId}/${socket.id}` };
+          const data: SocketData = { caller: { ...session, origin: `${this.nodeId}/${socket.id}` }, readMarkers: new Map() };
+          Object.assign(socket.data as object, data);
           next();
         },
         () => next(new Error('unauthorized')),
@@ -132,9 +135,29 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     return this.run(s, 'message:send', p, (c, v) => this.commands.send(c, v));
   }
 
+  @SubscribeMessage('message:edit')
+  edit(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
+    return this.run(s, 'message:edit', p, (c, v) => this.commands.edit(c, v));
+  }
+
+  @SubscribeMessage('message:delete')
+  delete(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
+    return this.run(s, 'message:delete', p, (c, v) => this.commands.delete(c, v));
+  }
+
+  @SubscribeMessage('reaction:add')
+  addReaction(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
+    return this.run(s, 'reaction:add', p, (c, v) => this.commands.react(c, v, 'add'));
+  }
+
+  @SubscribeMessage('reaction:remove')
+  removeReaction(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
+    return this.run(s, 'reaction:remove', p, (c, v) => this.commands.react(c, v, 'remove'));
+  }
+
   @SubscribeMessage('read')
   read(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'read', p, (c, v) => this.commands.read(c, v));
+    return this.run(s, 'read', p, (c, v) => this.commands.read(c, v, (s.data as SocketData).readMarkers));
   }
 
   @SubscribeMessage('sync')

@@ -3,7 +3,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { AckResults, ClientPayload } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { Config } from '@chat/config';
-import { decide, evolve, type ConversationCommand, type ConversationEvent, type Decision } from '@chat/domain';
+import { decide, evolve, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef } from '@chat/domain';
 import { appendEvent, type Names } from '@chat/messaging';
 import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, NAMES } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord } from '@chat/storage';
@@ -15,6 +15,8 @@ import type { Session } from './token.verifier';
 
 /** How long a membership change waits for its projection before answering anyway. */
 const PROJECTION_WAIT_MS = 5_000;
+/** How long an edit, delete or reaction waits for its target message to be projected. */
+const TARGET_WAIT_MS = 2_000;
 
 export interface Caller extends Session {
   /** `nodeId/socketId`: live delivery skips the connection that sent the command. */
@@ -108,11 +110,49 @@ export class CommandsService {
     return this.duplicateOf({ conversationId: stored?.conversationId ?? '', seq: appended.seq, sentAt: stored?.at ?? at }, p.conversationId);
   }
 
-  async read(caller: Caller, p: ClientPayload<'read'>): Promise<AckResults['read']> {
+  async edit(caller: Caller, p: ClientPayload<'message:edit'>): Promise<AckResults['message:edit']> {
+    return this.changeMessage(caller, p.conversationId, p.seq, (at) => ({ type: 'EditMessage', conversationId: p.conversationId, by: caller.userId, targetSeq: p.seq, body: p.body, at }));
+  }
+
+  async delete(caller: Caller, p: ClientPayload<'message:delete'>): Promise<AckResults['message:delete']> {
+    return this.changeMessage(caller, p.conversationId, p.seq, (at) => ({ type: 'DeleteMessage', conversationId: p.conversationId, by: caller.userId, targetSeq: p.seq, at }));
+  }
+
+  async react(caller: Caller, p: ClientPayload<'reaction:add'>, op: 'add' | 'remove'): Promise<AckResults['reaction:add']> {
+    return this.changeMessage(caller, p.conversationId, p.seq, (at) => ({
+      type: op === 'add' ? 'AddReaction' : 'RemoveReaction', conversationId: p.conversationId, userId: caller.userId, targetSeq: p.seq, emoji: p.emoji, at,
+    }));
+  }
+
+  /**
+   * A read marker moves forward only; `lastSent` is the caller's connection's last marker
+   * for the conversation, so repeating one costs no append (the projector drops the rest).
+   */
+  async read(caller: Caller, p: ClientPayload<'read'>, lastSent: Map<string, number>): Promise<AckResults['read']> {
     const c = await this.conversations.get(p.conversationId);
     const [event] = accepted(decide({ type: 'MarkRead', conversationId: p.conversationId, userId: caller.userId, seq: p.seq, at: new Date().toISOString() }, c));
+    const marker = (event as Extract<ConversationEvent, { type: 'ReadMarked' }>).upToSeq;
+    if (marker <= (lastSent.get(p.conversationId) ?? 0)) return {};
     await appendEvent(this.js, this.names, c!.partition, event!, { origin: caller.origin });
+    lastSent.set(p.conversationId, marker);
     return {};
+  }
+
+  /** Edits, deletes and reactions: checked against the target message as the read model has it. */
+  private async changeMessage(caller: Caller, conversationId: string, targetSeq: number, command: (at: string) => ConversationCommand): Promise<{ seq: number }> {
+    const c = await this.conversations.get(conversationId);
+    const decision = decide(command(new Date().toISOString()), c, c && c.members.has(caller.userId) ? await this.target(c, targetSeq) : undefined);
+    const events = accepted(decision);
+    if (events.length === 0) return { seq: c!.lastSeq };
+    const appended = await appendEvent(this.js, this.names, c!.partition, events[0]!, { origin: caller.origin });
+    return { seq: appended.seq };
+  }
+
+  /** The target as projected; a message sent a moment ago may still be on its way there. */
+  private async target(c: ConversationRecord, seq: number): Promise<MessageRef | undefined> {
+    let m = await this.readModel.message(c.id, seq);
+    if (!m && (await this.watch.waitFor(c.partition, seq, TARGET_WAIT_MS))) m = await this.readModel.message(c.id, seq);
+    return m && { senderId: m.senderId, deleted: m.deleted === true, reactions: m.reactions ?? {} };
   }
 
   private async changeMembers(caller: Caller, c: ConversationRecord | undefined, cmd: ConversationCommand): Promise<{ seq: number }> {

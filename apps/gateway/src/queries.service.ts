@@ -36,10 +36,11 @@ export class QueriesService {
     const cursor = decodeCursor(p.since);
     if (!cursor) throw new ChatError('BAD_REQUEST', 'since: not a sync cursor');
     const limit = p.limit ?? DEFAULT_SYNC_LIMIT;
-    const partitions = await this.readModel.inboxAfter(caller.userId, cursor.watermarks, limit);
-    // A watermark past the checkpoint was not written by this deployment's projection
-    // (rebuilt, or another namespace): start over rather than leave a silent gap.
-    if (partitions.some((p) => p.after > p.upto)) return { ...(await this.snapshot(caller.userId)), reset: true };
+    const partitions = await this.readModel.eventsAfter(caller.userId, cursor.watermarks, limit);
+    // A watermark below the pruning horizon is too old to serve; one past the checkpoint
+    // was not written by this deployment's projection. Either way: start over with a
+    // snapshot rather than leave a silent gap.
+    if (partitions.some((p) => p.after < p.horizon || p.after > p.upto)) return { ...(await this.snapshot(caller.userId)), reset: true };
 
     const watermarks = [...cursor.watermarks];
     const events: ChatEvent[] = [];

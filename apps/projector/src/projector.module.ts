@@ -1,12 +1,15 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
-import { NAMES, NATS, PG_POOL, REDIS } from '@chat/platform';
+import type { Logger } from 'pino';
+import type { Config } from '@chat/config';
+import { CONFIG, LOGGER, NAMES, NATS, PG_POOL, REDIS } from '@chat/platform';
 import { ProjectionRepository } from '@chat/storage';
 import { DeliveryRouter } from './delivery.router';
+import { InboxPruner } from './inbox.pruner';
 import { JetStreamTransport } from './jetstream.transport';
 import { TimelineProjector } from './timeline.projector';
 
@@ -21,7 +24,22 @@ import { TimelineProjector } from './timeline.projector';
       inject: [NATS, NAMES, REDIS],
       useFactory: (nc: NatsConnection, names: Names, redis: Redis) => new DeliveryRouter(nc, names, new ConnectionRegistry(redis, names)),
     },
+    {
+      provide: InboxPruner,
+      inject: [ProjectionRepository, CONFIG, LOGGER],
+      useFactory: (repo: ProjectionRepository, config: Config, log: Logger) => new InboxPruner(repo, config.CHAT_SYNC_RETENTION, log),
+    },
   ],
   exports: [JetStreamTransport],
 })
-export class ProjectorModule {}
+export class ProjectorModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(@Inject(InboxPruner) private readonly pruner: InboxPruner) {}
+
+  onApplicationBootstrap(): void {
+    this.pruner.start();
+  }
+
+  onApplicationShutdown(): void {
+    this.pruner.stop();
+  }
+}

@@ -1,6 +1,23 @@
 import type { ChatEvent, ConversationChanged, Message } from '@chat/contracts';
-import { admit, evolve, type Conversation, type ConversationEvent, type ConversationState } from '@chat/domain';
-import { clientMsgKey, directKey, emptyWrites, toConversationInfo, type ConversationRow, type ProjectionWrites } from '@chat/storage';
+import {
+  admit,
+  evolve,
+  type Conversation,
+  type ConversationEvent,
+  type ConversationState,
+  type MessageChange,
+  type MessageRef,
+} from '@chat/domain';
+import {
+  clientMsgKey,
+  directKey,
+  emptyWrites,
+  messageKey,
+  readerKey,
+  toConversationInfo,
+  type ConversationRow,
+  type ProjectionWrites,
+} from '@chat/storage';
 
 /** One entry of the log as the projector reads it. */
 export interface LoggedEvent {
@@ -26,95 +43,184 @@ export interface ProjectedBatch {
   states: Map<string, Conversation>;
 }
 
-/**
- * Folds one batch of a partition, in log order, into the rows to write and the events to
- * deliver. Pure: the caller loads `states` and `knownSends` first and commits the result.
- * The rules run again here (`admit`), so an event the gateway accepted on stale state is
- * refused at its real position in the log, identically on every replay.
- */
-export function projectBatch(input: {
+export interface BatchInput {
   partition: number;
   fromSeq: number;
   events: LoggedEvent[];
+  /** The state of every conversation in the batch before it (undefined: not created). */
   states: ReadonlyMap<string, ConversationState>;
+  /** (sender, clientMsgId) pairs already projected (`clientMsgKey`). */
   knownSends: ReadonlySet<string>;
-}): ProjectedBatch {
+  /** The stored messages that edits, deletes and reactions of the batch target (`messageKey`). */
+  targets: ReadonlyMap<string, Message>;
+  /** Stored read markers of the readers in the batch (`readerKey`). */
+  readMarkers: ReadonlyMap<string, number>;
+  /** Conversations with this many members or more are left to the timeline (pull). */
+  fanoutMax: number;
+}
+
+interface Touch {
+  activityAt?: string;
+  lastMessage?: Message;
+  pulled: boolean;
+}
+
+/**
+ * Folds one batch of a partition, in log order, into the rows to write and the events to
+ * deliver. Pure: the caller loads what the input names and commits the result. The rules
+ * run again here (`admit`), so an event the gateway accepted on stale state is refused at
+ * its real position in the log, identically on every replay and whatever the batch
+ * boundaries are.
+ */
+export function projectBatch(input: BatchInput): ProjectedBatch {
   const writes = emptyWrites(input.partition, input.fromSeq);
   const deliveries: Delivery[] = [];
   const states = new Map<string, ConversationState>(input.states);
-  const initial = new Map<string, ConversationState>(input.states);
   const sends = new Set(input.knownSends);
-  const touched = new Map<string, { activityAt?: string; lastMessage?: Message; lastAt: string }>();
-  /** conversation -> user -> seq of the event that (last) added the user. */
-  const joinedAt = new Map<string, Map<string, number>>();
+  const markers = new Map(input.readMarkers);
+  const touched = new Map<string, Touch>();
+  /** Working copies of the messages the batch creates or changes, by `messageKey`. */
+  const messages = new Map<string, Message>();
+  const changed = new Set<string>();
+  const periods = new PeriodTracker(writes);
+
+  const messageOf = (conversationId: string, seq: number): Message | undefined => {
+    const key = messageKey(conversationId, seq);
+    let m = messages.get(key);
+    if (!m) {
+      const stored = input.targets.get(key);
+      if (stored) messages.set(key, (m = structuredClone(stored)));
+    }
+    return m;
+  };
 
   for (const { seq, conversationId, event, origin } of input.events) {
     writes.toSeq = seq;
+    const refuse = (code: string, reason: string) => writes.rejected.push({ seq, conversationId, code, reason });
     if (!event || event.conversationId !== conversationId) {
-      writes.rejected.push({ seq, conversationId, code: 'MALFORMED', reason: 'not a readable event for this subject' });
+      refuse('MALFORMED', 'not a readable event for this subject');
       continue;
     }
     const before = states.get(conversationId);
-    const rejection = admit(before, event);
+    const target = isMessageChange(event) ? toRef(messageOf(conversationId, event.targetSeq)) : undefined;
+    const rejection = admit(before, event, target);
     if (rejection) {
-      writes.rejected.push({ seq, conversationId, code: rejection.code, reason: rejection.reason });
+      refuse(rejection.code, rejection.reason);
       continue;
     }
     if (event.type === 'MessageSent') {
       const key = clientMsgKey(event.senderId, event.clientMsgId);
       if (sends.has(key)) {
-        writes.rejected.push({ seq, conversationId, code: 'DUPLICATE', reason: 'clientMsgId already sent' });
+        refuse('DUPLICATE', 'clientMsgId already sent');
         continue;
       }
       sends.add(key);
     }
+    if (event.type === 'ReadMarked') {
+      const key = readerKey(conversationId, event.userId);
+      if (event.upToSeq <= (markers.get(key) ?? 0)) {
+        refuse('NO_CHANGE', 'read marker does not move forward');
+        continue;
+      }
+      markers.set(key, event.upToSeq);
+    }
+
     const after = evolve(before, event, seq);
     states.set(conversationId, after);
-    const touch = touched.get(conversationId) ?? { lastAt: event.at };
+    const touch = touched.get(conversationId) ?? { pulled: false };
     touched.set(conversationId, touch);
+    // Small conversations get a row per member (push); large ones are read from the timeline (pull).
+    const pull = after.members.size >= input.fanoutMax;
 
-    if (event.type === 'ConversationCreated' || event.type === 'MembersAdded') {
-      const joined = joinedAt.get(conversationId) ?? new Map<string, number>();
-      joinedAt.set(conversationId, joined);
-      for (const userId of event.type === 'ConversationCreated' ? event.members : event.userIds) joined.set(userId, seq);
-    }
-    const visible = toVisible(event, seq, after);
-    writes.timeline.push({
-      conversationId, seq, kind: visible.type, payload: visible, at: event.at,
-      messageNo: event.type === 'MessageSent' ? after.messageCount : null,
-    });
-    let inboxOf: Iterable<string>;
-    let deliverTo: Iterable<string>;
+    let visible: ChatEvent;
+    let messageNo: number | null = null;
+    let inboxOf: Iterable<string> = pull ? [] : after.members;
+    let deliverTo: Iterable<string> = after.members;
+    let pulled = pull;
     switch (event.type) {
       case 'ConversationCreated':
-      case 'MembersAdded':
-      case 'MessageSent':
-        inboxOf = deliverTo = after.members;
+      case 'MembersAdded': {
+        visible = changed_(event.type === 'ConversationCreated' ? 'created' : 'members_added', event.type === 'ConversationCreated' ? event.members : event.userIds);
+        for (const userId of event.type === 'ConversationCreated' ? event.members : event.userIds) periods.opened(conversationId, userId, seq);
         touch.activityAt = event.at;
         break;
-      case 'MembersRemoved':
-        // The removed see their own removal, then nothing more.
-        inboxOf = deliverTo = before!.members;
+      }
+      case 'MembersRemoved': {
+        visible = changed_('members_removed', event.userIds);
+        for (const userId of event.userIds) periods.close(conversationId, userId, seq);
+        // The removed see their own removal, then nothing more; their periods end before it.
+        inboxOf = pull ? event.userIds : before!.members;
+        deliverTo = before!.members;
         touch.activityAt = event.at;
         break;
+      }
+      case 'MessageSent': {
+        messageNo = after.messageCount;
+        const message: Message = {
+          type: 'message', conversationId, seq, senderId: event.senderId, clientMsgId: event.clientMsgId, body: event.body, sentAt: event.at,
+          ...(event.replyToSeq !== undefined && { replyToSeq: event.replyToSeq }),
+        };
+        messages.set(messageKey(conversationId, seq), message);
+        // Live copy frozen as sent; the stored one may still be folded by later events.
+        visible = structuredClone(message);
+        writes.clientMsgIds.push({ senderId: event.senderId, clientMsgId: event.clientMsgId, conversationId, seq, sentAt: event.at });
+        touch.activityAt = event.at;
+        touch.lastMessage = message;
+        break;
+      }
+      case 'MessageEdited':
+      case 'MessageDeleted':
+      case 'ReactionAdded':
+      case 'ReactionRemoved': {
+        const message = messageOf(conversationId, event.targetSeq)!;
+        visible = fold(message, event, seq);
+        changed.add(messageKey(conversationId, event.targetSeq));
+        if (event.type === 'MessageDeleted') {
+          // The body is gone from every read model: earlier edits carried it too.
+          writes.scrubEdits.push({ conversationId, targetSeq: event.targetSeq });
+          for (const row of writes.timeline) {
+            if (row.conversationId === conversationId && row.targetSeq === event.targetSeq && row.payload.type === 'message:edited') {
+              row.payload = { ...row.payload, body: '' };
+            }
+          }
+        }
+        break;
+      }
       case 'ReadMarked':
         // Other members learn of markers live and from conversation:list; only the
         // reader's other devices need the event in their sync.
+        visible = { type: 'read', conversationId, userId: event.userId, seq: event.upToSeq };
         inboxOf = [event.userId];
-        deliverTo = after.members;
-        writes.readMarkers.push({ conversationId, userId: event.userId, seq: event.seq });
+        pulled = false;
+        writes.readMarkers.push({ conversationId, userId: event.userId, seq: event.upToSeq });
         break;
       default: {
         const unhandled: never = event;
         return unhandled;
       }
     }
-    if (event.type === 'MessageSent') {
-      writes.clientMsgIds.push({ senderId: event.senderId, clientMsgId: event.clientMsgId, conversationId, seq, sentAt: event.at });
-      touch.lastMessage = visible as Message;
-    }
+    touch.pulled ||= pulled;
+    writes.timeline.push({
+      conversationId, seq, kind: visible.type, payload: event.type === 'MessageSent' ? messages.get(messageKey(conversationId, seq))! : visible, at: event.at,
+      messageNo, targetSeq: isMessageChange(event) ? event.targetSeq : null, pulled,
+    });
     for (const userId of inboxOf) writes.inbox.push({ userId, seq, conversationId });
     deliveries.push({ event: visible, recipients: [...deliverTo], ...(origin !== undefined && { origin }) });
+
+    function changed_(change: ConversationChanged['change'], userIds: string[]): ConversationChanged {
+      return {
+        type: 'conversation', conversationId, seq, change, userIds,
+        ...(change !== 'members_removed' && { conversation: toConversationInfo(after) }),
+      };
+    }
+  }
+
+  // Messages stored before this batch that it changed: their folded form replaces the stored one.
+  const created = new Set(writes.timeline.filter((r) => r.kind === 'message').map((r) => messageKey(r.conversationId, r.seq)));
+  for (const key of changed) {
+    if (created.has(key)) continue;
+    const m = messages.get(key)!;
+    writes.messageUpdates.push({ conversationId: m.conversationId, seq: m.seq, payload: m });
   }
 
   const finals = new Map<string, Conversation>();
@@ -122,50 +228,103 @@ export function projectBatch(input: {
     const state = states.get(id)!;
     finals.set(id, state);
     writes.conversations.push(conversationRow(state, touch));
-    const was = initial.get(id)?.members ?? new Set<string>();
+    const was = input.states.get(id)?.members ?? new Set<string>();
     for (const userId of state.members) {
-      if (!was.has(userId)) writes.memberInserts.push({ conversationId: id, userId, joinedSeq: joinedAt.get(id)!.get(userId)! });
+      if (!was.has(userId)) writes.memberInserts.push({ conversationId: id, userId, joinedSeq: periods.joinedSeq(id, userId)! });
     }
     for (const userId of was) if (!state.members.has(userId)) writes.memberDeletes.push({ conversationId: id, userId });
   }
+  periods.flush();
   return { writes, deliveries, states: finals };
 }
 
-function conversationRow(c: Conversation, touch: { activityAt?: string; lastMessage?: Message; lastAt: string }): ConversationRow {
-  return {
-    id: c.id, kind: c.kind, title: c.title ?? null, createdBy: c.createdBy, createdAt: c.createdAt,
-    directKey: c.kind === 'direct' ? directKey([...c.members]) : null,
-    lastSeq: c.lastSeq, messageCount: c.messageCount, memberCount: c.members.size,
-    // Reads do not reorder a user's conversation list; everything else does.
-    ...(touch.activityAt !== undefined && { lastActivityAt: touch.activityAt }),
-    ...(touch.lastMessage !== undefined && { lastMessage: touch.lastMessage }),
-  };
+function isMessageChange(event: ConversationEvent): event is MessageChange {
+  return event.type === 'MessageEdited' || event.type === 'MessageDeleted' || event.type === 'ReactionAdded' || event.type === 'ReactionRemoved';
 }
 
-/** The event as clients see it (PROTOCOL.md shapes). */
-export function toVisible(event: ConversationEvent, seq: number, after: Conversation): ChatEvent {
-  const changed = (change: ConversationChanged['change'], userIds: string[], withInfo: boolean): ConversationChanged => ({
-    type: 'conversation', conversationId: event.conversationId, seq, change, userIds,
-    ...(withInfo && { conversation: toConversationInfo(after) }),
-  });
+function toRef(m: Message | undefined): MessageRef | undefined {
+  return m && { senderId: m.senderId, deleted: m.deleted === true, reactions: m.reactions ?? {} };
+}
+
+/** Applies a change to the working copy of its message; returns the event clients see. */
+function fold(message: Message, event: MessageChange, seq: number): ChatEvent {
+  const { conversationId, targetSeq } = event;
   switch (event.type) {
-    case 'ConversationCreated':
-      return changed('created', event.members, true);
-    case 'MembersAdded':
-      return changed('members_added', event.userIds, true);
-    case 'MembersRemoved':
-      return changed('members_removed', event.userIds, false);
-    case 'MessageSent':
-      return {
-        type: 'message', conversationId: event.conversationId, seq, senderId: event.senderId,
-        clientMsgId: event.clientMsgId, body: event.body, sentAt: event.at,
-        ...(event.replyToSeq !== undefined && { replyToSeq: event.replyToSeq }),
-      };
-    case 'ReadMarked':
-      return { type: 'read', conversationId: event.conversationId, userId: event.userId, seq: event.seq };
+    case 'MessageEdited':
+      message.body = event.body;
+      message.editedAt = event.at;
+      return { type: 'message:edited', conversationId, seq, targetSeq, body: event.body, editedAt: event.at };
+    case 'MessageDeleted':
+      message.body = '';
+      message.deleted = true;
+      delete message.reactions;
+      delete message.editedAt;
+      return { type: 'message:deleted', conversationId, seq, targetSeq };
+    case 'ReactionAdded':
+    case 'ReactionRemoved': {
+      const reactions = { ...(message.reactions ?? {}) };
+      const users = new Set(reactions[event.emoji] ?? []);
+      if (event.type === 'ReactionAdded') users.add(event.userId);
+      else users.delete(event.userId);
+      if (users.size) reactions[event.emoji] = [...users];
+      else delete reactions[event.emoji];
+      if (Object.keys(reactions).length) message.reactions = reactions;
+      else delete message.reactions;
+      return { type: 'reaction', conversationId, seq, targetSeq, userId: event.userId, emoji: event.emoji, op: event.type === 'ReactionAdded' ? 'add' : 'remove' };
+    }
     default: {
       const unhandled: never = event;
       return unhandled;
     }
   }
+}
+
+/**
+ * Membership periods opened and closed by the batch, whatever the order: a user added,
+ * removed and added again in one batch gets one closed period and one open one.
+ */
+class PeriodTracker {
+  /** conversation\nuser -> joined seq of the period the batch opened and has not closed. */
+  private readonly open = new Map<string, number>();
+  private readonly lastJoined = new Map<string, number>();
+
+  constructor(private readonly writes: ProjectionWrites) {}
+
+  opened(conversationId: string, userId: string, seq: number): void {
+    this.open.set(readerKey(conversationId, userId), seq);
+    this.lastJoined.set(readerKey(conversationId, userId), seq);
+  }
+
+  joinedSeq(conversationId: string, userId: string): number | undefined {
+    return this.lastJoined.get(readerKey(conversationId, userId));
+  }
+
+  close(conversationId: string, userId: string, seq: number): void {
+    const key = readerKey(conversationId, userId);
+    const joined = this.open.get(key);
+    if (joined === undefined) {
+      this.writes.periodCloses.push({ conversationId, userId, leftSeq: seq });
+    } else {
+      this.open.delete(key);
+      this.writes.periodInserts.push({ conversationId, userId, joinedSeq: joined, leftSeq: seq });
+    }
+  }
+
+  flush(): void {
+    for (const [key, joinedSeq] of this.open) {
+      const [conversationId, userId] = key.split('\n') as [string, string];
+      this.writes.periodInserts.push({ conversationId, userId, joinedSeq, leftSeq: null });
+    }
+  }
+}
+
+function conversationRow(c: Conversation, touch: Touch): ConversationRow {
+  return {
+    id: c.id, kind: c.kind, title: c.title ?? null, createdBy: c.createdBy, createdAt: c.createdAt,
+    directKey: c.kind === 'direct' ? directKey([...c.members]) : null,
+    lastSeq: c.lastSeq, messageCount: c.messageCount, memberCount: c.members.size, everPulled: touch.pulled,
+    // Reads, edits and reactions do not reorder a user's conversation list; the rest does.
+    ...(touch.activityAt !== undefined && { lastActivityAt: touch.activityAt }),
+    ...(touch.lastMessage !== undefined && { lastMessage: touch.lastMessage }),
+  };
 }

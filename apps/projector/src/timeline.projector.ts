@@ -5,7 +5,8 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { upcast, type ConversationState } from '@chat/domain';
 import { HEADERS, type Names, type ProgressNotice } from '@chat/messaging';
-import { LOGGER, NAMES, NATS } from '@chat/platform';
+import type { Config } from '@chat/config';
+import { CONFIG, LOGGER, NAMES, NATS } from '@chat/platform';
 import { ProjectionRepository } from '@chat/storage';
 import { DeliveryRouter } from './delivery.router';
 import { batchPattern } from './jetstream.transport';
@@ -24,6 +25,7 @@ export class TimelineProjector {
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(NAMES) private readonly names: Names,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   @EventPattern(batchPattern('timeline'))
@@ -36,7 +38,14 @@ export class TimelineProjector {
     const sends = events.flatMap((e) => (e.event?.type === 'MessageSent' ? [{ senderId: e.event.senderId, clientMsgId: e.event.clientMsgId }] : []));
     const knownSends = await this.repository.knownClientMsgIds(sends);
 
-    const projected = projectBatch({ partition: batch.partition, fromSeq: batch.fromSeq, events, states, knownSends });
+    const changes = events.flatMap((e) => (e.event && 'targetSeq' in e.event ? [{ conversationId: e.conversationId, seq: e.event.targetSeq }] : []));
+    const readers = events.flatMap((e) => (e.event?.type === 'ReadMarked' ? [{ conversationId: e.conversationId, userId: e.event.userId }] : []));
+    const [targets, readMarkers] = await Promise.all([this.repository.loadMessages(changes), this.repository.loadReadMarkers(readers)]);
+
+    const projected = projectBatch({
+      partition: batch.partition, fromSeq: batch.fromSeq, events, states, knownSends, targets, readMarkers,
+      fanoutMax: this.config.CHAT_PUSH_FANOUT_MAX,
+    });
     try {
       await this.repository.commit(projected.writes);
     } catch (err) {

@@ -38,11 +38,13 @@ export const configSchema = z.object({
   CHAT_DEV_TOKENS: flag.default(false),
   CHAT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9_-]').default('chat'),
   CHAT_PARTITIONS: int(1, 1024).default(4),
+  CHAT_PUSH_FANOUT_MAX: int(2, 1_000_000).default(100),
   CHAT_STREAM_REPLICAS: int(1, 5).default(1),
   CHAT_MAX_GROUP_MEMBERS: int(2, 100_000).default(100_000),
   CHAT_ALLOWED_ORIGINS: z.string().default(''),
   CHAT_DUPLICATE_WINDOW: duration.default(120_000),
   CHAT_PROJECTOR_BATCH: int(1, 10_000).default(500),
+  CHAT_SYNC_RETENTION: duration.default(30 * 86_400_000),
   CHAT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -24,6 +24,8 @@ const positiveSeq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const limit = (max: number) => z.number().int().min(1).max(max);
 // The id goes into a NATS header value and a unique index: printable, no control characters.
 const clientMsgId = z.string().min(1).max(64).regex(/^[^\x00-\x1f\x7f]+$/, 'control characters are not allowed');
+// One emoji (possibly several code points, e.g. flags or skin tones) or a short :name:.
+const emoji = z.string().min(1).max(64).regex(/^[^\s\x00-\x1f\x7f]+$/, 'no whitespace or control characters');
 const body = z
   .string()
   .min(1)
@@ -39,6 +41,10 @@ export const clientPayloads = {
   'conversation:remove_members': z.object({ conversationId, userIds: z.array(userId).min(1).max(MAX_MEMBERS_PER_CALL) }),
   'conversation:list': z.object({ limit: limit(MAX_LIST_LIMIT).optional(), before: z.string().min(1).max(200).optional() }),
   'message:send': z.object({ conversationId, clientMsgId, body, replyToSeq: positiveSeq.optional() }),
+  'message:edit': z.object({ conversationId, seq: positiveSeq, body }),
+  'message:delete': z.object({ conversationId, seq: positiveSeq }),
+  'reaction:add': z.object({ conversationId, seq: positiveSeq, emoji }),
+  'reaction:remove': z.object({ conversationId, seq: positiveSeq, emoji }),
   sync: z.object({ since: z.string().min(1).max(4096).optional(), limit: limit(MAX_SYNC_LIMIT).optional() }),
   history: z.object({ conversationId, beforeSeq: positiveSeq.optional(), limit: limit(MAX_HISTORY_LIMIT).optional() }),
   read: z.object({ conversationId, seq }),

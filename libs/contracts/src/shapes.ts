@@ -11,6 +11,8 @@ export interface Message {
   replyToSeq?: number;
   editedAt?: string;
   deleted?: boolean;
+  /** Extension: emoji -> users who reacted with it (absent when there are none). */
+  reactions?: Record<string, string[]>;
 }
 
 export interface ConversationInfo {
@@ -45,6 +47,32 @@ export interface ConversationChanged {
   conversation?: ConversationInfo;
 }
 
+export interface MessageEdited {
+  type: 'message:edited';
+  conversationId: string;
+  seq: number;
+  targetSeq: number;
+  body: string;
+  editedAt: string;
+}
+
+export interface MessageDeleted {
+  type: 'message:deleted';
+  conversationId: string;
+  seq: number;
+  targetSeq: number;
+}
+
+export interface Reaction {
+  type: 'reaction';
+  conversationId: string;
+  seq: number;
+  targetSeq: number;
+  userId: string;
+  emoji: string;
+  op: 'add' | 'remove';
+}
+
 export interface ReadMarker {
   type: 'read';
   conversationId: string;
@@ -60,4 +88,4 @@ export interface Presence {
 }
 
 /** What `sync` returns and what is delivered live; `type` is the socket event name. */
-export type ChatEvent = Message | ConversationChanged | ReadMarker;
+export type ChatEvent = Message | MessageEdited | MessageDeleted | Reaction | ConversationChanged | ReadMarker;

@@ -1,6 +1,16 @@
 import type { Ack } from './errors';
 import type { ClientPayload } from './client-payloads.schema';
-import type { ChatEvent, ConversationChanged, ConversationInfo, ConversationSummary, Message, ReadMarker } from './shapes';
+import type {
+  ChatEvent,
+  ConversationChanged,
+  ConversationInfo,
+  ConversationSummary,
+  Message,
+  MessageDeleted,
+  MessageEdited,
+  Reaction,
+  ReadMarker,
+} from './shapes';
 
 export interface SyncResult {
   next: string;
@@ -18,6 +28,10 @@ export interface AckResults {
   'conversation:remove_members': { seq: number };
   'conversation:list': { conversations: ConversationSummary[]; next?: string };
   'message:send': { seq: number; sentAt: string; duplicate?: boolean };
+  'message:edit': { seq: number };
+  'message:delete': { seq: number };
+  'reaction:add': { seq: number };
+  'reaction:remove': { seq: number };
   sync: SyncResult;
   history: { messages: Message[]; hasMore: boolean };
   read: Record<string, never>;
@@ -29,6 +43,9 @@ export type ClientToServerEvents = {
 
 export interface ServerToClientEvents {
   message: (event: Message) => void;
+  'message:edited': (event: MessageEdited) => void;
+  'message:deleted': (event: MessageDeleted) => void;
+  reaction: (event: Reaction) => void;
   conversation: (event: ConversationChanged) => void;
   read: (event: ReadMarker) => void;
 }

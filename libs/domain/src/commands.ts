@@ -7,6 +7,10 @@ export type ConversationCommand =
   | AddMembers
   | RemoveMembers
   | SendMessage
+  | EditMessage
+  | DeleteMessage
+  | AddReaction
+  | RemoveReaction
   | MarkRead;
 
 export interface CreateConversation {
@@ -51,5 +55,40 @@ export interface MarkRead {
   conversationId: ConversationId;
   userId: UserId;
   seq: number;
+  at: string;
+}
+
+export interface EditMessage {
+  type: 'EditMessage';
+  conversationId: ConversationId;
+  by: UserId;
+  targetSeq: number;
+  body: string;
+  at: string;
+}
+
+export interface DeleteMessage {
+  type: 'DeleteMessage';
+  conversationId: ConversationId;
+  by: UserId;
+  targetSeq: number;
+  at: string;
+}
+
+export interface AddReaction {
+  type: 'AddReaction';
+  conversationId: ConversationId;
+  userId: UserId;
+  targetSeq: number;
+  emoji: string;
+  at: string;
+}
+
+export interface RemoveReaction {
+  type: 'RemoveReaction';
+  conversationId: ConversationId;
+  userId: UserId;
+  targetSeq: number;
+  emoji: string;
   at: string;
 }

@@ -1,5 +1,5 @@
 import type { ConversationCommand } from './commands';
-import type { Conversation, ConversationState } from './conversation.state';
+import type { Conversation, ConversationState, MessageRef } from './conversation.state';
 import type { ConversationEvent } from './events';
 
 /** Why the rules refuse something. The gateway maps these to PROTOCOL.md error codes. */
@@ -21,7 +21,7 @@ const accept = (...events: ConversationEvent[]): Decision => ({ ok: true, events
  * projector re-checks every event with `admit` in log order, because the state the
  * gateway decided on may be stale by the time the event is sequenced.
  */
-export function decide(cmd: ConversationCommand, state: ConversationState): Decision {
+export function decide(cmd: ConversationCommand, state: ConversationState, target?: MessageRef): Decision {
   switch (cmd.type) {
     case 'CreateConversation': {
       const members = [...new Set([cmd.creator, ...cmd.members])];
@@ -51,10 +51,24 @@ export function decide(cmd: ConversationCommand, state: ConversationState): Deci
         clientMsgId: cmd.clientMsgId, body: cmd.body, at: cmd.at,
         ...(cmd.replyToSeq !== undefined && { replyToSeq: cmd.replyToSeq }),
       });
+    case 'EditMessage':
+      return checked(state, { type: 'MessageEdited', v: 1, conversationId: cmd.conversationId, by: cmd.by, targetSeq: cmd.targetSeq, body: cmd.body, at: cmd.at }, target);
+    case 'DeleteMessage':
+      return checked(state, { type: 'MessageDeleted', v: 1, conversationId: cmd.conversationId, by: cmd.by, targetSeq: cmd.targetSeq, at: cmd.at }, target);
+    case 'AddReaction':
+    case 'RemoveReaction': {
+      const event: ConversationEvent = {
+        type: cmd.type === 'AddReaction' ? 'ReactionAdded' : 'ReactionRemoved', v: 1, conversationId: cmd.conversationId,
+        userId: cmd.userId, targetSeq: cmd.targetSeq, emoji: cmd.emoji, at: cmd.at,
+      };
+      const rejection = admit(state, event, target);
+      // Reacting twice, or removing a reaction that is not there, is already so.
+      return rejection?.code === 'CONFLICT' ? accept() : rejection ? { ok: false, rejection } : accept(event);
+    }
     case 'MarkRead': {
       // A marker past the end means "all read"; clamping keeps the marker a real position.
-      const seq = state ? Math.min(cmd.seq, state.lastSeq) : cmd.seq;
-      return checked(state, { type: 'ReadMarked', v: 1, conversationId: cmd.conversationId, userId: cmd.userId, seq, at: cmd.at });
+      const upToSeq = state ? Math.min(cmd.seq, state.lastSeq) : cmd.seq;
+      return checked(state, { type: 'ReadMarked', v: 2, conversationId: cmd.conversationId, userId: cmd.userId, upToSeq, at: cmd.at });
     }
     default: {
       const unhandled: never = cmd;
@@ -63,8 +77,8 @@ export function decide(cmd: ConversationCommand, state: ConversationState): Deci
   }
 }
 
-function checked(state: ConversationState, event: ConversationEvent): Decision {
-  const rejection = admit(state, event);
+function checked(state: ConversationState, event: ConversationEvent, target?: MessageRef): Decision {
+  const rejection = admit(state, event, target);
   return rejection ? { ok: false, rejection } : accept(event);
 }
 
@@ -72,7 +86,7 @@ function checked(state: ConversationState, event: ConversationEvent): Decision {
  * The rules, applied to an event at its position in the log. `undefined` admits it.
  * Deterministic in (state, event), so every replay reaches the same verdicts.
  */
-export function admit(state: ConversationState, event: ConversationEvent): Rejection | undefined {
+export function admit(state: ConversationState, event: ConversationEvent, target?: MessageRef): Rejection | undefined {
   if (event.type === 'ConversationCreated') {
     if (state) return { code: 'CONFLICT', reason: 'conversation exists' };
     if (!event.members.includes(event.createdBy)) return { code: 'BAD_REQUEST', reason: 'creator is not a member' };
@@ -95,6 +109,22 @@ export function admit(state: ConversationState, event: ConversationEvent): Rejec
         return { code: 'NOT_FOUND', reason: 'replyToSeq is past the end of the conversation' };
       }
       return undefined;
+    case 'MessageEdited':
+      return messageChange(state, event.by, target, () => (target!.senderId === event.by ? undefined : 'only the author edits a message'));
+    case 'MessageDeleted':
+      return messageChange(state, event.by, target, () =>
+        target!.senderId === event.by || (state.kind === 'group' && state.createdBy === event.by)
+          ? undefined
+          : 'only the author or the group\'s creator deletes a message',
+      );
+    case 'ReactionAdded':
+    case 'ReactionRemoved': {
+      const refused = messageChange(state, event.userId, target, () => undefined);
+      if (refused) return refused;
+      const has = target!.reactions[event.emoji]?.includes(event.userId) ?? false;
+      if (event.type === 'ReactionAdded' ? has : !has) return { code: 'CONFLICT', reason: event.type === 'ReactionAdded' ? 'already reacted' : 'no such reaction' };
+      return undefined;
+    }
     case 'ReadMarked':
       return state.members.has(event.userId) ? undefined : { code: 'FORBIDDEN', reason: 'reader is not a member' };
     default: {
@@ -102,6 +132,14 @@ export function admit(state: ConversationState, event: ConversationEvent): Rejec
       return unhandled;
     }
   }
+}
+
+/** A member changing a message that exists and is not deleted, if `refuse` has nothing against it. */
+function messageChange(state: Conversation, by: string, target: MessageRef | undefined, refuse: () => string | undefined): Rejection | undefined {
+  if (!state.members.has(by)) return { code: 'FORBIDDEN', reason: 'not a member' };
+  if (!target || target.deleted) return { code: 'NOT_FOUND', reason: 'no such message' };
+  const why = refuse();
+  return why ? { code: 'FORBIDDEN', reason: why } : undefined;
 }
 
 function membershipChange(
@@ -139,6 +177,10 @@ export function evolve(state: ConversationState, event: ConversationEvent, seq: 
     }
     case 'MessageSent':
       return { ...state, lastSeq: seq, messageCount: state.messageCount + 1 };
+    case 'MessageEdited':
+    case 'MessageDeleted':
+    case 'ReactionAdded':
+    case 'ReactionRemoved':
     case 'ReadMarked':
       return { ...state, lastSeq: seq };
     default: {

@@ -17,3 +17,14 @@ export interface Conversation {
 
 /** `undefined` is a conversation whose log holds no (accepted) creation yet. */
 export type ConversationState = Conversation | undefined;
+
+/**
+ * What the rules need to know about the message an edit, delete or reaction targets, as
+ * it stands at that point of the log. `undefined`: no message has that seq.
+ */
+export interface MessageRef {
+  senderId: UserId;
+  deleted: boolean;
+  /** emoji -> users who reacted with it. */
+  reactions: Readonly<Record<string, readonly UserId[]>>;
+}

@@ -12,6 +12,10 @@ export type ConversationEvent =
   | MembersAdded
   | MembersRemoved
   | MessageSent
+  | MessageEdited
+  | MessageDeleted
+  | ReactionAdded
+  | ReactionRemoved
   | ReadMarked;
 
 export interface ConversationCreated {
@@ -54,14 +58,60 @@ export interface MessageSent {
   at: string;
 }
 
-export interface ReadMarked {
-  type: 'ReadMarked';
+export interface MessageEdited {
+  type: 'MessageEdited';
+  v: 1;
+  conversationId: ConversationId;
+  by: UserId;
+  targetSeq: number;
+  body: string;
+  at: string;
+}
+
+export interface MessageDeleted {
+  type: 'MessageDeleted';
+  v: 1;
+  conversationId: ConversationId;
+  by: UserId;
+  targetSeq: number;
+  at: string;
+}
+
+export interface ReactionAdded {
+  type: 'ReactionAdded';
   v: 1;
   conversationId: ConversationId;
   userId: UserId;
-  /** The marker: everything at or below this seq has been read. */
-  seq: number;
+  targetSeq: number;
+  emoji: string;
   at: string;
 }
+
+export interface ReactionRemoved {
+  type: 'ReactionRemoved';
+  v: 1;
+  conversationId: ConversationId;
+  userId: UserId;
+  targetSeq: number;
+  emoji: string;
+  at: string;
+}
+
+/**
+ * v2 names the marker `upToSeq`; v1 (as first released) called it `seq`, which read like
+ * the event's own position in the log. `upcast` turns v1 into v2.
+ */
+export interface ReadMarked {
+  type: 'ReadMarked';
+  v: 2;
+  conversationId: ConversationId;
+  userId: UserId;
+  /** The marker: everything at or below this seq has been read. */
+  upToSeq: number;
+  at: string;
+}
+
+/** The events that change one earlier message. */
+export type MessageChange = MessageEdited | MessageDeleted | ReactionAdded | ReactionRemoved;
 
 export type ConversationEventType = ConversationEvent['type'];

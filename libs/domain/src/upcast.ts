@@ -8,9 +8,13 @@ import { isConversationId, isUserId } from './ids';
  * as rejected and moves on, so one bad entry never stops a partition.
  */
 export function upcast(raw: unknown): ConversationEvent | undefined {
-  if (!isRecord(raw) || raw.v !== 1 || !isConversationId(str(raw.conversationId)) || typeof raw.at !== 'string') {
-    return undefined;
+  if (!isRecord(raw) || !isConversationId(str(raw.conversationId)) || typeof raw.at !== 'string') return undefined;
+  if (raw.type === 'ReadMarked' && raw.v === 1) {
+    // v1 called the marker `seq`.
+    const { seq, ...rest } = raw;
+    return upcast({ ...rest, v: 2, upToSeq: seq });
   }
+  if (raw.v !== CURRENT_VERSION[raw.type as ConversationEvent['type']]) return undefined;
   switch (raw.type) {
     case 'ConversationCreated':
       return (raw.kind === 'direct' || raw.kind === 'group') && isUserList(raw.members) && isUserId(str(raw.createdBy)) &&
@@ -25,12 +29,34 @@ export function upcast(raw: unknown): ConversationEvent | undefined {
         (raw.replyToSeq === undefined || isSeq(raw.replyToSeq))
         ? (raw as unknown as ConversationEvent)
         : undefined;
+    case 'MessageEdited':
+      return isUserId(str(raw.by)) && isSeq(raw.targetSeq) && typeof raw.body === 'string' ? (raw as unknown as ConversationEvent) : undefined;
+    case 'MessageDeleted':
+      return isUserId(str(raw.by)) && isSeq(raw.targetSeq) ? (raw as unknown as ConversationEvent) : undefined;
+    case 'ReactionAdded':
+    case 'ReactionRemoved':
+      return isUserId(str(raw.userId)) && isSeq(raw.targetSeq) && typeof raw.emoji === 'string' && raw.emoji.length > 0
+        ? (raw as unknown as ConversationEvent)
+        : undefined;
     case 'ReadMarked':
-      return isUserId(str(raw.userId)) && isSeq(raw.seq) ? (raw as unknown as ConversationEvent) : undefined;
+      return isUserId(str(raw.userId)) && isSeq(raw.upToSeq) ? (raw as unknown as ConversationEvent) : undefined;
     default:
       return undefined;
   }
 }
+
+/** The version each event type is written in today; older ones are upcast above. */
+export const CURRENT_VERSION: Record<ConversationEvent['type'], number> = {
+  ConversationCreated: 1,
+  MembersAdded: 1,
+  MembersRemoved: 1,
+  MessageSent: 1,
+  MessageEdited: 1,
+  MessageDeleted: 1,
+  ReactionAdded: 1,
+  ReactionRemoved: 1,
+  ReadMarked: 2,
+};
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { connectNats, ensureStreams, Names } from '@chat/messaging';
-import { createPool, ensureDatabase, migrate } from '@chat/storage';
+import { createPool, ensureDatabase, ensureProjectionSchema, migrate, TIMELINE } from '@chat/storage';
 import { createLogger } from './logger';
 import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS } from './tokens';
 
@@ -40,9 +40,10 @@ export class InfraModule implements OnApplicationShutdown {
           provide: PG_POOL,
           useFactory: async () => {
             await ensureDatabase(config.CHAT_DATABASE_URL);
-            const pool = createPool(config.CHAT_DATABASE_URL, 20);
+            const pool = createPool(config.CHAT_DATABASE_URL, 20, TIMELINE);
             const applied = await migrate(pool);
             if (applied.length) logger.info({ applied }, 'migrations applied');
+            await ensureProjectionSchema(pool, TIMELINE);
             return pool;
           },
         },

@@ -24,8 +24,15 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-export function createPool(url: string, max = 10): Pool {
-  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5_000 });
+/** A pool whose unqualified table names resolve in `schema` (a projection's), then public. */
+export function createPool(url: string, max = 10, schema?: string): Pool {
+  const pool = new Pool({
+    connectionString: url,
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    ...(schema !== undefined && { options: `-c search_path=${quoteIdent(schema)},public` }),
+  });
   // An idle client that loses its server emits here; without a listener that would crash the process.
   pool.on('error', () => undefined);
   return pool;

@@ -4,3 +4,4 @@ export * from './projection.rows';
 export * from './projection.repository';
 export * from './read-model.repository';
 export * from './sync.cursor';
+export * from './projection-schema';

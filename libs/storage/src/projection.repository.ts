@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Conversation } from '@chat/domain';
-import type { ProjectionWrites } from './projection.rows';
+import type { Message } from '@chat/contracts';
+import { PROJECTION_LOCK } from './projection-schema';
+import { clientMsgKey, messageKey, readerKey, type ProjectionWrites } from './projection.rows';
 
 export class CheckpointMovedError extends Error {
   constructor(partition: number, expected: number) {
@@ -61,6 +63,67 @@ export class ProjectionRepository {
     return new Set(rows.map((r) => clientMsgKey(r.sender_id, r.client_msg_id)));
   }
 
+  /** The stored form of the messages that a batch's edits, deletes and reactions target. */
+  async loadMessages(refs: Array<{ conversationId: string; seq: number }>): Promise<Map<string, Message>> {
+    if (refs.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ conversation_id: string; seq: string; payload: Message }>(
+      `SELECT t.conversation_id, t.seq, t.payload FROM timeline t
+        WHERE t.kind = 'message' AND (t.conversation_id, t.seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`,
+      [refs.map((r) => r.conversationId), refs.map((r) => r.seq)],
+    );
+    return new Map(rows.map((r) => [messageKey(r.conversation_id, Number(r.seq)), r.payload]));
+  }
+
+  /** Stored read markers of these (conversation, user) pairs. */
+  async loadReadMarkers(pairs: Array<{ conversationId: string; userId: string }>): Promise<Map<string, number>> {
+    if (pairs.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ conversation_id: string; user_id: string; last_read_seq: string }>(
+      `SELECT conversation_id, user_id, last_read_seq FROM members
+        WHERE (conversation_id, user_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [pairs.map((p) => p.conversationId), pairs.map((p) => p.userId)],
+    );
+    return new Map(rows.map((r) => [readerKey(r.conversation_id, r.user_id), Number(r.last_read_seq)]));
+  }
+
+  /**
+   * Sync retention: remembers today's checkpoints, then prunes each partition's inbox up to
+   * the newest checkpoint older than `cutoff` and raises its horizon there first, so that a
+   * cursor below the horizon gets a snapshot instead of a gap. Returns the new horizons.
+   */
+  async pruneInbox(now: Date, cutoff: Date): Promise<Map<number, number>> {
+    await this.pool.query(
+      `INSERT INTO checkpoint_history (partition, seq, at) SELECT partition, last_seq, $2 FROM checkpoints WHERE projection = $1
+       ON CONFLICT DO NOTHING`,
+      [this.projection, now],
+    );
+    const { rows } = await this.pool.query<{ partition: number; seq: string; at: Date }>(
+      `SELECT DISTINCT ON (h.partition) h.partition, h.seq, h.at FROM checkpoint_history h
+        WHERE h.at <= $1 ORDER BY h.partition, h.at DESC`,
+      [cutoff],
+    );
+    const moved = new Map<number, number>();
+    for (const r of rows) {
+      const horizon = Number(r.seq);
+      const raised = await this.pool.query(
+        `INSERT INTO sync_horizon (partition, seq) VALUES ($1, $2)
+         ON CONFLICT (partition) DO UPDATE SET seq = excluded.seq WHERE sync_horizon.seq < excluded.seq`,
+        [r.partition, horizon],
+      );
+      await this.pool.query('DELETE FROM checkpoint_history WHERE partition = $1 AND at < $2', [r.partition, r.at]);
+      if (raised.rowCount === 0) continue;
+      // In slices, so that no single statement holds many row locks for long.
+      for (;;) {
+        const gone = await this.pool.query(
+          `DELETE FROM inbox WHERE ctid = ANY(ARRAY(SELECT ctid FROM inbox WHERE partition = $1 AND seq <= $2 LIMIT 5000))`,
+          [r.partition, horizon],
+        );
+        if ((gone.rowCount ?? 0) < 5000) break;
+      }
+      moved.set(r.partition, horizon);
+    }
+    return moved;
+  }
+
   /** Writes one batch and moves the checkpoint, in one transaction. */
   async commit(w: ProjectionWrites): Promise<void> {
     const client = await this.pool.connect();
@@ -77,6 +140,8 @@ export class ProjectionRepository {
   }
 
   private async write(c: PoolClient, w: ProjectionWrites): Promise<void> {
+    // A rebuild swaps the schema between two batches, never during one.
+    await c.query('SELECT pg_advisory_xact_lock_shared($1)', [PROJECTION_LOCK]);
     const moved = await c.query(
       `UPDATE checkpoints SET last_seq = $3, updated_at = now() WHERE projection = $1 AND partition = $2 AND last_seq <= $4`,
       [this.projection, w.partition, w.toSeq, w.fromSeq],
@@ -87,14 +152,15 @@ export class ProjectionRepository {
       const cs = w.conversations;
       await c.query(
         `INSERT INTO conversations (id, partition, kind, title, created_by, created_at, direct_key, last_seq,
-                                    message_count, member_count, last_activity_at, last_message)
+                                    message_count, member_count, last_activity_at, last_message, ever_pulled)
          SELECT id, $1, kind, title, created_by, created_at, direct_key, last_seq, message_count, member_count,
-                COALESCE(last_activity_at, created_at), last_message
+                COALESCE(last_activity_at, created_at), last_message, ever_pulled
            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::bigint[],
-                       $9::bigint[], $10::int[], $11::timestamptz[], $12::jsonb[])
+                       $9::bigint[], $10::int[], $11::timestamptz[], $12::jsonb[], $13::boolean[])
              AS x(id, kind, title, created_by, created_at, direct_key, last_seq, message_count, member_count,
-                  last_activity_at, last_message)
+                  last_activity_at, last_message, ever_pulled)
          ON CONFLICT (id) DO UPDATE SET
+           ever_pulled = conversations.ever_pulled OR excluded.ever_pulled,
            last_seq = excluded.last_seq, message_count = excluded.message_count,
            member_count = excluded.member_count,
            last_activity_at = GREATEST(conversations.last_activity_at, excluded.last_activity_at),
@@ -103,7 +169,7 @@ export class ProjectionRepository {
           w.partition, cs.map((x) => x.id), cs.map((x) => x.kind), cs.map((x) => x.title), cs.map((x) => x.createdBy),
           cs.map((x) => x.createdAt), cs.map((x) => x.directKey), cs.map((x) => x.lastSeq), cs.map((x) => x.messageCount),
           cs.map((x) => x.memberCount), cs.map((x) => x.lastActivityAt ?? null),
-          cs.map((x) => (x.lastMessage === undefined ? null : JSON.stringify(x.lastMessage))),
+          cs.map((x) => (x.lastMessage === undefined ? null : JSON.stringify(x.lastMessage))), cs.map((x) => x.everPulled),
         ],
       );
     }
@@ -124,13 +190,53 @@ export class ProjectionRepository {
     if (w.timeline.length) {
       const t = w.timeline;
       await c.query(
-        `INSERT INTO timeline (conversation_id, seq, partition, kind, message_no, payload, at)
-         SELECT conversation_id, seq, $1, kind, message_no, payload, at
-           FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::jsonb[], $7::timestamptz[])
-             AS x(conversation_id, seq, kind, message_no, payload, at)
+        `INSERT INTO timeline (conversation_id, seq, partition, kind, message_no, target_seq, pulled, payload, at)
+         SELECT conversation_id, seq, $1, kind, message_no, target_seq, pulled, payload, at
+           FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::boolean[], $8::jsonb[], $9::timestamptz[])
+             AS x(conversation_id, seq, kind, message_no, target_seq, pulled, payload, at)
          ON CONFLICT DO NOTHING`,
         [w.partition, t.map((x) => x.conversationId), t.map((x) => x.seq), t.map((x) => x.kind), t.map((x) => x.messageNo),
-          t.map((x) => JSON.stringify(x.payload)), t.map((x) => x.at)],
+          t.map((x) => x.targetSeq), t.map((x) => x.pulled), t.map((x) => JSON.stringify(x.payload)), t.map((x) => x.at)],
+      );
+    }
+    if (w.messageUpdates.length) {
+      const u = w.messageUpdates;
+      await c.query(
+        `UPDATE timeline t SET payload = x.payload
+           FROM unnest($1::text[], $2::bigint[], $3::jsonb[]) AS x(conversation_id, seq, payload)
+          WHERE t.conversation_id = x.conversation_id AND t.seq = x.seq`,
+        [u.map((x) => x.conversationId), u.map((x) => x.seq), u.map((x) => JSON.stringify(x.payload))],
+      );
+      await c.query(
+        `UPDATE conversations c SET last_message = x.payload
+           FROM unnest($1::text[], $2::bigint[], $3::jsonb[]) AS x(conversation_id, seq, payload)
+          WHERE c.id = x.conversation_id AND (c.last_message->>'seq')::bigint = x.seq`,
+        [u.map((x) => x.conversationId), u.map((x) => x.seq), u.map((x) => JSON.stringify(x.payload))],
+      );
+    }
+    if (w.scrubEdits.length) {
+      await c.query(
+        `UPDATE timeline t SET payload = jsonb_set(t.payload, '{body}', '""')
+           FROM unnest($1::text[], $2::bigint[]) AS x(conversation_id, target_seq)
+          WHERE t.conversation_id = x.conversation_id AND t.target_seq = x.target_seq AND t.kind = 'message:edited'`,
+        [w.scrubEdits.map((x) => x.conversationId), w.scrubEdits.map((x) => x.targetSeq)],
+      );
+    }
+    if (w.periodCloses.length) {
+      const pc = w.periodCloses;
+      await c.query(
+        `UPDATE membership_periods p SET left_seq = x.left_seq
+           FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(conversation_id, user_id, left_seq)
+          WHERE p.conversation_id = x.conversation_id AND p.user_id = x.user_id AND p.left_seq IS NULL`,
+        [pc.map((x) => x.conversationId), pc.map((x) => x.userId), pc.map((x) => x.leftSeq)],
+      );
+    }
+    if (w.periodInserts.length) {
+      const pi = w.periodInserts;
+      await c.query(
+        `INSERT INTO membership_periods (conversation_id, user_id, joined_seq, left_seq)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) ON CONFLICT DO NOTHING`,
+        [pi.map((x) => x.conversationId), pi.map((x) => x.userId), pi.map((x) => x.joinedSeq), pi.map((x) => x.leftSeq)],
       );
     }
     if (w.readMarkers.length) {
@@ -177,4 +283,3 @@ export class ProjectionRepository {
   }
 }
 
-export const clientMsgKey = (senderId: string, clientMsgId: string) => `${senderId}\n${clientMsgId}`;

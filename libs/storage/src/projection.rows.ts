@@ -1,4 +1,4 @@
-import type { ChatEvent } from '@chat/contracts';
+import type { ChatEvent, Message } from '@chat/contracts';
 
 /** Everything one batch of one partition writes, computed before the transaction opens. */
 export interface ProjectionWrites {
@@ -12,6 +12,14 @@ export interface ProjectionWrites {
   /** Applied after the timeline rows, so a marker can count the batch's own messages. */
   readMarkers: Array<{ conversationId: string; userId: string; seq: number }>;
   timeline: TimelineRow[];
+  /** Messages stored before the batch, folded with the batch's edits, deletes and reactions. */
+  messageUpdates: Array<{ conversationId: string; seq: number; payload: Message }>;
+  /** Deleted messages whose earlier edit events must lose their body too. */
+  scrubEdits: Array<{ conversationId: string; targetSeq: number }>;
+  /** Membership periods the batch opened (leftSeq null) or opened and closed. */
+  periodInserts: Array<{ conversationId: string; userId: string; joinedSeq: number; leftSeq: number | null }>;
+  /** Open periods from earlier batches that the batch closed. */
+  periodCloses: Array<{ conversationId: string; userId: string; leftSeq: number }>;
   clientMsgIds: Array<{ senderId: string; clientMsgId: string; conversationId: string; seq: number; sentAt: string }>;
   inbox: Array<{ userId: string; seq: number; conversationId: string }>;
   rejected: Array<{ seq: number; conversationId: string | null; code: string; reason: string }>;
@@ -28,6 +36,8 @@ export interface ConversationRow {
   lastSeq: number;
   messageCount: number;
   memberCount: number;
+  /** The batch left some event to the timeline (pull); never goes back to false. */
+  everPulled: boolean;
   /** Undefined keeps the stored value (a batch with only read markers). */
   lastActivityAt?: string;
   /** Undefined keeps the stored value. */
@@ -45,6 +55,8 @@ export interface TimelineRow {
   seq: number;
   kind: ChatEvent['type'];
   messageNo: number | null;
+  targetSeq: number | null;
+  pulled: boolean;
   payload: ChatEvent;
   at: string;
 }
@@ -52,7 +64,7 @@ export interface TimelineRow {
 export function emptyWrites(partition: number, fromSeq: number): ProjectionWrites {
   return {
     partition, fromSeq, toSeq: fromSeq, conversations: [], memberInserts: [], memberDeletes: [], readMarkers: [],
-    timeline: [], clientMsgIds: [], inbox: [], rejected: [],
+    timeline: [], messageUpdates: [], scrubEdits: [], periodInserts: [], periodCloses: [], clientMsgIds: [], inbox: [], rejected: [],
   };
 }
 
@@ -60,3 +72,7 @@ export function emptyWrites(partition: number, fromSeq: number): ProjectionWrite
 export function directKey(members: string[]): string {
   return [...members].sort().join('\n');
 }
+
+export const clientMsgKey = (senderId: string, clientMsgId: string) => `${senderId}\n${clientMsgId}`;
+export const messageKey = (conversationId: string, seq: number) => `${conversationId}\n${seq}`;
+export const readerKey = (conversationId: string, userId: string) => `${conversationId}\n${userId}`;

@@ -16,6 +16,8 @@ export interface PartitionEvents {
   partition: number;
   after: number;
   upto: number;
+  /** Inbox rows at or below this were pruned: a watermark below it cannot be served. */
+  horizon: number;
   events: Array<{ seq: number; event: ChatEvent }>;
 }
 
@@ -48,6 +50,15 @@ export class ReadModelRepository {
       members: new Set(r.members ?? []), lastSeq: Number(r.last_seq), messageCount: Number(r.message_count),
       ...(r.title !== null && { title: r.title }),
     };
+  }
+
+  /** A message as stored (folded), or undefined when the conversation has none at `seq`. */
+  async message(conversationId: string, seq: number): Promise<Message | undefined> {
+    const { rows } = await this.pool.query<{ payload: Message }>(
+      `SELECT payload FROM timeline WHERE conversation_id = $1 AND seq = $2 AND kind = 'message'`,
+      [conversationId, seq],
+    );
+    return rows[0]?.payload;
   }
 
   async directConversationId(directKey: string): Promise<string | undefined> {
@@ -91,29 +102,43 @@ export class ReadModelRepository {
   }
 
   /**
-   * Events of a user's inbox after each watermark, up to the projector's checkpoint, read
-   * in one statement so that the checkpoints and the rows come from one snapshot.
+   * The events a user may see after each watermark, up to the projector's checkpoint, in
+   * one statement so that checkpoints and rows come from one snapshot: its inbox rows
+   * (push) and the pulled timeline rows of every conversation it was a member of at the
+   * time (pull), merged by seq per partition.
    */
-  async inboxAfter(userId: string, watermarks: number[], limit: number): Promise<PartitionEvents[]> {
-    const { rows } = await this.pool.query<{ partition: number; after: string; upto: string; seq: string | null; payload: ChatEvent | null }>(
+  async eventsAfter(userId: string, watermarks: number[], limit: number): Promise<PartitionEvents[]> {
+    const { rows } = await this.pool.query<{ partition: number; after: string; upto: string; horizon: string; seq: string | null; payload: ChatEvent | null }>(
       `WITH w AS (
-         SELECT c.partition, COALESCE(x.after, 0) AS after, c.last_seq AS upto
+         SELECT c.partition, COALESCE(x.after, 0) AS after, c.last_seq AS upto, COALESCE(h.seq, 0) AS horizon
            FROM checkpoints c
            LEFT JOIN unnest($2::bigint[]) WITH ORDINALITY AS x(after, n) ON x.n - 1 = c.partition
+           LEFT JOIN sync_horizon h ON h.partition = c.partition
           WHERE c.projection = $4)
-       SELECT w.partition, w.after, w.upto, e.seq, e.payload
+       SELECT w.partition, w.after, w.upto, w.horizon, e.seq, e.payload
          FROM w LEFT JOIN LATERAL (
-           SELECT i.seq, t.payload FROM inbox i
-             JOIN timeline t ON t.conversation_id = i.conversation_id AND t.seq = i.seq
-            WHERE i.user_id = $1 AND i.partition = w.partition AND i.seq > w.after AND i.seq <= w.upto
-            ORDER BY i.seq LIMIT $3) e ON true
+           SELECT u.seq, u.payload FROM (
+             SELECT i.seq, t.payload FROM inbox i
+               JOIN timeline t ON t.conversation_id = i.conversation_id AND t.seq = i.seq
+              WHERE i.user_id = $1 AND i.partition = w.partition AND i.seq > w.after AND i.seq <= w.upto
+             UNION ALL
+             SELECT t.seq, t.payload FROM membership_periods p
+               JOIN conversations c ON c.id = p.conversation_id AND c.partition = w.partition AND c.ever_pulled
+               JOIN timeline t ON t.conversation_id = p.conversation_id AND t.pulled
+                              AND t.seq > GREATEST(w.after, p.joined_seq - 1) AND t.seq <= w.upto
+                              AND (p.left_seq IS NULL OR t.seq < p.left_seq)
+              WHERE p.user_id = $1 AND (p.left_seq IS NULL OR p.left_seq > w.after)) u
+            ORDER BY u.seq LIMIT $3) e ON true
         ORDER BY w.partition, e.seq`,
       [userId, watermarks, limit + 1, this.projection],
     );
     const byPartition = new Map<number, PartitionEvents>();
     for (const r of rows) {
       let p = byPartition.get(r.partition);
-      if (!p) byPartition.set(r.partition, (p = { partition: r.partition, after: Number(r.after), upto: Number(r.upto), events: [] }));
+      if (!p) {
+        p = { partition: r.partition, after: Number(r.after), upto: Number(r.upto), horizon: Number(r.horizon), events: [] };
+        byPartition.set(r.partition, p);
+      }
       if (r.seq !== null && r.payload !== null) p.events.push({ seq: Number(r.seq), event: r.payload });
     }
     return [...byPartition.values()];

@@ -1,5 +1,6 @@
--- The read models built by the timeline projection. Everything here can be rebuilt from
--- the log (npm run replay); nothing here is the truth.
+-- The read models of the timeline projection. They live in a schema of their own (the
+-- search_path names it), can be rebuilt from the log at any time (npm run replay --
+-- timeline), and hold nothing that is not derived from the log.
 
 CREATE TABLE conversations (
   id               text PRIMARY KEY,
@@ -15,9 +16,12 @@ CREATE TABLE conversations (
   message_count    bigint NOT NULL DEFAULT 0,
   member_count     int NOT NULL,
   last_activity_at timestamptz NOT NULL,
-  last_message     jsonb
+  last_message     jsonb,
+  -- has any event of this conversation been left to the timeline (pull fan-out)?
+  ever_pulled      boolean NOT NULL DEFAULT false
 );
 
+-- Current members.
 CREATE TABLE members (
   conversation_id text NOT NULL,
   user_id         text NOT NULL,
@@ -29,18 +33,36 @@ CREATE TABLE members (
 );
 CREATE INDEX members_by_user ON members (user_id, conversation_id);
 
--- Every visible conversation event, as the client sees it (payload = PROTOCOL.md Event).
+-- Every stretch of the log during which a user was a member: what sync may show it of
+-- the events left to the timeline (pull), including those of conversations it has left.
+CREATE TABLE membership_periods (
+  conversation_id text NOT NULL,
+  user_id         text NOT NULL,
+  joined_seq      bigint NOT NULL,
+  left_seq        bigint,
+  PRIMARY KEY (conversation_id, user_id, joined_seq)
+);
+CREATE INDEX membership_periods_by_user ON membership_periods (user_id, conversation_id);
+
+-- Every visible conversation event, as the client sees it (payload = PROTOCOL.md Event,
+-- messages folded with their edits, deletion and reactions).
 CREATE TABLE timeline (
   conversation_id text NOT NULL,
   seq             bigint NOT NULL,
   partition       int NOT NULL,
   kind            text NOT NULL,
   message_no      bigint,
+  -- for edits, deletes and reactions: the message they change
+  target_seq      bigint,
+  -- left to the timeline rather than written to each member's inbox (pull fan-out)
+  pulled          boolean NOT NULL DEFAULT false,
   payload         jsonb NOT NULL,
   at              timestamptz NOT NULL,
   PRIMARY KEY (conversation_id, seq)
 );
 CREATE INDEX timeline_messages ON timeline (conversation_id, seq) WHERE kind = 'message';
+CREATE INDEX timeline_pulled ON timeline (conversation_id, seq) WHERE pulled;
+CREATE INDEX timeline_targets ON timeline (conversation_id, target_seq) WHERE target_seq IS NOT NULL;
 
 -- (sender, clientMsgId) -> seq, kept forever: a resend long after JetStream's duplicate
 -- window still finds its original.
@@ -61,6 +83,8 @@ CREATE TABLE inbox (
   conversation_id text NOT NULL,
   PRIMARY KEY (user_id, partition, seq)
 );
+-- for pruning rows past the sync retention
+CREATE INDEX inbox_by_seq ON inbox (partition, seq);
 
 -- Committed in the same transaction as the rows above: everything at or below last_seq
 -- of a partition is in the read models.
@@ -70,6 +94,22 @@ CREATE TABLE checkpoints (
   last_seq   bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (projection, partition)
+);
+
+-- Inbox rows at or below a partition's horizon have been pruned: a sync cursor below it
+-- cannot be served and gets a fresh snapshot (reset: true).
+CREATE TABLE sync_horizon (
+  partition int PRIMARY KEY,
+  seq       bigint NOT NULL
+);
+
+-- Checkpoints as the pruner saw them: the newest one older than the retention is how far
+-- the inbox may be pruned.
+CREATE TABLE checkpoint_history (
+  partition int NOT NULL,
+  seq       bigint NOT NULL,
+  at        timestamptz NOT NULL,
+  PRIMARY KEY (partition, at)
 );
 
 -- Events the rules refused at their place in the log (or could not read): kept so that
