@@ -109,7 +109,7 @@ describe('configuration at boot', () => {
   });
 
   it('refuses to run in production without a JWT secret', async () => {
-    const env: Record<string, string> = { NODE_ENV: 'production', CHAT_JWT_SECRET: '' };
+    const env: Record<string, string> = { NODE_ENV: 'production', CHAT_ADMIN_TOKEN: 'x'.repeat(20), CHAT_JWT_SECRET: '' };
     const { code, stderr } = await boot(env);
     expect(code).toBe(1);
     expect(stderr.trim()).toMatch(/^config: CHAT_JWT_SECRET: required when NODE_ENV=production$/);

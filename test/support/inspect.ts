@@ -1,4 +1,4 @@
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client } from 'pg';
 import type { TestNamespace } from './namespace';
@@ -34,5 +34,59 @@ export async function query<T extends Record<string, unknown>>(ns: TestNamespace
     return (await pg.query<T>(sql, params)).rows;
   } finally {
     await pg.end();
+  }
+}
+
+/**
+ * An ordered checksum of every read-model table of the timeline projection, leaving out
+ * what is operational rather than derived from the log (times of commits, pruning state).
+ */
+export async function readModelChecksums(ns: TestNamespace): Promise<Record<string, string>> {
+  const tables: Record<string, string> = {
+    conversations: 'SELECT * FROM conversations ORDER BY id',
+    members: 'SELECT * FROM members ORDER BY conversation_id, user_id',
+    membership_periods: 'SELECT * FROM membership_periods ORDER BY conversation_id, user_id, joined_seq',
+    timeline: 'SELECT * FROM timeline ORDER BY conversation_id, seq',
+    client_msg_ids: 'SELECT * FROM client_msg_ids ORDER BY sender_id, client_msg_id',
+    inbox: 'SELECT * FROM inbox ORDER BY user_id, partition, seq',
+    checkpoints: 'SELECT projection, partition, last_seq FROM checkpoints ORDER BY projection, partition',
+    rejected_events: 'SELECT * FROM rejected_events ORDER BY partition, seq',
+  };
+  const sums: Record<string, string> = {};
+  for (const [table, sql] of Object.entries(tables)) {
+    const [row] = await query<{ n: string; sum: string | null }>(ns, `SELECT count(*) AS n, md5(string_agg(r::text, E'\\n')) AS sum FROM (${sql}) r`);
+    sums[table] = `${row!.n} rows ${row!.sum ?? '-'}`;
+  }
+  return sums;
+}
+
+/** Waits until the projection has committed everything in the log (lag 0 on every partition). */
+export async function caughtUp(ns: TestNamespace): Promise<void> {
+  const nc = await connect({ servers: ns.env.CHAT_NATS_URL });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const { waitFor } = await import('./wait');
+    await waitFor('the projection to catch up with the log', async () => {
+      const rows = await query<{ partition: number; last_seq: string }>(ns, `SELECT partition, last_seq FROM checkpoints WHERE projection = 'timeline'`);
+      for (let p = 0; p < Number(ns.env.CHAT_PARTITIONS); p++) {
+        const last = (await jsm.streams.info(`${ns.name}_P${p}`)).state.last_seq;
+        if (Number(rows.find((r) => r.partition === p)?.last_seq ?? -1) !== last) return false;
+      }
+      return true;
+    }, 60_000, 50);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Appends a raw entry to a conversation's subject, as a buggy or hostile publisher could. */
+export async function appendRaw(ns: TestNamespace, conversationId: string, payload: unknown): Promise<number> {
+  const [row] = await query<{ partition: number }>(ns, 'SELECT partition FROM conversations WHERE id = $1', [conversationId]);
+  const nc = await connect({ servers: ns.env.CHAT_NATS_URL });
+  try {
+    const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    return (await jetstream(nc).publish(`${ns.name}.p${row!.partition}.conv.${conversationId}`, body)).seq;
+  } finally {
+    await nc.close();
   }
 }

@@ -11,6 +11,7 @@ export const SHARED = {
 };
 
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** One test run's private slice of the shared NATS, Postgres and Redis. */
 export interface TestNamespace {
@@ -29,6 +30,7 @@ export function createNamespace(label: string, extraEnv: Record<string, string> 
     CHAT_NATS_URL: SHARED.nats,
     CHAT_REDIS_URL: SHARED.redis,
     CHAT_JWT_SECRET: TEST_JWT_SECRET,
+    CHAT_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     CHAT_PARTITIONS: '4',
     CHAT_LOG_LEVEL: 'info',
     ...extraEnv,

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { resetProjectionConsumer, type Names, type ProjectionName } from '@chat/messaging';
 import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES } from '@chat/platform';
-import { ProjectionRepository } from '@chat/storage';
+import { CheckpointMovedError, ProjectionRepository } from '@chat/storage';
 import { PartitionPump, type PumpBatch } from './partition.pump';
 
 /** The pattern a projection's handler listens on: one call per committed-to-be batch. */
@@ -37,6 +37,13 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       const handler = this.getHandlerByPattern(batchPattern(this.projection));
       if (!handler) throw new Error(`no handler for ${batchPattern(this.projection)}`);
       const from = await this.checkpoints.checkpoints(this.names.allPartitions());
+      let commits = 0;
+      const crashAt = this.config.CHAT_TEST_CRASH_AFTER_COMMITS;
+      const afterCommit = crashAt === undefined ? undefined : () => {
+        if (++commits < crashAt) return;
+        this.log.warn({ commits }, 'test hook: crashing between commit and ack');
+        process.kill(process.pid, 'SIGKILL');
+      };
       for (const partition of this.names.allPartitions()) {
         const pump = new PartitionPump({
           partition,
@@ -51,6 +58,8 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
             return this.js.consumers.get(this.names.stream(partition), durable);
           },
           firstSeq: async () => (await this.jsm.streams.info(this.names.stream(partition))).state.first_seq,
+          ...(afterCommit && { afterCommit }),
+          resync: async (err) => (err instanceof CheckpointMovedError ? (await this.checkpoints.checkpoints([partition])).get(partition) : undefined),
           handle: async (batch: PumpBatch) => {
             await lastValueFrom(this.transformToObservable(await handler(batch)), { defaultValue: undefined });
           },

@@ -18,6 +18,13 @@ export interface PumpDeps {
   /** The stream's first sequence, to tell a retention gap from a pending redelivery. */
   firstSeq: () => Promise<number>;
   handle: (batch: PumpBatch) => Promise<void>;
+  /**
+   * Another writer moved the checkpoint past this pump (a rebuild swapped in a projection
+   * that is ahead): returns the checkpoint to continue from.
+   */
+  resync: (err: unknown) => Promise<number | undefined>;
+  /** Runs after a batch is committed and before it is acked (a test hook uses it to crash there). */
+  afterCommit?: () => void;
   logger: Logger;
 }
 
@@ -119,6 +126,13 @@ export class PartitionPump {
       try {
         await this.deps.handle({ partition: this.deps.partition, fromSeq: this.expected - 1, messages: batch });
       } catch (err) {
+        const checkpoint = await this.deps.resync(err).catch(() => undefined);
+        if (checkpoint !== undefined && checkpoint + 1 > this.expected) {
+          this.deps.logger.warn({ partition: this.deps.partition, from: this.expected - 1, to: checkpoint }, 'checkpoint moved ahead by another writer; continuing from it');
+          this.skipTo(checkpoint + 1);
+          failures = 0;
+          continue;
+        }
         failures++;
         this.deps.logger.error(
           { partition: this.deps.partition, fromSeq: this.expected - 1, size: batch.length, attempt: failures, err: (err as Error).message },
@@ -130,11 +144,22 @@ export class PartitionPump {
         continue;
       }
       failures = 0;
+      this.deps.afterCommit?.();
       for (const m of batch) this.buffer.delete(m.seq);
       this.expected = batch[batch.length - 1]!.seq + 1;
       // AckPolicy.All: acking the last acks the batch.
       settle(batch[batch.length - 1]!, { kind: 'ack' });
     }
+  }
+
+  private skipTo(seq: number): void {
+    for (const [s, m] of this.buffer) {
+      if (s < seq) {
+        settle(m, { kind: 'ack' });
+        this.buffer.delete(s);
+      }
+    }
+    this.expected = seq;
   }
 
   /**
@@ -151,7 +176,7 @@ export class PartitionPump {
       const first = await this.deps.firstSeq();
       if (first > this.expected) {
         this.deps.logger.error({ partition: this.deps.partition, expected: this.expected, first }, 'events before the stream start are gone; skipping to it');
-        this.expected = first;
+        this.skipTo(first);
       }
     } catch (err) {
       this.deps.logger.warn({ partition: this.deps.partition, err: (err as Error).message }, 'gap check failed');

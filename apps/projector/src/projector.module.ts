@@ -10,6 +10,7 @@ import { CONFIG, LOGGER, NAMES, NATS, PG_POOL, REDIS } from '@chat/platform';
 import { ProjectionRepository } from '@chat/storage';
 import { DeliveryRouter } from './delivery.router';
 import { InboxPruner } from './inbox.pruner';
+import { TimelineApplier } from './timeline.applier';
 import { JetStreamTransport } from './jetstream.transport';
 import { TimelineProjector } from './timeline.projector';
 
@@ -23,6 +24,11 @@ import { TimelineProjector } from './timeline.projector';
       provide: DeliveryRouter,
       inject: [NATS, NAMES, REDIS],
       useFactory: (nc: NatsConnection, names: Names, redis: Redis) => new DeliveryRouter(nc, names, new ConnectionRegistry(redis, names)),
+    },
+    {
+      provide: TimelineApplier,
+      inject: [ProjectionRepository, CONFIG],
+      useFactory: (repo: ProjectionRepository, config: Config) => new TimelineApplier(repo, config.CHAT_PUSH_FANOUT_MAX),
     },
     {
       provide: InboxPruner,

@@ -29,4 +29,8 @@ export class StateCache {
   delete(id: string): void {
     this.entries.delete(id);
   }
+
+  clear(): void {
+    this.entries.clear();
+  }
 }

@@ -2,6 +2,7 @@ import type { ChatEvent, ConversationChanged, Message } from '@chat/contracts';
 import {
   admit,
   evolve,
+  membershipEffect,
   type Conversation,
   type ConversationEvent,
   type ConversationState,
@@ -83,6 +84,8 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
   const messages = new Map<string, Message>();
   const changed = new Set<string>();
   const periods = new PeriodTracker(writes);
+  /** conversation\nuser of everyone the batch removed: their member rows are deleted, whatever follows. */
+  const removedInBatch = new Set<string>();
 
   const messageOf = (conversationId: string, seq: number): Message | undefined => {
     const key = messageKey(conversationId, seq);
@@ -140,16 +143,24 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     switch (event.type) {
       case 'ConversationCreated':
       case 'MembersAdded': {
-        visible = changed_(event.type === 'ConversationCreated' ? 'created' : 'members_added', event.type === 'ConversationCreated' ? event.members : event.userIds);
-        for (const userId of event.type === 'ConversationCreated' ? event.members : event.userIds) periods.opened(conversationId, userId, seq);
+        const joined = event.type === 'ConversationCreated' ? after.members : membershipEffect(before!, event);
+        visible = changed_(event.type === 'ConversationCreated' ? 'created' : 'members_added', [...joined]);
+        for (const userId of joined) periods.opened(conversationId, userId, seq);
         touch.activityAt = event.at;
         break;
       }
       case 'MembersRemoved': {
-        visible = changed_('members_removed', event.userIds);
-        for (const userId of event.userIds) periods.close(conversationId, userId, seq);
+        const left = membershipEffect(before!, event);
+        visible = changed_('members_removed', left);
+        for (const userId of left) {
+          periods.close(conversationId, userId, seq);
+          // A member row starts afresh (marker 0) when the user comes back, batch or no batch.
+          markers.delete(readerKey(conversationId, userId));
+          removedInBatch.add(readerKey(conversationId, userId));
+        }
+        writes.readMarkers = writes.readMarkers.filter((r) => r.conversationId !== conversationId || !left.includes(r.userId));
         // The removed see their own removal, then nothing more; their periods end before it.
-        inboxOf = pull ? event.userIds : before!.members;
+        inboxOf = pull ? left : before!.members;
         deliverTo = before!.members;
         touch.activityAt = event.at;
         break;
@@ -228,11 +239,14 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     const state = states.get(id)!;
     finals.set(id, state);
     writes.conversations.push(conversationRow(state, touch));
+    // Deletes run before inserts: a user removed and added back within the batch gets a
+    // fresh row, exactly as when the two events fall in different batches.
     const was = input.states.get(id)?.members ?? new Set<string>();
+    const reset = (userId: string) => removedInBatch.has(readerKey(id, userId));
+    for (const userId of was) if (!state.members.has(userId) || reset(userId)) writes.memberDeletes.push({ conversationId: id, userId });
     for (const userId of state.members) {
-      if (!was.has(userId)) writes.memberInserts.push({ conversationId: id, userId, joinedSeq: periods.joinedSeq(id, userId)! });
+      if (!was.has(userId) || reset(userId)) writes.memberInserts.push({ conversationId: id, userId, joinedSeq: periods.joinedSeq(id, userId)! });
     }
-    for (const userId of was) if (!state.members.has(userId)) writes.memberDeletes.push({ conversationId: id, userId });
   }
   periods.flush();
   return { writes, deliveries, states: finals };

@@ -1,5 +1,6 @@
+import type { Message } from '@chat/contracts';
 import type { Conversation, ConversationEvent, ConversationState } from '@chat/domain';
-import { clientMsgKey } from '@chat/storage';
+import { clientMsgKey, messageKey, readerKey, type ProjectionWrites } from '@chat/storage';
 import { projectBatch, type LoggedEvent } from './timeline.projection';
 
 const CID = 'c1';
@@ -13,7 +14,7 @@ const sent = (at: number, senderId: string, clientMsgId: string): ConversationEv
 });
 const added = (at: number, by: string, userIds: string[]): ConversationEvent => ({ type: 'MembersAdded', v: 1, conversationId: CID, by, userIds, at: t(at) });
 const removed = (at: number, by: string, userIds: string[]): ConversationEvent => ({ type: 'MembersRemoved', v: 1, conversationId: CID, by, userIds, at: t(at) });
-const readMarked = (at: number, userId: string, seq: number): ConversationEvent => ({ type: 'ReadMarked', v: 1, conversationId: CID, userId, seq, at: t(at) });
+const readMarked = (at: number, userId: string, upToSeq: number): ConversationEvent => ({ type: 'ReadMarked', v: 2, conversationId: CID, userId, upToSeq, at: t(at) });
 
 /** The log entries at seq fromSeq+1, fromSeq+2, ... on the subject of CID. */
 const log = (fromSeq: number, ...events: Array<ConversationEvent | undefined>): LoggedEvent[] =>
@@ -24,9 +25,23 @@ const existing = (members = ['alice', 'bob', 'carol']): Conversation => ({
   id: CID, kind: 'group', title: 'Team', createdBy: 'alice', createdAt: t(1), members: new Set(members), lastSeq: 10, messageCount: 5,
 });
 
-function project(events: LoggedEvent[], state?: Conversation, knownSends: string[] = [], fromSeq = state?.lastSeq ?? 0) {
+/** Large enough that no conversation of a test is pulled unless the test sets it. */
+const NO_PULL = 1_000_000;
+
+interface Stored {
+  /** Stored messages by `messageKey`. */
+  targets?: ReadonlyMap<string, Message>;
+  /** Stored read markers by `readerKey`. */
+  readMarkers?: ReadonlyMap<string, number>;
+  fanoutMax?: number;
+}
+
+function project(events: LoggedEvent[], state?: Conversation, knownSends: string[] = [], fromSeq = state?.lastSeq ?? 0, stored: Stored = {}) {
   const states = new Map<string, ConversationState>(state ? [[CID, state]] : []);
-  return projectBatch({ partition: 2, fromSeq, events, states, knownSends: new Set(knownSends) });
+  return projectBatch({
+    partition: 2, fromSeq, events, states, knownSends: new Set(knownSends),
+    targets: stored.targets ?? new Map(), readMarkers: stored.readMarkers ?? new Map(), fanoutMax: stored.fanoutMax ?? NO_PULL,
+  });
 }
 
 describe('projectBatch', () => {
@@ -239,10 +254,505 @@ describe('projectBatch', () => {
     projectBatch({
       partition: 0, fromSeq: 10, knownSends: new Set(),
       events: log(10, added(11, 'alice', ['dave']), removed(12, 'alice', ['bob']), sent(13, 'alice', 'm'), created(14)),
-      states,
+      states, targets: new Map(), readMarkers: new Map(), fanoutMax: NO_PULL,
     });
     expect(states.size).toBe(1);
     expect(states.get(CID)).toBe(before);
     expect(before).toEqual(existing());
+  });
+});
+
+/* ---- edits, deletes, reactions, forward-only markers, hybrid fan-out, membership periods ---- */
+
+const edited = (at: number, by: string, targetSeq: number, body = `edit ${at}`): ConversationEvent => ({
+  type: 'MessageEdited', v: 1, conversationId: CID, by, targetSeq, body, at: t(at),
+});
+const deleted = (at: number, by: string, targetSeq: number): ConversationEvent => ({ type: 'MessageDeleted', v: 1, conversationId: CID, by, targetSeq, at: t(at) });
+const reacted = (at: number, userId: string, targetSeq: number, emoji = '👍'): ConversationEvent => ({
+  type: 'ReactionAdded', v: 1, conversationId: CID, userId, targetSeq, emoji, at: t(at),
+});
+const unreacted = (at: number, userId: string, targetSeq: number, emoji = '👍'): ConversationEvent => ({
+  type: 'ReactionRemoved', v: 1, conversationId: CID, userId, targetSeq, emoji, at: t(at),
+});
+
+/** bob's message at seq 5, as stored by an earlier batch. */
+const storedMessage = (extra: Partial<Message> = {}): Message => ({
+  type: 'message', conversationId: CID, seq: 5, senderId: 'bob', clientMsgId: 'old', body: 'original', sentAt: t(5), ...extra,
+});
+const targetsOf = (...messages: Message[]) => new Map(messages.map((m) => [messageKey(m.conversationId, m.seq), m]));
+const markersOf = (entries: Array<[string, string, number]>) => new Map(entries.map(([c, u, seq]) => [readerKey(c, u), seq]));
+
+const inboxOf = (writes: ProjectionWrites, seq: number) => writes.inbox.filter((r) => r.seq === seq).map((r) => r.userId);
+const rowAt = (writes: ProjectionWrites, seq: number) => writes.timeline.find((r) => r.seq === seq);
+
+describe('projectBatch: hybrid fan-out', () => {
+  describe('given a group of 3 growing to fanoutMax 5 and shrinking back within one batch', () => {
+    const { writes, deliveries } = project(
+      log(10,
+        sent(11, 'alice', 'a'),
+        added(12, 'alice', ['dave']),
+        sent(13, 'bob', 'b'),
+        added(14, 'alice', ['erin']),
+        sent(15, 'bob', 'c'),
+        readMarked(16, 'bob', 15),
+        removed(17, 'alice', ['erin']),
+        sent(18, 'carol', 'd'),
+      ),
+      existing(), [], 10, { fanoutMax: 5 },
+    );
+    const four = ['alice', 'bob', 'carol', 'dave'];
+
+    it.each<[number, string, boolean, string[]]>([
+      [11, '3 members: push', false, ['alice', 'bob', 'carol']],
+      [12, 'the addition that makes 4 (fanoutMax - 1): push, the new member included', false, four],
+      [13, '4 members: push', false, four],
+      [14, 'the addition that makes 5 (= fanoutMax): pulled, no inbox row', true, []],
+      [15, '5 members: pulled, no inbox row', true, []],
+      [16, 'a read marker at 5 members: never pulled, the reader\'s inbox only', false, ['bob']],
+      [17, 'the removal that makes 4: push again, to every member before it', false, [...four, 'erin']],
+      [18, '4 members again: push', false, four],
+    ])('seq %i, %s', (seq, _, pulled, inbox) => {
+      expect(rowAt(writes, seq)).toMatchObject({ seq, pulled });
+      expect(inboxOf(writes, seq)).toEqual(inbox);
+    });
+
+    it('still delivers every event live to the members', () => {
+      // A read event's seq is the marker (15), not its position in the log.
+      expect(deliveries.map((d) => [d.event.type, d.event.seq, d.recipients.length])).toEqual([
+        ['message', 11, 3], ['conversation', 12, 4], ['message', 13, 4], ['conversation', 14, 5], ['message', 15, 5],
+        ['read', 15, 5], ['conversation', 17, 5], ['message', 18, 4],
+      ]);
+    });
+
+    it('marks the conversation everPulled', () => {
+      expect(writes.conversations[0]).toMatchObject({ everPulled: true, memberCount: 4, lastSeq: 18 });
+    });
+  });
+
+  it('switches at the exact event whose member count reaches fanoutMax, when several users are added at once', () => {
+    const { writes } = project(log(10, added(11, 'alice', ['dave', 'erin']), sent(12, 'dave', 'x')), existing(), [], 10, { fanoutMax: 5 });
+    expect(writes.timeline.map((r) => [r.seq, r.pulled])).toEqual([[11, true], [12, true]]);
+    expect(writes.inbox).toEqual([]);
+  });
+
+  it('writes no inbox row for a group created at fanoutMax members, and pulls every event of it', () => {
+    const { writes } = project(log(0, created(1), sent(2, 'alice', 'm')), undefined, [], 0, { fanoutMax: 3 });
+    expect(writes.inbox).toEqual([]);
+    expect(writes.timeline.map((r) => [r.seq, r.pulled])).toEqual([[1, true], [2, true]]);
+    expect(writes.conversations[0]).toMatchObject({ everPulled: true, memberCount: 3 });
+    expect(writes.memberInserts.map((m) => [m.userId, m.joinedSeq])).toEqual([['alice', 1], ['bob', 1], ['carol', 1]]);
+  });
+
+  it('pushes a group created one member below fanoutMax and leaves everPulled false', () => {
+    const { writes } = project(log(0, created(1), sent(2, 'alice', 'm')), undefined, [], 0, { fanoutMax: 4 });
+    expect(writes.timeline.map((r) => [r.seq, r.pulled])).toEqual([[1, false], [2, false]]);
+    expect(writes.inbox).toHaveLength(6);
+    expect(writes.conversations[0]!.everPulled).toBe(false);
+  });
+
+  describe('MembersRemoved in pull mode', () => {
+    const five = ['alice', 'bob', 'carol', 'dave', 'erin'];
+
+    it('writes inbox rows only for the removed users, and a pulled timeline row', () => {
+      const { writes, deliveries } = project(log(10, removed(11, 'alice', ['dave', 'erin'])), existing(five), [], 10, { fanoutMax: 3 });
+      expect(writes.inbox).toEqual([
+        { userId: 'dave', seq: 11, conversationId: CID },
+        { userId: 'erin', seq: 11, conversationId: CID },
+      ]);
+      expect(rowAt(writes, 11)).toMatchObject({ kind: 'conversation', pulled: true });
+      expect(deliveries[0]!.recipients).toEqual(five);
+      expect(writes.conversations[0]).toMatchObject({ everPulled: true, memberCount: 3 });
+    });
+
+    it('writes the inbox row of a member who leaves by itself', () => {
+      const { writes } = project(log(10, removed(11, 'erin', ['erin'])), existing(five), [], 10, { fanoutMax: 4 });
+      expect(writes.inbox).toEqual([{ userId: 'erin', seq: 11, conversationId: CID }]);
+      expect(rowAt(writes, 11)!.pulled).toBe(true);
+    });
+  });
+
+  describe('ReadMarked in a pulled conversation', () => {
+    const { writes } = project(log(10, readMarked(11, 'carol', 10)), existing(), [], 10, { fanoutMax: 2 });
+
+    it('is never pulled and goes to the reader\'s inbox only', () => {
+      expect(writes.timeline).toEqual([expect.objectContaining({ seq: 11, kind: 'read', pulled: false, targetSeq: null })]);
+      expect(writes.inbox).toEqual([{ userId: 'carol', seq: 11, conversationId: CID }]);
+    });
+
+    it('does not set everPulled for a batch that pulled nothing', () => {
+      expect(writes.conversations[0]!.everPulled).toBe(false);
+    });
+  });
+
+  it('pulls edits and reactions of a large conversation too', () => {
+    const { writes } = project(log(10, edited(11, 'bob', 5), reacted(12, 'alice', 5)), existing(), [], 10, { fanoutMax: 3, targets: targetsOf(storedMessage()) });
+    expect(writes.timeline.map((r) => [r.seq, r.pulled])).toEqual([[11, true], [12, true]]);
+    expect(writes.inbox).toEqual([]);
+    expect(writes.conversations[0]!.everPulled).toBe(true);
+  });
+});
+
+describe('projectBatch: membership periods', () => {
+  it('opens a period for every member at creation', () => {
+    const { writes } = project(log(0, created(1)));
+    expect(writes.periodInserts).toEqual(['alice', 'bob', 'carol'].map((userId) => ({ conversationId: CID, userId, joinedSeq: 1, leftSeq: null })));
+    expect(writes.periodCloses).toEqual([]);
+  });
+
+  it('opens a period for each added user at the seq of the addition', () => {
+    const { writes } = project(log(10, sent(11, 'bob', 'x'), added(12, 'bob', ['dave', 'erin'])), existing());
+    expect(writes.periodInserts).toEqual([
+      { conversationId: CID, userId: 'dave', joinedSeq: 12, leftSeq: null },
+      { conversationId: CID, userId: 'erin', joinedSeq: 12, leftSeq: null },
+    ]);
+    expect(writes.periodCloses).toEqual([]);
+  });
+
+  it('closes the stored open period of a removed member at the seq of the removal', () => {
+    const { writes } = project(log(10, removed(11, 'alice', ['bob', 'carol'])), existing());
+    expect(writes.periodCloses).toEqual([
+      { conversationId: CID, userId: 'bob', leftSeq: 11 },
+      { conversationId: CID, userId: 'carol', leftSeq: 11 },
+    ]);
+    expect(writes.periodInserts).toEqual([]);
+  });
+
+  it('writes one closed period for a user added then removed within the batch, and closes nothing stored', () => {
+    const { writes } = project(log(10, added(11, 'alice', ['dave']), removed(12, 'alice', ['dave'])), existing());
+    expect(writes.periodInserts).toEqual([{ conversationId: CID, userId: 'dave', joinedSeq: 11, leftSeq: 12 }]);
+    expect(writes.periodCloses).toEqual([]);
+  });
+
+  it('writes one closed and one open period for a user added, removed and added again within the batch', () => {
+    const { writes } = project(log(10, added(11, 'alice', ['dave']), removed(12, 'dave', ['dave']), added(13, 'bob', ['dave'])), existing());
+    expect(writes.periodInserts).toEqual([
+      { conversationId: CID, userId: 'dave', joinedSeq: 11, leftSeq: 12 },
+      { conversationId: CID, userId: 'dave', joinedSeq: 13, leftSeq: null },
+    ]);
+    expect(writes.periodCloses).toEqual([]);
+    expect(writes.memberInserts).toEqual([{ conversationId: CID, userId: 'dave', joinedSeq: 13 }]);
+    expect(writes.memberDeletes).toEqual([]);
+  });
+
+  it('closes the stored period and opens a new one for a member removed and added again within the batch', () => {
+    const { writes } = project(log(10, removed(11, 'alice', ['bob']), added(12, 'alice', ['bob'])), existing());
+    expect(writes.periodCloses).toEqual([{ conversationId: CID, userId: 'bob', leftSeq: 11 }]);
+    expect(writes.periodInserts).toEqual([{ conversationId: CID, userId: 'bob', joinedSeq: 12, leftSeq: null }]);
+  });
+
+  it.each([1, 2, 3])('gives the same periods whatever the batch boundaries (split after event %i)', (split) => {
+    const events = log(10, added(11, 'alice', ['dave']), removed(12, 'dave', ['dave']), added(13, 'bob', ['dave']), removed(14, 'alice', ['bob']));
+    const whole = applyPeriods([project(events, existing())]);
+    const first = project(events.slice(0, split), existing());
+    const second = project(events.slice(split), first.states.get(CID), [], 10 + split);
+    expect(applyPeriods([first, second])).toEqual(whole);
+    expect(whole).toEqual([
+      'bob 1-14',
+      'dave 11-12',
+      'dave 13-open',
+    ]);
+  });
+
+  // Two gateways deciding on the same cached state can both append an addition (or a
+  // removal) of the same user; at its place in the log the second one changes nothing.
+  it('refuses as CONFLICT and opens no second period for a MembersAdded naming a user who is already a member', () => {
+    const { writes } = project(log(10, added(11, 'alice', ['bob'])), existing());
+    expect(writes.rejected).toEqual([expect.objectContaining({ seq: 11, code: 'CONFLICT' })]);
+    expect(writes.periodInserts).toEqual([]);
+  });
+
+  it('closes a stored period once when two MembersRemoved of the same user are in one batch', () => {
+    const { writes } = project(log(10, removed(11, 'alice', ['bob']), removed(12, 'alice', ['bob'])), existing());
+    expect(writes.periodCloses).toEqual([{ conversationId: CID, userId: 'bob', leftSeq: 11 }]);
+  });
+
+  it.each([0, 1])('gives one period from the first addition to a user added twice, whatever the batch boundaries (split after %i)', (split) => {
+    const events = log(10, added(11, 'alice', ['dave']), added(12, 'bob', ['dave']));
+    const first = project(events.slice(0, split), existing());
+    const second = project(events.slice(split), first.states.get(CID) ?? existing(), [], 10 + split);
+    expect(applyPeriods([first, second])).toEqual(['dave 11-open']);
+  });
+
+  /** The periods table after the batches, as the repository applies them (closes first, then inserts). */
+  function applyPeriods(batches: Array<ReturnType<typeof project>>): string[] {
+    const rows = ['alice', 'bob', 'carol'].map((userId) => ({ userId, joinedSeq: 1, leftSeq: null as number | null }));
+    for (const { writes } of batches) {
+      for (const c of writes.periodCloses) for (const r of rows) if (r.userId === c.userId && r.leftSeq === null) r.leftSeq = c.leftSeq;
+      for (const i of writes.periodInserts) {
+        if (!rows.some((r) => r.userId === i.userId && r.joinedSeq === i.joinedSeq)) rows.push({ userId: i.userId, joinedSeq: i.joinedSeq, leftSeq: i.leftSeq });
+      }
+    }
+    // The periods the batches changed or added: every row but the untouched ones of the stored members.
+    return rows.filter((r) => r.joinedSeq !== 1 || r.leftSeq !== null)
+      .map((r) => `${r.userId} ${r.joinedSeq}-${r.leftSeq ?? 'open'}`).sort();
+  }
+});
+
+describe('projectBatch: edits, deletes and reactions on a stored message', () => {
+  it('folds an edit by the author into a message update and writes a message:edited row and event', () => {
+    const targets = targetsOf(storedMessage());
+    const { writes, deliveries } = project(log(10, edited(11, 'bob', 5, 'better')), existing(), [], 10, { targets });
+    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: { ...storedMessage(), body: 'better', editedAt: t(11) } }]);
+    const event = { type: 'message:edited', conversationId: CID, seq: 11, targetSeq: 5, body: 'better', editedAt: t(11) };
+    expect(writes.timeline).toEqual([{ conversationId: CID, seq: 11, kind: 'message:edited', payload: event, at: t(11), messageNo: null, targetSeq: 5, pulled: false }]);
+    expect(deliveries).toEqual([{ event, recipients: ['alice', 'bob', 'carol'], origin: 'node-11' }]);
+    expect(inboxOf(writes, 11)).toEqual(['alice', 'bob', 'carol']);
+    expect(writes.scrubEdits).toEqual([]);
+    expect(targets.get(messageKey(CID, 5))).toEqual(storedMessage());
+  });
+
+  it('folds every reaction of the batch into one message update, in log order, and emits reaction events', () => {
+    const { writes, deliveries } = project(
+      log(10, reacted(11, 'alice', 5), reacted(12, 'carol', 5), reacted(13, 'carol', 5, '🎉'), unreacted(14, 'alice', 5)),
+      existing(), [], 10, { targets: targetsOf(storedMessage()) },
+    );
+    expect(writes.rejected).toEqual([]);
+    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: { ...storedMessage(), reactions: { '👍': ['carol'], '🎉': ['carol'] } } }]);
+    expect(deliveries.map((d) => d.event)).toEqual([
+      { type: 'reaction', conversationId: CID, seq: 11, targetSeq: 5, userId: 'alice', emoji: '👍', op: 'add' },
+      { type: 'reaction', conversationId: CID, seq: 12, targetSeq: 5, userId: 'carol', emoji: '👍', op: 'add' },
+      { type: 'reaction', conversationId: CID, seq: 13, targetSeq: 5, userId: 'carol', emoji: '🎉', op: 'add' },
+      { type: 'reaction', conversationId: CID, seq: 14, targetSeq: 5, userId: 'alice', emoji: '👍', op: 'remove' },
+    ]);
+    expect(writes.timeline.map((r) => [r.seq, r.kind, r.targetSeq, r.messageNo])).toEqual([
+      [11, 'reaction', 5, null], [12, 'reaction', 5, null], [13, 'reaction', 5, null], [14, 'reaction', 5, null],
+    ]);
+  });
+
+  it('drops the reactions field when the last reaction is removed', () => {
+    const { writes } = project(log(10, unreacted(11, 'alice', 5)), existing(), [], 10, { targets: targetsOf(storedMessage({ reactions: { '👍': ['alice'] } })) });
+    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: storedMessage() }]);
+    expect(writes.messageUpdates[0]!.payload).not.toHaveProperty('reactions');
+  });
+
+  it('empties a deleted message, drops its reactions and editedAt, and scrubs its earlier edits', () => {
+    const targets = targetsOf(storedMessage({ body: 'edited before', editedAt: t(7), reactions: { '👍': ['alice', 'carol'] } }));
+    const { writes, deliveries } = project(log(10, deleted(11, 'alice', 5)), existing(), [], 10, { targets });
+    expect(writes.messageUpdates).toEqual([
+      { conversationId: CID, seq: 5, payload: { type: 'message', conversationId: CID, seq: 5, senderId: 'bob', clientMsgId: 'old', body: '', sentAt: t(5), deleted: true } },
+    ]);
+    expect(writes.scrubEdits).toEqual([{ conversationId: CID, targetSeq: 5 }]);
+    const event = { type: 'message:deleted', conversationId: CID, seq: 11, targetSeq: 5 };
+    expect(writes.timeline).toEqual([{ conversationId: CID, seq: 11, kind: 'message:deleted', payload: event, at: t(11), messageNo: null, targetSeq: 5, pulled: false }]);
+    expect(deliveries.map((d) => d.event)).toEqual([event]);
+  });
+
+  it('scrubs the body of the batch\'s own edit rows of a message it deletes', () => {
+    const { writes } = project(log(10, edited(11, 'bob', 5, 'secret'), sent(12, 'carol', 'x'), deleted(13, 'bob', 5)), existing(), [], 10, { targets: targetsOf(storedMessage()) });
+    expect(rowAt(writes, 11)!.payload).toEqual({ type: 'message:edited', conversationId: CID, seq: 11, targetSeq: 5, body: '', editedAt: t(11) });
+    expect(writes.messageUpdates.map((u) => u.payload)).toEqual([expect.objectContaining({ seq: 5, body: '', deleted: true })]);
+    expect(writes.messageUpdates[0]!.payload).not.toHaveProperty('editedAt');
+    expect(writes.scrubEdits).toEqual([{ conversationId: CID, targetSeq: 5 }]);
+    expect(JSON.stringify(writes.timeline)).not.toContain('secret');
+  });
+
+  it('leaves the edit rows of other messages alone when it deletes one', () => {
+    const targets = targetsOf(storedMessage(), storedMessage({ seq: 6, clientMsgId: 'old2', body: 'other' }));
+    const { writes } = project(log(10, edited(11, 'bob', 6, 'kept'), deleted(12, 'bob', 5)), existing(), [], 10, { targets });
+    expect(rowAt(writes, 11)!.payload).toMatchObject({ targetSeq: 6, body: 'kept' });
+    expect(writes.messageUpdates.find((u) => u.seq === 6)!.payload).toMatchObject({ body: 'kept', editedAt: t(11) });
+  });
+
+  it.each<[string, ConversationEvent[], Message[], string]>([
+    ['an edit of a message that is not stored', [edited(11, 'bob', 5)], [], 'NOT_FOUND'],
+    ['an edit of a stored message of another conversation at the same seq', [edited(11, 'bob', 5)], [storedMessage({ conversationId: 'c2' })], 'NOT_FOUND'],
+    ['an edit of a message deleted earlier', [edited(11, 'bob', 5)], [storedMessage({ deleted: true, body: '' })], 'NOT_FOUND'],
+    ['a reaction to a message deleted earlier', [reacted(11, 'alice', 5)], [storedMessage({ deleted: true, body: '' })], 'NOT_FOUND'],
+    ['an edit by another member than the author', [edited(11, 'carol', 5)], [storedMessage()], 'FORBIDDEN'],
+    ['an edit by the group creator of another member\'s message', [edited(11, 'alice', 5)], [storedMessage()], 'FORBIDDEN'],
+    ['a delete by a member who is neither author nor creator', [deleted(11, 'carol', 5)], [storedMessage()], 'FORBIDDEN'],
+    ['a reaction by a non-member', [reacted(11, 'mallory', 5)], [storedMessage()], 'FORBIDDEN'],
+    ['a reaction the user already made', [reacted(11, 'alice', 5)], [storedMessage({ reactions: { '👍': ['alice'] } })], 'CONFLICT'],
+    ['a removal of a reaction the user did not make', [unreacted(11, 'carol', 5)], [storedMessage({ reactions: { '👍': ['alice'] } })], 'CONFLICT'],
+    ['a removal from a message without reactions', [unreacted(11, 'carol', 5)], [storedMessage()], 'CONFLICT'],
+  ])('rejects %s as %s and changes nothing', (_, events, stored, code) => {
+    const targets = targetsOf(...stored);
+    const snapshot = structuredClone([...targets]);
+    const { writes, deliveries, states } = project(log(10, ...events), existing(), [], 10, { targets });
+    expect(writes.rejected).toEqual([{ seq: 11, conversationId: CID, code, reason: expect.any(String) }]);
+    expect(writes).toMatchObject({ toSeq: 11, timeline: [], inbox: [], messageUpdates: [], scrubEdits: [], conversations: [] });
+    expect(deliveries).toEqual([]);
+    expect(states.size).toBe(0);
+    expect([...targets]).toEqual(snapshot);
+  });
+
+  it('rejects an edit by a non-author as FORBIDDEN and keeps the body for the author\'s later edit and a reaction', () => {
+    const { writes } = project(log(10, edited(11, 'carol', 5, 'hijack'), reacted(12, 'carol', 5), edited(13, 'bob', 5, 'mine')), existing(), [], 10, {
+      targets: targetsOf(storedMessage()),
+    });
+    expect(writes.rejected.map((r) => [r.seq, r.code])).toEqual([[11, 'FORBIDDEN']]);
+    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: { ...storedMessage(), body: 'mine', editedAt: t(13), reactions: { '👍': ['carol'] } } }]);
+    expect(JSON.stringify(writes)).not.toContain('hijack');
+  });
+
+  it('rejects a second identical reaction within the batch as CONFLICT and keeps the first', () => {
+    const { writes, deliveries } = project(log(10, reacted(11, 'alice', 5, '🎉'), reacted(12, 'alice', 5, '🎉'), unreacted(13, 'carol', 5, '🎉')), existing(), [], 10, {
+      targets: targetsOf(storedMessage({ reactions: { '👍': ['alice'] } })),
+    });
+    expect(writes.rejected.map((r) => [r.seq, r.code])).toEqual([[12, 'CONFLICT'], [13, 'CONFLICT']]);
+    expect(writes.messageUpdates[0]!.payload.reactions).toEqual({ '👍': ['alice'], '🎉': ['alice'] });
+    expect(deliveries.map((d) => d.event.seq)).toEqual([11]);
+  });
+
+  it.each<[string, ConversationEvent]>([
+    ['an edit', edited(12, 'bob', 5)],
+    ['a reaction', reacted(12, 'alice', 5)],
+    ['a second delete', deleted(12, 'alice', 5)],
+  ])('rejects %s after a delete in the same batch as NOT_FOUND', (_, event) => {
+    const { writes } = project(log(10, deleted(11, 'bob', 5), event), existing(), [], 10, { targets: targetsOf(storedMessage()) });
+    expect(writes.rejected.map((r) => [r.seq, r.code])).toEqual([[12, 'NOT_FOUND']]);
+    expect(writes.messageUpdates).toHaveLength(1);
+    expect(writes.messageUpdates[0]!.payload).toMatchObject({ deleted: true, body: '' });
+  });
+});
+
+describe('projectBatch: edits, deletes and reactions on a message sent in the same batch', () => {
+  it('folds an edit into the batch\'s own timeline row, writes no message update, and delivers the message as sent', () => {
+    const { writes, deliveries } = project(log(10, sent(11, 'bob', 'm'), edited(12, 'bob', 11, 'better')), existing());
+    expect(rowAt(writes, 11)!.payload).toEqual({
+      type: 'message', conversationId: CID, seq: 11, senderId: 'bob', clientMsgId: 'm', body: 'better', sentAt: t(11), editedAt: t(12),
+    });
+    expect(writes.messageUpdates).toEqual([]);
+    expect(deliveries[0]!.event).toEqual({ type: 'message', conversationId: CID, seq: 11, senderId: 'bob', clientMsgId: 'm', body: 'body m', sentAt: t(11) });
+    expect(deliveries[1]!.event).toEqual({ type: 'message:edited', conversationId: CID, seq: 12, targetSeq: 11, body: 'better', editedAt: t(12) });
+    expect(rowAt(writes, 12)).toMatchObject({ kind: 'message:edited', targetSeq: 11, messageNo: null });
+  });
+
+  it('keeps the delivered message a separate copy from the stored row', () => {
+    const { writes, deliveries } = project(log(10, sent(11, 'bob', 'm')), existing());
+    expect(deliveries[0]!.event).toEqual(rowAt(writes, 11)!.payload);
+    expect(deliveries[0]!.event).not.toBe(rowAt(writes, 11)!.payload);
+  });
+
+  it('folds reactions into the batch\'s own timeline row and the conversation\'s last message', () => {
+    const { writes } = project(log(10, sent(11, 'bob', 'm'), reacted(12, 'alice', 11), reacted(13, 'carol', 11)), existing());
+    expect(rowAt(writes, 11)!.payload).toMatchObject({ seq: 11, reactions: { '👍': ['alice', 'carol'] } });
+    expect(writes.conversations[0]!.lastMessage).toMatchObject({ seq: 11, reactions: { '👍': ['alice', 'carol'] } });
+    expect(writes.messageUpdates).toEqual([]);
+  });
+
+  it('empties a message deleted in its own batch, scrubs the batch\'s edit rows, and delivers the message as sent', () => {
+    const { writes, deliveries } = project(
+      log(10, sent(11, 'bob', 'm'), edited(12, 'bob', 11, 'secret'), reacted(13, 'alice', 11), deleted(14, 'bob', 11)),
+      existing(),
+    );
+    expect(rowAt(writes, 11)!.payload).toEqual({ type: 'message', conversationId: CID, seq: 11, senderId: 'bob', clientMsgId: 'm', body: '', sentAt: t(11), deleted: true });
+    expect(rowAt(writes, 12)!.payload).toMatchObject({ type: 'message:edited', targetSeq: 11, body: '' });
+    expect(writes.scrubEdits).toEqual([{ conversationId: CID, targetSeq: 11 }]);
+    expect(writes.messageUpdates).toEqual([]);
+    expect(writes.conversations[0]!.lastMessage).toMatchObject({ seq: 11, body: '', deleted: true });
+    expect(deliveries[0]!.event).toMatchObject({ type: 'message', seq: 11, body: 'body m' });
+    expect(deliveries[3]!.event).toEqual({ type: 'message:deleted', conversationId: CID, seq: 14, targetSeq: 11 });
+  });
+
+  it('rejects an edit by a non-author as FORBIDDEN and leaves the row as sent', () => {
+    const { writes, deliveries } = project(log(10, sent(11, 'bob', 'm'), edited(12, 'carol', 11, 'hijack')), existing());
+    expect(writes.rejected).toEqual([{ seq: 12, conversationId: CID, code: 'FORBIDDEN', reason: expect.any(String) }]);
+    expect(rowAt(writes, 11)!.payload).toEqual({ type: 'message', conversationId: CID, seq: 11, senderId: 'bob', clientMsgId: 'm', body: 'body m', sentAt: t(11) });
+    expect(writes.timeline.map((r) => r.seq)).toEqual([11]);
+    expect(deliveries.map((d) => d.event.seq)).toEqual([11]);
+    expect(writes.conversations[0]).toMatchObject({ lastSeq: 11 });
+  });
+
+  it('rejects a change targeting a non-message event of the batch as NOT_FOUND', () => {
+    const { writes } = project(log(10, added(11, 'alice', ['dave']), reacted(12, 'alice', 11)), existing());
+    expect(writes.rejected.map((r) => [r.seq, r.code])).toEqual([[12, 'NOT_FOUND']]);
+  });
+
+  it('rejects a second identical reaction within the batch as CONFLICT', () => {
+    const { writes } = project(log(10, sent(11, 'bob', 'm'), reacted(12, 'alice', 11), reacted(13, 'alice', 11)), existing());
+    expect(writes.rejected.map((r) => [r.seq, r.code])).toEqual([[13, 'CONFLICT']]);
+    expect(rowAt(writes, 11)!.payload).toMatchObject({ reactions: { '👍': ['alice'] } });
+  });
+});
+
+describe('projectBatch: targetSeq on timeline rows', () => {
+  it('is null on every row that does not change a message, and the target on those that do', () => {
+    const { writes } = project(
+      log(10, sent(11, 'bob', 'm'), added(12, 'alice', ['dave']), edited(13, 'bob', 11), reacted(14, 'dave', 11), unreacted(15, 'dave', 11),
+        readMarked(16, 'carol', 15), deleted(17, 'bob', 11), removed(18, 'alice', ['dave'])),
+      existing(),
+    );
+    expect(writes.rejected).toEqual([]);
+    expect(writes.timeline.map((r) => [r.seq, r.kind, r.targetSeq])).toEqual([
+      [11, 'message', null], [12, 'conversation', null], [13, 'message:edited', 11], [14, 'reaction', 11],
+      [15, 'reaction', 11], [16, 'read', null], [17, 'message:deleted', 11], [18, 'conversation', null],
+    ]);
+  });
+});
+
+describe('projectBatch: lastActivityAt', () => {
+  it.each<[string, ConversationEvent]>([
+    ['a read marker', readMarked(11, 'bob', 10)],
+    ['an edit', edited(11, 'bob', 5)],
+    ['a reaction', reacted(11, 'carol', 5)],
+    ['a reaction removed', unreacted(11, 'alice', 5)],
+  ])('is not moved by %s, and neither is the last message', (_, event) => {
+    const { writes } = project(log(10, event), existing(), [], 10, { targets: targetsOf(storedMessage({ reactions: { '👍': ['alice'] } })) });
+    expect(writes.rejected).toEqual([]);
+    expect(writes.conversations).toHaveLength(1);
+    expect(writes.conversations[0]).not.toHaveProperty('lastActivityAt');
+    expect(writes.conversations[0]).not.toHaveProperty('lastMessage');
+    expect(writes.conversations[0]).toMatchObject({ lastSeq: 11 });
+  });
+
+  it('stays at the last message when reads, edits and reactions follow it in the batch', () => {
+    const { writes } = project(log(10, sent(11, 'bob', 'm'), edited(12, 'bob', 11), reacted(13, 'alice', 11), readMarked(14, 'carol', 13)), existing());
+    expect(writes.conversations[0]).toMatchObject({ lastSeq: 14, lastActivityAt: t(11) });
+  });
+});
+
+describe('projectBatch: forward-only read markers', () => {
+  it.each<[string, number | undefined, number, boolean]>([
+    ['a first marker', undefined, 1, true],
+    ['a marker above the stored one', 11, 12, true],
+    ['a marker equal to the stored one', 11, 11, false],
+    ['a marker below the stored one', 11, 9, false],
+    ['a marker at 0 with none stored', undefined, 0, false],
+  ])('%s: accepted %p', (_, storedMarker, upToSeq, accepted) => {
+    const readMarkers = markersOf(storedMarker === undefined ? [] : [[CID, 'bob', storedMarker]]);
+    const { writes, deliveries } = project(log(12, readMarked(13, 'bob', upToSeq)), { ...existing(), lastSeq: 12 }, [], 12, { readMarkers });
+    if (accepted) {
+      expect(writes.rejected).toEqual([]);
+      expect(writes.readMarkers).toEqual([{ conversationId: CID, userId: 'bob', seq: upToSeq }]);
+      expect(deliveries).toHaveLength(1);
+    } else {
+      expect(writes.rejected).toEqual([{ seq: 13, conversationId: CID, code: 'NO_CHANGE', reason: expect.any(String) }]);
+      expect(writes).toMatchObject({ toSeq: 13, readMarkers: [], timeline: [], inbox: [], conversations: [] });
+      expect(deliveries).toEqual([]);
+    }
+  });
+
+  it('rejects a repeated or backwards marker within the batch as NO_CHANGE, after the first one moved it', () => {
+    const { writes } = project(log(10, readMarked(11, 'bob', 8), readMarked(12, 'bob', 8), readMarked(13, 'bob', 6), readMarked(14, 'bob', 10)), existing(), [], 10, {
+      readMarkers: markersOf([[CID, 'bob', 4]]),
+    });
+    expect(writes.rejected.map((r) => [r.seq, r.code])).toEqual([[12, 'NO_CHANGE'], [13, 'NO_CHANGE']]);
+    expect(writes.readMarkers).toEqual([
+      { conversationId: CID, userId: 'bob', seq: 8 },
+      { conversationId: CID, userId: 'bob', seq: 10 },
+    ]);
+    expect(writes.timeline.map((r) => r.seq)).toEqual([11, 14]);
+    expect(writes.conversations[0]).toMatchObject({ lastSeq: 14 });
+  });
+
+  it('gives a member removed and added again the same verdict on its next marker whatever the batch boundaries', () => {
+    // bob had read up to 10; the repository deletes the member row (and its marker) on a
+    // removal and inserts a fresh one (marker 0) on an addition.
+    const events = log(10, removed(11, 'alice', ['bob']), added(12, 'alice', ['bob']), readMarked(13, 'bob', 8));
+    const readMarkers = markersOf([[CID, 'bob', 10]]);
+    const whole = project(events, existing(), [], 10, { readMarkers });
+    const first = project(events.slice(0, 1), existing(), [], 10, { readMarkers });
+    const kept = first.writes.memberDeletes.some((m) => m.userId === 'bob') ? new Map<string, number>() : readMarkers;
+    const second = project(events.slice(1), first.states.get(CID), [], 11, { readMarkers: kept });
+    expect(whole.writes.rejected.map((r) => [r.seq, r.code])).toEqual(second.writes.rejected.map((r) => [r.seq, r.code]));
+  });
+
+  it('keeps markers per reader and per conversation', () => {
+    const { writes } = project(log(10, readMarked(11, 'carol', 5), readMarked(12, 'bob', 6)), existing(), [], 10, {
+      readMarkers: markersOf([[CID, 'bob', 5], ['c2', 'carol', 9], ['c2', 'bob', 9]]),
+    });
+    expect(writes.rejected).toEqual([]);
+    expect(writes.readMarkers.map((m) => [m.userId, m.seq])).toEqual([['carol', 5], ['bob', 6]]);
   });
 });

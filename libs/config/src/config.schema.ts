@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration';
 
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789abcdef';
+const DEV_ADMIN_TOKEN = 'dev-only-admin-token';
 
 const int = (min: number, max: number) =>
   z.string().regex(/^\d+$/, `expected an integer from ${min} to ${max}`).transform(Number).pipe(z.number().int().min(min).max(max));
@@ -35,6 +36,7 @@ export const configSchema = z.object({
   CHAT_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/chat'),
   CHAT_REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   CHAT_JWT_SECRET: z.string().min(32, 'expected at least 32 characters').optional(),
+  CHAT_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
   CHAT_DEV_TOKENS: flag.default(false),
   CHAT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9_-]').default('chat'),
   CHAT_PARTITIONS: int(1, 1024).default(4),
@@ -45,13 +47,16 @@ export const configSchema = z.object({
   CHAT_DUPLICATE_WINDOW: duration.default(120_000),
   CHAT_PROJECTOR_BATCH: int(1, 10_000).default(500),
   CHAT_SYNC_RETENTION: duration.default(30 * 86_400_000),
+  /** Test hook: the projector kills itself (SIGKILL) after this many commits, before acking. */
+  CHAT_TEST_CRASH_AFTER_COMMITS: int(1, 1_000_000).optional(),
   CHAT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 type Parsed = z.infer<typeof configSchema>;
 
-export interface Config extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ALLOWED_ORIGINS'> {
+export interface Config extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN' | 'CHAT_ALLOWED_ORIGINS'> {
   CHAT_JWT_SECRET: string;
+  CHAT_ADMIN_TOKEN: string;
   CHAT_ALLOWED_ORIGINS: string[];
   /** Lines to print at start: development defaults that must not reach production. */
   warnings: string[];
@@ -77,7 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = result.data;
   const production = parsed.NODE_ENV === 'production';
   const warnings: string[] = [];
-  const secret = (name: 'CHAT_JWT_SECRET', fallback: string): string => {
+  const secret = (name: 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN', fallback: string): string => {
     const value = parsed[name];
     if (value !== undefined) return value;
     if (production) throw new ConfigError(name, 'required when NODE_ENV=production');
@@ -87,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...parsed,
     CHAT_JWT_SECRET: secret('CHAT_JWT_SECRET', DEV_JWT_SECRET),
+    CHAT_ADMIN_TOKEN: secret('CHAT_ADMIN_TOKEN', DEV_ADMIN_TOKEN),
     CHAT_ALLOWED_ORIGINS: parsed.CHAT_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     warnings,
   };

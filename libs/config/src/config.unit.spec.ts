@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config.schema';
 import { parseDuration } from './duration';
 
 const SECRET = 's'.repeat(32);
+const ADMIN = 'a'.repeat(16);
 
 /** The error `loadConfig(env)` throws, or a failure when it does not throw. */
 function refusal(env: NodeJS.ProcessEnv): ConfigError {
@@ -75,6 +76,7 @@ describe('loadConfig', () => {
     ['CHAT_DEV_TOKENS', 'maybe'],
     ['CHAT_DUPLICATE_WINDOW', '5x'],
     ['CHAT_LOG_LEVEL', 'loud'],
+    ['CHAT_ADMIN_TOKEN', 'short'],
   ])('refuses %s=%s with a ConfigError naming the variable and the value', (variable, value) => {
     const err = refusal({ [variable]: value });
     expect(err.variable).toBe(variable);
@@ -83,26 +85,30 @@ describe('loadConfig', () => {
   });
 
   it('gives a development JWT secret with a warning line when CHAT_JWT_SECRET is missing', () => {
-    const config = loadConfig({});
+    const config = loadConfig({ CHAT_ADMIN_TOKEN: ADMIN });
     expect(config.CHAT_JWT_SECRET.length).toBeGreaterThanOrEqual(32);
     expect(config.warnings).toHaveLength(1);
     expect(config.warnings[0]).toMatch(/^CHAT_JWT_SECRET is not set: using the DEVELOPMENT value/);
     expect(config.warnings[0]).toContain(config.CHAT_JWT_SECRET);
   });
 
-  it('gives no warning when the secret is set', () => {
-    expect(loadConfig({ CHAT_JWT_SECRET: SECRET }).warnings).toEqual([]);
+  it('gives no warning when both secrets are set', () => {
+    expect(loadConfig({ CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN }).warnings).toEqual([]);
   });
 
   it('requires CHAT_JWT_SECRET with NODE_ENV=production', () => {
-    const err = refusal({ NODE_ENV: 'production' });
+    const err = refusal({ NODE_ENV: 'production', CHAT_ADMIN_TOKEN: ADMIN });
     expect(err.variable).toBe('CHAT_JWT_SECRET');
     expect(err.message).toBe('config: CHAT_JWT_SECRET: required when NODE_ENV=production');
   });
 
-  it('loads a production environment with its secret and no warnings', () => {
-    expect(loadConfig({ NODE_ENV: 'production', CHAT_JWT_SECRET: SECRET })).toMatchObject({
-      CHAT_JWT_SECRET: SECRET, warnings: [],
+  it('requires CHAT_ADMIN_TOKEN with NODE_ENV=production', () => {
+    expect(refusal({ NODE_ENV: 'production', CHAT_JWT_SECRET: SECRET }).variable).toBe('CHAT_ADMIN_TOKEN');
+  });
+
+  it('loads a production environment with both secrets and no warnings', () => {
+    expect(loadConfig({ NODE_ENV: 'production', CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN })).toMatchObject({
+      CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN, warnings: [],
     });
   });
 

@@ -1,6 +1,6 @@
 import type { ConversationCommand } from './commands';
 import type { Conversation, ConversationState, MessageRef } from './conversation.state';
-import type { ConversationEvent } from './events';
+import type { ConversationEvent, MembersAdded, MembersRemoved } from './events';
 
 /** Why the rules refuse something. The gateway maps these to PROTOCOL.md error codes. */
 export type RejectionCode = 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'CONFLICT';
@@ -98,9 +98,9 @@ export function admit(state: ConversationState, event: ConversationEvent, target
   if (!state) return { code: 'NOT_FOUND', reason: 'no such conversation' };
   switch (event.type) {
     case 'MembersAdded':
-      return membershipChange(state, event.by, event.userIds, () => undefined);
+      return membershipChange(state, event, () => undefined);
     case 'MembersRemoved':
-      return membershipChange(state, event.by, event.userIds, (u) =>
+      return membershipChange(state, event, (u) =>
         u === event.by || event.by === state.createdBy ? undefined : 'only the creator removes other members',
       );
     case 'MessageSent':
@@ -144,18 +144,29 @@ function messageChange(state: Conversation, by: string, target: MessageRef | und
 
 function membershipChange(
   state: Conversation,
-  by: string,
-  userIds: string[],
+  event: MembersAdded | MembersRemoved,
   refuse: (userId: string) => string | undefined,
 ): Rejection | undefined {
-  if (!state.members.has(by)) return { code: 'FORBIDDEN', reason: 'not a member' };
+  if (!state.members.has(event.by)) return { code: 'FORBIDDEN', reason: 'not a member' };
   if (state.kind === 'direct') return { code: 'FORBIDDEN', reason: 'direct conversations have fixed members' };
-  if (userIds.length === 0) return { code: 'BAD_REQUEST', reason: 'no user to change' };
-  for (const u of userIds) {
+  if (event.userIds.length === 0) return { code: 'BAD_REQUEST', reason: 'no user to change' };
+  for (const u of event.userIds) {
     const why = refuse(u);
     if (why) return { code: 'FORBIDDEN', reason: why };
   }
+  // Two gateways deciding on the same state can both append a change; the later one may
+  // change nothing by the time it is sequenced.
+  if (membershipEffect(state, event).length === 0) return { code: 'CONFLICT', reason: 'membership already so' };
   return undefined;
+}
+
+/**
+ * The users a membership event really changes at its place in the log: those added who
+ * were not members, those removed who were. What the projection records and shows.
+ */
+export function membershipEffect(state: Conversation, event: MembersAdded | MembersRemoved): string[] {
+  const unique = [...new Set(event.userIds)];
+  return event.type === 'MembersAdded' ? unique.filter((u) => !state.members.has(u)) : unique.filter((u) => state.members.has(u));
 }
 
 /** The state after an admitted event at `seq`. Never called for a rejected event. */

@@ -1,6 +1,6 @@
 import type { ConversationCommand } from './commands';
 import { admit, decide, evolve, type Decision } from './conversation.decider';
-import type { Conversation, ConversationState } from './conversation.state';
+import type { Conversation, ConversationState, MessageRef } from './conversation.state';
 import type { ConversationEvent } from './events';
 
 const AT = '2024-01-01T00:00:00.000Z';
@@ -163,7 +163,7 @@ describe('decide: MarkRead', () => {
   ])('marks read at %i as %i, clamped to lastSeq 2', (asked, marker) => {
     const state = given(created('group', ['alice', 'bob']), sent('alice'));
     expect(events(decide(markRead('bob', asked), state))).toEqual([
-      { type: 'ReadMarked', v: 1, conversationId: CID, userId: 'bob', seq: marker, at: AT },
+      { type: 'ReadMarked', v: 2, conversationId: CID, userId: 'bob', upToSeq: marker, at: AT },
     ]);
   });
 
@@ -203,7 +203,7 @@ describe('admit: the rules re-checked in log order', () => {
     const state = given(created('group', ['alice']), added('alice', ['bob']));
     expect(admit(state, sent('bob'))).toBeUndefined();
     const left = evolve(state, removed('bob', ['bob']), 3);
-    expect(admit(left, { type: 'ReadMarked', v: 1, conversationId: CID, userId: 'bob', seq: 1, at: AT })?.code).toBe('FORBIDDEN');
+    expect(admit(left, { type: 'ReadMarked', v: 2, conversationId: CID, userId: 'bob', upToSeq: 1, at: AT })?.code).toBe('FORBIDDEN');
   });
 });
 
@@ -214,7 +214,7 @@ describe('evolve', () => {
       [sent('alice', 'a'), 11, 1],
       [added('alice', ['carol']), 15, 1],
       [sent('carol', 'b'), 20, 2],
-      [{ type: 'ReadMarked', v: 1, conversationId: CID, userId: 'bob', seq: 20, at: AT }, 21, 2],
+      [{ type: 'ReadMarked', v: 2, conversationId: CID, userId: 'bob', upToSeq: 20, at: AT }, 21, 2],
       [removed('alice', ['carol']), 30, 2],
       [sent('bob', 'c'), 42, 3],
     ];
@@ -250,5 +250,185 @@ describe('evolve', () => {
 
   it('throws for an event before the conversation exists', () => {
     expect(() => evolve(undefined, sent('alice'), 1)).toThrow('evolve: MessageSent before ConversationCreated');
+  });
+});
+
+/* ---- edits, deletes and reactions: the message a change targets comes in as a MessageRef ---- */
+
+const ref = (senderId: string, reactions: Record<string, string[]> = {}, deleted = false): MessageRef => ({ senderId, deleted, reactions });
+const edit = (by: string, targetSeq = 2, body = 'fixed'): ConversationCommand => ({ type: 'EditMessage', conversationId: CID, by, targetSeq, body, at: AT });
+const del = (by: string, targetSeq = 2): ConversationCommand => ({ type: 'DeleteMessage', conversationId: CID, by, targetSeq, at: AT });
+const react = (userId: string, emoji = '👍', targetSeq = 2): ConversationCommand => ({ type: 'AddReaction', conversationId: CID, userId, targetSeq, emoji, at: AT });
+const unreact = (userId: string, emoji = '👍', targetSeq = 2): ConversationCommand => ({ type: 'RemoveReaction', conversationId: CID, userId, targetSeq, emoji, at: AT });
+const edited = (by: string, targetSeq = 2): ConversationEvent => ({ type: 'MessageEdited', v: 1, conversationId: CID, by, targetSeq, body: 'fixed', at: AT });
+const deleted = (by: string, targetSeq = 2): ConversationEvent => ({ type: 'MessageDeleted', v: 1, conversationId: CID, by, targetSeq, at: AT });
+const reactionAdded = (userId: string, emoji = '👍'): ConversationEvent => ({ type: 'ReactionAdded', v: 1, conversationId: CID, userId, targetSeq: 2, emoji, at: AT });
+const reactionRemoved = (userId: string, emoji = '👍'): ConversationEvent => ({ type: 'ReactionRemoved', v: 1, conversationId: CID, userId, targetSeq: 2, emoji, at: AT });
+
+/** alice created the group of alice, bob, carol; bob's message is seq 2. */
+const groupWithMessage = () => given(created('group', ['alice', 'bob', 'carol']), sent('bob'));
+/** alice created the direct conversation with bob; bob's message is seq 2. */
+const directWithMessage = () => given(created('direct', ['alice', 'bob']), sent('bob'));
+/** As groupWithMessage, then bob left at seq 3. */
+const authorLeft = () => given(created('group', ['alice', 'bob', 'carol']), sent('bob'), removed('bob', ['bob']));
+
+describe('decide: EditMessage', () => {
+  it('lets the author edit, copying every field', () => {
+    expect(events(decide(edit('bob', 2, 'new body'), groupWithMessage(), ref('bob')))).toEqual([
+      { type: 'MessageEdited', v: 1, conversationId: CID, by: 'bob', targetSeq: 2, body: 'new body', at: AT },
+    ]);
+  });
+
+  it.each<[string, string, ConversationCommand, () => ConversationState, MessageRef | undefined]>([
+    ['FORBIDDEN', 'another member edits', edit('carol'), groupWithMessage, ref('bob')],
+    ['FORBIDDEN', 'the group creator edits someone else\'s message', edit('alice'), groupWithMessage, ref('bob')],
+    ['FORBIDDEN', 'the other member of a direct conversation edits', edit('alice'), directWithMessage, ref('bob')],
+    ['FORBIDDEN', 'a non-member edits', edit('mallory'), groupWithMessage, ref('bob')],
+    ['FORBIDDEN', 'a non-member edits a message carrying its name as sender', edit('mallory'), groupWithMessage, ref('mallory')],
+    ['FORBIDDEN', 'the author edits after leaving', edit('bob'), authorLeft, ref('bob')],
+    ['NOT_FOUND', 'the author edits a message that does not exist', edit('bob', 9), groupWithMessage, undefined],
+    ['NOT_FOUND', 'the author edits a deleted message', edit('bob'), groupWithMessage, ref('bob', {}, true)],
+    ['NOT_FOUND', 'anyone edits in an unknown conversation', edit('bob'), () => undefined, ref('bob')],
+  ])('refuses with %s when %s', (expected, _, cmd, state, target) => {
+    expect(code(decide(cmd, state(), target))).toBe(expected);
+  });
+});
+
+describe('decide: DeleteMessage', () => {
+  it.each<[string, ConversationCommand, () => ConversationState]>([
+    ['the author, in a group', del('bob'), groupWithMessage],
+    ['the group\'s creator, of another member\'s message', del('alice'), groupWithMessage],
+    ['the author, in a direct conversation', del('bob'), directWithMessage],
+  ])('lets %s delete', (_, cmd, state) => {
+    expect(events(decide(cmd, state(), ref('bob')))).toEqual([
+      { type: 'MessageDeleted', v: 1, conversationId: CID, by: (cmd as { by: string }).by, targetSeq: 2, at: AT },
+    ]);
+  });
+
+  it.each<[string, string, ConversationCommand, () => ConversationState, MessageRef | undefined]>([
+    ['FORBIDDEN', 'another member who is not the creator deletes', del('carol'), groupWithMessage, ref('bob')],
+    ['FORBIDDEN', 'the creator of a direct conversation deletes the other member\'s message', del('alice'), directWithMessage, ref('bob')],
+    ['FORBIDDEN', 'a non-member deletes', del('mallory'), groupWithMessage, ref('bob')],
+    ['FORBIDDEN', 'the author deletes after leaving', del('bob'), authorLeft, ref('bob')],
+    ['NOT_FOUND', 'the author deletes a message that does not exist', del('bob', 9), groupWithMessage, undefined],
+    ['NOT_FOUND', 'the author deletes a message twice', del('bob'), groupWithMessage, ref('bob', {}, true)],
+    ['NOT_FOUND', 'the creator deletes a deleted message', del('alice'), groupWithMessage, ref('bob', {}, true)],
+    ['NOT_FOUND', 'anyone deletes in an unknown conversation', del('bob'), () => undefined, ref('bob')],
+  ])('refuses with %s when %s', (expected, _, cmd, state, target) => {
+    expect(code(decide(cmd, state(), target))).toBe(expected);
+  });
+});
+
+describe('decide: AddReaction and RemoveReaction', () => {
+  it('lets any member add a reaction, copying every field', () => {
+    expect(events(decide(react('carol', '🎉'), groupWithMessage(), ref('bob')))).toEqual([
+      { type: 'ReactionAdded', v: 1, conversationId: CID, userId: 'carol', targetSeq: 2, emoji: '🎉', at: AT },
+    ]);
+  });
+
+  it('lets a member remove its own reaction, copying every field', () => {
+    expect(events(decide(unreact('carol', '🎉'), groupWithMessage(), ref('bob', { '🎉': ['alice', 'carol'] })))).toEqual([
+      { type: 'ReactionRemoved', v: 1, conversationId: CID, userId: 'carol', targetSeq: 2, emoji: '🎉', at: AT },
+    ]);
+  });
+
+  it.each<[string, ConversationCommand, MessageRef]>([
+    ['the same emoji another user reacted with', react('carol'), ref('bob', { '👍': ['alice'] })],
+    ['another emoji than the one the user reacted with', react('carol', '🎉'), ref('bob', { '👍': ['carol'] })],
+    ['a reaction on one\'s own message', react('bob'), ref('bob')],
+  ])('adds %s', (_, cmd, target) => {
+    expect(events(decide(cmd, groupWithMessage(), target))).toHaveLength(1);
+  });
+
+  it.each<[string, ConversationCommand, MessageRef]>([
+    ['adding a reaction the user already made', react('carol'), ref('bob', { '👍': ['alice', 'carol'] })],
+    ['removing a reaction nobody made', unreact('carol'), ref('bob')],
+    ['removing a reaction only another user made', unreact('carol'), ref('bob', { '👍': ['alice'] })],
+    ['removing an emoji the user did not use', unreact('carol', '🎉'), ref('bob', { '👍': ['carol'] })],
+  ])('accepts %s as a no-op with no events', (_, cmd, target) => {
+    expect(decide(cmd, groupWithMessage(), target)).toEqual({ ok: true, events: [] });
+  });
+
+  it.each<[string, string, ConversationCommand, () => ConversationState, MessageRef | undefined]>([
+    ['FORBIDDEN', 'a non-member adds', react('mallory'), groupWithMessage, ref('bob')],
+    ['FORBIDDEN', 'a non-member removes a reaction it is recorded with', unreact('mallory'), groupWithMessage, ref('bob', { '👍': ['mallory'] })],
+    ['FORBIDDEN', 'a non-member adds a reaction already recorded for it', react('mallory'), groupWithMessage, ref('bob', { '👍': ['mallory'] })],
+    ['NOT_FOUND', 'a member adds to a message that does not exist', react('carol', '👍', 9), groupWithMessage, undefined],
+    ['NOT_FOUND', 'a member adds to a deleted message', react('carol'), groupWithMessage, ref('bob', {}, true)],
+    ['NOT_FOUND', 'a member removes from a deleted message', unreact('carol'), groupWithMessage, ref('bob', { '👍': ['carol'] }, true)],
+    ['NOT_FOUND', 'anyone reacts in an unknown conversation', react('carol'), () => undefined, ref('bob')],
+  ])('refuses with %s when %s', (expected, _, cmd, state, target) => {
+    expect(code(decide(cmd, state(), target))).toBe(expected);
+  });
+});
+
+describe('decide: membership of a direct conversation is fixed', () => {
+  it.each<[string, ConversationCommand]>([
+    ['adding the other member, who is already there', addMembers('alice', ['bob'])],
+    ['adding oneself', addMembers('alice', ['alice'])],
+    ['adding nobody', addMembers('alice', [])],
+    ['removing a user who is not a member', removeMembers('alice', ['zed'])],
+    ['removing nobody', removeMembers('alice', [])],
+    ['removing the other member', removeMembers('alice', ['bob'])],
+  ])('refuses %s with FORBIDDEN, even when nothing would change', (_, cmd) => {
+    expect(code(decide(cmd, direct()))).toBe('FORBIDDEN');
+  });
+});
+
+describe('admit: edits, deletes and reactions at their position in the log', () => {
+  it.each<[string, ConversationEvent, () => ConversationState, MessageRef | undefined]>([
+    ['an edit by the author', edited('bob'), groupWithMessage, ref('bob')],
+    ['a delete by the author', deleted('bob'), groupWithMessage, ref('bob')],
+    ['a delete by the group\'s creator', deleted('alice'), groupWithMessage, ref('bob')],
+    ['a first reaction', reactionAdded('carol'), groupWithMessage, ref('bob')],
+    ['a removal of an existing reaction', reactionRemoved('carol'), groupWithMessage, ref('bob', { '👍': ['carol'] })],
+  ])('admits %s', (_, event, state, target) => {
+    expect(admit(state(), event, target)).toBeUndefined();
+  });
+
+  it.each<[string, string, ConversationEvent, () => ConversationState, MessageRef | undefined]>([
+    ['FORBIDDEN', 'an edit by another member', edited('carol'), groupWithMessage, ref('bob')],
+    ['FORBIDDEN', 'an edit by the group creator', edited('alice'), groupWithMessage, ref('bob')],
+    ['FORBIDDEN', 'an edit by the author after it left', edited('bob'), authorLeft, ref('bob')],
+    ['FORBIDDEN', 'a delete by a member who is neither author nor creator', deleted('carol'), groupWithMessage, ref('bob')],
+    ['FORBIDDEN', 'a delete by the creator of a direct conversation', deleted('alice'), directWithMessage, ref('bob')],
+    ['FORBIDDEN', 'a reaction by a non-member', reactionAdded('mallory'), groupWithMessage, ref('bob')],
+    ['NOT_FOUND', 'an edit of a missing message', edited('bob', 9), groupWithMessage, undefined],
+    ['NOT_FOUND', 'an edit of a deleted message', edited('bob'), groupWithMessage, ref('bob', {}, true)],
+    ['NOT_FOUND', 'a delete of a deleted message', deleted('bob'), groupWithMessage, ref('bob', {}, true)],
+    ['NOT_FOUND', 'a reaction to a missing message', reactionAdded('carol'), groupWithMessage, undefined],
+    ['NOT_FOUND', 'a reaction to a deleted message', reactionAdded('carol'), groupWithMessage, ref('bob', {}, true)],
+    ['NOT_FOUND', 'a change before the conversation exists', edited('bob'), () => undefined, ref('bob')],
+    ['CONFLICT', 'a reaction the user already made', reactionAdded('carol'), groupWithMessage, ref('bob', { '👍': ['carol'] })],
+    ['CONFLICT', 'a removal of a reaction that is not there', reactionRemoved('carol'), groupWithMessage, ref('bob', { '👍': ['alice'] })],
+    ['CONFLICT', 'a removal from a message without reactions', reactionRemoved('carol'), groupWithMessage, ref('bob')],
+  ])('refuses with %s %s', (expected, _, event, state, target) => {
+    expect(admit(state(), event, target)?.code).toBe(expected);
+  });
+
+  it('refuses direct membership changes with FORBIDDEN whatever they name', () => {
+    expect(admit(direct(), added('alice', ['bob']))?.code).toBe('FORBIDDEN');
+    expect(admit(direct(), added('alice', []))?.code).toBe('FORBIDDEN');
+    expect(admit(direct(), removed('alice', ['zed']))?.code).toBe('FORBIDDEN');
+  });
+
+  it('admits a v2 read marker from a member and refuses one from a non-member', () => {
+    const read = (userId: string): ConversationEvent => ({ type: 'ReadMarked', v: 2, conversationId: CID, userId, upToSeq: 1, at: AT });
+    expect(admit(group(), read('bob'))).toBeUndefined();
+    expect(admit(group(), read('mallory'))?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('evolve: message changes', () => {
+  it.each<[string, ConversationEvent]>([
+    ['MessageEdited', edited('bob')],
+    ['MessageDeleted', deleted('bob')],
+    ['ReactionAdded', reactionAdded('carol')],
+    ['ReactionRemoved', reactionRemoved('carol')],
+  ])('moves only lastSeq on %s: same members, same message count', (_, event) => {
+    const state = groupWithMessage() as Conversation;
+    const after = evolve(state, event, 7);
+    expect(after).toEqual({ ...state, lastSeq: 7 });
+    expect(state.lastSeq).toBe(2);
   });
 });

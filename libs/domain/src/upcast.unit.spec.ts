@@ -1,4 +1,4 @@
-import { upcast } from './upcast';
+import { CURRENT_VERSION, upcast } from './upcast';
 
 const AT = '2024-01-01T00:00:00.000Z';
 const base = { v: 1, conversationId: 'c_1-A', at: AT };
@@ -10,8 +10,10 @@ const wellFormed = {
   MembersRemoved: { ...base, type: 'MembersRemoved', by: 'alice', userIds: ['bob'] },
   MessageSent: { ...base, type: 'MessageSent', senderId: 'alice', clientMsgId: 'cm-1', body: 'hi', replyToSeq: 0 },
   MessageSentNoReply: { ...base, type: 'MessageSent', senderId: 'alice', clientMsgId: 'cm-1', body: '' },
-  ReadMarked: { ...base, type: 'ReadMarked', userId: 'bob', seq: 12 },
 };
+
+/** ReadMarked as first released (v1): the marker was called `seq`. */
+const readMarkedV1 = { ...base, type: 'ReadMarked', userId: 'bob', seq: 12 };
 
 describe('upcast', () => {
   it.each(Object.entries(wellFormed))('returns a well-formed v1 %s as it is', (_, raw) => {
@@ -28,9 +30,10 @@ describe('upcast', () => {
     expect(upcast(raw)).toBeUndefined();
   });
 
-  const { MessageSent: msg, ConversationCreated: cc, MembersAdded: ma, ReadMarked: rm } = wellFormed;
+  const { MessageSent: msg, ConversationCreated: cc, MembersAdded: ma } = wellFormed;
+  const rm = readMarkedV1;
   it.each<[string, Record<string, unknown>]>([
-    ['an unknown type', { ...msg, type: 'MessageEdited' }],
+    ['an unknown type', { ...msg, type: 'MessagePinned' }],
     ['a missing type', { ...msg, type: undefined }],
     ['v 2', { ...msg, v: 2 }],
     ['v "1"', { ...msg, v: '1' }],
@@ -75,3 +78,130 @@ describe('upcast', () => {
     expect(upcast({ ...msg, conversationId: 'A', senderId: 'a.b:c@d_e-f' })).toBeDefined();
   });
 });
+
+describe('upcast: ReadMarked v1 -> v2', () => {
+  const v2 = { ...base, v: 2, type: 'ReadMarked', userId: 'bob', upToSeq: 12 };
+
+  it('turns v1 {seq} into v2 {upToSeq}, keeping every other field and dropping seq', () => {
+    const up = upcast(structuredClone(readMarkedV1));
+    expect(up).toEqual(v2);
+    expect(up).not.toHaveProperty('seq');
+  });
+
+  it('upcasts a v1 marker at 0', () => {
+    expect(upcast({ ...readMarkedV1, seq: 0 })).toEqual({ ...v2, upToSeq: 0 });
+  });
+
+  it('takes the marker of a v1 event from seq, not from a stray upToSeq', () => {
+    expect(upcast({ ...readMarkedV1, seq: 3, upToSeq: 99 })).toEqual({ ...v2, upToSeq: 3 });
+  });
+
+  it('does not change the raw v1 event it reads', () => {
+    const raw = structuredClone(readMarkedV1);
+    upcast(raw);
+    expect(raw).toEqual(readMarkedV1);
+  });
+
+  it('returns a well-formed v2 as it is', () => {
+    expect(upcast(structuredClone(v2))).toEqual(v2);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['v1 without seq', without(readMarkedV1, 'seq')],
+    ['v1 carrying upToSeq instead of seq', { ...without(readMarkedV1, 'seq'), upToSeq: 12 }],
+    ['v2 carrying seq instead of upToSeq', { ...without(v2, 'upToSeq'), seq: 12 }],
+    ['v2 without upToSeq', without(v2, 'upToSeq')],
+    ['v2 with a negative upToSeq', { ...v2, upToSeq: -1 }],
+    ['v2 with a fractional upToSeq', { ...v2, upToSeq: 1.5 }],
+    ['v2 with a string upToSeq', { ...v2, upToSeq: '12' }],
+    ['v2 with an unsafe upToSeq', { ...v2, upToSeq: 2 ** 53 }],
+    ['v2 with a bad reader id', { ...v2, userId: 'b b' }],
+    ['v2 with a bad conversation id', { ...v2, conversationId: 'a.b' }],
+    ['v1 with a bad conversation id', { ...readMarkedV1, conversationId: 'a.b' }],
+    ['v1 with a non-string at', { ...readMarkedV1, at: 1 }],
+    ['v3', { ...v2, v: 3 }],
+    ['v3 carrying seq', { ...readMarkedV1, v: 3 }],
+    ['v0', { ...v2, v: 0 }],
+    ['v0 carrying seq', { ...readMarkedV1, v: 0 }],
+    ['v "2"', { ...v2, v: '2' }],
+    ['v "1"', { ...readMarkedV1, v: '1' }],
+    ['no v', without(v2, 'v')],
+  ])('refuses ReadMarked %s', (_, raw) => {
+    expect(upcast(raw)).toBeUndefined();
+  });
+});
+
+describe('upcast: edits, deletes and reactions (v1)', () => {
+  const newEvents = {
+    MessageEdited: { ...base, type: 'MessageEdited', by: 'alice', targetSeq: 3, body: 'fixed' },
+    MessageEditedEmpty: { ...base, type: 'MessageEdited', by: 'alice', targetSeq: 0, body: '' },
+    MessageDeleted: { ...base, type: 'MessageDeleted', by: 'alice', targetSeq: 3 },
+    ReactionAdded: { ...base, type: 'ReactionAdded', userId: 'bob', targetSeq: 3, emoji: '👍' },
+    ReactionAddedName: { ...base, type: 'ReactionAdded', userId: 'u.x:y@z-1', targetSeq: 3, emoji: ':tada:' },
+    ReactionRemoved: { ...base, type: 'ReactionRemoved', userId: 'bob', targetSeq: 3, emoji: '👍' },
+  };
+
+  it.each(Object.entries(newEvents))('returns a well-formed v1 %s as it is', (_, raw) => {
+    expect(upcast(structuredClone(raw))).toEqual(raw);
+  });
+
+  const { MessageEdited: ed, MessageDeleted: dl, ReactionAdded: ra, ReactionRemoved: rr } = newEvents;
+  const seqCases = (name: string, raw: Record<string, unknown>): Array<[string, Record<string, unknown>]> => [
+    [`${name} without targetSeq`, without(raw, 'targetSeq')],
+    [`${name} with a negative targetSeq`, { ...raw, targetSeq: -1 }],
+    [`${name} with a fractional targetSeq`, { ...raw, targetSeq: 2.5 }],
+    [`${name} with a string targetSeq`, { ...raw, targetSeq: '3' }],
+    [`${name} with an unsafe targetSeq`, { ...raw, targetSeq: 2 ** 53 }],
+    [`${name} v2`, { ...raw, v: 2 }],
+    [`${name} v0`, { ...raw, v: 0 }],
+    [`${name} without v`, without(raw, 'v')],
+    [`${name} with a bad conversation id`, { ...raw, conversationId: 'a*b' }],
+    [`${name} with a non-string at`, { ...raw, at: null }],
+  ];
+  it.each<[string, Record<string, unknown>]>([
+    ...seqCases('MessageEdited', ed),
+    ['MessageEdited with a bad by', { ...ed, by: 'a b' }],
+    ['MessageEdited without by', without(ed, 'by')],
+    ['MessageEdited with a non-string body', { ...ed, body: 5 }],
+    ['MessageEdited without body', without(ed, 'body')],
+    ...seqCases('MessageDeleted', dl),
+    ['MessageDeleted with a bad by', { ...dl, by: '' }],
+    ['MessageDeleted without by', without(dl, 'by')],
+    ...seqCases('ReactionAdded', ra),
+    ['ReactionAdded with a bad user id', { ...ra, userId: 'b>b' }],
+    ['ReactionAdded without user id', without(ra, 'userId')],
+    ['ReactionAdded with an empty emoji', { ...ra, emoji: '' }],
+    ['ReactionAdded with a non-string emoji', { ...ra, emoji: 1 }],
+    ['ReactionAdded without emoji', without(ra, 'emoji')],
+    ...seqCases('ReactionRemoved', rr),
+    ['ReactionRemoved with a bad user id', { ...rr, userId: 'b b' }],
+    ['ReactionRemoved without user id', without(rr, 'userId')],
+    ['ReactionRemoved with an empty emoji', { ...rr, emoji: '' }],
+    ['ReactionRemoved with a non-string emoji', { ...rr, emoji: ['👍'] }],
+    ['ReactionRemoved without emoji', without(rr, 'emoji')],
+  ])('refuses %s', (_, raw) => {
+    expect(upcast(raw)).toBeUndefined();
+  });
+});
+
+describe('upcast: versions', () => {
+  it('knows the current version of every event type: ReadMarked 2, every other 1', () => {
+    expect(CURRENT_VERSION).toEqual({
+      ConversationCreated: 1, MembersAdded: 1, MembersRemoved: 1, MessageSent: 1,
+      MessageEdited: 1, MessageDeleted: 1, ReactionAdded: 1, ReactionRemoved: 1, ReadMarked: 2,
+    });
+  });
+
+  it.each(Object.entries(wellFormed))('refuses %s at v0 and v2', (_, raw) => {
+    expect(upcast({ ...raw, v: 0 })).toBeUndefined();
+    expect(upcast({ ...raw, v: 2 })).toBeUndefined();
+  });
+
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])('refuses an event whose type is %p', (type) => {
+    expect(upcast({ ...wellFormed.MessageSent, type })).toBeUndefined();
+  });
+});
+
+function without(o: Record<string, unknown>, key: string): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
+}

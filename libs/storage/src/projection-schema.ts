@@ -19,6 +19,10 @@ export function projectionDdl(projection: string): { sql: string; hash: string }
   return { sql, hash: createHash('sha256').update(sql).digest('hex').slice(0, 16) };
 }
 
+export async function dropSchema(pool: Pool, schema: string): Promise<void> {
+  await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+}
+
 /** Creates `schema` and the projection's tables in it. */
 export async function createProjectionTables(client: PoolClient, projection: string, schema: string): Promise<void> {
   await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
@@ -66,9 +70,10 @@ export async function ensureProjectionSchema(pool: Pool, projection: string): Pr
  * Swaps a freshly built schema in for the live one, inside the caller's transaction (which
  * holds PROJECTION_LOCK exclusively). Returns the name the old schema now has, to drop.
  */
-export async function swapProjectionSchema(client: PoolClient, projection: string, fresh: string): Promise<string> {
-  const retired = `${projection}_retired_${Date.now()}`;
-  await client.query(`ALTER SCHEMA ${quoteIdent(projection)} RENAME TO ${quoteIdent(retired)}`);
+export async function swapProjectionSchema(client: PoolClient, projection: string, fresh: string): Promise<string | undefined> {
+  const live = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [projection]);
+  const retired = live.rowCount ? `${projection}_retired_${Date.now()}` : undefined;
+  if (retired) await client.query(`ALTER SCHEMA ${quoteIdent(projection)} RENAME TO ${quoteIdent(retired)}`);
   await client.query(`ALTER SCHEMA ${quoteIdent(fresh)} RENAME TO ${quoteIdent(projection)}`);
   await client.query(
     `INSERT INTO public.projection_versions (projection, ddl_hash) VALUES ($1, $2)

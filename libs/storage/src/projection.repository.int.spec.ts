@@ -2,6 +2,7 @@ import { Client, type Pool } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { createPool, ensureDatabase } from './database';
 import { migrate } from './migrate';
+import { ensureProjectionSchema, TIMELINE } from './projection-schema';
 import { CheckpointMovedError, ProjectionRepository } from './projection.repository';
 import { emptyWrites, type ProjectionWrites } from './projection.rows';
 import { ReadModelRepository } from './read-model.repository';
@@ -17,9 +18,11 @@ describe('projection repository on a real Postgres', () => {
   beforeAll(async () => {
     await ensureDatabase(`${PG}/${db}`);
     await ensureDatabase(`${PG}/${db}`); // a second start finds it
-    pool = createPool(`${PG}/${db}`);
-    expect(await migrate(pool)).toEqual(['001_core.sql']);
+    pool = createPool(`${PG}/${db}`, 10, TIMELINE);
+    expect(await migrate(pool)).toEqual(['001_projections.sql']);
     expect(await migrate(pool)).toEqual([]);
+    await ensureProjectionSchema(pool, TIMELINE);
+    await ensureProjectionSchema(pool, TIMELINE); // a second start finds it built with this DDL
     repo = new ProjectionRepository(pool);
     reads = new ReadModelRepository(pool);
   });
@@ -47,9 +50,9 @@ describe('projection repository on a real Postgres', () => {
     const message = { type: 'message' as const, conversationId: 'g_1', seq: 2, senderId: 'a', clientMsgId: 'c1', body: 'hi', sentAt: at };
     await repo.commit(
       batch(0, 2, (w) => {
-        w.conversations.push({ id: 'g_1', kind: 'group', title: 't', createdBy: 'a', createdAt: at, directKey: null, lastSeq: 2, messageCount: 1, memberCount: 2, lastActivityAt: at, lastMessage: message });
+        w.conversations.push({ id: 'g_1', kind: 'group', title: 't', createdBy: 'a', createdAt: at, directKey: null, lastSeq: 2, messageCount: 1, memberCount: 2, everPulled: false, lastActivityAt: at, lastMessage: message });
         w.memberInserts.push({ conversationId: 'g_1', userId: 'a', joinedSeq: 1 }, { conversationId: 'g_1', userId: 'b', joinedSeq: 1 });
-        w.timeline.push({ conversationId: 'g_1', seq: 2, kind: 'message', messageNo: 1, payload: message, at });
+        w.timeline.push({ conversationId: 'g_1', seq: 2, kind: 'message', messageNo: 1, targetSeq: null, pulled: false, payload: message, at });
         w.clientMsgIds.push({ senderId: 'a', clientMsgId: 'c1', conversationId: 'g_1', seq: 2, sentAt: at });
         w.inbox.push({ userId: 'a', seq: 2, conversationId: 'g_1' }, { userId: 'b', seq: 2, conversationId: 'g_1' });
         w.readMarkers.push({ conversationId: 'g_1', userId: 'b', seq: 2 });
@@ -69,7 +72,7 @@ describe('projection repository on a real Postgres', () => {
     const bad = batch(2, 3, (w) => {
       w.inbox.push({ userId: 'z', seq: 3, conversationId: 'g_1' });
       // timestamps that do not parse make the batch fail half way
-      w.timeline.push({ conversationId: 'g_1', seq: 3, kind: 'message', messageNo: 2, payload: { type: 'read', conversationId: 'g_1', userId: 'z', seq: 1 }, at: 'not a time' });
+      w.timeline.push({ conversationId: 'g_1', seq: 3, kind: 'message', messageNo: 2, targetSeq: null, pulled: false, payload: { type: 'read', conversationId: 'g_1', userId: 'z', seq: 1 }, at: 'not a time' });
     });
     await expect(repo.commit(bad)).rejects.toThrow();
     expect((await repo.checkpoints([0])).get(0)).toBe(2);
@@ -77,9 +80,9 @@ describe('projection repository on a real Postgres', () => {
   });
 
   it('reads a user\'s inbox after a watermark, only up to the checkpoint', async () => {
-    const parts = await reads.inboxAfter('b', [0], 10);
+    const parts = await reads.eventsAfter('b', [0], 10);
     expect(parts.find((p) => p.partition === 0)).toMatchObject({ after: 0, upto: 2, events: [{ seq: 2 }] });
-    const none = await reads.inboxAfter('b', [2], 10);
+    const none = await reads.eventsAfter('b', [2], 10);
     expect(none.find((p) => p.partition === 0)?.events).toEqual([]);
   });
 });

@@ -12,9 +12,14 @@ export class CheckpointMovedError extends Error {
 
 /** The projector's side of Postgres: load the state it folds, commit a batch atomically. */
 export class ProjectionRepository {
+  /**
+   * `takesSwapLock: false` is for a rebuild writing into its fresh schema: only writers of
+   * the live schema wait for a swap.
+   */
   constructor(
     private readonly pool: Pool,
     readonly projection = 'timeline',
+    private readonly options: { takesSwapLock: boolean } = { takesSwapLock: true },
   ) {}
 
   /** Makes sure every partition has a checkpoint row, and returns them. */
@@ -141,7 +146,7 @@ export class ProjectionRepository {
 
   private async write(c: PoolClient, w: ProjectionWrites): Promise<void> {
     // A rebuild swaps the schema between two batches, never during one.
-    await c.query('SELECT pg_advisory_xact_lock_shared($1)', [PROJECTION_LOCK]);
+    if (this.options.takesSwapLock) await c.query('SELECT pg_advisory_xact_lock_shared($1)', [PROJECTION_LOCK]);
     const moved = await c.query(
       `UPDATE checkpoints SET last_seq = $3, updated_at = now() WHERE projection = $1 AND partition = $2 AND last_seq <= $4`,
       [this.projection, w.partition, w.toSeq, w.fromSeq],

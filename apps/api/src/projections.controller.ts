@@ -1,0 +1,45 @@
+import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { Names } from '@chat/messaging';
+import { JETSTREAM_MANAGER, NAMES } from '@chat/platform';
+import { ReadModelRepository, TIMELINE } from '@chat/storage';
+import { AdminGuard } from './admin.guard';
+import { RebuildService } from './rebuild.service';
+
+/** `GET /v1/admin/projections` and `POST /v1/admin/projections/:name/rebuild`. */
+@Controller('v1/admin/projections')
+@UseGuards(AdminGuard)
+export class ProjectionsController {
+  constructor(
+    private readonly rebuilds: RebuildService,
+    private readonly readModel: ReadModelRepository,
+    @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    @Inject(NAMES) private readonly names: Names,
+  ) {}
+
+  @Get()
+  async list() {
+    const checkpoints = await this.readModel.checkpoints();
+    const partitions = await Promise.all(
+      this.names.allPartitions().map(async (partition) => {
+        const stream = this.names.stream(partition);
+        const lastSeq = (await this.jsm.streams.info(stream)).state.last_seq;
+        const checkpoint = checkpoints.get(partition) ?? 0;
+        const lagEvents = Math.max(0, lastSeq - checkpoint);
+        // How long the oldest event not yet projected has waited.
+        const oldest = lagEvents > 0 ? await this.jsm.streams.getMessage(stream, { seq: checkpoint + 1 }).catch(() => null) : null;
+        const lagSeconds = oldest ? Math.max(0, (Date.now() - oldest.time.getTime()) / 1000) : 0;
+        return { partition, stream, lastSeq, checkpoint, lagEvents, lagSeconds };
+      }),
+    );
+    const rebuild = this.rebuilds.status();
+    return { projections: [{ name: TIMELINE, partitions, ...(rebuild && { rebuild }) }] };
+  }
+
+  @Post(':name/rebuild')
+  @HttpCode(202)
+  async rebuild(@Param('name') name: string) {
+    if (name !== TIMELINE) throw new NotFoundException(`no projection named ${name}; there is: ${TIMELINE}`);
+    return { rebuild: await this.rebuilds.start() };
+  }
+}

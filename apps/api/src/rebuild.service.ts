@@ -1,0 +1,49 @@
+import { ConflictException, Inject, Injectable } from '@nestjs/common';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '@chat/config';
+import type { Names } from '@chat/messaging';
+import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, PG_POOL } from '@chat/platform';
+import { RebuildRunningError, TimelineRebuild, type RebuildProgress } from '../../projector/src/timeline.rebuild';
+
+/** Starts rebuilds for the admin API and remembers the last one this process ran. */
+@Injectable()
+export class RebuildService {
+  private current?: TimelineRebuild;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(JETSTREAM) private readonly js: JetStreamClient,
+    @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    @Inject(NAMES) private readonly names: Names,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  status(): RebuildProgress | undefined {
+    return this.current?.status;
+  }
+
+  /** Resolves once the rebuild holds its lock and has begun; it then runs on in the background. */
+  start(): Promise<RebuildProgress> {
+    const rebuild = new TimelineRebuild({
+      databaseUrl: this.config.CHAT_DATABASE_URL, pool: this.pool, js: this.js, jsm: this.jsm, names: this.names,
+      fanoutMax: this.config.CHAT_PUSH_FANOUT_MAX, batchSize: this.config.CHAT_PROJECTOR_BATCH, log: this.log,
+    });
+    return new Promise((resolve, reject) => {
+      let started = false;
+      rebuild
+        .run((p) => {
+          if (started) return;
+          started = true;
+          this.current = rebuild;
+          resolve(p);
+        })
+        .catch((err: Error) => {
+          if (!started) reject(err instanceof RebuildRunningError ? new ConflictException(err.message) : err);
+          else this.log.error({ err: err.message }, 'rebuild failed');
+        });
+    });
+  }
+}

@@ -1,0 +1,196 @@
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { Names } from '@chat/messaging';
+import {
+  createPool,
+  createProjectionTables,
+  dropSchema,
+  PROJECTION_LOCK,
+  ProjectionRepository,
+  swapProjectionSchema,
+  TIMELINE,
+} from '@chat/storage';
+import { readLogged, TimelineApplier } from './timeline.applier';
+
+/** Only one rebuild at a time, across every process of a deployment. */
+const REBUILD_LOCK = 7243003;
+/** Catch up until at most this many events are left, then swap (briefly pausing the live projector). */
+const SWAP_WHEN_BEHIND = 2_000;
+
+export type RebuildState = 'building' | 'catching_up' | 'swapping' | 'done' | 'failed';
+
+export interface RebuildProgress {
+  projection: string;
+  state: RebuildState;
+  /** Events replayed into the fresh copy so far. */
+  applied: number;
+  /** Events in the log when the rebuild started (it also replays what arrives meanwhile). */
+  total: number;
+  eventsPerSecond: number;
+  startedAt: string;
+  finishedAt?: string;
+  error?: string;
+}
+
+export class RebuildRunningError extends Error {
+  constructor() {
+    super('a rebuild is already running');
+  }
+}
+
+export interface RebuildDeps {
+  databaseUrl: string;
+  /** A pool on the live projection (search_path = timeline). */
+  pool: Pool;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: Names;
+  fanoutMax: number;
+  batchSize: number;
+  log: Logger;
+}
+
+/**
+ * Rebuilds the timeline projection from the log: replays every partition stream from its
+ * first sequence with an ordered consumer into a fresh schema, through the same applier
+ * as the live projector, catches up with what arrives meanwhile, then swaps the fresh
+ * schema in atomically between two live batches. Live traffic keeps flowing throughout.
+ */
+export class TimelineRebuild {
+  private progress: RebuildProgress;
+
+  constructor(private readonly deps: RebuildDeps) {
+    this.progress = { projection: TIMELINE, state: 'building', applied: 0, total: 0, eventsPerSecond: 0, startedAt: new Date().toISOString() };
+  }
+
+  get status(): RebuildProgress {
+    return { ...this.progress };
+  }
+
+  async run(onProgress: (p: RebuildProgress) => void = () => undefined): Promise<RebuildProgress> {
+    const { pool, names, log } = this.deps;
+    const guard = await pool.connect();
+    const fresh = `${TIMELINE}_rebuild_${Date.now()}`;
+    const readers: PartitionReplay[] = [];
+    let freshPool: Pool | undefined;
+    const started = Date.now();
+    const report = (state: RebuildState) => {
+      this.progress = { ...this.progress, state, eventsPerSecond: Math.round(this.progress.applied / Math.max(0.001, (Date.now() - started) / 1000)) };
+      onProgress(this.status);
+    };
+    try {
+      const locked = await guard.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [REBUILD_LOCK]);
+      if (!locked.rows[0]!.ok) throw new RebuildRunningError();
+
+      await guard.query('BEGIN');
+      await createProjectionTables(guard, TIMELINE, fresh);
+      await guard.query('COMMIT');
+      freshPool = createPool(this.deps.databaseUrl, names.partitions + 1, fresh);
+      const repository = new ProjectionRepository(freshPool, TIMELINE, { takesSwapLock: false });
+      await repository.checkpoints(names.allPartitions());
+      const applier = new TimelineApplier(repository, this.deps.fanoutMax);
+
+      const ends = await this.streamEnds();
+      this.progress.total = ends.reduce((sum, e) => sum + e, 0);
+      report('building');
+      for (const p of names.allPartitions()) {
+        readers.push(
+          new PartitionReplay(p, this.deps, applier, (n) => {
+            this.progress.applied += n;
+            report(this.progress.state);
+          }),
+        );
+      }
+      await Promise.all(readers.map((r, p) => r.replayTo(ends[p]!)));
+
+      // Catch up with what arrived meanwhile until little is left.
+      report('catching_up');
+      for (let round = 0; round < 20; round++) {
+        const now = await this.streamEnds();
+        const behind = readers.reduce((sum, r, p) => sum + Math.max(0, now[p]! - r.position), 0);
+        await Promise.all(readers.map((r, p) => r.replayTo(now[p]!)));
+        if (behind <= SWAP_WHEN_BEHIND) break;
+      }
+
+      // Swap between two live batches: the live projector waits on the lock meanwhile,
+      // then finds its checkpoint moved and continues from the swapped-in one.
+      report('swapping');
+      await guard.query('BEGIN');
+      await guard.query('SELECT pg_advisory_xact_lock($1)', [PROJECTION_LOCK]);
+      const last = await this.streamEnds();
+      await Promise.all(readers.map((r, p) => r.replayTo(last[p]!)));
+      const retired = await swapProjectionSchema(guard, TIMELINE, fresh);
+      await guard.query('COMMIT');
+      if (retired) await dropSchema(pool, retired);
+      this.progress.finishedAt = new Date().toISOString();
+      report('done');
+      log.info({ ...this.status }, 'projection rebuilt and swapped in');
+      return this.status;
+    } catch (err) {
+      await guard.query('ROLLBACK').catch(() => undefined);
+      if (!(err instanceof RebuildRunningError)) await dropSchema(pool, fresh).catch(() => undefined);
+      this.progress.error = (err as Error).message;
+      this.progress.finishedAt = new Date().toISOString();
+      report('failed');
+      throw err;
+    } finally {
+      await Promise.all(readers.map((r) => r.close()));
+      await freshPool?.end();
+      await guard.query('SELECT pg_advisory_unlock($1)', [REBUILD_LOCK]).catch(() => undefined);
+      guard.release();
+    }
+  }
+
+  private async streamEnds(): Promise<number[]> {
+    return Promise.all(this.deps.names.allPartitions().map(async (p) => (await this.deps.jsm.streams.info(this.deps.names.stream(p))).state.last_seq));
+  }
+}
+
+/** One partition read in order from its first sequence, applied in batches. */
+class PartitionReplay {
+  position = 0;
+  private messages?: ConsumerMessages;
+  private iterator?: AsyncIterator<JsMsg>;
+
+  constructor(
+    private readonly partition: number,
+    private readonly deps: RebuildDeps,
+    private readonly applier: TimelineApplier,
+    private readonly onApplied: (n: number) => void,
+  ) {}
+
+  async replayTo(target: number): Promise<void> {
+    if (this.position >= target) return;
+    if (!this.iterator) {
+      const consumer = await this.deps.js.consumers.get(this.deps.names.stream(this.partition), { deliver_policy: DeliverPolicy.All });
+      this.messages = await consumer.consume({ max_messages: this.deps.batchSize * 2 });
+      this.iterator = this.messages[Symbol.asyncIterator]();
+    }
+    let batch: JsMsg[] = [];
+    const flush = async () => {
+      const events = batch.map((m) => readLogged(m, this.deps.names));
+      await this.applier.apply(this.partition, this.position, events);
+      this.position = batch[batch.length - 1]!.seq;
+      this.onApplied(batch.length);
+      batch = [];
+    };
+    for (;;) {
+      const reached = batch.length ? batch[batch.length - 1]!.seq : this.position;
+      if (reached >= target) {
+        if (batch.length) await flush();
+        return;
+      }
+      const next = await this.iterator.next();
+      if (next.done) throw new Error(`partition ${this.partition}: the log ended before seq ${target}`);
+      batch.push(next.value);
+      if (batch.length >= this.deps.batchSize || next.value.info.pending === 0) await flush();
+    }
+  }
+
+  async close(): Promise<void> {
+    // close() would wait for the iterator to be read to its end; stop() ends the pull now.
+    this.messages?.stop();
+    await this.iterator?.return?.();
+  }
+}

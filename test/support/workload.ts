@@ -1,0 +1,30 @@
+import type { TestClient } from './clients';
+
+/**
+ * A mixed workload that touches every kind of event: sends, edits, deletes, reactions,
+ * membership changes, reads, and a few commands the rules refuse. Returns the ids made.
+ */
+export async function mixedWorkload(clients: Record<'ann' | 'bob' | 'cat' | 'dan', TestClient>, rounds = 3): Promise<{ group: string; direct: string }> {
+  const { ann, bob, cat, dan } = clients;
+  const { conversation: group } = await ann.ok('conversation:create', { type: 'group', members: ['bob', 'cat'], title: 'mixed' });
+  const { conversation: direct } = await bob.ok('conversation:create', { type: 'direct', members: ['dan'] });
+  for (let r = 0; r < rounds; r++) {
+    const sends = await Promise.all([
+      ann.ok('message:send', { conversationId: group.id, clientMsgId: `g-${r}-a`, body: `group ${r} from ann` }),
+      bob.ok('message:send', { conversationId: group.id, clientMsgId: `g-${r}-b`, body: `group ${r} from bob` }),
+      dan.ok('message:send', { conversationId: direct.id, clientMsgId: `d-${r}-d`, body: `direct ${r} from dan` }),
+    ]);
+    await ann.ok('message:edit', { conversationId: group.id, seq: sends[0].seq, body: `group ${r} from ann, edited` });
+    await bob.ok('reaction:add', { conversationId: group.id, seq: sends[0].seq, emoji: '👍' });
+    await cat.ok('reaction:add', { conversationId: group.id, seq: sends[0].seq, emoji: '👍' });
+    await cat.ok('reaction:remove', { conversationId: group.id, seq: sends[0].seq, emoji: '👍' });
+    await dan.ok('reaction:add', { conversationId: direct.id, seq: sends[2].seq, emoji: ':tada:' });
+    await bob.ok('message:delete', { conversationId: group.id, seq: sends[1].seq });
+    await cat.ok('read', { conversationId: group.id, seq: sends[1].seq });
+    await dan.ok('read', { conversationId: direct.id, seq: sends[2].seq });
+    if (r === 0) await ann.ok('conversation:add_members', { conversationId: group.id, userIds: ['dan'] });
+    if (r === 1) await ann.ok('conversation:remove_members', { conversationId: group.id, userIds: ['dan'] });
+    if (r === 2) await cat.ok('conversation:remove_members', { conversationId: group.id, userIds: ['cat'] });
+  }
+  return { group: group.id, direct: direct.id };
+}
