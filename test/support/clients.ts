@@ -32,7 +32,7 @@ export async function connectClient(url: string, userId: string, opts: { deviceI
   const token = opts.token ?? (await tokenFor(userId, { deviceId: opts.deviceId }));
   const socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
   const received: ChatEvent[] = [];
-  for (const name of ['message', 'conversation', 'read'] as const) socket.on(name, (e: ChatEvent) => received.push(e));
+  for (const name of ['message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read'] as const) socket.on(name, (e: ChatEvent) => received.push(e));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', (err) => reject(err));

@@ -131,10 +131,9 @@ export class CommandsService {
   async read(caller: Caller, p: ClientPayload<'read'>, lastSent: Map<string, number>): Promise<AckResults['read']> {
     const c = await this.conversations.get(p.conversationId);
     const [event] = accepted(decide({ type: 'MarkRead', conversationId: p.conversationId, userId: caller.userId, seq: p.seq, at: new Date().toISOString() }, c));
-    const marker = (event as Extract<ConversationEvent, { type: 'ReadMarked' }>).upToSeq;
-    if (marker <= (lastSent.get(p.conversationId) ?? 0)) return {};
+    if (p.seq <= (lastSent.get(p.conversationId) ?? 0)) return {};
     await appendEvent(this.js, this.names, c!.partition, event!, { origin: caller.origin });
-    lastSent.set(p.conversationId, marker);
+    lastSent.set(p.conversationId, p.seq);
     return {};
   }
 
@@ -143,9 +142,9 @@ export class CommandsService {
     const c = await this.conversations.get(conversationId);
     const decision = decide(command(new Date().toISOString()), c, c && c.members.has(caller.userId) ? await this.target(c, targetSeq) : undefined);
     const events = accepted(decision);
-    if (events.length === 0) return { seq: c!.lastSeq };
-    const appended = await appendEvent(this.js, this.names, c!.partition, events[0]!, { origin: caller.origin });
-    return { seq: appended.seq };
+    // Already so (a reaction twice): nothing appended; answer with the conversation's end.
+    if (events.length === 0) return { seq: (await this.conversations.refresh(conversationId))?.lastSeq ?? c!.lastSeq };
+    return { seq: await this.appendConfirmed(caller, c!, events[0]!) };
   }
 
   /** The target as projected; a message sent a moment ago may still be on its way there. */
@@ -158,11 +157,26 @@ export class CommandsService {
   private async changeMembers(caller: Caller, c: ConversationRecord | undefined, cmd: ConversationCommand): Promise<{ seq: number }> {
     const events = accepted(decide(cmd, c));
     if (events.length === 0) return { seq: c!.lastSeq };
-    const appended = await appendEvent(this.js, this.names, c!.partition, events[0]!, { origin: caller.origin });
-    // Answer once the change is readable, so the caller's next command sees it.
-    await this.watch.waitFor(c!.partition, appended.seq, PROJECTION_WAIT_MS);
+    const seq = await this.appendConfirmed(caller, c!, events[0]!);
     this.conversations.invalidate(c!.id);
-    return { seq: appended.seq };
+    return { seq };
+  }
+
+  /**
+   * Appends, then answers once the projection has applied the event, with the verdict the
+   * rules gave at its place in the log: the caller's next command sees its effect, and a
+   * change that lost a race (a message deleted meanwhile) is refused rather than acked.
+   * If the projection is slow, the answer comes after PROJECTION_WAIT_MS all the same.
+   */
+  private async appendConfirmed(caller: Caller, c: ConversationRecord, event: ConversationEvent): Promise<number> {
+    const { seq } = await appendEvent(this.js, this.names, c.partition, event, { origin: caller.origin });
+    if (!(await this.watch.waitFor(c.partition, seq, PROJECTION_WAIT_MS))) return seq;
+    const refused = await this.readModel.rejection(c.partition, seq);
+    // CONFLICT and NO_CHANGE mean "already so": an idempotent success.
+    if (refused && (refused.code === 'NOT_FOUND' || refused.code === 'FORBIDDEN' || refused.code === 'BAD_REQUEST')) {
+      throw new ChatError(refused.code, refused.reason);
+    }
+    return seq;
   }
 
   private async known(id: string): Promise<ConversationRecord> {

@@ -3,6 +3,7 @@ import {
   admit,
   evolve,
   membershipEffect,
+  readMarkerAt,
   type Conversation,
   type ConversationEvent,
   type ConversationState,
@@ -119,13 +120,14 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
       }
       sends.add(key);
     }
+    const marker = event.type === 'ReadMarked' ? readMarkerAt(before!, event) : 0;
     if (event.type === 'ReadMarked') {
       const key = readerKey(conversationId, event.userId);
-      if (event.upToSeq <= (markers.get(key) ?? 0)) {
+      if (marker <= (markers.get(key) ?? 0)) {
         refuse('NO_CHANGE', 'read marker does not move forward');
         continue;
       }
-      markers.set(key, event.upToSeq);
+      markers.set(key, marker);
     }
 
     const after = evolve(before, event, seq);
@@ -200,10 +202,10 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
       case 'ReadMarked':
         // Other members learn of markers live and from conversation:list; only the
         // reader's other devices need the event in their sync.
-        visible = { type: 'read', conversationId, userId: event.userId, seq: event.upToSeq };
+        visible = { type: 'read', conversationId, userId: event.userId, seq: marker };
         inboxOf = [event.userId];
         pulled = false;
-        writes.readMarkers.push({ conversationId, userId: event.userId, seq: event.upToSeq });
+        writes.readMarkers.push({ conversationId, userId: event.userId, seq: marker });
         break;
       default: {
         const unhandled: never = event;

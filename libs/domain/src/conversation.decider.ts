@@ -1,6 +1,6 @@
 import type { ConversationCommand } from './commands';
 import type { Conversation, ConversationState, MessageRef } from './conversation.state';
-import type { ConversationEvent, MembersAdded, MembersRemoved } from './events';
+import type { ConversationEvent, MembersAdded, MembersRemoved, ReadMarked } from './events';
 
 /** Why the rules refuse something. The gateway maps these to PROTOCOL.md error codes. */
 export type RejectionCode = 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'CONFLICT';
@@ -65,11 +65,10 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
       // Reacting twice, or removing a reaction that is not there, is already so.
       return rejection?.code === 'CONFLICT' ? accept() : rejection ? { ok: false, rejection } : accept(event);
     }
-    case 'MarkRead': {
-      // A marker past the end means "all read"; clamping keeps the marker a real position.
-      const upToSeq = state ? Math.min(cmd.seq, state.lastSeq) : cmd.seq;
-      return checked(state, { type: 'ReadMarked', v: 2, conversationId: cmd.conversationId, userId: cmd.userId, upToSeq, at: cmd.at });
-    }
+    case 'MarkRead':
+      // Clamped to the end of the conversation where it is sequenced (`readMarkerAt`), not
+      // here: the caller's view of the end may be stale.
+      return checked(state, { type: 'ReadMarked', v: 2, conversationId: cmd.conversationId, userId: cmd.userId, upToSeq: cmd.seq, at: cmd.at });
     default: {
       const unhandled: never = cmd;
       return unhandled;
@@ -158,6 +157,11 @@ function membershipChange(
   // change nothing by the time it is sequenced.
   if (membershipEffect(state, event).length === 0) return { code: 'CONFLICT', reason: 'membership already so' };
   return undefined;
+}
+
+/** Where a read marker lands at its place in the log: past the end means "all read". */
+export function readMarkerAt(state: Conversation, event: ReadMarked): number {
+  return Math.min(event.upToSeq, state.lastSeq);
 }
 
 /**

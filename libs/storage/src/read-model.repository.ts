@@ -61,6 +61,15 @@ export class ReadModelRepository {
     return rows[0]?.payload;
   }
 
+  /** Why the projection refused the event at (partition, seq), if it did. */
+  async rejection(partition: number, seq: number): Promise<{ code: string; reason: string } | undefined> {
+    const { rows } = await this.pool.query<{ code: string; reason: string }>(
+      'SELECT code, reason FROM rejected_events WHERE partition = $1 AND seq = $2',
+      [partition, seq],
+    );
+    return rows[0];
+  }
+
   async directConversationId(directKey: string): Promise<string | undefined> {
     const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM conversations WHERE direct_key = $1', [directKey]);
     return rows[0]?.id;
