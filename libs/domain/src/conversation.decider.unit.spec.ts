@@ -1,5 +1,5 @@
 import type { ConversationCommand } from './commands';
-import { admit, decide, evolve, type Decision } from './conversation.decider';
+import { admit, decide, evolve, readMarkerAt, type Decision } from './conversation.decider';
 import type { Conversation, ConversationState, MessageRef } from './conversation.state';
 import type { ConversationEvent } from './events';
 
@@ -156,15 +156,20 @@ describe('decide: SendMessage', () => {
 });
 
 describe('decide: MarkRead', () => {
+  it.each([2, 1, 99])('appends the marker asked for (%i): it is clamped where it is sequenced, not on a possibly stale view', (asked) => {
+    const state = given(created('group', ['alice', 'bob']), sent('alice'));
+    expect(events(decide(markRead('bob', asked), state))).toEqual([
+      { type: 'ReadMarked', v: 2, conversationId: CID, userId: 'bob', upToSeq: asked, at: AT },
+    ]);
+  });
+
   it.each([
     [2, 2],
     [1, 1],
     [99, 2],
-  ])('marks read at %i as %i, clamped to lastSeq 2', (asked, marker) => {
-    const state = given(created('group', ['alice', 'bob']), sent('alice'));
-    expect(events(decide(markRead('bob', asked), state))).toEqual([
-      { type: 'ReadMarked', v: 2, conversationId: CID, userId: 'bob', upToSeq: marker, at: AT },
-    ]);
+  ])('lands a marker of %i at %i in a conversation whose last seq is 2', (asked, landed) => {
+    const state = given(created('group', ['alice', 'bob']), sent('alice'))!;
+    expect(readMarkerAt(state, { type: 'ReadMarked', v: 2, conversationId: CID, userId: 'bob', upToSeq: asked, at: AT })).toBe(landed);
   });
 
   it('refuses a read marker from a non-member with FORBIDDEN', () => {
