@@ -91,3 +91,30 @@ describe('offline catch-up with sync', () => {
     expect(second.next).toBeUndefined();
   });
 });
+
+describe('a cursor older than the sync retention', () => {
+  const sys = useSystem('retention', { CHAT_SYNC_RETENTION: '2s' });
+
+  it('gets reset: true and a fresh snapshot, never a silent gap; a fresh cursor keeps working', async () => {
+    const alice = await sys().connect('alice');
+    const bob = await sys().connect('bob');
+    const { conversation } = await alice.ok('conversation:create', { type: 'direct', members: ['bob'] });
+    await waitForEvents(bob, 1, (e) => e.type === 'conversation');
+    const old = (await bob.ok('sync', {})).next;
+    const sent = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'm1', body: 'soon pruned' });
+    await waitForEvents(bob, 1, (e) => e.type === 'message');
+
+    // The pruner runs every second; once the message is older than 2 s its inbox row goes.
+    const reset = await waitFor('the old cursor to be answered with a reset', async () => {
+      const r = await bob.ok('sync', { since: old });
+      return r.reset ? r : undefined;
+    }, 30_000, 200);
+    expect(reset).toMatchObject({ reset: true, hasMore: false });
+    expect(reset.conversations).toEqual([expect.objectContaining({ id: conversation.id, lastSeq: sent.seq })]);
+    expect(reset.events).toEqual([expect.objectContaining({ type: 'message', seq: sent.seq })]);
+
+    const fresh = await bob.ok('sync', { since: reset.next });
+    expect(fresh.reset).toBeUndefined();
+    expect(fresh.events).toEqual([]);
+  });
+});

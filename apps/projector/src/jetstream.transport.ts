@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { writeSync } from 'node:fs';
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { AckPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { lastValueFrom } from 'rxjs';
@@ -41,7 +42,8 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       const crashAt = this.config.CHAT_TEST_CRASH_AFTER_COMMITS;
       const afterCommit = crashAt === undefined ? undefined : () => {
         if (++commits < crashAt) return;
-        this.log.warn({ commits }, 'test hook: crashing between commit and ack');
+        // Synchronous: an asynchronous log line would die with the process.
+        writeSync(2, `test hook: crashing between commit and ack after ${commits} commits\n`);
         process.kill(process.pid, 'SIGKILL');
       };
       for (const partition of this.names.allPartitions()) {
