@@ -208,7 +208,7 @@ describe('projectBatch', () => {
     });
 
     it('does not move lastActivityAt', () => {
-      expect(writes.conversations[0]).toMatchObject({ lastSeq: 12, messageCount: 6, lastActivityAt: t(11) });
+      expect(writes.conversations[0]).toMatchObject({ lastSeq: 11, messageCount: 6, lastActivityAt: t(11) });
     });
 
     it('does not reset lastActivityAt to the creation time in a batch holding only a read marker', () => {
@@ -682,23 +682,24 @@ describe('projectBatch: targetSeq on timeline rows', () => {
 });
 
 describe('projectBatch: lastActivityAt', () => {
-  it.each<[string, ConversationEvent]>([
-    ['a read marker', readMarked(11, 'bob', 10)],
-    ['an edit', edited(11, 'bob', 5)],
-    ['a reaction', reacted(11, 'carol', 5)],
-    ['a reaction removed', unreacted(11, 'alice', 5)],
-  ])('is not moved by %s, and neither is the last message', (_, event) => {
+  it.each<[string, ConversationEvent, number]>([
+    ['a read marker', readMarked(11, 'bob', 10), 10],
+    ['an edit', edited(11, 'bob', 5), 11],
+    ['a reaction', reacted(11, 'carol', 5), 11],
+    ['a reaction removed', unreacted(11, 'alice', 5), 11],
+  ])('is not moved by %s, and neither is the last message', (_, event, lastSeq) => {
     const { writes } = project(log(10, event), existing(), [], 10, { targets: targetsOf(storedMessage({ reactions: { '👍': ['alice'] } })) });
     expect(writes.rejected).toEqual([]);
     expect(writes.conversations).toHaveLength(1);
     expect(writes.conversations[0]).not.toHaveProperty('lastActivityAt');
     expect(writes.conversations[0]).not.toHaveProperty('lastMessage');
-    expect(writes.conversations[0]).toMatchObject({ lastSeq: 11 });
+    // Reading is not news: lastSeq stays at the last change to the conversation.
+    expect(writes.conversations[0]).toMatchObject({ lastSeq });
   });
 
   it('stays at the last message when reads, edits and reactions follow it in the batch', () => {
     const { writes } = project(log(10, sent(11, 'bob', 'm'), edited(12, 'bob', 11), reacted(13, 'alice', 11), readMarked(14, 'carol', 13)), existing());
-    expect(writes.conversations[0]).toMatchObject({ lastSeq: 14, lastActivityAt: t(11) });
+    expect(writes.conversations[0]).toMatchObject({ lastSeq: 13, lastActivityAt: t(11) });
   });
 });
 
@@ -733,7 +734,7 @@ describe('projectBatch: forward-only read markers', () => {
       { conversationId: CID, userId: 'bob', seq: 10 },
     ]);
     expect(writes.timeline.map((r) => r.seq)).toEqual([11, 14]);
-    expect(writes.conversations[0]).toMatchObject({ lastSeq: 14 });
+    expect(writes.conversations[0]).toMatchObject({ lastSeq: 10 });
   });
 
   it('gives a member removed and added again the same verdict on its next marker whatever the batch boundaries', () => {
@@ -754,5 +755,19 @@ describe('projectBatch: forward-only read markers', () => {
     });
     expect(writes.rejected).toEqual([]);
     expect(writes.readMarkers.map((m) => [m.userId, m.seq])).toEqual([['carol', 5], ['bob', 6]]);
+  });
+});
+
+describe('projectBatch: a read marker past the end of the conversation', () => {
+  it('lands on the conversation\'s last seq at the place it is sequenced, not further', () => {
+    // existing(): last seq 10; the marker asks for 99.
+    const { writes, deliveries } = project(log(10, readMarked(11, 'bob', 99)), existing());
+    expect(writes.readMarkers).toEqual([{ conversationId: CID, userId: 'bob', seq: 10 }]);
+    expect(deliveries[0]!.event).toEqual({ type: 'read', conversationId: CID, userId: 'bob', seq: 10 });
+  });
+
+  it('then refuses a second "all read" at the same end as NO_CHANGE', () => {
+    const { writes } = project(log(10, readMarked(11, 'bob', 99), readMarked(12, 'bob', 99)), existing());
+    expect(writes.rejected).toEqual([{ seq: 12, conversationId: CID, code: 'NO_CHANGE', reason: expect.any(String) }]);
   });
 });

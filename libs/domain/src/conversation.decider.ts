@@ -196,8 +196,11 @@ export function evolve(state: ConversationState, event: ConversationEvent, seq: 
     case 'MessageDeleted':
     case 'ReactionAdded':
     case 'ReactionRemoved':
-    case 'ReadMarked':
       return { ...state, lastSeq: seq };
+    case 'ReadMarked':
+      // Reading is not news: lastSeq stays the last change to the conversation itself, so
+      // "read up to the end" lands on the same seq however many markers follow.
+      return state;
     default: {
       const unhandled: never = event;
       return unhandled;

@@ -213,20 +213,20 @@ describe('admit: the rules re-checked in log order', () => {
 });
 
 describe('evolve', () => {
-  it('sets lastSeq to the seq of every event and counts only messages, densely', () => {
-    const steps: Array<[ConversationEvent, number, number]> = [
-      [created('group', ['alice', 'bob']), 10, 0],
-      [sent('alice', 'a'), 11, 1],
-      [added('alice', ['carol']), 15, 1],
-      [sent('carol', 'b'), 20, 2],
-      [{ type: 'ReadMarked', v: 2, conversationId: CID, userId: 'bob', upToSeq: 20, at: AT }, 21, 2],
-      [removed('alice', ['carol']), 30, 2],
-      [sent('bob', 'c'), 42, 3],
+  it('sets lastSeq to the seq of every event but read markers, and counts only messages, densely', () => {
+    const steps: Array<[ConversationEvent, number, number, number]> = [
+      [created('group', ['alice', 'bob']), 10, 10, 0],
+      [sent('alice', 'a'), 11, 11, 1],
+      [added('alice', ['carol']), 15, 15, 1],
+      [sent('carol', 'b'), 20, 20, 2],
+      [{ type: 'ReadMarked', v: 2, conversationId: CID, userId: 'bob', upToSeq: 20, at: AT }, 21, 20, 2],
+      [removed('alice', ['carol']), 30, 30, 2],
+      [sent('bob', 'c'), 42, 42, 3],
     ];
     let state: ConversationState;
-    for (const [event, seq, messageCount] of steps) {
+    for (const [event, seq, lastSeq, messageCount] of steps) {
       state = evolve(state, event, seq);
-      expect({ lastSeq: state.lastSeq, messageCount: state.messageCount }).toEqual({ lastSeq: seq, messageCount });
+      expect({ lastSeq: state.lastSeq, messageCount: state.messageCount }).toEqual({ lastSeq, messageCount });
     }
   });
 

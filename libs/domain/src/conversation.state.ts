@@ -9,7 +9,7 @@ export interface Conversation {
   createdBy: UserId;
   createdAt: string;
   members: ReadonlySet<UserId>;
-  /** Seq of the last event applied (any kind). */
+  /** Seq of the last event that changed the conversation (every kind but read markers). */
   lastSeq: number;
   /** Dense count of messages: the n-th message has number n. Unread counts derive from it. */
   messageCount: number;
