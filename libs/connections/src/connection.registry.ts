@@ -1,58 +1,143 @@
 import type { Redis } from 'ioredis';
+import type { Presence } from '@chat/contracts';
 import type { Names } from '@chat/messaging';
+import { LEASE_DOWN, LEASE_UP } from './leases.lua';
 
-/** How long a registry entry lives without a heartbeat: a dead gateway's users age out. */
-export const REGISTRY_TTL_S = 90;
+/** A connection's lease lasts this long unless its gateway renews it. */
+export const LEASE_MS = 25_000;
+/** Gateways renew their leases this often: a dead gateway's users are offline within LEASE_MS + a sweep. */
+export const HEARTBEAT_MS = 5_000;
+const LAST_SEEN_TTL_MS = 30 * 86_400_000;
+
+/** One live connection as the registry knows it. */
+export interface Lease {
+  userId: string;
+  connectionId: string;
+}
+
+export type Transition = 'online' | 'offline';
+
+/** `node|epoch|connection`: node ids and connection ids never contain `|`. */
+export const leaseMember = (nodeId: string, epoch: number, connectionId: string) => `${nodeId}|${epoch}|${connectionId}`;
+
+type LeaseRedis = Redis & {
+  leaseUp(k1: string, k2: string, k3: string, k4: string, member: string, now: number, until: number, userId: string): Promise<number>;
+  leaseDown(k1: string, k2: string, k3: string, k4: string, member: string, now: number, userId: string, ttl: number): Promise<number>;
+};
 
 /**
- * The connection registry in Redis: user -> { connectionId: nodeId }. Routing reads it to
- * publish each event once per gateway node that holds a recipient.
+ * The connection registry and presence, one structure in Redis: per user, a sorted set of
+ * connection leases. Routing reads which nodes hold a user; presence is "has a live lease".
+ * Nothing here is written to disk by the system (Redis runs without persistence here);
+ * everything rebuilds from the gateways' heartbeats after a flush.
  */
 export class ConnectionRegistry {
-  constructor(
-    private readonly redis: Redis,
-    private readonly names: Names,
-  ) {}
+  private readonly redis: LeaseRedis;
 
-  async register(userId: string, connectionId: string, nodeId: string): Promise<void> {
-    const key = this.names.registryKey(userId);
-    await this.redis.multi().hset(key, connectionId, nodeId).expire(key, REGISTRY_TTL_S).exec();
+  constructor(redis: Redis, private readonly names: Names) {
+    redis.defineCommand('leaseUp', { numberOfKeys: 4, lua: LEASE_UP });
+    redis.defineCommand('leaseDown', { numberOfKeys: 4, lua: LEASE_DOWN });
+    this.redis = redis as LeaseRedis;
   }
 
-  async unregister(userId: string, connectionId: string): Promise<void> {
-    await this.redis.hdel(this.names.registryKey(userId), connectionId);
+  /** A node's new incarnation: leases of its earlier epochs are no longer routed to. */
+  async nextEpoch(nodeId: string): Promise<number> {
+    return this.redis.incr(this.names.epochKey(nodeId));
+  }
+
+  async connect(userId: string, member: string, now = Date.now()): Promise<Transition | undefined> {
+    const up = await this.redis.leaseUp(...this.keys(userId), member, now, now + LEASE_MS, userId);
+    return up === 1 ? 'online' : undefined;
+  }
+
+  async disconnect(userId: string, member: string, now = Date.now()): Promise<Transition | undefined> {
+    const down = await this.redis.leaseDown(...this.keys(userId), member, now, userId, LAST_SEEN_TTL_MS);
+    return down === 1 ? 'offline' : undefined;
   }
 
   /**
-   * Re-asserts every connection a node holds and extends its lease; called on the node's
-   * heartbeat, so a registry that Redis lost (flush, restart) is whole again one beat later.
+   * Renews the leases of every connection a node holds. Also re-creates them after Redis
+   * lost them (flush, restart): users it finds offline come online again, reported here.
    */
-  async refresh(connections: Iterable<{ userId: string; connectionId: string }>, nodeId: string): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    let n = 0;
-    for (const { userId, connectionId } of connections) {
-      const key = this.names.registryKey(userId);
-      pipeline.hset(key, connectionId, nodeId).expire(key, REGISTRY_TTL_S);
-      n++;
+  async renew(leases: Iterable<Lease & { member: string }>, now = Date.now()): Promise<Array<{ userId: string; transition: Transition }>> {
+    const pipeline = this.redis.pipeline() as unknown as { leaseUp: LeaseRedis['leaseUp']; exec(): Promise<Array<[Error | null, unknown]> | null> };
+    const users: string[] = [];
+    for (const { userId, member } of leases) {
+      void pipeline.leaseUp(...this.keys(userId), member, now, now + LEASE_MS, userId);
+      users.push(userId);
     }
-    if (n > 0) await pipeline.exec();
+    if (users.length === 0) return [];
+    const results = (await pipeline.exec()) ?? [];
+    return results.flatMap(([err, up], i) => (!err && up === 1 ? [{ userId: users[i]!, transition: 'online' as const }] : []));
   }
 
-  /** node id -> the given users it holds at least one connection of. */
-  async nodesOf(userIds: string[]): Promise<Map<string, string[]>> {
+  /** Expires leases their nodes stopped renewing; returns the users that went offline. */
+  async sweep(now = Date.now(), limit = 1000): Promise<string[]> {
+    const due = await this.redis.zrangebyscore(this.names.leaseIndexKey(), '-inf', now, 'LIMIT', 0, limit);
+    const offline: string[] = [];
+    for (const userId of due) {
+      if ((await this.redis.leaseDown(...this.keys(userId), '', now, userId, LAST_SEEN_TTL_MS)) === 1) offline.push(userId);
+    }
+    return offline;
+  }
+
+  /** node id -> the given users it holds a live connection of, in its current epoch. */
+  async nodesOf(userIds: string[], now = Date.now()): Promise<Map<string, string[]>> {
     const byNode = new Map<string, string[]>();
     if (userIds.length === 0) return byNode;
     const pipeline = this.redis.pipeline();
-    for (const userId of userIds) pipeline.hvals(this.names.registryKey(userId));
+    for (const userId of userIds) pipeline.zrangebyscore(this.names.leasesKey(userId), now, '+inf');
     const results = (await pipeline.exec()) ?? [];
-    results.forEach(([err, nodes], i) => {
+    const epochs = await this.currentEpochs(results.flatMap(([, members]) => (members as string[]).map((m) => m.split('|')[0]!)));
+    results.forEach(([err, members], i) => {
       if (err) throw err;
-      for (const node of new Set(nodes as string[])) {
-        let users = byNode.get(node);
-        if (!users) byNode.set(node, (users = []));
-        users.push(userIds[i]!);
+      const nodes = new Set<string>();
+      for (const member of members as string[]) {
+        const [node, epoch] = member.split('|');
+        // A lease left by an earlier incarnation of a node that restarted is fenced.
+        if (node && Number(epoch) === epochs.get(node)) nodes.add(node);
+      }
+      for (const node of nodes) {
+        const users = byNode.get(node);
+        if (users) users.push(userIds[i]!);
+        else byNode.set(node, [userIds[i]!]);
       }
     });
     return byNode;
+  }
+
+  /** How many live connections a user has, across every gateway. */
+  async liveConnections(userId: string, now = Date.now()): Promise<number> {
+    return this.redis.zcount(this.names.leasesKey(userId), now, '+inf');
+  }
+
+  async presence(userIds: string[], now = Date.now()): Promise<Presence[]> {
+    if (userIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const userId of userIds) pipeline.zcount(this.names.leasesKey(userId), now, '+inf').get(this.names.lastSeenKey(userId));
+    const results = (await pipeline.exec()) ?? [];
+    return userIds.map((userId, i) => {
+      const live = Number(results[2 * i]?.[1] ?? 0);
+      const seen = results[2 * i + 1]?.[1] as string | null;
+      if (live > 0) return { userId, status: 'online' as const };
+      return { userId, status: 'offline' as const, ...(seen && { lastSeenAt: new Date(Number(seen)).toISOString() }) };
+    });
+  }
+
+  private epochCache = new Map<string, { epoch: number; at: number }>();
+
+  /** Current epochs of these nodes, cached for a second (an epoch changes only on restart). */
+  private async currentEpochs(nodes: string[]): Promise<Map<string, number>> {
+    const now = Date.now();
+    const stale = [...new Set(nodes)].filter((n) => (this.epochCache.get(n)?.at ?? 0) < now - 1_000);
+    if (stale.length) {
+      const values = await this.redis.mget(...stale.map((n) => this.names.epochKey(n)));
+      stale.forEach((n, i) => this.epochCache.set(n, { epoch: Number(values[i] ?? 0), at: now }));
+    }
+    return new Map([...new Set(nodes)].map((n) => [n, this.epochCache.get(n)!.epoch]));
+  }
+
+  private keys(userId: string): [string, string, string, string] {
+    return [this.names.leasesKey(userId), this.names.presenceStateKey(userId), this.names.lastSeenKey(userId), this.names.leaseIndexKey()];
   }
 }

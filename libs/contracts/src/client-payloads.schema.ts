@@ -48,6 +48,9 @@ export const clientPayloads = {
   sync: z.object({ since: z.string().min(1).max(4096).optional(), limit: limit(MAX_SYNC_LIMIT).optional() }),
   history: z.object({ conversationId, beforeSeq: positiveSeq.optional(), limit: limit(MAX_HISTORY_LIMIT).optional() }),
   read: z.object({ conversationId, seq }),
+  typing: z.object({ conversationId, state: z.enum(['start', 'stop']) }),
+  'presence:subscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
+  'presence:unsubscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
 } as const;
 
 export type ClientEventName = keyof typeof clientPayloads;

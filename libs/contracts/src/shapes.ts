@@ -81,6 +81,13 @@ export interface ReadMarker {
   seq: number;
 }
 
+export interface Typing {
+  type: 'typing';
+  conversationId: string;
+  userId: string;
+  state: 'start' | 'stop';
+}
+
 export interface Presence {
   userId: string;
   status: 'online' | 'offline';

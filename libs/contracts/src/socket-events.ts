@@ -8,8 +8,10 @@ import type {
   Message,
   MessageDeleted,
   MessageEdited,
+  Presence,
   Reaction,
   ReadMarker,
+  Typing,
 } from './shapes';
 
 export interface SyncResult {
@@ -35,6 +37,9 @@ export interface AckResults {
   sync: SyncResult;
   history: { messages: Message[]; hasMore: boolean };
   read: Record<string, never>;
+  typing: Record<string, never>;
+  'presence:subscribe': { presence: Presence[] };
+  'presence:unsubscribe': Record<string, never>;
 }
 
 export type ClientToServerEvents = {
@@ -48,4 +53,8 @@ export interface ServerToClientEvents {
   reaction: (event: Reaction) => void;
   conversation: (event: ConversationChanged) => void;
   read: (event: ReadMarker) => void;
+  typing: (event: Typing) => void;
+  presence: (event: Presence) => void;
+  /** Extension: the gateway is shutting down; the client reconnects (elsewhere) and syncs. */
+  draining: (event: { reconnectInMs: number }) => void;
 }

@@ -1,16 +1,30 @@
-import type { ChatEvent } from '@chat/contracts';
+import type { ChatEvent, Typing } from '@chat/contracts';
 
-/** One committed event and the users on the receiving node who should see it. */
+/** One event and the users on the receiving node who should see it. */
 export interface DeliveryItem {
-  event: ChatEvent;
+  event: ChatEvent | Typing;
   users: string[];
   /** `nodeId/connectionId` of the connection that sent it: it has the ack, not a copy. */
   origin?: string;
 }
 
-/** What a projector publishes to one gateway node after a commit, in seq order. */
+/**
+ * What a projector publishes to one gateway node after a commit (committed events of small
+ * conversations, in seq order), and what a gateway publishes for typing.
+ */
 export interface DeliveryBatch {
   items: DeliveryItem[];
+}
+
+/** What goes to the room subject of a large conversation: every member there sees it. */
+export interface RoomBatch {
+  items: Array<{ event: ChatEvent | Typing; origin?: string }>;
+}
+
+/** Request to a node: make these users' sockets join the conversation's room, then reply. */
+export interface JoinRoom {
+  conversationId: string;
+  users: string[];
 }
 
 /** What a projector announces after each commit: everything up to `seq` is readable. */

@@ -62,9 +62,53 @@ export class Names {
     return `create:${conversationId}`;
   }
 
-  /** Redis hash: connection id -> node id, for every live connection of one user. */
-  registryKey(userId: string): string {
-    return `${this.namespace}:conn:${userId}`;
+  /** Core NATS subject of a large (pull) conversation: gateways with a member online subscribe. */
+  room(conversationId: string): string {
+    if (!isConversationId(conversationId)) throw new Error(`not a conversation id: ${JSON.stringify(conversationId)}`);
+    return `${this.namespace}.room.${conversationId}`;
+  }
+
+  /** Core NATS subject of one user's presence transitions. */
+  presence(userId: string): string {
+    return `${this.namespace}.presence.${subjectToken(userId)}`;
+  }
+
+  /** Core NATS request subject on which a node makes its users' sockets join a room. */
+  nodeControl(nodeId: string): string {
+    return `${this.nodeDelivery(nodeId)}.control`;
+  }
+
+  /**
+   * Redis sorted set of one user's live connections: member `node|epoch|connection`,
+   * score = lease expiry (ms). The braces keep a user's keys in one Redis Cluster slot.
+   */
+  leasesKey(userId: string): string {
+    return `${this.namespace}:conn:{${userId}}`;
+  }
+
+  /** Redis string `online` while the user is online: a transition happens once. */
+  presenceStateKey(userId: string): string {
+    return `${this.namespace}:pstate:{${userId}}`;
+  }
+
+  /** Redis string: when the user was last seen (ms), kept for a while after it went offline. */
+  lastSeenKey(userId: string): string {
+    return `${this.namespace}:seen:{${userId}}`;
+  }
+
+  /** Redis sorted set user -> latest lease expiry: where the sweeper finds leases left by dead nodes. */
+  leaseIndexKey(): string {
+    return `${this.namespace}:leases`;
+  }
+
+  /** Redis counter of a node's incarnations: leases of an older epoch are fenced. */
+  epochKey(nodeId: string): string {
+    return `${this.namespace}:epoch:${nodeId}`;
+  }
+
+  /** Redis key that lets one `typing: start` per user and conversation through every 3 s. */
+  typingKey(conversationId: string, userId: string): string {
+    return `${this.namespace}:typing:${conversationId}:{${userId}}`;
   }
 
   /** Everything this namespace owns in Redis, for clean-up. */
@@ -90,6 +134,11 @@ export class Names {
     if (!Number.isInteger(p) || p < 0) throw new Error(`not a partition: ${p}`);
     return p;
   }
+}
+
+/** A user id as one subject token: characters outside [A-Za-z0-9_-] become ~XX (hex). */
+export function subjectToken(value: string): string {
+  return value.replace(/[^A-Za-z0-9_-]/g, (c) => `~${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** NATS headers the system sets on events. */
