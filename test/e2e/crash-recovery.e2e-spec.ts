@@ -1,7 +1,7 @@
 import type { Message } from '@chat/contracts';
 import { startApp, type AppProcess } from '../support/app-process';
 import { connectClient, type TestClient } from '../support/clients';
-import { createNamespace, type TestNamespace } from '../support/namespace';
+import { createNamespace, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(180_000);
@@ -23,7 +23,7 @@ describe('crash of the all-in-one process', () => {
   let ns: TestNamespace;
   let app: AppProcess | undefined;
   beforeAll(() => {
-    ns = createNamespace('crash');
+    ns = createNamespace('crash', UNLIMITED);
   });
   afterAll(async () => {
     await app?.stop();

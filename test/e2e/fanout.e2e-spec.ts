@@ -1,6 +1,7 @@
 import type { ChatEvent, Message } from '@chat/contracts';
 import type { TestClient } from '../support/clients';
 import { query } from '../support/inspect';
+import { UNLIMITED } from '../support/namespace';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
 
@@ -21,7 +22,7 @@ async function syncAll(client: TestClient, since: string): Promise<ChatEvent[]> 
 }
 
 describe('hybrid fan-out (CHAT_PUSH_FANOUT_MAX = 100)', () => {
-  const sys = useSystem('fanout');
+  const sys = useSystem('fanout', UNLIMITED);
 
   it('keeps every member\'s sync exact while a group grows from 3 to 150 members and shrinks back to 20', async () => {
     const clients = await Promise.all(Array.from({ length: 150 }, (_, i) => sys().connect(user(i))));

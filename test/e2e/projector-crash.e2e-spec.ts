@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { ROOT, startApp, type AppProcess } from '../support/app-process';
 import { connectClient } from '../support/clients';
 import { caughtUp, readModelChecksums } from '../support/inspect';
-import { createNamespace, type TestNamespace } from '../support/namespace';
+import { createNamespace, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { waitFor } from '../support/wait';
 import { mixedWorkload } from '../support/workload';
 
@@ -13,7 +13,7 @@ describe('a projector that crashes between its commit and its acks', () => {
   let ns: TestNamespace;
   let app: AppProcess | undefined;
   beforeAll(() => {
-    ns = createNamespace('pcrash');
+    ns = createNamespace('pcrash', UNLIMITED);
   });
   afterAll(async () => {
     await app?.stop();

@@ -1,12 +1,13 @@
 import type { ReadMarker } from '@chat/contracts';
 import { waitForEvents } from '../support/clients';
+import { UNLIMITED } from '../support/namespace';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(90_000);
 
 describe('read markers and unread counts', () => {
-  const sys = useSystem('readstate');
+  const sys = useSystem('readstate', UNLIMITED);
 
   it('leaves unread 20 after reading 100 of 120, ignores a marker moved back, and shows markers live', async () => {
     const alice = await sys().connect('alice');

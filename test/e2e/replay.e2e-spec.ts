@@ -3,7 +3,7 @@ import type { Message } from '@chat/contracts';
 import { ROOT, startApp, type AppProcess } from '../support/app-process';
 import { connectClient, type TestClient } from '../support/clients';
 import { appendRaw, caughtUp, readModelChecksums } from '../support/inspect';
-import { createNamespace, TEST_ADMIN_TOKEN, type TestNamespace } from '../support/namespace';
+import { createNamespace, TEST_ADMIN_TOKEN, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { waitFor } from '../support/wait';
 import { mixedWorkload } from '../support/workload';
 
@@ -31,7 +31,7 @@ describe('replay', () => {
   let users: Awaited<ReturnType<typeof connectAll>>;
   const clients: TestClient[] = [];
   beforeAll(async () => {
-    ns = createNamespace('replay');
+    ns = createNamespace('replay', UNLIMITED);
     app = await startApp({ env: ns.env });
     users = await connectAll(app.url);
     clients.push(...Object.values(users));

@@ -21,6 +21,9 @@ export interface TestNamespace {
   cleanup(): Promise<void>;
 }
 
+/** For tests that send as fast as they can: the limits are tested on their own. */
+export const UNLIMITED = { CHAT_SEND_RATE: '1000000', CHAT_SEND_BURST: '1000000', CHAT_EVENT_RATE: '1000000', CHAT_EVENT_BURST: '1000000' };
+
 export function createNamespace(label: string, extraEnv: Record<string, string> = {}): TestNamespace {
   const name = `t_${label.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}_${randomBytes(4).toString('hex')}`;
   const databaseUrl = `${SHARED.postgres}/${name}`;

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PG_POOL } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard } from '@chat/platform';
 import { ProjectionsController } from './projections.controller';
 import { RebuildService } from './rebuild.service';
 

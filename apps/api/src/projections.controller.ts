@@ -3,7 +3,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Names } from '@chat/messaging';
 import { JETSTREAM_MANAGER, NAMES } from '@chat/platform';
 import { ReadModelRepository, TIMELINE } from '@chat/storage';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard } from '@chat/platform';
 import { RebuildService } from './rebuild.service';
 
 /** `GET /v1/admin/projections` and `POST /v1/admin/projections/:name/rebuild`. */

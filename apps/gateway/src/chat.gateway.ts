@@ -1,4 +1,4 @@
-import { Inject, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -7,6 +7,7 @@ import {
   OnGatewayInit,
   SubscribeMessage,
   WebSocketGateway,
+  WebSocketServer,
 } from '@nestjs/websockets';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
@@ -20,82 +21,58 @@ import {
   type ClientEventName,
   type ClientPayload,
 } from '@chat/contracts';
-import { ConnectionRegistry } from '@chat/connections';
-import { LOGGER, NODE_ID } from '@chat/platform';
+import { LOGGER } from '@chat/platform';
 import { CommandsService, type Caller } from './commands.service';
-import { LocalConnections } from './local-connections';
+import { dataOf } from './local-connections';
 import { NodeDelivery } from './node.delivery';
+import { PresenceHub } from './presence.hub';
 import { ProjectionWatch } from './projection.watch';
 import { QueriesService } from './queries.service';
-import { TokenVerifier } from './token.verifier';
-
-/** Registry leases are re-asserted this often; they expire after REGISTRY_TTL_S without it. */
-const HEARTBEAT_MS = 15_000;
-/** setTimeout cannot wait longer than this. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-interface SocketData {
-  caller: Caller;
-  /** conversation -> last read marker this connection appended. */
-  readMarkers: Map<string, number>;
-}
+import { RateLimits } from './rate-limiter';
+import { SessionsService } from './sessions.service';
+import { TypingRelay } from './typing.relay';
 
 /** Socket.IO events -> commands and queries, each answered with a PROTOCOL.md ack. */
 @WebSocketGateway()
-export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationBootstrap, OnApplicationShutdown {
-  private heartbeat?: NodeJS.Timeout;
+export class ChatGateway
+  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  @WebSocketServer() private server!: Server;
 
   constructor(
     private readonly commands: CommandsService,
     private readonly queries: QueriesService,
-    private readonly verifier: TokenVerifier,
-    private readonly local: LocalConnections,
-    private readonly registry: ConnectionRegistry,
+    private readonly sessions: SessionsService,
     private readonly delivery: NodeDelivery,
+    private readonly presence: PresenceHub,
+    private readonly typing: TypingRelay,
+    private readonly limits: RateLimits,
     private readonly watch: ProjectionWatch,
-    @Inject(NODE_ID) private readonly nodeId: string,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
   afterInit(server: Server): void {
-    server.use((socket, next) => {
-      this.verifier.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token).then(
-        (session) => {
-          if (!session) return next(new Error('unauthorized'));
-          const data: SocketData = { caller: { ...session, origin: `${this.nodeId}/${socket.id}` }, readMarkers: new Map() };
-          Object.assign(socket.data as object, data);
-          next();
-        },
-        () => next(new Error('unauthorized')),
-      );
-    });
+    server.use((socket, next) => this.sessions.admit(socket, next));
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     this.watch.start();
     this.delivery.start();
-    this.heartbeat = setInterval(() => {
-      this.registry.refresh(this.local.entries(), this.nodeId).catch((err: Error) => this.log.warn({ err: err.message }, 'registry heartbeat failed'));
-    }, HEARTBEAT_MS);
-    this.heartbeat.unref();
+    await this.sessions.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.sessions.drain(this.server);
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.heartbeat);
+    this.sessions.stop();
     this.delivery.stop();
     this.watch.stop();
   }
 
   handleConnection(socket: Socket): void {
-    const { caller } = socket.data as SocketData;
-    this.local.add(caller.userId, socket);
-    this.registry.register(caller.userId, socket.id, this.nodeId).catch((err: Error) => {
-      // Live delivery waits for the next heartbeat; sync still has everything.
-      this.log.warn({ err: err.message, userId: caller.userId }, 'registry write failed');
-    });
-    const expiry = setTimeout(() => socket.disconnect(true), Math.min(MAX_TIMER_MS, Math.max(0, caller.exp * 1000 - Date.now())));
-    expiry.unref();
-    socket.once('disconnect', () => clearTimeout(expiry));
+    this.sessions.attach(socket);
     socket.onAny((event: string, ...args: unknown[]) => {
       if (isClientEventName(event)) return;
       const ack = args[args.length - 1];
@@ -103,11 +80,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     });
   }
 
-  handleDisconnect(socket: Socket): void {
-    const caller = (socket.data as Partial<SocketData>).caller;
-    if (!caller) return;
-    this.local.remove(caller.userId, socket);
-    this.registry.unregister(caller.userId, socket.id).catch(() => undefined);
+  handleDisconnect(socket: Socket): Promise<void> {
+    return this.sessions.detach(socket);
   }
 
   @SubscribeMessage('conversation:create')
@@ -157,7 +131,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   @SubscribeMessage('read')
   read(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'read', p, (c, v) => this.commands.read(c, v, (s.data as SocketData).readMarkers));
+    return this.run(s, 'read', p, (c, v) => this.commands.read(c, v, dataOf(s).readMarkers));
   }
 
   @SubscribeMessage('sync')
@@ -170,9 +144,25 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     return this.run(s, 'history', p, (c, v) => this.queries.history(c, v));
   }
 
+  @SubscribeMessage('typing')
+  typingEvent(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
+    return this.run(s, 'typing', p, async (c, v) => (await this.typing.relay(c, v), {}));
+  }
+
+  @SubscribeMessage('presence:subscribe')
+  watchPresence(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
+    return this.run(s, 'presence:subscribe', p, async (_c, v) => ({ presence: await this.presence.subscribe(s, v.userIds) }));
+  }
+
+  @SubscribeMessage('presence:unsubscribe')
+  unwatchPresence(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
+    return this.run(s, 'presence:unsubscribe', p, async (_c, v) => (this.presence.unsubscribe(s, v.userIds), {}));
+  }
+
   /**
-   * Every event goes through here: token still valid, payload valid, then the work.
-   * Whatever happens, the answer is an ack; nothing thrown reaches Socket.IO.
+   * Every event goes through here: token still valid, within the rate limits, payload
+   * valid, then the work. Whatever happens, the answer is an ack; nothing thrown reaches
+   * Socket.IO.
    */
   private async run<E extends ClientEventName>(
     socket: Socket,
@@ -180,16 +170,22 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     payload: unknown,
     work: (caller: Caller, payload: ClientPayload<E>) => Promise<AckResults[E]>,
   ): Promise<Ack<AckResults[E]>> {
-    const { caller } = socket.data as SocketData;
+    const data = dataOf(socket);
+    const { caller } = data;
     if (caller.exp * 1000 <= Date.now()) return fail('UNAUTHORIZED', 'token expired; reconnect with a new one');
+    const wait = this.limits.check(caller.userId, data.limits, event === 'message:send' ? 'send' : 'other');
+    if (wait > 0) return { ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests', retryAfterMs: wait } };
     const parsed = parseClientPayload(event, payload);
     if (!parsed.ok) return fail(parsed.code, parsed.message);
+    data.inFlight++;
     try {
       return { ok: true, ...(await work(caller, parsed.value)) };
     } catch (err) {
       if (err instanceof ChatError) return err.toAck();
       this.log.error({ event, userId: caller.userId, err: (err as Error).message }, 'command failed on a backend');
       return fail('UNAVAILABLE', 'a backend is unavailable; retry with the same ids');
+    } finally {
+      data.inFlight--;
     }
   }
 }
@@ -197,4 +193,3 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 function fail(code: AckFailure['error']['code'], message: string): AckFailure {
   return { ok: false, error: { code, message } };
 }
-

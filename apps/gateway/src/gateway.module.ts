@@ -6,18 +6,23 @@ import type { Pool } from 'pg';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
-import { LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS } from '@chat/platform';
+import { AdminGuard, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
 import { ChatGateway } from './chat.gateway';
 import { CommandsService } from './commands.service';
 import { ConversationCache } from './conversation.cache';
 import { DevTokenController } from './dev-token.controller';
 import { LocalConnections } from './local-connections';
+import { NodeController } from './node.controller';
 import { NodeDelivery } from './node.delivery';
+import { PresenceHub } from './presence.hub';
 import { ProjectionWatch } from './projection.watch';
 import { QueriesService } from './queries.service';
+import { RateLimits } from './rate-limiter';
 import { SentMessagesLookup } from './sent-messages.lookup';
+import { SessionsService } from './sessions.service';
 import { TokenVerifier } from './token.verifier';
+import { TypingRelay } from './typing.relay';
 
 /** The Socket.IO gateway: authenticates sockets, turns events into commands, delivers live. */
 @Module({})
@@ -25,13 +30,22 @@ export class GatewayModule {
   static forRoot(config: Config): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: config.CHAT_DEV_TOKENS ? [DevTokenController] : [],
+      controllers: [NodeController, ...(config.CHAT_DEV_TOKENS ? [DevTokenController] : [])],
       providers: [
         ChatGateway,
         CommandsService,
         QueriesService,
+        SessionsService,
         LocalConnections,
+        AdminGuard,
         { provide: TokenVerifier, useValue: new TokenVerifier(config.CHAT_JWT_SECRET) },
+        {
+          provide: RateLimits,
+          useValue: new RateLimits({
+            sendRate: config.CHAT_SEND_RATE, sendBurst: config.CHAT_SEND_BURST,
+            eventRate: config.CHAT_EVENT_RATE, eventBurst: config.CHAT_EVENT_BURST,
+          }),
+        },
         { provide: ReadModelRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ReadModelRepository(pool) },
         { provide: ConversationCache, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new ConversationCache(rm) },
         { provide: SentMessagesLookup, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new SentMessagesLookup(rm) },
@@ -46,6 +60,17 @@ export class GatewayModule {
           inject: [NATS, NAMES, NODE_ID, LocalConnections, ConversationCache, LOGGER],
           useFactory: (nc: NatsConnection, names: Names, nodeId: string, local: LocalConnections, cache: ConversationCache, log: Logger) =>
             new NodeDelivery(nc, names, nodeId, local, cache, log),
+        },
+        {
+          provide: PresenceHub,
+          inject: [NATS, NAMES, ConnectionRegistry],
+          useFactory: (nc: NatsConnection, names: Names, registry: ConnectionRegistry) => new PresenceHub(nc, names, registry),
+        },
+        {
+          provide: TypingRelay,
+          inject: [REDIS, NAMES, ConnectionRegistry, ConversationCache, NodeDelivery],
+          useFactory: (redis: Redis, names: Names, registry: ConnectionRegistry, cache: ConversationCache, delivery: NodeDelivery) =>
+            new TypingRelay(redis, names, registry, cache, delivery, config.CHAT_PUSH_FANOUT_MAX),
         },
       ],
     };

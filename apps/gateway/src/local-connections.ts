@@ -1,21 +1,44 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
+import type { Caller } from './commands.service';
+import type { TokenBucket } from './rate-limiter';
+
+/** What the gateway keeps on each socket (socket.data). */
+export interface SocketData {
+  caller: Caller;
+  /** The connection's lease in the registry (`node|epoch|connection`). */
+  member: string;
+  /** conversation -> last read marker this connection appended. */
+  readMarkers: Map<string, number>;
+  /** Users whose presence this connection watches. */
+  watching: Set<string>;
+  limits: { send: TokenBucket; other: TokenBucket };
+  /** Events being handled: a draining gateway waits for them before closing the socket. */
+  inFlight: number;
+}
+
+export const dataOf = (socket: Socket) => socket.data as SocketData;
+
+/** Packets a socket may have waiting to be written before it counts as too slow. */
+export const MAX_BUFFERED_PACKETS = 1_000;
 
 /** The sockets this gateway node holds, by user: where delivered events are emitted. */
 @Injectable()
 export class LocalConnections {
   private readonly byUser = new Map<string, Set<Socket>>();
+  private count = 0;
 
   add(userId: string, socket: Socket): void {
     let sockets = this.byUser.get(userId);
     if (!sockets) this.byUser.set(userId, (sockets = new Set()));
+    if (!sockets.has(socket)) this.count++;
     sockets.add(socket);
   }
 
   remove(userId: string, socket: Socket): void {
     const sockets = this.byUser.get(userId);
-    if (!sockets) return;
-    sockets.delete(socket);
+    if (!sockets?.delete(socket)) return;
+    this.count--;
     if (sockets.size === 0) this.byUser.delete(userId);
   }
 
@@ -23,13 +46,26 @@ export class LocalConnections {
     return this.byUser.get(userId);
   }
 
-  *entries(): Iterable<{ userId: string; connectionId: string }> {
-    for (const [userId, sockets] of this.byUser) for (const s of sockets) yield { userId, connectionId: s.id };
+  *sockets(): Iterable<Socket> {
+    for (const sockets of this.byUser.values()) yield* sockets;
   }
 
   get size(): number {
-    let n = 0;
-    for (const sockets of this.byUser.values()) n += sockets.size;
-    return n;
+    return this.count;
   }
+}
+
+/**
+ * Emits to one socket unless it is too far behind: a client that does not read would
+ * otherwise grow this process's memory without bound. Closing its transport (not a
+ * server "disconnect") makes the client reconnect, and its sync catches it up.
+ */
+export function emitTo(socket: Socket, event: string, payload: unknown): boolean {
+  // Engine.IO queues packets here while the transport cannot write (the client is not reading).
+  if ((socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_BUFFERED_PACKETS) {
+    socket.conn.close();
+    return false;
+  }
+  socket.emit(event, payload);
+  return true;
 }

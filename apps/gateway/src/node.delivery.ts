@@ -1,15 +1,27 @@
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import type { DeliveryBatch, Names } from '@chat/messaging';
+import type { Socket } from 'socket.io';
+import type { ChatEvent, Typing } from '@chat/contracts';
+import type { DeliveryBatch, JoinRoom, Names, RoomBatch } from '@chat/messaging';
 import type { ConversationCache } from './conversation.cache';
-import type { LocalConnections } from './local-connections';
+import { emitTo, type LocalConnections } from './local-connections';
+
+interface Room {
+  sub: Subscription;
+  sockets: Set<Socket>;
+}
 
 /**
- * Receives the events routed to this node and emits each to the sockets of its users,
- * in the order the projector committed them. The sending connection already has its ack.
+ * Live delivery on a gateway node. Events of small conversations arrive on the node's own
+ * subject with the users they are for; events of large conversations arrive on the
+ * conversation's room subject, which this node subscribes to only while one of its
+ * sockets is a member there. Nothing is broadcast to nodes that hold nobody concerned.
  */
 export class NodeDelivery {
-  private sub?: Subscription;
+  private readonly subs: Subscription[] = [];
+  private readonly rooms = new Map<string, Room>();
+  /** conversation -> items this node received for it (bounded), for the admin node view. */
+  readonly received = new Map<string, number>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -21,32 +33,134 @@ export class NodeDelivery {
   ) {}
 
   start(): void {
-    this.sub = this.nc.subscribe(this.names.nodeDelivery(this.nodeId), {
-      callback: (err, msg) => {
-        if (err) return;
-        try {
-          this.deliver(msg.json<DeliveryBatch>());
-        } catch (e) {
-          this.log.error({ err: (e as Error).message }, 'undeliverable batch');
-        }
-      },
-    });
+    this.subs.push(
+      this.nc.subscribe(this.names.nodeDelivery(this.nodeId), {
+        callback: (err, msg) => {
+          if (!err) this.guard(() => this.onNodeBatch(msg.json<DeliveryBatch>()));
+        },
+      }),
+      this.nc.subscribe(this.names.nodeControl(this.nodeId), {
+        callback: (err, msg) => {
+          if (!err) void this.onJoinRequest(msg);
+        },
+      }),
+    );
   }
 
   stop(): void {
-    this.sub?.unsubscribe();
+    for (const s of this.subs) s.unsubscribe();
+    for (const room of this.rooms.values()) room.sub.unsubscribe();
+    this.rooms.clear();
   }
 
-  private deliver(batch: DeliveryBatch): void {
+  roomNames(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  /** Puts sockets in a conversation's room, subscribing this node to it first if needed. */
+  async joinRoom(conversationId: string, sockets: Iterable<Socket>): Promise<void> {
+    let room = this.rooms.get(conversationId);
+    if (!room) {
+      const sub = this.nc.subscribe(this.names.room(conversationId), {
+        callback: (err, msg) => {
+          if (!err) this.guard(() => this.onRoomBatch(conversationId, msg.json<RoomBatch>()));
+        },
+      });
+      this.rooms.set(conversationId, (room = { sub, sockets: new Set() }));
+      // The subscription is live at the server before anyone relies on it.
+      await this.nc.flush();
+    }
+    for (const s of sockets) room.sockets.add(s);
+  }
+
+  /** Takes sockets (or everyone) out of a room; the node unsubscribes when it is empty. */
+  leaveRoom(conversationId: string, sockets?: Iterable<Socket>): void {
+    const room = this.rooms.get(conversationId);
+    if (!room) return;
+    if (sockets) for (const s of sockets) room.sockets.delete(s);
+    else room.sockets.clear();
+    if (room.sockets.size === 0) {
+      room.sub.unsubscribe();
+      this.rooms.delete(conversationId);
+    }
+  }
+
+  dropSocket(socket: Socket): void {
+    for (const [id, room] of this.rooms) if (room.sockets.has(socket)) this.leaveRoom(id, [socket]);
+  }
+
+  /** Typing relayed from a gateway to the nodes of the online members. */
+  publishToNodes(byNode: Map<string, string[]>, event: Typing, origin: string): void {
+    for (const [node, users] of byNode) {
+      const batch: DeliveryBatch = { items: [{ event, users, origin }] };
+      this.nc.publish(this.names.nodeDelivery(node), JSON.stringify(batch));
+    }
+  }
+
+  publishToRoom(conversationId: string, event: Typing, origin: string): void {
+    const batch: RoomBatch = { items: [{ event, origin }] };
+    this.nc.publish(this.names.room(conversationId), JSON.stringify(batch));
+  }
+
+  private onNodeBatch(batch: DeliveryBatch): void {
     for (const { event, users, origin } of batch.items) {
-      // Membership may have changed: the next command on this conversation reads it afresh.
-      if (event.type === 'conversation') this.conversations.invalidate(event.conversationId);
-      for (const userId of users) {
-        for (const socket of this.local.of(userId) ?? []) {
-          if (origin !== undefined && origin === `${this.nodeId}/${socket.id}`) continue;
-          socket.emit(event.type, event);
-        }
+      this.count(event.conversationId);
+      if (event.type !== 'typing') {
+        // A committed event on the node path means the conversation is small (again):
+        // its room, if this node had one, is over.
+        this.leaveRoom(event.conversationId);
+        this.noteChange(event);
       }
+      for (const userId of users) for (const socket of this.local.of(userId) ?? []) this.emit(socket, event, origin);
+    }
+  }
+
+  private onRoomBatch(conversationId: string, batch: RoomBatch): void {
+    const room = this.rooms.get(conversationId);
+    if (!room) return;
+    for (const { event, origin } of batch.items) {
+      this.count(conversationId);
+      if (event.type !== 'typing') this.noteChange(event);
+      for (const socket of room.sockets) this.emit(socket, event, origin);
+      // The removed saw their removal; nothing more of this room reaches them.
+      if (event.type === 'conversation' && event.change === 'members_removed') {
+        for (const userId of event.userIds) this.leaveRoom(conversationId, this.local.of(userId) ?? []);
+      }
+    }
+  }
+
+  private async onJoinRequest(msg: Msg): Promise<void> {
+    try {
+      const { conversationId, users } = msg.json<JoinRoom>();
+      await this.joinRoom(conversationId, users.flatMap((u) => [...(this.local.of(u) ?? [])]));
+      msg.respond('{}');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'join room request failed');
+    }
+  }
+
+  private emit(socket: Socket, event: ChatEvent | Typing, origin: string | undefined): void {
+    if (origin !== undefined && origin === `${this.nodeId}/${socket.id}`) return;
+    // Typing is for the others: the typer's own devices do not need it.
+    if (event.type === 'typing' && (socket.data as { caller?: { userId: string } }).caller?.userId === event.userId) return;
+    emitTo(socket, event.type, event);
+  }
+
+  private noteChange(event: ChatEvent): void {
+    // Membership may have changed: the next command on this conversation reads it afresh.
+    if (event.type === 'conversation') this.conversations.invalidate(event.conversationId);
+  }
+
+  private count(conversationId: string): void {
+    this.received.set(conversationId, (this.received.get(conversationId) ?? 0) + 1);
+    if (this.received.size > 10_000) this.received.delete(this.received.keys().next().value!);
+  }
+
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'undeliverable batch');
     }
   }
 }

@@ -22,8 +22,8 @@ import { TimelineProjector } from './timeline.projector';
     { provide: ProjectionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ProjectionRepository(pool) },
     {
       provide: DeliveryRouter,
-      inject: [NATS, NAMES, REDIS],
-      useFactory: (nc: NatsConnection, names: Names, redis: Redis) => new DeliveryRouter(nc, names, new ConnectionRegistry(redis, names)),
+      inject: [NATS, NAMES, REDIS, LOGGER],
+      useFactory: (nc: NatsConnection, names: Names, redis: Redis, log: Logger) => new DeliveryRouter(nc, names, new ConnectionRegistry(redis, names), log),
     },
     {
       provide: TimelineApplier,

@@ -36,6 +36,10 @@ export interface Delivery {
   event: ChatEvent;
   recipients: string[];
   origin?: string;
+  /** A large conversation's event: it goes to the conversation's room, not to each recipient. */
+  room: boolean;
+  /** Users whose sockets must be in the room before this event is published there. */
+  joiners?: string[];
 }
 
 export interface ProjectedBatch {
@@ -218,7 +222,13 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
       messageNo, targetSeq: isMessageChange(event) ? event.targetSeq : null, pulled,
     });
     for (const userId of inboxOf) writes.inbox.push({ userId, seq, conversationId });
-    deliveries.push({ event: visible, recipients: [...deliverTo], ...(origin !== undefined && { origin }) });
+    // The room takes over when the conversation becomes large; new members join it first.
+    const wasLarge = before !== undefined && before.members.size >= input.fanoutMax;
+    const joiners = !pull ? [] : !wasLarge ? [...after.members] : event.type === 'MembersAdded' ? membershipEffect(before!, event) : [];
+    deliveries.push({
+      event: visible, recipients: [...deliverTo], room: pull,
+      ...(origin !== undefined && { origin }), ...(joiners.length > 0 && { joiners }),
+    });
 
     function changed_(change: ConversationChanged['change'], userIds: string[]): ConversationChanged {
       return {

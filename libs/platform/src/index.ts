@@ -4,3 +4,4 @@ export * from './infra.module';
 export * from './health.module';
 export * from './health.controller';
 export * from './bootstrap';
+export * from './admin.guard';

@@ -35,7 +35,7 @@ export class InfraModule implements OnApplicationShutdown {
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
         { provide: NAMES, useValue: new Names(config.CHAT_NAMESPACE, config.CHAT_PARTITIONS) },
-        { provide: NODE_ID, useValue: makeNodeId(app) },
+        { provide: NODE_ID, useValue: config.CHAT_NODE_ID ?? makeNodeId(app) },
         {
           provide: PG_POOL,
           useFactory: async () => {

@@ -61,6 +61,15 @@ export class ReadModelRepository {
     return rows[0]?.payload;
   }
 
+  /** The user's conversations with at least `size` members: their events come through rooms. */
+  async largeConversationsOf(userId: string, size: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT c.id FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = $1 AND c.member_count >= $2`,
+      [userId, size],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Why the projection refused the event at (partition, seq), if it did. */
   async rejection(partition: number, seq: number): Promise<{ code: string; reason: string } | undefined> {
     const { rows } = await this.pool.query<{ code: string; reason: string }>(

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, 
 import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '@chat/config';
-import { CONFIG } from '@chat/platform';
+import { CONFIG } from './tokens';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 

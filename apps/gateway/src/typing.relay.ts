@@ -1,0 +1,46 @@
+import type { Redis } from 'ioredis';
+import type { ClientPayload, Typing } from '@chat/contracts';
+import { ChatError } from '@chat/contracts';
+import type { ConnectionRegistry } from '@chat/connections';
+import type { Names } from '@chat/messaging';
+import type { Caller } from './commands.service';
+import type { ConversationCache } from './conversation.cache';
+import type { NodeDelivery } from './node.delivery';
+
+/** One `start` per user and conversation gets through in this window; the rest are dropped. */
+export const TYPING_WINDOW_MS = 3_000;
+
+/**
+ * Typing: relayed over NATS core to the online members only, never stored. The window is
+ * kept in Redis so that it holds across a user's devices on different gateways.
+ */
+export class TypingRelay {
+  constructor(
+    private readonly redis: Redis,
+    private readonly names: Names,
+    private readonly registry: ConnectionRegistry,
+    private readonly conversations: ConversationCache,
+    private readonly delivery: NodeDelivery,
+    private readonly fanoutMax: number,
+  ) {}
+
+  async relay(caller: Caller, p: ClientPayload<'typing'>): Promise<void> {
+    const c = await this.conversations.get(p.conversationId);
+    if (!c) throw new ChatError('NOT_FOUND', 'no such conversation');
+    if (!c.members.has(caller.userId)) throw new ChatError('FORBIDDEN', 'not a member of this conversation');
+    if (p.state === 'start') {
+      const first = await this.redis.set(this.names.typingKey(c.id, caller.userId), '1', 'PX', TYPING_WINDOW_MS, 'NX');
+      if (first === null) return;
+    } else {
+      // A stop ends the window: the next start is news again.
+      await this.redis.del(this.names.typingKey(c.id, caller.userId));
+    }
+    const event: Typing = { type: 'typing', conversationId: c.id, userId: caller.userId, state: p.state };
+    if (c.members.size >= this.fanoutMax) {
+      this.delivery.publishToRoom(c.id, event, caller.origin);
+      return;
+    }
+    const others = [...c.members].filter((u) => u !== caller.userId);
+    this.delivery.publishToNodes(await this.registry.nodesOf(others), event, caller.origin);
+  }
+}
