@@ -297,6 +297,17 @@ ensure_nats() {
   log "$name: started ($host:$port)"
 }
 
+# ensure_tool BIN PKG: a program the tests use (not a service): installed when missing.
+ensure_tool() {
+  local bin=$1 pkg=$2
+  if command -v "$bin" >/dev/null 2>&1; then
+    log "$bin: present"
+    return 0
+  fi
+  apt_install "$pkg" || { err "$bin: FAILED - could not install $pkg"; return 1; }
+  log "$bin: installed"
+}
+
 # --- main ------------------------------------------------------------------
 
 main() {
@@ -309,6 +320,8 @@ main() {
   ensure_redis 127.0.0.1 6379 /var/lib/redis /var/log/redis/ci.log || rc=1
   ensure_nats 127.0.0.1 4222 /var/lib/nats-server /var/log/nats-server.log \
     /run/nats-server-4222.pid 8222 || rc=1
+  # The load balancer of deploy/lb, which the multi-gateway tests run in front of the gateways.
+  PATH="$PATH:/usr/sbin" ensure_tool haproxy haproxy || rc=1
   if [[ -n $APT_LOG ]] && ((rc == 0)); then
     rm -f "$APT_LOG"
   fi

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
-import type { Ack, AckResults, ChatEvent, ClientPayload } from '@chat/contracts';
+import type { Ack, AckResults, ChatEvent, ClientPayload, Presence, Typing } from '@chat/contracts';
 import { TEST_JWT_SECRET } from './namespace';
 import { waitFor } from './wait';
 
@@ -21,6 +21,8 @@ export interface TestClient {
   userId: string;
   socket: Socket;
   received: ChatEvent[];
+  presence: Presence[];
+  typing: Typing[];
   messages(): Extract<ChatEvent, { type: 'message' }>[];
   request<E extends keyof AckResults>(event: E, payload: ClientPayload<E> | unknown, timeoutMs?: number): Promise<Ack<AckResults[E]>>;
   /** The ack's result, or a thrown error naming the code. */
@@ -28,11 +30,22 @@ export interface TestClient {
   close(): void;
 }
 
-export async function connectClient(url: string, userId: string, opts: { deviceId?: string; token?: string } = {}): Promise<TestClient> {
+export async function connectClient(
+  url: string,
+  userId: string,
+  opts: { deviceId?: string; token?: string; transports?: Array<'websocket' | 'polling'> } = {},
+): Promise<TestClient> {
   const token = opts.token ?? (await tokenFor(userId, { deviceId: opts.deviceId }));
-  const socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  // withCredentials keeps the load balancer's sticky cookie for polling.
+  const socket = io(url, { auth: { token }, transports: opts.transports ?? ['websocket'], reconnection: false, forceNew: true, withCredentials: true });
   const received: ChatEvent[] = [];
-  for (const name of ['message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read'] as const) socket.on(name, (e: ChatEvent) => received.push(e));
+  for (const name of ['message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read'] as const) {
+    socket.on(name, (e: ChatEvent) => received.push(e));
+  }
+  const presence: Presence[] = [];
+  const typing: Typing[] = [];
+  socket.on('presence', (p: Presence) => presence.push(p));
+  socket.on('typing', (t: Typing) => typing.push(t));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', (err) => reject(err));
@@ -41,6 +54,8 @@ export async function connectClient(url: string, userId: string, opts: { deviceI
     userId,
     socket,
     received,
+    presence,
+    typing,
     messages: () => received.filter((e): e is Extract<ChatEvent, { type: 'message' }> => e.type === 'message'),
     request: (event, payload, timeoutMs = 15_000) => socket.timeout(timeoutMs).emitWithAck(event, payload),
     ok: async (event, payload) => {
