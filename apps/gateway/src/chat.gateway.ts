@@ -1,14 +1,5 @@
 import { BeforeApplicationShutdown, Inject, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  OnGatewayConnection,
-  OnGatewayDisconnect,
-  OnGatewayInit,
-  SubscribeMessage,
-  WebSocketGateway,
-  WebSocketServer,
-} from '@nestjs/websockets';
+import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import {
@@ -73,90 +64,41 @@ export class ChatGateway
 
   handleConnection(socket: Socket): void {
     this.sessions.attach(socket);
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (isClientEventName(event)) return;
-      const ack = args[args.length - 1];
-      if (typeof ack === 'function') ack(new ChatError('BAD_REQUEST', `unknown event: ${event.slice(0, 64)}`).toAck());
-    });
+    socket.onAny((event: string, ...args: unknown[]) => this.dispatch(socket, event, args));
   }
 
   handleDisconnect(socket: Socket): Promise<void> {
     return this.sessions.detach(socket);
   }
 
-  @SubscribeMessage('conversation:create')
-  create(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'conversation:create', p, (c, v) => this.commands.create(c, v));
-  }
+  /** Every client event and what answers it; one table, so a socket costs one listener, not one per event. */
+  private readonly handlers: { [E in ClientEventName]: (caller: Caller, payload: ClientPayload<E>, socket: Socket) => Promise<AckResults[E]> } = {
+    'conversation:create': (c, p) => this.commands.create(c, p),
+    'conversation:add_members': (c, p) => this.commands.addMembers(c, p),
+    'conversation:remove_members': (c, p) => this.commands.removeMembers(c, p),
+    'conversation:list': (c, p) => this.queries.list(c, p),
+    'message:send': (c, p) => this.commands.send(c, p),
+    'message:edit': (c, p) => this.commands.edit(c, p),
+    'message:delete': (c, p) => this.commands.delete(c, p),
+    'reaction:add': (c, p) => this.commands.react(c, p, 'add'),
+    'reaction:remove': (c, p) => this.commands.react(c, p, 'remove'),
+    read: (c, p, s) => this.commands.read(c, p, dataOf(s).readMarkers),
+    sync: (c, p) => this.queries.sync(c, p),
+    history: (c, p) => this.queries.history(c, p),
+    typing: async (c, p) => (await this.typing.relay(c, p), {}),
+    'presence:subscribe': async (_c, p, s) => ({ presence: await this.presence.subscribe(s, p.userIds) }),
+    'presence:unsubscribe': async (_c, p, s) => (this.presence.unsubscribe(s, p.userIds), {}),
+  };
 
-  @SubscribeMessage('conversation:add_members')
-  addMembers(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'conversation:add_members', p, (c, v) => this.commands.addMembers(c, v));
-  }
-
-  @SubscribeMessage('conversation:remove_members')
-  removeMembers(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'conversation:remove_members', p, (c, v) => this.commands.removeMembers(c, v));
-  }
-
-  @SubscribeMessage('conversation:list')
-  list(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'conversation:list', p, (c, v) => this.queries.list(c, v));
-  }
-
-  @SubscribeMessage('message:send')
-  send(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'message:send', p, (c, v) => this.commands.send(c, v));
-  }
-
-  @SubscribeMessage('message:edit')
-  edit(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'message:edit', p, (c, v) => this.commands.edit(c, v));
-  }
-
-  @SubscribeMessage('message:delete')
-  delete(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'message:delete', p, (c, v) => this.commands.delete(c, v));
-  }
-
-  @SubscribeMessage('reaction:add')
-  addReaction(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'reaction:add', p, (c, v) => this.commands.react(c, v, 'add'));
-  }
-
-  @SubscribeMessage('reaction:remove')
-  removeReaction(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'reaction:remove', p, (c, v) => this.commands.react(c, v, 'remove'));
-  }
-
-  @SubscribeMessage('read')
-  read(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'read', p, (c, v) => this.commands.read(c, v, dataOf(s).readMarkers));
-  }
-
-  @SubscribeMessage('sync')
-  sync(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'sync', p, (c, v) => this.queries.sync(c, v));
-  }
-
-  @SubscribeMessage('history')
-  history(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'history', p, (c, v) => this.queries.history(c, v));
-  }
-
-  @SubscribeMessage('typing')
-  typingEvent(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'typing', p, async (c, v) => (await this.typing.relay(c, v), {}));
-  }
-
-  @SubscribeMessage('presence:subscribe')
-  watchPresence(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'presence:subscribe', p, async (_c, v) => ({ presence: await this.presence.subscribe(s, v.userIds) }));
-  }
-
-  @SubscribeMessage('presence:unsubscribe')
-  unwatchPresence(@ConnectedSocket() s: Socket, @MessageBody() p: unknown) {
-    return this.run(s, 'presence:unsubscribe', p, async (_c, v) => (this.presence.unsubscribe(s, v.userIds), {}));
+  /** Socket.IO delivers every event here: the payload first, the ack callback last. */
+  private dispatch(socket: Socket, event: string, args: unknown[]): void {
+    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (answer: unknown) => void) : undefined;
+    if (!isClientEventName(event)) {
+      ack?.(new ChatError('BAD_REQUEST', `unknown event: ${event.slice(0, 64)}`).toAck());
+      return;
+    }
+    const handler = this.handlers[event] as (c: Caller, p: unknown, s: Socket) => Promise<AckResults[ClientEventName]>;
+    void this.run(socket, event, args[0], handler).then((answer) => ack?.(answer));
   }
 
   /**
@@ -168,7 +110,7 @@ export class ChatGateway
     socket: Socket,
     event: E,
     payload: unknown,
-    work: (caller: Caller, payload: ClientPayload<E>) => Promise<AckResults[E]>,
+    work: (caller: Caller, payload: ClientPayload<E>, socket: Socket) => Promise<AckResults[E]>,
   ): Promise<Ack<AckResults[E]>> {
     const data = dataOf(socket);
     const { caller } = data;
@@ -179,7 +121,7 @@ export class ChatGateway
     if (!parsed.ok) return fail(parsed.code, parsed.message);
     data.inFlight++;
     try {
-      return { ok: true, ...(await work(caller, parsed.value)) };
+      return { ok: true, ...(await work(caller, parsed.value, socket)) };
     } catch (err) {
       if (err instanceof ChatError) return err.toAck();
       this.log.error({ event, userId: caller.userId, err: (err as Error).message }, 'command failed on a backend');

@@ -202,6 +202,7 @@ describe('projectBatch', () => {
         event: { type: 'read', conversationId: CID, userId: 'bob', seq: 11 },
         recipients: ['alice', 'bob', 'carol'],
         origin: 'node-12',
+        room: false,
       });
       expect(writes.readMarkers).toEqual([{ conversationId: CID, userId: 'bob', seq: 11 }]);
       expect(writes.timeline[1]).toMatchObject({ seq: 12, kind: 'read', messageNo: null });
@@ -495,7 +496,7 @@ describe('projectBatch: edits, deletes and reactions on a stored message', () =>
     expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: { ...storedMessage(), body: 'better', editedAt: t(11) } }]);
     const event = { type: 'message:edited', conversationId: CID, seq: 11, targetSeq: 5, body: 'better', editedAt: t(11) };
     expect(writes.timeline).toEqual([{ conversationId: CID, seq: 11, kind: 'message:edited', payload: event, at: t(11), messageNo: null, targetSeq: 5, pulled: false }]);
-    expect(deliveries).toEqual([{ event, recipients: ['alice', 'bob', 'carol'], origin: 'node-11' }]);
+    expect(deliveries).toEqual([{ event, recipients: ['alice', 'bob', 'carol'], origin: 'node-11', room: false }]);
     expect(inboxOf(writes, 11)).toEqual(['alice', 'bob', 'carol']);
     expect(writes.scrubEdits).toEqual([]);
     expect(targets.get(messageKey(CID, 5))).toEqual(storedMessage());
@@ -769,5 +770,31 @@ describe('projectBatch: a read marker past the end of the conversation', () => {
   it('then refuses a second "all read" at the same end as NO_CHANGE', () => {
     const { writes } = project(log(10, readMarked(11, 'bob', 99), readMarked(12, 'bob', 99)), existing());
     expect(writes.rejected).toEqual([{ seq: 12, conversationId: CID, code: 'NO_CHANGE', reason: expect.any(String) }]);
+  });
+});
+
+describe('projectBatch: live delivery of large conversations through rooms', () => {
+  // fanoutMax 5: existing() has 3 members.
+  const opts = { fanoutMax: 5 };
+
+  it('sends the event that makes a conversation large to its room, after every member joins it', () => {
+    const { deliveries } = project(log(10, added(11, 'alice', ['dave', 'erin']), sent(12, 'bob', 'm')), existing(), [], 10, opts);
+    expect(deliveries.map((d) => [d.room, d.joiners])).toEqual([
+      [true, ['alice', 'bob', 'carol', 'dave', 'erin']],
+      [true, undefined],
+    ]);
+  });
+
+  it('has only the new members join when a large conversation grows', () => {
+    const { deliveries } = project(log(10, added(11, 'alice', ['dave', 'erin']), added(12, 'alice', ['fay'])), existing(), [], 10, opts);
+    expect(deliveries[1]!.joiners).toEqual(['fay']);
+  });
+
+  it('goes back to per-node delivery, to everyone who was a member, once it is small again', () => {
+    const { deliveries } = project(
+      log(10, added(11, 'alice', ['dave', 'erin']), removed(12, 'alice', ['erin']), sent(13, 'bob', 'm')),
+      existing(), [], 10, opts,
+    );
+    expect(deliveries.map((d) => [d.room, d.recipients.length])).toEqual([[true, 5], [false, 5], [false, 4]]);
   });
 });
