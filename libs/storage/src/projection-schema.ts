@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
-import { quoteIdent } from './database';
+import { inTransaction, quoteIdent } from './database';
 import { migrationsDir } from './migrate';
 
 /** The projection whose tables every repository reads; also its schema's name. */
@@ -38,9 +38,7 @@ export async function createProjectionTables(client: PoolClient, projection: str
  */
 export async function ensureProjectionSchema(pool: Pool, projection: string): Promise<void> {
   const { hash } = projectionDdl(projection);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(7243001)');
     const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [projection]);
     const version = await client.query<{ ddl_hash: string }>('SELECT ddl_hash FROM public.projection_versions WHERE projection = $1', [projection]);
@@ -57,13 +55,7 @@ export async function ensureProjectionSchema(pool: Pool, projection: string): Pr
           `rebuild it from the log with \`npm run replay -- ${projection}\``,
       );
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

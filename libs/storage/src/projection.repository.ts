@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Conversation } from '@chat/domain';
 import type { Message } from '@chat/contracts';
+import { inTransaction } from './database';
 import { PROJECTION_LOCK } from './projection-schema';
 import { clientMsgKey, messageKey, readerKey, type ProjectionWrites } from './projection.rows';
 
@@ -131,17 +132,7 @@ export class ProjectionRepository {
 
   /** Writes one batch and moves the checkpoint, in one transaction. */
   async commit(w: ProjectionWrites): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await this.write(client, w);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    await inTransaction(this.pool, (client) => this.write(client, w));
   }
 
   private async write(c: PoolClient, w: ProjectionWrites): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { inTransaction } from './database';
 import type { ChatEvent, ConversationInfo, ConversationSummary, Message } from '@chat/contracts';
 import type { Conversation } from '@chat/domain';
 
@@ -167,41 +168,38 @@ export class ReadModelRepository {
    * instant, from one repeatable-read snapshot.
    */
   async snapshot(userId: string, messagesPerConversation: number, maxConversations: number) {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const checkpoints = await client.query<{ partition: number; last_seq: string }>(
-        'SELECT partition, last_seq FROM checkpoints WHERE projection = $1',
-        [this.projection],
-      );
-      const summaries = await client.query<SummaryRow>(
-        `${SUMMARY_SELECT} WHERE m.user_id = $1 ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $2`,
-        [userId, maxConversations],
-      );
-      const messages = await client.query<{ payload: Message }>(
-        `SELECT t.payload FROM members m
-           CROSS JOIN LATERAL (
-             SELECT payload, seq FROM timeline
-              WHERE conversation_id = m.conversation_id AND kind = 'message'
-              ORDER BY seq DESC LIMIT $2) t
-          WHERE m.user_id = $1 AND m.conversation_id = ANY($3::text[])
-          ORDER BY m.conversation_id, t.seq`,
-        [userId, messagesPerConversation, summaries.rows.map((r) => r.id)],
-      );
-      await client.query('COMMIT');
-      const watermarks: number[] = [];
-      for (const r of checkpoints.rows) watermarks[r.partition] = Number(r.last_seq);
-      return {
-        watermarks: Array.from(watermarks, (w) => w ?? 0),
-        conversations: summaries.rows.map(toSummary),
-        messages: messages.rows.map((r) => r.payload),
-      };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    const { checkpoints, summaries, messages } = await inTransaction(
+      this.pool,
+      async (client) => {
+        const checkpoints = await client.query<{ partition: number; last_seq: string }>(
+          'SELECT partition, last_seq FROM checkpoints WHERE projection = $1',
+          [this.projection],
+        );
+        const summaries = await client.query<SummaryRow>(
+          `${SUMMARY_SELECT} WHERE m.user_id = $1 ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $2`,
+          [userId, maxConversations],
+        );
+        const messages = await client.query<{ payload: Message }>(
+          `SELECT t.payload FROM members m
+             CROSS JOIN LATERAL (
+               SELECT payload, seq FROM timeline
+                WHERE conversation_id = m.conversation_id AND kind = 'message'
+                ORDER BY seq DESC LIMIT $2) t
+            WHERE m.user_id = $1 AND m.conversation_id = ANY($3::text[])
+            ORDER BY m.conversation_id, t.seq`,
+          [userId, messagesPerConversation, summaries.rows.map((r) => r.id)],
+        );
+        return { checkpoints, summaries, messages };
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
+    const watermarks: number[] = [];
+    for (const r of checkpoints.rows) watermarks[r.partition] = Number(r.last_seq);
+    return {
+      watermarks: Array.from(watermarks, (w) => w ?? 0),
+      conversations: summaries.rows.map(toSummary),
+      messages: messages.rows.map((r) => r.payload),
+    };
   }
 
   async checkpoints(): Promise<Map<number, number>> {
