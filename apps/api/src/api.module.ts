@@ -1,18 +1,25 @@
 import { Module } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { PG_POOL } from '@chat/platform';
+import { ConnectionRegistry } from '@chat/connections';
+import type { Names } from '@chat/messaging';
+import { AdminGuard, NAMES, PG_POOL, REDIS } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
-import { AdminGuard } from '@chat/platform';
+import { ConversationsController } from './conversations.controller';
+import { DocsController } from './docs.controller';
 import { ProjectionsController } from './projections.controller';
 import { RebuildService } from './rebuild.service';
+import { StorageController } from './storage.controller';
+import { UsersController } from './users.controller';
 
 /** The admin REST API: bearer CHAT_ADMIN_TOKEN on every route. */
 @Module({
-  controllers: [ProjectionsController],
+  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController],
   providers: [
     AdminGuard,
     RebuildService,
     { provide: ReadModelRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ReadModelRepository(pool) },
+    { provide: ConnectionRegistry, inject: [REDIS, NAMES], useFactory: (redis: Redis, names: Names) => new ConnectionRegistry(redis, names) },
   ],
 })
 export class ApiModule {}

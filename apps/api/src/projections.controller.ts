@@ -1,10 +1,11 @@
-import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Names } from '@chat/messaging';
 import { JETSTREAM_MANAGER, NAMES } from '@chat/platform';
 import { ReadModelRepository, TIMELINE } from '@chat/storage';
 import { AdminGuard } from '@chat/platform';
 import { RebuildService } from './rebuild.service';
+import { pageQuery, parse } from './admin.routes';
 
 /** `GET /v1/admin/projections` and `POST /v1/admin/projections/:name/rebuild`. */
 @Controller('v1/admin/projections')
@@ -18,7 +19,9 @@ export class ProjectionsController {
   ) {}
 
   @Get()
-  async list() {
+  async list(@Query() query: unknown) {
+    // One projection today; the list takes the paging parameters every list takes.
+    parse(pageQuery, query, 'query');
     const checkpoints = await this.readModel.checkpoints();
     const partitions = await Promise.all(
       this.names.allPartitions().map(async (partition) => {

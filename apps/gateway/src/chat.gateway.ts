@@ -12,7 +12,7 @@ import {
   type ClientEventName,
   type ClientPayload,
 } from '@chat/contracts';
-import { LOGGER } from '@chat/platform';
+import { LOGGER, metrics } from '@chat/platform';
 import { CommandsService, type Caller } from './commands.service';
 import { dataOf } from './local-connections';
 import { NodeDelivery } from './node.delivery';
@@ -93,12 +93,17 @@ export class ChatGateway
   /** Socket.IO delivers every event here: the payload first, the ack callback last. */
   private dispatch(socket: Socket, event: string, args: unknown[]): void {
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (answer: unknown) => void) : undefined;
+    metrics.eventsReceived.inc({ event: isClientEventName(event) ? event : 'unknown' });
     if (!isClientEventName(event)) {
       ack?.(new ChatError('BAD_REQUEST', `unknown event: ${event.slice(0, 64)}`).toAck());
       return;
     }
     const handler = this.handlers[event] as (c: Caller, p: unknown, s: Socket) => Promise<AckResults[ClientEventName]>;
-    void this.run(socket, event, args[0], handler).then((answer) => ack?.(answer));
+    void this.run(socket, event, args[0], handler).then((answer) => {
+      if (!answer.ok) metrics.refusals.inc({ event, code: answer.error.code });
+      if (event === 'message:send') metrics.sends.inc({ result: answer.ok ? ((answer as { duplicate?: boolean }).duplicate ? 'duplicate' : 'accepted') : answer.error.code });
+      ack?.(answer);
+    });
   }
 
   /**
@@ -120,13 +125,16 @@ export class ChatGateway
     const parsed = parseClientPayload(event, payload);
     if (!parsed.ok) return fail(parsed.code, parsed.message);
     data.inFlight++;
+    const timer = event === 'sync' || event === 'history' ? metrics.queryLatency.startTimer({ query: event }) : undefined;
     try {
       return { ok: true, ...(await work(caller, parsed.value, socket)) };
     } catch (err) {
       if (err instanceof ChatError) return err.toAck();
-      this.log.error({ event, userId: caller.userId, err: (err as Error).message }, 'command failed on a backend');
+      // The correlation id ties this line to the connection and the command; never the payload.
+      this.log.error({ cid: `${caller.origin}#${event}`, userId: caller.userId, err: (err as Error).message }, 'command failed on a backend');
       return fail('UNAVAILABLE', 'a backend is unavailable; retry with the same ids');
     } finally {
+      timer?.();
       data.inFlight--;
     }
   }

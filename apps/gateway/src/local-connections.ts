@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
+import { metrics } from '@chat/platform';
 import type { Caller } from './commands.service';
 import type { TokenBucket } from './rate-limiter';
 
@@ -64,8 +65,10 @@ export function emitTo(socket: Socket, event: string, payload: unknown): boolean
   // Engine.IO queues packets here while the transport cannot write (the client is not reading).
   if ((socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_BUFFERED_PACKETS) {
     socket.conn.close();
+    metrics.slowClients.inc();
     return false;
   }
   socket.emit(event, payload);
+  metrics.deliveries.inc({ type: event });
   return true;
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { ChatEvent, Typing } from '@chat/contracts';
 import type { DeliveryBatch, JoinRoom, Names, RoomBatch } from '@chat/messaging';
+import { metrics } from '@chat/platform';
 import type { ConversationCache } from './conversation.cache';
 import { emitTo, type LocalConnections } from './local-connections';
 
@@ -143,7 +144,9 @@ export class NodeDelivery {
     if (origin !== undefined && origin === `${this.nodeId}/${socket.id}`) return;
     // Typing is for the others: the typer's own devices do not need it.
     if (event.type === 'typing' && (socket.data as { caller?: { userId: string } }).caller?.userId === event.userId) return;
-    emitTo(socket, event.type, event);
+    if (emitTo(socket, event.type, event) && event.type === 'message') {
+      metrics.deliveryLatency.observe(Math.max(0, Date.now() - Date.parse(event.sentAt)) / 1000);
+    }
   }
 
   private noteChange(event: ChatEvent): void {

@@ -4,6 +4,7 @@ import type { Presence } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { ConnectionRegistry, Transition } from '@chat/connections';
 import type { Names } from '@chat/messaging';
+import { metrics } from '@chat/platform';
 import { dataOf, emitTo } from './local-connections';
 
 /** How many users one connection may watch at once. */
@@ -26,6 +27,7 @@ export class PresenceHub {
   announce(userId: string, transition: Transition, at = new Date()): void {
     const presence: Presence = { userId, status: transition, ...(transition === 'offline' && { lastSeenAt: at.toISOString() }) };
     this.nc.publish(this.names.presence(userId), JSON.stringify(presence));
+    metrics.presenceTransitions.inc({ status: transition });
   }
 
   async subscribe(socket: Socket, userIds: string[]): Promise<Presence[]> {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry, HEARTBEAT_MS, leaseMember } from '@chat/connections';
-import { CONFIG, LOGGER, NODE_ID } from '@chat/platform';
+import { CONFIG, LOGGER, metrics, NODE_ID } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
 import { dataOf, LocalConnections, type SocketData } from './local-connections';
 import { NodeDelivery } from './node.delivery';
@@ -89,6 +89,7 @@ export class SessionsService {
   attach(socket: Socket): void {
     const { caller } = dataOf(socket);
     this.local.add(caller.userId, socket);
+    metrics.connections.set({ node: this.nodeId }, this.local.size);
     // A token that expires ends the connection; events racing it get UNAUTHORIZED.
     const expiry = setTimeout(() => socket.disconnect(true), Math.min(MAX_TIMER_MS, Math.max(0, caller.exp * 1000 - Date.now())));
     expiry.unref();
@@ -99,6 +100,7 @@ export class SessionsService {
     const data = socket.data as Partial<SocketData>;
     if (!data.caller || !data.member) return;
     this.local.remove(data.caller.userId, socket);
+    metrics.connections.set({ node: this.nodeId }, this.local.size);
     this.delivery.dropSocket(socket);
     this.presence.dropSocket(socket);
     try {

@@ -3,6 +3,7 @@ import type { ClientPayload, Typing } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
+import { metrics } from '@chat/platform';
 import type { Caller } from './commands.service';
 import type { ConversationCache } from './conversation.cache';
 import type { NodeDelivery } from './node.delivery';
@@ -30,12 +31,16 @@ export class TypingRelay {
     if (!c.members.has(caller.userId)) throw new ChatError('FORBIDDEN', 'not a member of this conversation');
     if (p.state === 'start') {
       const first = await this.redis.set(this.names.typingKey(c.id, caller.userId), '1', 'PX', TYPING_WINDOW_MS, 'NX');
-      if (first === null) return;
+      if (first === null) {
+        metrics.typingRelayed.inc({ result: 'dropped' });
+        return;
+      }
     } else {
       // A stop ends the window: the next start is news again.
       await this.redis.del(this.names.typingKey(c.id, caller.userId));
     }
     const event: Typing = { type: 'typing', conversationId: c.id, userId: caller.userId, state: p.state };
+    metrics.typingRelayed.inc({ result: 'relayed' });
     if (c.members.size >= this.fanoutMax) {
       this.delivery.publishToRoom(c.id, event, caller.origin);
       return;

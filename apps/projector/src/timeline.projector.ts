@@ -3,7 +3,7 @@ import { EventPattern } from '@nestjs/microservices';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { Names, ProgressNotice } from '@chat/messaging';
-import { LOGGER, NAMES, NATS } from '@chat/platform';
+import { LOGGER, metrics, NAMES, NATS } from '@chat/platform';
 import { DeliveryRouter } from './delivery.router';
 import { batchPattern } from './jetstream.transport';
 import type { PumpBatch } from './partition.pump';
@@ -24,8 +24,14 @@ export class TimelineProjector {
 
   @EventPattern(batchPattern('timeline'))
   async onBatch(batch: PumpBatch): Promise<void> {
+    const timer = metrics.projectorBatchSeconds.startTimer();
     const events = batch.messages.map((m) => readLogged(m, this.names));
     const projected = await this.applier.apply(batch.partition, batch.fromSeq, events);
+    timer();
+    metrics.projectorBatchSize.observe(events.length);
+    metrics.projectedEvents.inc(events.length);
+    // What the consumer still has to deliver after the batch's last event: the lag in events.
+    metrics.projectionLag.set({ partition: String(batch.partition) }, batch.messages[batch.messages.length - 1]!.info.pending);
     for (const r of projected.writes.rejected) this.log.warn({ partition: batch.partition, ...r }, 'event rejected by the rules');
 
     const notice: ProgressNotice = { partition: batch.partition, seq: projected.writes.toSeq };

@@ -106,6 +106,17 @@ export class ConnectionRegistry {
     return byNode;
   }
 
+  /** A user's live connections: where each is held and until when its lease runs. */
+  async leases(userId: string, now = Date.now()): Promise<Array<{ connectionId: string; node: string; epoch: number; expiresAt: string }>> {
+    const flat = await this.redis.zrangebyscore(this.names.leasesKey(userId), now, '+inf', 'WITHSCORES');
+    const leases = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const [node, epoch, connectionId] = flat[i]!.split('|');
+      leases.push({ connectionId: connectionId!, node: node!, epoch: Number(epoch), expiresAt: new Date(Number(flat[i + 1])).toISOString() });
+    }
+    return leases;
+  }
+
   /** How many live connections a user has, across every gateway. */
   async liveConnections(userId: string, now = Date.now()): Promise<number> {
     return this.redis.zcount(this.names.leasesKey(userId), now, '+inf');

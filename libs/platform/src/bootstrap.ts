@@ -2,6 +2,8 @@ import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { CustomTransportStrategy } from '@nestjs/microservices';
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { loadConfigOrExit, type Config } from '@chat/config';
 import { PinoNestLogger } from './logger';
@@ -27,6 +29,7 @@ export async function bootstrap(shape: AppShape): Promise<void> {
     log = app.get<Logger>(LOGGER);
     app.useLogger(new PinoNestLogger(log));
     app.disable('x-powered-by');
+    app.use(requestLog(log));
     app.enableShutdownHooks();
     const extras = shape.configure?.(app, config);
     if (extras?.microservice) {
@@ -39,4 +42,27 @@ export async function bootstrap(shape: AppShape): Promise<void> {
     process.stderr.write(`${shape.name}: failed to start: ${(err as Error).message}\n`);
     process.exit(1);
   }
+}
+
+/** Paths polled all the time: logged at debug, not info. */
+const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * One JSON line per HTTP request with its correlation id (`x-request-id`, taken from the
+ * request or made here, and returned): method, path without the query string (which could
+ * carry an identifier), status and time. Never a header or a body.
+ */
+function requestLog(log: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const given = req.headers['x-request-id'];
+    const reqId = typeof given === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', reqId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const line = { reqId, method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+      if (QUIET.has(req.path)) log.debug(line, 'http');
+      else log.info(line, 'http');
+    });
+    next();
+  };
 }

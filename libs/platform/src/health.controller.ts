@@ -1,8 +1,9 @@
-import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Inject, Res } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import { registry } from './metrics';
 import { NATS, PG_POOL, REDIS } from './tokens';
 
 const CHECK_TIMEOUT_MS = 1_000;
@@ -17,7 +18,10 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
   });
 }
 
-/** `/healthz`: the process answers. `/readyz`: every dependency answers, or 503 naming those that do not. */
+/**
+ * `/healthz`: the process answers. `/readyz`: every dependency answers, or 503 naming those
+ * that do not. `/metrics`: Prometheus text.
+ */
 @Controller()
 export class HealthController {
   constructor(
@@ -30,6 +34,13 @@ export class HealthController {
   @HttpCode(200)
   healthz() {
     return { status: 'ok' };
+  }
+
+  /** Prometheus text: scraped by Prometheus, read by the admin page. */
+  @Get('metrics')
+  @Header('content-type', registry.contentType)
+  metrics(): Promise<string> {
+    return registry.metrics();
   }
 
   @Get('readyz')

@@ -5,3 +5,4 @@ export * from './health.module';
 export * from './health.controller';
 export * from './bootstrap';
 export * from './admin.guard';
+export * from './metrics';

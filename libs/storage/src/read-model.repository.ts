@@ -62,6 +62,57 @@ export class ReadModelRepository {
     return rows[0]?.payload;
   }
 
+  /** A conversation as the admin API shows it, with its counters. */
+  async conversationDetails(id: string) {
+    const { rows } = await this.pool.query<{
+      id: string; partition: number; kind: string; title: string | null; created_by: string; created_at: Date; last_seq: string;
+      message_count: string; member_count: number; last_activity_at: Date;
+    }>(
+      `SELECT id, partition, kind, title, created_by, created_at, last_seq, message_count, member_count, last_activity_at
+         FROM conversations WHERE id = $1`,
+      [id],
+    );
+    const r = rows[0];
+    return r && {
+      id: r.id, type: r.kind, partition: r.partition, createdBy: r.created_by, createdAt: r.created_at.toISOString(),
+      lastSeq: Number(r.last_seq), messageCount: Number(r.message_count), memberCount: r.member_count,
+      lastActivityAt: r.last_activity_at.toISOString(), ...(r.title !== null && { title: r.title }),
+    };
+  }
+
+  /** A page of a conversation's members by user id, with their read state. */
+  async members(conversationId: string, limit: number, afterUserId?: string) {
+    const { rows } = await this.pool.query<{ user_id: string; joined_seq: string; last_read_seq: string; unread: string }>(
+      `SELECT m.user_id, m.joined_seq, m.last_read_seq, c.message_count - m.read_count AS unread
+         FROM members m JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.conversation_id = $1 AND m.user_id > $2 ORDER BY m.user_id LIMIT $3`,
+      [conversationId, afterUserId ?? '', limit],
+    );
+    return rows.map((r) => ({ userId: r.user_id, joinedSeq: Number(r.joined_seq), lastReadSeq: Number(r.last_read_seq), unread: Math.max(0, Number(r.unread)) }));
+  }
+
+  /** Messages with afterSeq < seq < beforeSeq, ascending, at most `limit`. */
+  async messagesBetween(conversationId: string, afterSeq: number, beforeSeq: number, limit: number): Promise<Message[]> {
+    const { rows } = await this.pool.query<{ payload: Message }>(
+      `SELECT payload FROM timeline WHERE conversation_id = $1 AND kind = 'message' AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4`,
+      [conversationId, afterSeq, beforeSeq, limit],
+    );
+    return rows.map((r) => r.payload);
+  }
+
+  /** Messages and bytes in the hot tier (Postgres rows), and the oldest and newest. */
+  async hotTierStats() {
+    const { rows } = await this.pool.query<{ messages: string; bytes: string | null; oldest: Date | null; newest: Date | null }>(
+      `SELECT count(*) AS messages, sum(pg_column_size(payload)) AS bytes, min(at) AS oldest, max(at) AS newest
+         FROM timeline WHERE kind = 'message'`,
+    );
+    const r = rows[0]!;
+    return {
+      tier: 'hot' as const, messages: Number(r.messages), bytes: Number(r.bytes ?? 0),
+      ...(r.oldest && { oldest: r.oldest.toISOString() }), ...(r.newest && { newest: r.newest.toISOString() }),
+    };
+  }
+
   /** The user's conversations with at least `size` members: their events come through rooms. */
   async largeConversationsOf(userId: string, size: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ id: string }>(

@@ -1,0 +1,99 @@
+import { BadRequestException } from '@nestjs/common';
+import { z } from 'zod';
+import { CONVERSATION_ID_PATTERN, USER_ID_PATTERN } from '@chat/domain';
+
+/** `limit`/`cursor` on every list: the cursor is the `next` of the previous page. */
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).max(500).optional(),
+});
+
+export const messagesQuery = pageQuery.extend({
+  afterSeq: z.coerce.number().int().min(0).optional(),
+  beforeSeq: z.coerce.number().int().min(1).optional(),
+});
+
+export const userIdParam = z.string().regex(USER_ID_PATTERN, 'not a user id');
+export const conversationIdParam = z.string().regex(CONVERSATION_ID_PATTERN, 'not a conversation id');
+
+/** Parses one request part; a mismatch is a 400 naming the parameter. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new BadRequestException(`${issue.path.length ? issue.path.join('.') : where}: ${issue.message}`);
+}
+
+/** Opaque page cursors: base64url JSON, refused with a 400 when they do not decode. */
+export function encodePage(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+export function decodePage<T extends z.ZodType>(schema: T, cursor: string | undefined): z.infer<T> | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const decoded = schema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    if (decoded.success) return decoded.data;
+  } catch {
+    // fall through
+  }
+  throw new BadRequestException('cursor: not a cursor of this list');
+}
+
+interface RouteDoc {
+  method: 'get' | 'post';
+  /** Express style (`:id`); the document shows it OpenAPI style (`{id}`). */
+  path: string;
+  summary: string;
+  query?: z.ZodObject;
+  admin: boolean;
+  responses: Record<number, string>;
+}
+
+const adminErrors = { 400: 'a parameter is not valid', 401: 'no bearer token', 403: 'wrong token' };
+
+/** Every HTTP route the system serves, documented at `/docs`. A test holds this to the routes Nest maps. */
+export const ROUTES: RouteDoc[] = [
+  { method: 'get', path: '/v1/admin/users/:userId/conversations', summary: "A user's conversations, newest activity first", query: pageQuery, admin: true, responses: { 200: '{ conversations: ConversationSummary[], next? }', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/users/:userId/presence', summary: "A user's presence", admin: true, responses: { 200: 'Presence', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/users/:userId/connections', summary: "A user's live connections: gateway node, epoch, lease expiry", query: pageQuery, admin: true, responses: { 200: '{ connections, next? }', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/conversations/:id', summary: 'A conversation with its members (paged by user id)', query: pageQuery, admin: true, responses: { 200: '{ conversation, members, next? }', 404: 'no such conversation', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/conversations/:id/messages', summary: "A conversation's messages by seq, from every storage tier", query: messagesQuery, admin: true, responses: { 200: '{ messages: Message[], next? }', 404: 'no such conversation', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/projections', summary: 'Each projection: per partition stream, last seq, checkpoint, lag in events and seconds; the last rebuild', query: pageQuery, admin: true, responses: { 200: '{ projections, next? }', ...adminErrors } },
+  { method: 'post', path: '/v1/admin/projections/:name/rebuild', summary: 'Replay the streams into a fresh copy of the projection, then swap it in', admin: true, responses: { 202: '{ rebuild }', 404: 'no such projection', 409: 'a rebuild is already running', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/storage', summary: 'Messages and bytes per storage tier, oldest and newest', admin: true, responses: { 200: '{ tiers }', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/node', summary: 'This gateway process: node id, connections, rooms, what it received per conversation', admin: true, responses: { 200: '{ nodeId, connections, rooms, receivedByConversation }', ...adminErrors } },
+  { method: 'get', path: '/healthz', summary: 'The process is up', admin: false, responses: { 200: '{ status: "ok" }' } },
+  { method: 'get', path: '/readyz', summary: 'NATS, Postgres and Redis answer; 503 names those that do not', admin: false, responses: { 200: 'ready', 503: '{ status, down: string[] }' } },
+  { method: 'get', path: '/metrics', summary: 'Prometheus text', admin: false, responses: { 200: 'text/plain metrics' } },
+  { method: 'get', path: '/docs', summary: 'This document', admin: false, responses: { 200: 'OpenAPI 3.1' } },
+  { method: 'get', path: '/admin', summary: 'The admin page: live plots from /metrics', admin: false, responses: { 200: 'text/html' } },
+  { method: 'get', path: '/admin/app.js', summary: "The admin page's script", admin: false, responses: { 200: 'application/javascript' } },
+  { method: 'get', path: '/admin/style.css', summary: "The admin page's style sheet", admin: false, responses: { 200: 'text/css' } },
+  { method: 'get', path: '/v1/dev/token', summary: 'A development token (only with CHAT_DEV_TOKENS=1)', admin: false, responses: { 200: '{ token }', 400: 'not a user id' } },
+];
+
+export function openApiDocument(): object {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const r of ROUTES) {
+    const path = r.path.replace(/:(\w+)/g, '{$1}');
+    const pathParams = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const shape = r.query ? (z.toJSONSchema(r.query, { io: 'input' }) as { properties?: Record<string, object>; required?: string[] }) : {};
+    const queryParams = Object.entries(shape.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: shape.required?.includes(name) ?? false, schema }));
+    paths[path] = {
+      ...paths[path],
+      [r.method]: {
+        summary: r.summary,
+        ...(r.admin && { security: [{ bearer: [] }] }),
+        parameters: [...pathParams, ...queryParams],
+        responses: Object.fromEntries(Object.entries(r.responses).map(([code, description]) => [code, { description }])),
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'chat-backend admin and operations API', version: '1' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'CHAT_ADMIN_TOKEN' } } },
+    paths,
+  };
+}

@@ -1,0 +1,35 @@
+import { Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
+import { z } from 'zod';
+import { AdminGuard } from '@chat/platform';
+import { ReadModelRepository } from '@chat/storage';
+import { conversationIdParam, decodePage, encodePage, messagesQuery, pageQuery, parse } from './admin.routes';
+
+/** `GET /v1/admin/conversations/:id` (with members) and its messages by seq. */
+@Controller('v1/admin/conversations/:id')
+@UseGuards(AdminGuard)
+export class ConversationsController {
+  constructor(private readonly readModel: ReadModelRepository) {}
+
+  @Get()
+  async conversation(@Param('id') rawId: string, @Query() query: unknown) {
+    const id = parse(conversationIdParam, rawId, 'id');
+    const { limit, cursor } = parse(pageQuery, query, 'query');
+    const conversation = await this.readModel.conversationDetails(id);
+    if (!conversation) throw new NotFoundException('no such conversation');
+    const members = await this.readModel.members(id, limit + 1, decodePage(z.string(), cursor));
+    const page = members.slice(0, limit);
+    return { conversation, members: page, ...(members.length > limit && { next: encodePage(page[page.length - 1]!.userId) }) };
+  }
+
+  @Get('messages')
+  async messages(@Param('id') rawId: string, @Query() query: unknown) {
+    const id = parse(conversationIdParam, rawId, 'id');
+    const q = parse(messagesQuery, query, 'query');
+    if (!(await this.readModel.conversationDetails(id))) throw new NotFoundException('no such conversation');
+    // The cursor is the last seq of the previous page; afterSeq/beforeSeq bound the range.
+    const after = Math.max(q.afterSeq ?? 0, decodePage(z.number().int().min(0), q.cursor) ?? 0);
+    const rows = await this.readModel.messagesBetween(id, after, q.beforeSeq ?? Number.MAX_SAFE_INTEGER, q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    return { messages: page, ...(rows.length > q.limit && { next: encodePage(page[page.length - 1]!.seq) }) };
+  }
+}

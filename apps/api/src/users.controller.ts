@@ -1,0 +1,43 @@
+import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { z } from 'zod';
+import { ConnectionRegistry } from '@chat/connections';
+import { AdminGuard } from '@chat/platform';
+import { ReadModelRepository } from '@chat/storage';
+import { decodePage, encodePage, pageQuery, parse, userIdParam } from './admin.routes';
+
+/** `GET /v1/admin/users/:userId/...`: a user's conversations, presence and connections. */
+@Controller('v1/admin/users/:userId')
+@UseGuards(AdminGuard)
+export class UsersController {
+  constructor(
+    private readonly readModel: ReadModelRepository,
+    private readonly registry: ConnectionRegistry,
+  ) {}
+
+  @Get('conversations')
+  async conversations(@Param('userId') rawUser: string, @Query() query: unknown) {
+    const userId = parse(userIdParam, rawUser, 'userId');
+    const { limit, cursor } = parse(pageQuery, query, 'query');
+    const before = decodePage(z.object({ at: z.string(), id: z.string() }), cursor);
+    const rows = await this.readModel.listConversations(userId, limit + 1, before);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { conversations: page, ...(rows.length > limit && last && { next: encodePage({ at: last.lastActivityAt, id: last.id }) }) };
+  }
+
+  @Get('presence')
+  async presence(@Param('userId') rawUser: string) {
+    const [presence] = await this.registry.presence([parse(userIdParam, rawUser, 'userId')]);
+    return presence;
+  }
+
+  @Get('connections')
+  async connections(@Param('userId') rawUser: string, @Query() query: unknown) {
+    const userId = parse(userIdParam, rawUser, 'userId');
+    const { limit, cursor } = parse(pageQuery, query, 'query');
+    const after = decodePage(z.string(), cursor) ?? '';
+    const all = (await this.registry.leases(userId)).sort((a, b) => a.connectionId.localeCompare(b.connectionId)).filter((l) => l.connectionId > after);
+    const page = all.slice(0, limit);
+    return { connections: page, ...(all.length > limit && { next: encodePage(page[page.length - 1]!.connectionId) }) };
+  }
+}
