@@ -322,6 +322,8 @@ main() {
     /run/nats-server-4222.pid 8222 || rc=1
   # The load balancer of deploy/lb, which the multi-gateway tests run in front of the gateways.
   PATH="$PATH:/usr/sbin" ensure_tool haproxy haproxy || rc=1
+  # The headless browser the admin page e2e test drives through playwright-core.
+  ensure_tool chromium chromium || rc=1
   if [[ -n $APT_LOG ]] && ((rc == 0)); then
     rm -f "$APT_LOG"
   fi

@@ -5,6 +5,7 @@ import { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
 import { AdminGuard, NAMES, PG_POOL, REDIS } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
+import { AdminPageController } from './admin-page.controller';
 import { ConversationsController } from './conversations.controller';
 import { DocsController } from './docs.controller';
 import { ProjectionsController } from './projections.controller';
@@ -14,7 +15,7 @@ import { UsersController } from './users.controller';
 
 /** The admin REST API: bearer CHAT_ADMIN_TOKEN on every route. */
 @Module({
-  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController],
+  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController, AdminPageController],
   providers: [
     AdminGuard,
     RebuildService,
