@@ -2,7 +2,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import type { Message } from '@chat/contracts';
 import { startApp, type AppProcess } from '../support/app-process';
-import { connectClient, refusedWith, tokenFor, waitForEvents, type TestClient } from '../support/clients';
+import { connectClient, refusedWith, tokenFor, wholeHistory, type TestClient } from '../support/clients';
 import { createNamespace, TEST_ADMIN_TOKEN, UNLIMITED, type TestNamespace } from '../support/namespace';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
@@ -182,7 +182,7 @@ describe('graceful drain on SIGTERM', () => {
     app = undefined;
     // Every acked message is stored and reaches the reader on the other gateway.
     await waitFor('every acked message at the reader', () => acked.every((s) => reader.messages().some((m) => m.seq === s)), 30_000);
-    const history = await reader.ok('history', { conversationId: conversation.id, limit: 200 });
-    expect(history.messages.map((m: Message) => m.seq)).toEqual(expect.arrayContaining(acked));
+    const history = await wholeHistory(reader, conversation.id);
+    expect(history.map((m: Message) => m.seq)).toEqual(expect.arrayContaining(acked));
   });
 });

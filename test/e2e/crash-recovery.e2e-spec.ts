@@ -1,23 +1,9 @@
-import type { Message } from '@chat/contracts';
 import { startApp, type AppProcess } from '../support/app-process';
-import { connectClient, type TestClient } from '../support/clients';
+import { connectClient, wholeHistory } from '../support/clients';
 import { createNamespace, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(180_000);
-
-/** Pages through a conversation's whole history, oldest first. */
-async function wholeHistory(client: TestClient, conversationId: string): Promise<Message[]> {
-  const pages: Message[][] = [];
-  let beforeSeq: number | undefined;
-  for (;;) {
-    const page = await client.ok('history', { conversationId, limit: 200, ...(beforeSeq !== undefined && { beforeSeq }) });
-    pages.unshift(page.messages);
-    if (!page.hasMore || page.messages.length === 0) break;
-    beforeSeq = page.messages[0]!.seq;
-  }
-  return pages.flat();
-}
 
 describe('crash of the all-in-one process', () => {
   let ns: TestNamespace;

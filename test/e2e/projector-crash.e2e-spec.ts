@@ -1,7 +1,6 @@
-import type { Message } from '@chat/contracts';
 import { spawn } from 'node:child_process';
 import { ROOT, startApp, type AppProcess } from '../support/app-process';
-import { connectClient } from '../support/clients';
+import { connectClient, wholeHistory } from '../support/clients';
 import { caughtUp, readModelChecksums } from '../support/inspect';
 import { createNamespace, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { waitFor } from '../support/wait';
@@ -49,14 +48,7 @@ describe('a projector that crashes between its commit and its acks', () => {
     await mixedWorkload({ ann: users[0]!, bob: users[1]!, cat: users[2]!, dan: users[3]! }, 1);
     await caughtUp(ns);
 
-    const history: Message[] = [];
-    let beforeSeq: number | undefined;
-    for (;;) {
-      const page = await ann2!.ok('history', { conversationId: conversation.id, limit: 200, ...(beforeSeq && { beforeSeq }) });
-      history.unshift(...page.messages);
-      if (!page.hasMore) break;
-      beforeSeq = page.messages[0]!.seq;
-    }
+    const history = await wholeHistory(ann2!, conversation.id);
     expect(history.map((m) => [m.clientMsgId, m.seq])).toEqual([...acked].sort((a, b) => a[1] - b[1]));
 
     const live = await readModelChecksums(ns);

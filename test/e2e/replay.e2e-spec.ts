@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Message } from '@chat/contracts';
 import { ROOT, startApp, type AppProcess } from '../support/app-process';
-import { connectClient, type TestClient } from '../support/clients';
+import { connectClient, wholeHistory, type TestClient } from '../support/clients';
 import { appendRaw, caughtUp, readModelChecksums } from '../support/inspect';
 import { createNamespace, TEST_ADMIN_TOKEN, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { waitFor } from '../support/wait';
@@ -88,8 +88,8 @@ describe('replay', () => {
     // Every message acked before, during and after the swap is readable once, in order.
     await caughtUp(ns);
     const history = await waitFor('every acked message in history', async () => {
-      const page = await bob.ok('history', { conversationId: conversation.id, limit: 200 });
-      return page.messages.length >= acked.length ? page.messages : undefined;
+      const messages = await wholeHistory(bob, conversation.id);
+      return messages.length >= acked.length ? messages : undefined;
     });
     expect(history.map((m: Message) => m.seq)).toEqual(acked);
     // And live delivery still works after the swap.

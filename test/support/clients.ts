@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
-import type { Ack, AckResults, ChatEvent, ClientPayload, Presence, Typing } from '@chat/contracts';
+import type { Ack, AckResults, ChatEvent, ClientPayload, Message, Presence, Typing } from '@chat/contracts';
 import { TEST_JWT_SECRET } from './namespace';
 import { waitFor } from './wait';
 
@@ -87,4 +87,16 @@ export function waitForEvents(client: TestClient, n: number, filter: (e: ChatEve
     const got = client.received.filter(filter);
     return got.length >= n ? got : undefined;
   }, timeoutMs);
+}
+
+/** A conversation's whole history, oldest first, paging back 200 at a time. */
+export async function wholeHistory(client: TestClient, conversationId: string): Promise<Message[]> {
+  const pages: Message[][] = [];
+  let beforeSeq: number | undefined;
+  for (;;) {
+    const page = await client.ok('history', { conversationId, limit: 200, ...(beforeSeq !== undefined && { beforeSeq }) });
+    pages.unshift(page.messages);
+    if (!page.hasMore || page.messages.length === 0) return pages.flat();
+    beforeSeq = page.messages[0]!.seq;
+  }
 }
