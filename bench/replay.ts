@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { loadConfig } from '@chat/config';
 import { connectNats, ensureStreams, Names } from '@chat/messaging';
-import { createLogger } from '@chat/platform';
+import { blobStoreOf, createLogger } from '@chat/platform';
 import { createPool, ensureDatabase, ensureProjectionSchema, migrate, TIMELINE } from '@chat/storage';
 import { TimelineRebuild } from '../apps/projector/src/timeline.rebuild';
 
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     const consume = await rawConsume(js, names);
     step('rebuilding the timeline projection from them');
     const rebuild = new TimelineRebuild({
-      databaseUrl, pool, js, jsm, names, fanoutMax: base.CHAT_PUSH_FANOUT_MAX, batchSize: base.CHAT_PROJECTOR_BATCH,
+      databaseUrl, pool, js, jsm, names, fanoutMax: base.CHAT_PUSH_FANOUT_MAX, batchSize: base.CHAT_PROJECTOR_BATCH, blobs: blobStoreOf(base),
       log: createLogger('warn', 'bench'),
     });
     let last = 0;

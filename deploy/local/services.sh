@@ -245,6 +245,29 @@ ensure_redis() {
   log "$name: started ($host:$port)"
 }
 
+# --- s3 (s3rver, the local S3-compatible endpoint of the cold tier) ----------
+
+ensure_s3() {
+  local host=$1 port=$2 dir=$3 logfile=$4
+  local name=s3
+  if tcp_open "$host" "$port"; then
+    log "$name: up ($host:$port)"
+    return 0
+  fi
+  local bin
+  bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/node_modules/s3rver/bin/s3rver.js"
+  [[ -f $bin ]] || { err "$name: FAILED - $bin is missing (npm ci first)"; return 1; }
+  mkdir -p "$dir" "$(dirname "$logfile")" || { err "$name: FAILED - cannot create $dir"; return 1; }
+  nohup node "$bin" --address "$host" --port "$port" --directory "$dir" --silent >>"$logfile" 2>&1 &
+  local pid=$!
+  disown "$pid" 2>/dev/null || true
+  wait_until "$name" "$host:$port" "$pid" tcp_open "$host" "$port" || {
+    show_log_tail "$logfile"
+    return 1
+  }
+  log "$name: started ($host:$port, data in $dir)"
+}
+
 # --- nats ------------------------------------------------------------------
 
 # nats_check_jetstream NAME MONITOR_HOST MONITOR_PORT: when the monitoring
@@ -320,6 +343,7 @@ main() {
   ensure_redis 127.0.0.1 6379 /var/lib/redis /var/log/redis/ci.log || rc=1
   ensure_nats 127.0.0.1 4222 /var/lib/nats-server /var/log/nats-server.log \
     /run/nats-server-4222.pid 8222 || rc=1
+  ensure_s3 127.0.0.1 4569 /var/lib/chat-s3 /var/log/chat-s3.log || rc=1
   # The load balancer of deploy/lb, which the multi-gateway tests run in front of the gateways.
   PATH="$PATH:/usr/sbin" ensure_tool haproxy haproxy || rc=1
   # The headless browser the admin page e2e test drives through playwright-core.

@@ -45,7 +45,9 @@ CREATE TABLE membership_periods (
 CREATE INDEX membership_periods_by_user ON membership_periods (user_id, conversation_id);
 
 -- Every visible conversation event, as the client sees it (payload = PROTOCOL.md Event,
--- messages folded with their edits, deletion and reactions).
+-- messages folded with their edits, deletion and reactions). This is the hot tier:
+-- partitioned by month of the event's time, so that a month the archiver has emptied is
+-- dropped whole; the archiver keeps partitions ready around the current month.
 CREATE TABLE timeline (
   conversation_id text NOT NULL,
   seq             bigint NOT NULL,
@@ -58,8 +60,9 @@ CREATE TABLE timeline (
   pulled          boolean NOT NULL DEFAULT false,
   payload         jsonb NOT NULL,
   at              timestamptz NOT NULL,
-  PRIMARY KEY (conversation_id, seq)
-);
+  PRIMARY KEY (conversation_id, seq, at)
+) PARTITION BY RANGE (at);
+CREATE TABLE timeline_default PARTITION OF timeline DEFAULT;
 CREATE INDEX timeline_messages ON timeline (conversation_id, seq) WHERE kind = 'message';
 CREATE INDEX timeline_pulled ON timeline (conversation_id, seq) WHERE pulled;
 CREATE INDEX timeline_targets ON timeline (conversation_id, target_seq) WHERE target_seq IS NOT NULL;
@@ -110,6 +113,58 @@ CREATE TABLE checkpoint_history (
   seq       bigint NOT NULL,
   at        timestamptz NOT NULL,
   PRIMARY KEY (partition, at)
+);
+
+-- Warm tier: compressed blocks of consecutive messages of one conversation.
+CREATE TABLE warm_blocks (
+  conversation_id text NOT NULL,
+  first_seq       bigint NOT NULL,
+  last_seq        bigint NOT NULL,
+  message_count   int NOT NULL,
+  codec           text NOT NULL,
+  raw_bytes       int NOT NULL,
+  stored_bytes    int NOT NULL,
+  checksum        text NOT NULL,
+  data            bytea NOT NULL,
+  oldest_at       timestamptz NOT NULL,
+  newest_at       timestamptz NOT NULL,
+  PRIMARY KEY (conversation_id, first_seq)
+);
+CREATE INDEX warm_blocks_age ON warm_blocks (newest_at);
+
+-- Cold tier: the manifest of the blocks kept as S3 objects.
+CREATE TABLE cold_manifest (
+  conversation_id text NOT NULL,
+  first_seq       bigint NOT NULL,
+  last_seq        bigint NOT NULL,
+  message_count   int NOT NULL,
+  key             text NOT NULL UNIQUE,
+  codec           text NOT NULL,
+  raw_bytes       int NOT NULL,
+  stored_bytes    int NOT NULL,
+  checksum        text NOT NULL,
+  oldest_at       timestamptz NOT NULL,
+  newest_at       timestamptz NOT NULL,
+  PRIMARY KEY (conversation_id, first_seq)
+);
+
+-- Edits, deletes and reactions of messages already in a block: read over the block until
+-- the archiver rewrites the block with them (and so removes a deleted body for good).
+CREATE TABLE tier_patches (
+  conversation_id text NOT NULL,
+  seq             bigint NOT NULL,
+  payload         jsonb NOT NULL,
+  PRIMARY KEY (conversation_id, seq)
+);
+
+-- Blocks whose checksum did not match when read: reported, never served.
+CREATE TABLE damaged_blocks (
+  tier            text NOT NULL,
+  conversation_id text NOT NULL,
+  first_seq       bigint NOT NULL,
+  reason          text NOT NULL,
+  detected_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tier, conversation_id, first_seq)
 );
 
 -- Events the rules refused at their place in the log (or could not read): kept so that

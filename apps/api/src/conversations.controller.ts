@@ -1,14 +1,17 @@
-import { Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import { AdminGuard } from '@chat/platform';
-import { ReadModelRepository } from '@chat/storage';
+import { AdminGuard, TIERED } from '@chat/platform';
+import { ReadModelRepository, type TieredMessages } from '@chat/storage';
 import { conversationIdParam, decodePage, encodePage, messagesQuery, pageQuery, parse } from './admin.routes';
 
 /** `GET /v1/admin/conversations/:id` (with members) and its messages by seq. */
 @Controller('v1/admin/conversations/:id')
 @UseGuards(AdminGuard)
 export class ConversationsController {
-  constructor(private readonly readModel: ReadModelRepository) {}
+  constructor(
+    private readonly readModel: ReadModelRepository,
+    @Inject(TIERED) private readonly tiered: TieredMessages,
+  ) {}
 
   @Get()
   async conversation(@Param('id') rawId: string, @Query() query: unknown) {
@@ -28,8 +31,7 @@ export class ConversationsController {
     if (!(await this.readModel.conversationDetails(id))) throw new NotFoundException('no such conversation');
     // The cursor is the last seq of the previous page; afterSeq/beforeSeq bound the range.
     const after = Math.max(q.afterSeq ?? 0, decodePage(z.number().int().min(0), q.cursor) ?? 0);
-    const rows = await this.readModel.messagesBetween(id, after, q.beforeSeq ?? Number.MAX_SAFE_INTEGER, q.limit + 1);
-    const page = rows.slice(0, q.limit);
-    return { messages: page, ...(rows.length > q.limit && { next: encodePage(page[page.length - 1]!.seq) }) };
+    const { messages, hasMore } = await this.tiered.page(id, { afterSeq: after, ...(q.beforeSeq !== undefined && { beforeSeq: q.beforeSeq }) }, q.limit, 'asc');
+    return { messages, ...(hasMore && { next: encodePage(messages[messages.length - 1]!.seq) }) };
   }
 }

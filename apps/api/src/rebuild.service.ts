@@ -4,7 +4,8 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import type { Names } from '@chat/messaging';
-import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, PG_POOL } from '@chat/platform';
+import type { BlobStore } from '@chat/storage';
+import { BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, PG_POOL } from '@chat/platform';
 import { RebuildRunningError, TimelineRebuild, type RebuildProgress } from '../../projector/src/timeline.rebuild';
 
 /** Starts rebuilds for the admin API and remembers the last one this process ran. */
@@ -19,6 +20,7 @@ export class RebuildService {
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     @Inject(NAMES) private readonly names: Names,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(BLOBS) private readonly blobs: BlobStore,
   ) {}
 
   status(): RebuildProgress | undefined {
@@ -29,7 +31,7 @@ export class RebuildService {
   start(): Promise<RebuildProgress> {
     const rebuild = new TimelineRebuild({
       databaseUrl: this.config.CHAT_DATABASE_URL, pool: this.pool, js: this.js, jsm: this.jsm, names: this.names,
-      fanoutMax: this.config.CHAT_PUSH_FANOUT_MAX, batchSize: this.config.CHAT_PROJECTOR_BATCH, log: this.log,
+      fanoutMax: this.config.CHAT_PUSH_FANOUT_MAX, batchSize: this.config.CHAT_PROJECTOR_BATCH, blobs: this.blobs, log: this.log,
     });
     return new Promise((resolve, reject) => {
       let started = false;

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { TIERED } from '@chat/platform';
 import type { AckResults, ChatEvent, ClientPayload } from '@chat/contracts';
 import { ChatError, DEFAULT_HISTORY_LIMIT, DEFAULT_LIST_LIMIT, DEFAULT_SYNC_LIMIT } from '@chat/contracts';
-import { decodeCursor, encodeCursor, ReadModelRepository } from '@chat/storage';
+import { decodeCursor, encodeCursor, ReadModelRepository, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
 import type { Session } from './token.verifier';
 
@@ -15,6 +16,7 @@ export class QueriesService {
   constructor(
     private readonly readModel: ReadModelRepository,
     private readonly conversations: ConversationCache,
+    @Inject(TIERED) private readonly tiered: TieredMessages,
   ) {}
 
   async list(caller: Session, p: ClientPayload<'conversation:list'>): Promise<AckResults['conversation:list']> {
@@ -28,7 +30,7 @@ export class QueriesService {
 
   async history(caller: Session, p: ClientPayload<'history'>): Promise<AckResults['history']> {
     await this.memberOf(caller.userId, p.conversationId);
-    return this.readModel.history(p.conversationId, p.beforeSeq, p.limit ?? DEFAULT_HISTORY_LIMIT);
+    return this.tiered.page(p.conversationId, { ...(p.beforeSeq !== undefined && { beforeSeq: p.beforeSeq }) }, p.limit ?? DEFAULT_HISTORY_LIMIT, 'desc');
   }
 
   async sync(caller: Session, p: ClientPayload<'sync'>): Promise<AckResults['sync']> {
@@ -67,9 +69,16 @@ export class QueriesService {
 
   private async snapshot(userId: string): Promise<AckResults['sync']> {
     const snap = await this.readModel.snapshot(userId, SNAPSHOT_MESSAGES, SNAPSHOT_CONVERSATIONS);
+    // Conversations whose latest messages are partly archived: read those through the tiers.
+    const events: ChatEvent[] = [];
+    for (const c of snap.conversations) {
+      const hot = snap.messages.filter((m) => m.conversationId === c.id);
+      const want = Math.min(SNAPSHOT_MESSAGES, snap.messageCounts.get(c.id) ?? 0);
+      events.push(...(hot.length >= want ? hot : (await this.tiered.page(c.id, {}, SNAPSHOT_MESSAGES, 'desc')).messages));
+    }
     return {
       next: encodeCursor({ watermarks: snap.watermarks }),
-      events: snap.messages,
+      events,
       hasMore: false,
       conversations: snap.conversations,
     };

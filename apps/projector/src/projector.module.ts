@@ -6,8 +6,8 @@ import { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
-import { CONFIG, LOGGER, NAMES, NATS, PG_POOL, REDIS } from '@chat/platform';
-import { ProjectionRepository } from '@chat/storage';
+import { CONFIG, LOGGER, NAMES, NATS, PG_POOL, REDIS, TIERED } from '@chat/platform';
+import { ProjectionRepository, type TieredMessages } from '@chat/storage';
 import { DeliveryRouter } from './delivery.router';
 import { InboxPruner } from './inbox.pruner';
 import { TimelineApplier } from './timeline.applier';
@@ -27,8 +27,8 @@ import { TimelineProjector } from './timeline.projector';
     },
     {
       provide: TimelineApplier,
-      inject: [ProjectionRepository, CONFIG],
-      useFactory: (repo: ProjectionRepository, config: Config) => new TimelineApplier(repo, config.CHAT_PUSH_FANOUT_MAX),
+      inject: [ProjectionRepository, CONFIG, TIERED],
+      useFactory: (repo: ProjectionRepository, config: Config, tiered: TieredMessages) => new TimelineApplier(repo, config.CHAT_PUSH_FANOUT_MAX, tiered),
     },
     {
       provide: InboxPruner,

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { loadConfigOrExit } from '@chat/config';
 import { connectNats, ensureStreams, Names } from '@chat/messaging';
-import { createLogger } from '@chat/platform';
+import { blobStoreOf, createLogger } from '@chat/platform';
 import { createPool, ensureDatabase, migrate, TIMELINE } from '@chat/storage';
 import { TimelineRebuild, type RebuildProgress } from './timeline.rebuild';
 
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   await ensureStreams(jsm, names, { replicas: config.CHAT_STREAM_REPLICAS, duplicateWindowMs: config.CHAT_DUPLICATE_WINDOW });
   const rebuild = new TimelineRebuild({
     databaseUrl: config.CHAT_DATABASE_URL, pool, js: jetstream(nc), jsm, names,
-    fanoutMax: config.CHAT_PUSH_FANOUT_MAX, batchSize: config.CHAT_PROJECTOR_BATCH, log,
+    fanoutMax: config.CHAT_PUSH_FANOUT_MAX, batchSize: config.CHAT_PROJECTOR_BATCH, blobs: blobStoreOf(config), log,
   });
   const bar = new ProgressBar();
   try {

@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { upcast, type ConversationState } from '@chat/domain';
 import { HEADERS, type Names } from '@chat/messaging';
-import { CheckpointMovedError, type ProjectionRepository } from '@chat/storage';
+import { CheckpointMovedError, messageKey, type ProjectionRepository, type TieredMessages } from '@chat/storage';
 import { StateCache } from './state.cache';
 import { projectBatch, type LoggedEvent, type ProjectedBatch } from './timeline.projection';
 
@@ -27,6 +27,8 @@ export class TimelineApplier {
   constructor(
     private readonly repository: ProjectionRepository,
     private readonly fanoutMax: number,
+    /** Where edits, deletes and reactions find targets that moved to the warm or cold tier. */
+    private readonly tiered: TieredMessages,
   ) {}
 
   async apply(partition: number, fromSeq: number, events: LoggedEvent[]): Promise<ProjectedBatch> {
@@ -41,6 +43,11 @@ export class TimelineApplier {
       this.repository.loadMessages(changes),
       this.repository.loadReadMarkers(readers),
     ]);
+    const archived = changes.filter((c) => !targets.has(messageKey(c.conversationId, c.seq)));
+    for (const { conversationId, seq } of archived) {
+      const found = (await this.tiered.at(conversationId, [seq])).get(seq);
+      if (found) targets.set(messageKey(conversationId, seq), found);
+    }
     const states = new Map<string, ConversationState>(ids.map((id) => [id, this.states.get(id) ?? loaded.get(id)]));
     const projected = projectBatch({ partition, fromSeq, events, states, knownSends, targets, readMarkers, fanoutMax: this.fanoutMax });
     try {

@@ -9,7 +9,9 @@ import {
   PROJECTION_LOCK,
   ProjectionRepository,
   swapProjectionSchema,
+  TieredMessages,
   TIMELINE,
+  type BlobStore,
 } from '@chat/storage';
 import { readLogged, TimelineApplier } from './timeline.applier';
 
@@ -48,6 +50,7 @@ export interface RebuildDeps {
   names: Names;
   fanoutMax: number;
   batchSize: number;
+  blobs: BlobStore;
   log: Logger;
 }
 
@@ -89,7 +92,8 @@ export class TimelineRebuild {
       freshPool = createPool(this.deps.databaseUrl, names.partitions + 1, fresh);
       const repository = new ProjectionRepository(freshPool, TIMELINE, { takesSwapLock: false });
       await repository.checkpoints(names.allPartitions());
-      const applier = new TimelineApplier(repository, this.deps.fanoutMax);
+      // The fresh schema has no archived tier yet: everything it replays is hot.
+      const applier = new TimelineApplier(repository, this.deps.fanoutMax, new TieredMessages(freshPool, this.deps.blobs));
 
       const ends = await this.streamEnds();
       this.progress.total = ends.reduce((sum, e) => sum + e, 0);

@@ -8,9 +8,17 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { connectNats, ensureStreams, Names } from '@chat/messaging';
-import { createPool, ensureDatabase, ensureProjectionSchema, migrate, TIMELINE } from '@chat/storage';
+import { BlobStore, createPool, ensureDatabase, ensureProjectionSchema, migrate, TieredMessages, TIMELINE } from '@chat/storage';
 import { createLogger } from './logger';
-import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS } from './tokens';
+import { BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS, TIERED } from './tokens';
+
+/** The cold tier's store as configured (CHAT_S3_*). */
+export function blobStoreOf(config: Config): BlobStore {
+  return new BlobStore({
+    endpoint: config.CHAT_S3_ENDPOINT, bucket: config.CHAT_S3_BUCKET, region: config.CHAT_S3_REGION,
+    accessKeyId: config.CHAT_S3_ACCESS_KEY_ID, secretAccessKey: config.CHAT_S3_SECRET_ACCESS_KEY,
+  });
+}
 
 /** A node id that is one NATS subject token and tells an operator where it runs. */
 function makeNodeId(app: string): string {
@@ -59,6 +67,15 @@ export class InfraModule implements OnApplicationShutdown {
             return nc;
           },
         },
+        {
+          provide: BLOBS,
+          useFactory: async () => {
+            const blobs = blobStoreOf(config);
+            await blobs.ensureBucket();
+            return blobs;
+          },
+        },
+        { provide: TIERED, inject: [PG_POOL, BLOBS], useFactory: (pool: Pool, blobs: BlobStore) => new TieredMessages(pool, blobs) },
         { provide: JETSTREAM, inject: [NATS], useFactory: (nc: NatsConnection) => jetstream(nc) },
         { provide: JETSTREAM_MANAGER, inject: [NATS], useFactory: (nc: NatsConnection) => jetstreamManager(nc) },
         {
@@ -71,7 +88,7 @@ export class InfraModule implements OnApplicationShutdown {
             }),
         },
       ],
-      exports: [CONFIG, LOGGER, NAMES, NODE_ID, PG_POOL, NATS, JETSTREAM, JETSTREAM_MANAGER, REDIS],
+      exports: [CONFIG, LOGGER, NAMES, NODE_ID, PG_POOL, NATS, JETSTREAM, JETSTREAM_MANAGER, REDIS, BLOBS, TIERED],
     };
   }
 

@@ -8,3 +8,5 @@ export const REDIS = Symbol('REDIS');
 export const NAMES = Symbol('NAMES');
 export const LOGGER = Symbol('LOGGER');
 export const NODE_ID = Symbol('NODE_ID');
+export const BLOBS = Symbol('BLOBS');
+export const TIERED = Symbol('TIERED');

@@ -5,3 +5,6 @@ export * from './projection.repository';
 export * from './read-model.repository';
 export * from './sync.cursor';
 export * from './projection-schema';
+export * from './block.codec';
+export * from './blob.store';
+export * from './tiered-messages';

@@ -197,12 +197,24 @@ export class ProjectionRepository {
     }
     if (w.messageUpdates.length) {
       const u = w.messageUpdates;
-      await c.query(
+      const hot = await c.query<{ conversation_id: string; seq: string }>(
         `UPDATE timeline t SET payload = x.payload
            FROM unnest($1::text[], $2::bigint[], $3::jsonb[]) AS x(conversation_id, seq, payload)
-          WHERE t.conversation_id = x.conversation_id AND t.seq = x.seq`,
+          WHERE t.conversation_id = x.conversation_id AND t.seq = x.seq
+          RETURNING t.conversation_id, t.seq`,
         [u.map((x) => x.conversationId), u.map((x) => x.seq), u.map((x) => JSON.stringify(x.payload))],
       );
+      // The rest are archived: their new form is a patch over the block until the archiver folds it in.
+      const inHot = new Set(hot.rows.map((r) => messageKey(r.conversation_id, Number(r.seq))));
+      const archived = u.filter((x) => !inHot.has(messageKey(x.conversationId, x.seq)));
+      if (archived.length) {
+        await c.query(
+          `INSERT INTO tier_patches (conversation_id, seq, payload)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[])
+           ON CONFLICT (conversation_id, seq) DO UPDATE SET payload = excluded.payload`,
+          [archived.map((x) => x.conversationId), archived.map((x) => x.seq), archived.map((x) => JSON.stringify(x.payload))],
+        );
+      }
       await c.query(
         `UPDATE conversations c SET last_message = x.payload
            FROM unnest($1::text[], $2::bigint[], $3::jsonb[]) AS x(conversation_id, seq, payload)

@@ -91,15 +91,6 @@ export class ReadModelRepository {
     return rows.map((r) => ({ userId: r.user_id, joinedSeq: Number(r.joined_seq), lastReadSeq: Number(r.last_read_seq), unread: Math.max(0, Number(r.unread)) }));
   }
 
-  /** Messages with afterSeq < seq < beforeSeq, ascending, at most `limit`. */
-  async messagesBetween(conversationId: string, afterSeq: number, beforeSeq: number, limit: number): Promise<Message[]> {
-    const { rows } = await this.pool.query<{ payload: Message }>(
-      `SELECT payload FROM timeline WHERE conversation_id = $1 AND kind = 'message' AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4`,
-      [conversationId, afterSeq, beforeSeq, limit],
-    );
-    return rows.map((r) => r.payload);
-  }
-
   /** Messages and bytes in the hot tier (Postgres rows), and the oldest and newest. */
   async hotTierStats() {
     const { rows } = await this.pool.query<{ messages: string; bytes: string | null; oldest: Date | null; newest: Date | null }>(
@@ -146,18 +137,6 @@ export class ReadModelRepository {
     return new Map(
       rows.map((r) => [`${r.sender_id}\n${r.client_msg_id}`, { conversationId: r.conversation_id, seq: Number(r.seq), sentAt: r.sent_at.toISOString() }]),
     );
-  }
-
-  /** Messages before `beforeSeq`, newest `limit` of them, returned ascending. */
-  async history(conversationId: string, beforeSeq: number | undefined, limit: number): Promise<{ messages: Message[]; hasMore: boolean }> {
-    const { rows } = await this.pool.query<{ payload: Message }>(
-      `SELECT payload FROM timeline
-        WHERE conversation_id = $1 AND kind = 'message' AND seq < $2
-        ORDER BY seq DESC LIMIT $3`,
-      [conversationId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit + 1],
-    );
-    const hasMore = rows.length > limit;
-    return { messages: rows.slice(0, limit).reverse().map((r) => r.payload), hasMore };
   }
 
   /** A user's conversations, most recent activity first, `before` = the last one of the previous page. */
@@ -226,8 +205,8 @@ export class ReadModelRepository {
           'SELECT partition, last_seq FROM checkpoints WHERE projection = $1',
           [this.projection],
         );
-        const summaries = await client.query<SummaryRow>(
-          `${SUMMARY_SELECT} WHERE m.user_id = $1 ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $2`,
+        const summaries = await client.query<SummaryRow & { message_count: string }>(
+          `${SUMMARY_SELECT.replace('SELECT', 'SELECT c.message_count,')} WHERE m.user_id = $1 ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $2`,
           [userId, maxConversations],
         );
         const messages = await client.query<{ payload: Message }>(
@@ -249,7 +228,9 @@ export class ReadModelRepository {
     return {
       watermarks: Array.from(watermarks, (w) => w ?? 0),
       conversations: summaries.rows.map(toSummary),
+      /** The hot tier's latest messages of each; older ones may be in the warm or cold tier. */
       messages: messages.rows.map((r) => r.payload),
+      messageCounts: new Map(summaries.rows.map((r) => [r.id, Number(r.message_count)])),
     };
   }
 
