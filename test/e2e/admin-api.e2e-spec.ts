@@ -66,7 +66,12 @@ describe('admin REST API', () => {
     const projections = await json('/v1/admin/projections');
     expect(projections.projections[0].partitions).toHaveLength(4);
     const storage = await json('/v1/admin/storage');
-    expect(storage.tiers).toEqual([expect.objectContaining({ tier: 'hot', messages: 6, bytes: expect.any(Number) })]);
+    expect(storage.tiers).toEqual([
+      expect.objectContaining({ tier: 'hot', messages: 6, bytes: expect.any(Number) }),
+      expect.objectContaining({ tier: 'warm', messages: 0, blocks: 0 }),
+      expect.objectContaining({ tier: 'cold', messages: 0, blocks: 0 }),
+    ]);
+    expect(storage.damaged).toEqual([]);
     expect(await json(`/v1/admin/node`)).toMatchObject({ connections: 3 });
   });
 

@@ -3,11 +3,13 @@ import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
+import { BlobStore } from '@chat/storage';
 
 export const SHARED = {
   nats: process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222',
   postgres: process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
   redis: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  s3: process.env.TEST_S3_ENDPOINT ?? 'http://127.0.0.1:4569',
 };
 
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
@@ -62,6 +64,13 @@ export async function dropNamespace(name: string, natsUrl = SHARED.nats): Promis
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+  // The cold tier's objects of the namespace.
+  const blobs = new BlobStore({ endpoint: SHARED.s3, bucket: 'chat', region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+  try {
+    for await (const o of blobs.list(`${name}/`)) await blobs.delete(o.key);
+  } catch {
+    // no bucket yet: nothing was archived
   }
   const pg = new Client({ connectionString: `${SHARED.postgres}/postgres` });
   await pg.connect();

@@ -1,7 +1,7 @@
-import { Controller, Get, Inject, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query, ServiceUnavailableException, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { AdminGuard, TIERED } from '@chat/platform';
-import { ReadModelRepository, type TieredMessages } from '@chat/storage';
+import { CorruptBlockError, ReadModelRepository, type TieredMessages } from '@chat/storage';
 import { conversationIdParam, decodePage, encodePage, messagesQuery, pageQuery, parse } from './admin.routes';
 
 /** `GET /v1/admin/conversations/:id` (with members) and its messages by seq. */
@@ -31,7 +31,11 @@ export class ConversationsController {
     if (!(await this.readModel.conversationDetails(id))) throw new NotFoundException('no such conversation');
     // The cursor is the last seq of the previous page; afterSeq/beforeSeq bound the range.
     const after = Math.max(q.afterSeq ?? 0, decodePage(z.number().int().min(0), q.cursor) ?? 0);
-    const { messages, hasMore } = await this.tiered.page(id, { afterSeq: after, ...(q.beforeSeq !== undefined && { beforeSeq: q.beforeSeq }) }, q.limit, 'asc');
+    const { messages, hasMore } = await this.tiered
+      .page(id, { afterSeq: after, ...(q.beforeSeq !== undefined && { beforeSeq: q.beforeSeq }) }, q.limit, 'asc')
+      .catch((err: Error) => {
+        throw err instanceof CorruptBlockError ? new ServiceUnavailableException(err.message) : err;
+      });
     return { messages, ...(hasMore && { next: encodePage(messages[messages.length - 1]!.seq) }) };
   }
 }

@@ -1,15 +1,15 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { AdminGuard } from '@chat/platform';
-import { ReadModelRepository } from '@chat/storage';
+import { ArchiveRepository } from '@chat/storage';
 
-/** `GET /v1/admin/storage`: messages and bytes per storage tier. */
+/** `GET /v1/admin/storage`: messages and bytes per tier, oldest and newest, and damaged blocks. */
 @Controller('v1/admin/storage')
 @UseGuards(AdminGuard)
 export class StorageController {
-  constructor(private readonly readModel: ReadModelRepository) {}
+  constructor(private readonly archive: ArchiveRepository) {}
 
   @Get()
-  async storage() {
-    return { tiers: [await this.readModel.hotTierStats()] };
+  storage() {
+    return this.archive.stats();
   }
 }

@@ -13,6 +13,7 @@ import {
   type ClientPayload,
 } from '@chat/contracts';
 import { LOGGER, metrics } from '@chat/platform';
+import { CorruptBlockError } from '@chat/storage';
 import { CommandsService, type Caller } from './commands.service';
 import { dataOf } from './local-connections';
 import { NodeDelivery } from './node.delivery';
@@ -130,6 +131,11 @@ export class ChatGateway
       return { ok: true, ...(await work(caller, parsed.value, socket)) };
     } catch (err) {
       if (err instanceof ChatError) return err.toAck();
+      if (err instanceof CorruptBlockError) {
+        // Reported (damaged_blocks, the log); the page is refused rather than served incomplete.
+        this.log.error({ cid: `${caller.origin}#${event}`, err: err.message }, 'archived block damaged');
+        return fail('UNAVAILABLE', 'archived messages of this page are damaged; operators have been told');
+      }
       // The correlation id ties this line to the connection and the command; never the payload.
       this.log.error({ cid: `${caller.origin}#${event}`, userId: caller.userId, err: (err as Error).message }, 'command failed on a backend');
       return fail('UNAVAILABLE', 'a backend is unavailable; retry with the same ids');

@@ -8,3 +8,4 @@ export * from './projection-schema';
 export * from './block.codec';
 export * from './blob.store';
 export * from './tiered-messages';
+export * from './archive.repository';

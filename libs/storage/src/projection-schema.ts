@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction, quoteIdent } from './database';
+import { monthPartitionsSql } from './archive.repository';
 import { migrationsDir } from './migrate';
 
 /** The projection whose tables every repository reads; also its schema's name. */
@@ -28,6 +29,7 @@ export async function createProjectionTables(client: PoolClient, projection: str
   await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
   await client.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
   await client.query(projectionDdl(projection).sql);
+  for (const sql of monthPartitionsSql(new Date())) await client.query(sql);
   await client.query('SET LOCAL search_path = public');
 }
 

@@ -91,19 +91,6 @@ export class ReadModelRepository {
     return rows.map((r) => ({ userId: r.user_id, joinedSeq: Number(r.joined_seq), lastReadSeq: Number(r.last_read_seq), unread: Math.max(0, Number(r.unread)) }));
   }
 
-  /** Messages and bytes in the hot tier (Postgres rows), and the oldest and newest. */
-  async hotTierStats() {
-    const { rows } = await this.pool.query<{ messages: string; bytes: string | null; oldest: Date | null; newest: Date | null }>(
-      `SELECT count(*) AS messages, sum(pg_column_size(payload)) AS bytes, min(at) AS oldest, max(at) AS newest
-         FROM timeline WHERE kind = 'message'`,
-    );
-    const r = rows[0]!;
-    return {
-      tier: 'hot' as const, messages: Number(r.messages), bytes: Number(r.bytes ?? 0),
-      ...(r.oldest && { oldest: r.oldest.toISOString() }), ...(r.newest && { newest: r.newest.toISOString() }),
-    };
-  }
-
   /** The user's conversations with at least `size` members: their events come through rooms. */
   async largeConversationsOf(userId: string, size: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ id: string }>(

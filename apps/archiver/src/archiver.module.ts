@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { Config } from '@chat/config';
+import { BLOBS, CONFIG, PG_POOL } from '@chat/platform';
+import { ArchiveRepository, TIMELINE, type BlobStore } from '@chat/storage';
+import { ArchiverService, crashHook } from './archiver.service';
+
+/** The archiver: moves messages down the storage tiers. */
+@Module({
+  providers: [
+    ArchiverService,
+    {
+      provide: ArchiveRepository,
+      inject: [PG_POOL, BLOBS, CONFIG],
+      useFactory: (pool: Pool, blobs: BlobStore, config: Config) =>
+        new ArchiveRepository(pool, blobs, `${config.CHAT_NAMESPACE}/${TIMELINE}/`, crashHook(config.CHAT_TEST_ARCHIVER_CRASH)),
+    },
+  ],
+})
+export class ArchiverModule {}
