@@ -71,6 +71,8 @@ export async function dropNamespace(name: string, natsUrl = SHARED.nats): Promis
     for await (const o of blobs.list(`${name}/`)) await blobs.delete(o.key);
   } catch {
     // no bucket yet: nothing was archived
+  } finally {
+    blobs.close();
   }
   const pg = new Client({ connectionString: `${SHARED.postgres}/postgres` });
   await pg.connect();

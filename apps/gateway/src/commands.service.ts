@@ -5,8 +5,8 @@ import { ChatError } from '@chat/contracts';
 import type { Config } from '@chat/config';
 import { decide, evolve, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef } from '@chat/domain';
 import { appendEvent, type Names } from '@chat/messaging';
-import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, NAMES } from '@chat/platform';
-import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord } from '@chat/storage';
+import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, NAMES, TIERED } from '@chat/platform';
+import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
 import { directConversationId, groupConversationId } from './ids';
 import { ProjectionWatch } from './projection.watch';
@@ -38,6 +38,7 @@ export class CommandsService {
     private readonly conversations: ConversationCache,
     private readonly watch: ProjectionWatch,
     private readonly sent: SentMessagesLookup,
+    @Inject(TIERED) private readonly tiered: TieredMessages,
   ) {}
 
   async create(caller: Caller, p: ClientPayload<'conversation:create'>): Promise<AckResults['conversation:create']> {
@@ -149,8 +150,9 @@ export class CommandsService {
 
   /** The target as projected; a message sent a moment ago may still be on its way there. */
   private async target(c: ConversationRecord, seq: number): Promise<MessageRef | undefined> {
-    let m = await this.readModel.message(c.id, seq);
-    if (!m && (await this.watch.waitFor(c.partition, seq, TARGET_WAIT_MS))) m = await this.readModel.message(c.id, seq);
+    const read = async () => (await this.tiered.at(c.id, [seq])).get(seq);
+    let m = await read();
+    if (!m && (await this.watch.waitFor(c.partition, seq, TARGET_WAIT_MS))) m = await read();
     return m && { senderId: m.senderId, deleted: m.deleted === true, reactions: m.reactions ?? {} };
   }
 

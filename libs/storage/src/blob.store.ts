@@ -33,6 +33,11 @@ export class BlobStore {
     });
   }
 
+  /** Closes the client's sockets. */
+  close(): void {
+    this.s3.destroy();
+  }
+
   async ensureBucket(): Promise<void> {
     try {
       await this.s3.send(new HeadBucketCommand({ Bucket: this.settings.bucket }));

@@ -53,15 +53,6 @@ export class ReadModelRepository {
     };
   }
 
-  /** A message as stored (folded), or undefined when the conversation has none at `seq`. */
-  async message(conversationId: string, seq: number): Promise<Message | undefined> {
-    const { rows } = await this.pool.query<{ payload: Message }>(
-      `SELECT payload FROM timeline WHERE conversation_id = $1 AND seq = $2 AND kind = 'message'`,
-      [conversationId, seq],
-    );
-    return rows[0]?.payload;
-  }
-
   /** A conversation as the admin API shows it, with its counters. */
   async conversationDetails(id: string) {
     const { rows } = await this.pool.query<{
