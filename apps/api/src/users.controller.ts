@@ -36,7 +36,8 @@ export class UsersController {
     const userId = parse(userIdParam, rawUser, 'userId');
     const { limit, cursor } = parse(pageQuery, query, 'query');
     const after = decodePage(z.string(), cursor) ?? '';
-    const all = (await this.registry.leases(userId)).sort((a, b) => a.connectionId.localeCompare(b.connectionId)).filter((l) => l.connectionId > after);
+    // Ordered by code units, as the cursor's `>` compares (localeCompare would disagree on case).
+    const all = (await this.registry.leases(userId)).sort((a, b) => (a.connectionId < b.connectionId ? -1 : a.connectionId > b.connectionId ? 1 : 0)).filter((l) => l.connectionId > after);
     const page = all.slice(0, limit);
     return { connections: page, ...(all.length > limit && { next: encodePage(page[page.length - 1]!.connectionId) }) };
   }
