@@ -56,11 +56,13 @@ export async function startApp(opts: StartOptions): Promise<AppProcess> {
   const collect = (chunk: Buffer) => {
     text += chunk.toString();
     if (text.length > 2_000_000) text = text.slice(-1_000_000);
-    log.write(chunk);
+    if (!log.writableEnded) log.write(chunk);
   };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Output can still arrive after 'exit'; the log file ends once every stream has closed.
+  child.once('close', () => log.end());
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-child.pid!, signal);
@@ -83,7 +85,6 @@ export async function startApp(opts: StartOptions): Promise<AppProcess> {
       const timer = setTimeout(() => signalGroup('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
-      log.end();
     },
   };
   if (opts.ready !== false) {

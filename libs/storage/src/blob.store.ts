@@ -16,6 +16,10 @@ export interface BlobSettings {
   secretAccessKey: string;
 }
 
+// The toolchain is Node 20 on purpose (see DEVELOPERS.md); the SDK's notice about future
+// releases needing Node 22 would otherwise print a multi-line warning in every process.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** The cold tier's objects in any S3-compatible store (s3rver locally, S3 or others in production). */
 export class BlobStore {
   private readonly s3: S3Client;
