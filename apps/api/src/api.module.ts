@@ -10,13 +10,14 @@ import { AdminPageController } from './admin-page.controller';
 import { ConversationsController } from './conversations.controller';
 import { DocsController } from './docs.controller';
 import { ProjectionsController } from './projections.controller';
+import { PushDecisionsController } from './push-decisions.controller';
 import { RebuildService } from './rebuild.service';
 import { StorageController } from './storage.controller';
 import { UsersController } from './users.controller';
 
 /** The admin REST API: bearer CHAT_ADMIN_TOKEN on every route. */
 @Module({
-  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController, AdminPageController],
+  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController, AdminPageController, PushDecisionsController],
   providers: [
     AdminGuard,
     RebuildService,

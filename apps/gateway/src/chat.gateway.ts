@@ -19,6 +19,7 @@ import { dataOf } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
 import { ProjectionWatch } from './projection.watch';
+import { PushDevices } from './push.devices';
 import { QueriesService } from './queries.service';
 import { RateLimits } from './rate-limiter';
 import { SessionsService } from './sessions.service';
@@ -40,6 +41,7 @@ export class ChatGateway
     private readonly typing: TypingRelay,
     private readonly limits: RateLimits,
     private readonly watch: ProjectionWatch,
+    private readonly pushDevices: PushDevices,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -89,6 +91,8 @@ export class ChatGateway
     typing: async (c, p) => (await this.typing.relay(c, p), {}),
     'presence:subscribe': async (_c, p, s) => ({ presence: await this.presence.subscribe(s, p.userIds) }),
     'presence:unsubscribe': async (_c, p, s) => (this.presence.unsubscribe(s, p.userIds), {}),
+    'push:register': async (c, p, s) => (await this.pushDevices.register(c, p, s.id), {}),
+    'push:unregister': async (c, _p, s) => (await this.pushDevices.unregister(c, s.id), {}),
   };
 
   /** Socket.IO delivers every event here: the payload first, the ack callback last. */

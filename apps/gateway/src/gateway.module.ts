@@ -17,6 +17,7 @@ import { NodeController } from './node.controller';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
 import { ProjectionWatch } from './projection.watch';
+import { PushDevices } from './push.devices';
 import { QueriesService } from './queries.service';
 import { RateLimits } from './rate-limiter';
 import { SentMessagesLookup } from './sent-messages.lookup';
@@ -36,6 +37,7 @@ export class GatewayModule {
         CommandsService,
         QueriesService,
         SessionsService,
+        PushDevices,
         LocalConnections,
         AdminGuard,
         { provide: TokenVerifier, useValue: new TokenVerifier(config.CHAT_JWT_SECRET) },

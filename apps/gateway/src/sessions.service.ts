@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry, HEARTBEAT_MS, leaseMember } from '@chat/connections';
-import { CONFIG, LOGGER, metrics, NODE_ID } from '@chat/platform';
-import { ReadModelRepository } from '@chat/storage';
+import type { Pool } from 'pg';
+import { CONFIG, LOGGER, metrics, NODE_ID, PG_POOL } from '@chat/platform';
+import { PushRepository, ReadModelRepository } from '@chat/storage';
 import { dataOf, LocalConnections, type SocketData } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
@@ -36,7 +37,12 @@ export class SessionsService {
     private readonly presence: PresenceHub,
     private readonly limits: RateLimits,
     private readonly readModel: ReadModelRepository,
-  ) {}
+    @Inject(PG_POOL) pool: Pool,
+  ) {
+    this.push = new PushRepository(pool);
+  }
+
+  private readonly push: PushRepository;
 
   get isDraining(): boolean {
     return this.draining;
@@ -83,6 +89,7 @@ export class SessionsService {
     }
     const transition = await this.registry.connect(session.userId, data.member);
     if (transition) this.presence.announce(session.userId, transition);
+    await this.push.touch(session.userId);
   }
 
   /** After admission: the socket is live for delivery. */
@@ -103,6 +110,8 @@ export class SessionsService {
     metrics.connections.set({ node: this.nodeId }, this.local.size);
     this.delivery.dropSocket(socket);
     this.presence.dropSocket(socket);
+    // Last activity: the push notifier wakes only users seen within CHAT_PUSH_ACTIVE_WITHIN.
+    await this.push.touch(data.caller.userId).catch(() => undefined);
     try {
       const transition = await this.registry.disconnect(data.caller.userId, data.member);
       if (transition) this.presence.announce(data.caller.userId, transition);

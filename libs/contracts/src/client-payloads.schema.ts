@@ -51,6 +51,8 @@ export const clientPayloads = {
   typing: z.object({ conversationId, state: z.enum(['start', 'stop']) }),
   'presence:subscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
   'presence:unsubscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
+  'push:register': z.object({ platform: z.enum(['fcm', 'apns', 'webpush', 'webhook']), token: z.string().min(1).max(4096) }),
+  'push:unregister': z.object({}),
 } as const;
 
 export type ClientEventName = keyof typeof clientPayloads;

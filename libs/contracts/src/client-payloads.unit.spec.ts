@@ -13,6 +13,8 @@ const valid: Record<ClientEventName, Record<string, unknown>> = {
   typing: { conversationId: 'c1', state: 'start' },
   'presence:subscribe': { userIds: ['bob', 'carol@example.com'] },
   'presence:unsubscribe': { userIds: ['bob'] },
+  'push:register': { platform: 'webhook', token: 'https://hooks.example.com/wake' },
+  'push:unregister': {},
   sync: { since: 'abc', limit: 100 },
   history: { conversationId: 'c1', beforeSeq: 9, limit: 20 },
   read: { conversationId: 'c1', seq: 0 },

@@ -40,6 +40,8 @@ export interface AckResults {
   typing: Record<string, never>;
   'presence:subscribe': { presence: Presence[] };
   'presence:unsubscribe': Record<string, never>;
+  'push:register': Record<string, never>;
+  'push:unregister': Record<string, never>;
 }
 
 export type ClientToServerEvents = {

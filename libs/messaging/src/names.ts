@@ -3,8 +3,8 @@ import { isConversationId } from '@chat/domain';
 /** Names a node id may take: one NATS subject token. */
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Projections built from the log; each has one durable consumer per partition. */
-export type ProjectionName = 'timeline';
+/** Readers of the log with one durable consumer per partition: the projection, the notifier. */
+export type ProjectionName = 'timeline' | 'notifier';
 
 /**
  * The only place that builds a stream, subject, consumer, header or Redis key name. Every
@@ -104,6 +104,11 @@ export class Names {
   /** Redis counter of a node's incarnations: leases of an older epoch are fenced. */
   epochKey(nodeId: string): string {
     return `${this.namespace}:epoch:${nodeId}`;
+  }
+
+  /** Redis key held for CHAT_PUSH_COALESCE after a user was woken: one wake-up per window. */
+  pushCoalesceKey(userId: string): string {
+    return `${this.namespace}:push:{${userId}}`;
   }
 
   /** Redis key that lets one `typing: start` per user and conversation through every 3 s. */

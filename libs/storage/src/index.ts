@@ -9,3 +9,4 @@ export * from './block.codec';
 export * from './blob.store';
 export * from './tiered-messages';
 export * from './archive.repository';
+export * from './push.repository';

@@ -1,0 +1,26 @@
+import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { AdminGuard, PG_POOL } from '@chat/platform';
+import { PushRepository } from '@chat/storage';
+import { decodePage, encodePage, pageQuery, parse, userIdParam } from './admin.routes';
+
+/** `GET /v1/admin/users/:userId/push-decisions`: every wake-up decision for the user, newest first. */
+@Controller('v1/admin/users/:userId/push-decisions')
+@UseGuards(AdminGuard)
+export class PushDecisionsController {
+  private readonly push: PushRepository;
+
+  constructor(@Inject(PG_POOL) pool: Pool) {
+    this.push = new PushRepository(pool);
+  }
+
+  @Get()
+  async decisions(@Param('userId') rawUser: string, @Query() query: unknown) {
+    const userId = parse(userIdParam, rawUser, 'userId');
+    const { limit, cursor } = parse(pageQuery, query, 'query');
+    const rows = await this.push.decisions(userId, limit + 1, decodePage(z.number().int().min(1), cursor));
+    const page = rows.slice(0, limit);
+    return { decisions: page, ...(rows.length > limit && { next: encodePage(page[page.length - 1]!.id) }) };
+  }
+}

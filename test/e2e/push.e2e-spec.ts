@@ -1,0 +1,171 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createH2, type Http2Server, type ServerHttp2Session } from 'node:http2';
+import { verifyWebhookSignature } from '@chat/push';
+import { freePort } from '../support/app-process';
+import { connectClient } from '../support/clients';
+import { query } from '../support/inspect';
+import { TEST_ADMIN_TOKEN, UNLIMITED } from '../support/namespace';
+import { useSystem } from '../support/system';
+import { waitFor } from '../support/wait';
+
+jest.setTimeout(120_000);
+
+const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
+/** An APNs device token (64 hex digits) that the local APNs endpoint reports gone. */
+const GONE_APNS = 'dead'.repeat(16);
+
+interface Received {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** A local HTTP server that records what it is sent and answers with `answer`. */
+async function receiver(answer: (r: Received) => { status: number; body?: string; headers?: Record<string, string> }) {
+  const got: Received[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const r = { path: req.url ?? '', headers: req.headers, body };
+      got.push(r);
+      const a = answer(r);
+      res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
+      res.end(a.body ?? '{}');
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { got, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+const decisionsOf = async (url: string, userId: string) =>
+  ((await (await fetch(`${url}/v1/admin/users/${userId}/push-decisions?limit=200`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as {
+    decisions: Array<{ seq: number; decision: string; detail?: string }>;
+  }).decisions;
+
+describe('wake-ups through a signed webhook', () => {
+  let hooks: Awaited<ReturnType<typeof receiver>>;
+  beforeAll(async () => {
+    hooks = await receiver(() => ({ status: 200 }));
+  });
+  afterAll(async () => hooks?.close());
+  const sys = useSystem('pushhook', { ...UNLIMITED, CHAT_PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET, CHAT_PUSH_COALESCE: '30s', CHAT_PUSH_ACTIVE_WITHIN: '1h' });
+
+  it('wakes an offline, recently active user once for 20 messages in 2 s, signed, without text; not the online or the idle', async () => {
+    for (const user of ['carol', 'dave', 'erin']) {
+      const c = await connectClient(sys().app.url, user);
+      await c.ok('push:register', { platform: 'webhook', token: `${hooks.url}/${user}` });
+      if (user !== 'dave') c.close();
+    }
+    await sys().connect('dave'); // dave stays online
+    // erin was last seen two hours ago: longer than CHAT_PUSH_ACTIVE_WITHIN.
+    await waitFor('erin offline', async () => (await query(sys().ns, `SELECT 1 FROM public.user_activity WHERE user_id = 'erin'`)).length === 1);
+    await query(sys().ns, `UPDATE public.user_activity SET last_active_at = now() - interval '2 hours' WHERE user_id = 'erin'`);
+
+    const alice = await sys().connect('alice');
+    const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['carol', 'dave', 'erin'] });
+    const seqs: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      seqs.push((await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: `w${i}`, body: `a secret text ${i}` })).seq);
+      await new Promise((r) => setTimeout(r, 100)); // 20 messages spread over 2 s, the pace the issue names
+    }
+    for (const user of ['carol', 'dave', 'erin']) {
+      await waitFor(`${user}'s 20 decisions`, async () => (await decisionsOf(sys().app.url, user)).length === 20, 30_000, 100);
+    }
+    const carol = await decisionsOf(sys().app.url, 'carol');
+    expect(carol.filter((d) => d.decision === 'woken')).toHaveLength(1);
+    expect(carol.filter((d) => d.decision === 'coalesced')).toHaveLength(19);
+    expect((await decisionsOf(sys().app.url, 'dave')).every((d) => d.decision === 'online')).toBe(true);
+    expect((await decisionsOf(sys().app.url, 'erin')).every((d) => d.decision === 'idle')).toBe(true);
+
+    expect(hooks.got.map((r) => r.path)).toEqual(['/carol']);
+    const [call] = hooks.got;
+    expect(verifyWebhookSignature(WEBHOOK_SECRET, String(call!.headers['x-chat-timestamp']), call!.body, String(call!.headers['x-chat-signature']))).toBe(true);
+    expect(verifyWebhookSignature('another-secret-0123456789', String(call!.headers['x-chat-timestamp']), call!.body, String(call!.headers['x-chat-signature']))).toBe(false);
+    expect(call!.body).not.toMatch(/secret text/);
+    expect(JSON.parse(call!.body)).toEqual({ type: 'wake', userId: 'carol', deviceId: expect.any(String), at: expect.any(String), conversations: [{ conversationId: conversation.id, count: expect.any(Number) }] });
+  });
+
+  it('refuses a webhook that is neither https nor loopback, and a platform without settings', async () => {
+    const c = await sys().connect('frank');
+    expect(await c.request('push:register', { platform: 'webhook', token: 'http://example.com/hook' })).toEqual({ ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST' }) });
+    expect(await c.request('push:register', { platform: 'fcm', token: 'abc' })).toEqual({ ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringMatching(/not configured/) }) });
+    await c.ok('push:register', { platform: 'webhook', token: 'https://hooks.example.com/frank' });
+    await c.ok('push:unregister', {});
+    expect(await query(sys().ns, `SELECT 1 FROM public.push_devices WHERE user_id = 'frank'`)).toEqual([]);
+  });
+});
+
+describe('wake-ups through FCM and APNs endpoints', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  let fcm: Awaited<ReturnType<typeof receiver>>;
+  let apns: Http2Server;
+  const apnsGot: string[] = [];
+  const apnsSessions: ServerHttp2Session[] = [];
+  let apnsPort = 0;
+  const env: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const sendsOf = new Map<string, number>();
+    fcm = await receiver((r) => {
+      if (r.path === '/token') return { status: 200, body: JSON.stringify({ access_token: 'fcm-access', expires_in: 3600 }) };
+      const token = (JSON.parse(r.body) as { message: { token: string } }).message.token;
+      sendsOf.set(token, (sendsOf.get(token) ?? 0) + 1);
+      if (token === 'gone-token') return { status: 404, body: JSON.stringify({ error: { status: 'NOT_FOUND', details: [{ errorCode: 'UNREGISTERED' }] } }) };
+      if (token === 'flaky-token' && sendsOf.get(token) === 1) return { status: 503 };
+      return { status: 200, body: '{"name":"ok"}' };
+    });
+    apnsPort = await freePort();
+    apns = createH2((req, res) => {
+      apnsGot.push(String(req.headers[':path']));
+      const gone = String(req.headers[':path']).endsWith(`/${GONE_APNS}`);
+      res.writeHead(gone ? 410 : 200, { 'content-type': 'application/json' });
+      res.end(gone ? '{"reason":"Unregistered"}' : '');
+    });
+    apns.on('session', (session) => apnsSessions.push(session));
+    await new Promise<void>((resolve) => apns.listen(apnsPort, '127.0.0.1', resolve));
+    Object.assign(env, {
+      ...UNLIMITED,
+      CHAT_PUSH_ACTIVE_WITHIN: '1h',
+      CHAT_FCM_PROJECT_ID: 'test-project', CHAT_FCM_CLIENT_EMAIL: 'notifier@test-project.iam.example.com',
+      CHAT_FCM_PRIVATE_KEY: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      CHAT_FCM_TOKEN_URL: `${fcm.url}/token`, CHAT_FCM_ENDPOINT: fcm.url,
+      CHAT_APNS_TEAM_ID: 'TEAM123456', CHAT_APNS_KEY_ID: 'KEY1234567', CHAT_APNS_BUNDLE_ID: 'com.example.chat',
+      CHAT_APNS_PRIVATE_KEY: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), CHAT_APNS_ENDPOINT: `http://127.0.0.1:${apnsPort}`,
+    });
+  });
+  afterAll(async () => {
+    await fcm?.close();
+    // The notifier keeps its HTTP/2 session open: end it, or close() waits for it.
+    for (const session of apnsSessions) session.destroy();
+    await new Promise<void>((r) => apns?.close(() => r()));
+  });
+  const sys = useSystem('pushprov', env);
+
+  it('removes a token the provider reports gone (FCM 404 UNREGISTERED, APNs 410) and retries a 503 until it succeeds', async () => {
+    for (const [user, platform, token] of [['gina', 'fcm', 'gone-token'], ['hank', 'fcm', 'flaky-token'], ['ivy', 'apns', GONE_APNS]] as const) {
+      const c = await connectClient(sys().app.url, user);
+      await c.ok('push:register', { platform, token });
+      c.close();
+    }
+    const alice = await sys().connect('alice');
+    await waitFor('three offline', async () => (await query(sys().ns, `SELECT count(*)::int AS n FROM public.user_activity WHERE user_id IN ('gina','hank','ivy')`))[0]!.n === 3);
+    const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['gina', 'hank', 'ivy'] });
+    await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'p1', body: 'wake up' });
+    for (const user of ['gina', 'hank', 'ivy']) await waitFor(`${user}'s decision`, async () => (await decisionsOf(sys().app.url, user)).length === 1, 30_000, 100);
+
+    expect((await decisionsOf(sys().app.url, 'hank'))[0]).toMatchObject({ decision: 'woken' });
+    expect(fcm.got.filter((r) => r.body.includes('flaky-token'))).toHaveLength(2); // a 503, then the retry that succeeded
+    expect((await decisionsOf(sys().app.url, 'gina'))[0]).toMatchObject({ decision: 'failed', detail: expect.stringMatching(/gone/) });
+    expect((await decisionsOf(sys().app.url, 'ivy'))[0]).toMatchObject({ decision: 'failed', detail: expect.stringMatching(/gone/) });
+    expect(apnsGot).toEqual([`/3/device/${GONE_APNS}`]);
+    const left = await query<{ user_id: string }>(sys().ns, `SELECT user_id FROM public.push_devices ORDER BY user_id`);
+    expect(left.map((r) => r.user_id)).toEqual(['hank']);
+    // The FCM requests carried an OAuth2 access token from the service-account exchange.
+    expect(fcm.got.find((r) => r.path === '/token')?.body).toMatch(/grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer/);
+    expect(fcm.got.filter((r) => r.path.includes('messages:send')).every((r) => r.headers.authorization === 'Bearer fcm-access')).toBe(true);
+  });
+});
