@@ -2,10 +2,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createH2, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import { verifyWebhookSignature } from '@chat/push';
-import { freePort } from '../support/app-process';
+import { freePort, startApp, type AppProcess } from '../support/app-process';
 import { connectClient } from '../support/clients';
 import { query } from '../support/inspect';
-import { TEST_ADMIN_TOKEN, UNLIMITED } from '../support/namespace';
+import { createNamespace, TEST_ADMIN_TOKEN, UNLIMITED, type TestNamespace } from '../support/namespace';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
 
@@ -167,5 +167,40 @@ describe('wake-ups through FCM and APNs endpoints', () => {
     // The FCM requests carried an OAuth2 access token from the service-account exchange.
     expect(fcm.got.find((r) => r.path === '/token')?.body).toMatch(/grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer/);
     expect(fcm.got.filter((r) => r.path.includes('messages:send')).every((r) => r.headers.authorization === 'Bearer fcm-access')).toBe(true);
+  });
+});
+
+describe('a notifier that crashes right after sending', () => {
+  let hooks: Awaited<ReturnType<typeof receiver>>;
+  let ns: TestNamespace;
+  let app: AppProcess | undefined;
+  beforeAll(async () => {
+    hooks = await receiver(() => ({ status: 200 }));
+    ns = createNamespace('pushcrash', { ...UNLIMITED, CHAT_PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET, CHAT_PUSH_ACTIVE_WITHIN: '1h' });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await hooks?.close();
+    await ns?.cleanup();
+  });
+
+  it('sends no second wake-up within the window when the message is redelivered after the crash', async () => {
+    app = await startApp({ env: { ...ns.env, CHAT_TEST_NOTIFIER_CRASH_AFTER_SENDS: '1' } });
+    const carol = await connectClient(app.url, 'carol');
+    await carol.ok('push:register', { platform: 'webhook', token: `${hooks.url}/carol` });
+    carol.close();
+    const alice = await connectClient(app.url, 'alice');
+    await waitFor('carol offline', async () => (await query(ns, `SELECT 1 FROM public.user_activity WHERE user_id = 'carol'`)).length === 1);
+    const { conversation } = await alice.ok('conversation:create', { type: 'direct', members: ['carol'] });
+    await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'c1', body: 'wake' });
+    await app.exited; // the hook killed it after the webhook call, before the decision and the ack
+    expect(app.output()).toMatch(/test hook: notifier crashing after 1 sends/);
+    expect(hooks.got).toHaveLength(1);
+
+    app = await startApp({ env: ns.env });
+    // The unacked message comes back once its ack wait (10 s) has passed.
+    await waitFor('the redelivered message decided', async () => (await decisionsOf(app!.url, 'carol')).length >= 1, 45_000, 100);
+    expect((await decisionsOf(app.url, 'carol')).map((d) => d.decision)).toEqual(['coalesced']);
+    expect(hooks.got).toHaveLength(1);
   });
 });

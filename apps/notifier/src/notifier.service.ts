@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import type { Redis } from 'ioredis';
+import { writeSync } from 'node:fs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
@@ -13,6 +14,11 @@ import { sendWithRetry, type Platform, type PushProvider } from '@chat/push';
 import { PushRepository, ReadModelRepository, type PushDecision } from '@chat/storage';
 import { shouldWake } from './wake.decider';
 
+/**
+ * A message left unacked by a crashed notifier comes back after this; a live one that is
+ * still working (provider retries) says so every ACK_WAIT_MS / 2.
+ */
+const ACK_WAIT_MS = 10_000;
 /** How long a message waits for its projection (members, read markers) before it is retried later. */
 const PROJECTION_WAIT_MS = 10_000;
 
@@ -58,7 +64,7 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
       } catch (err) {
         if (!isNotFound(err)) throw err;
         // A new notifier starts with what comes next: no wake-ups for history.
-        await this.jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, ack_wait: nanos(60_000), max_ack_pending: 1000, max_deliver: -1 });
+        await this.jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, ack_wait: nanos(ACK_WAIT_MS), max_ack_pending: 1000, max_deliver: -1 });
       }
       const messages = await (await this.js.consumers.get(stream, durable)).consume({ max_messages: 200 });
       this.consumers.push(messages);
@@ -76,11 +82,14 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const m of messages) {
       if (this.stopping) break;
+      const working = setInterval(() => m.working(), ACK_WAIT_MS / 2);
       try {
         settle(m, (await this.handle(m)) ? { kind: 'ack' } : { kind: 'nak', delayMs: 2_000 });
       } catch (err) {
         this.log.error({ seq: m.seq, err: (err as Error).message }, 'notifier failed on a message; will retry');
         settle(m, { kind: 'nak', delayMs: 2_000 });
+      } finally {
+        clearInterval(working);
       }
     }
   }
@@ -141,7 +150,10 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
           userId, deviceId: device.deviceId, platform: device.platform, token: device.token, at: now.toISOString(),
           conversations: [{ conversationId: event.conversationId, count: state.get(userId)?.unread ?? 1 }],
         });
-        if (result.kind === 'sent') woken.push(`${device.platform}:${device.deviceId}`);
+        if (result.kind === 'sent') {
+          woken.push(`${device.platform}:${device.deviceId}`);
+          this.crashHook();
+        }
         else {
           if (result.kind === 'gone') await this.push.forget(device);
           problems.push(`${device.platform}:${device.deviceId} ${result.kind}: ${result.reason}`);
@@ -152,6 +164,16 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
     }
     await this.push.record(decisions);
     return true;
+  }
+
+  private sends = 0;
+
+  /** Test hook (CHAT_TEST_NOTIFIER_CRASH_AFTER_SENDS): die after a send, before recording and acking. */
+  private crashHook(): void {
+    const at = this.config.CHAT_TEST_NOTIFIER_CRASH_AFTER_SENDS;
+    if (at === undefined || ++this.sends < at) return;
+    writeSync(2, `test hook: notifier crashing after ${this.sends} sends\n`);
+    process.kill(process.pid, 'SIGKILL');
   }
 
   private async projected(partition: number, seq: number): Promise<boolean> {

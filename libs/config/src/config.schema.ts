@@ -79,6 +79,8 @@ export const configSchema = z.object({
   CHAT_VAPID_PUBLIC_KEY: z.string().min(1).optional(),
   CHAT_VAPID_PRIVATE_KEY: z.string().min(1).optional(),
   CHAT_VAPID_SUBJECT: z.string().min(1).default('mailto:ops@example.com'),
+  /** Test hook: the notifier kills itself after this many sent wake-ups, before recording and acking. */
+  CHAT_TEST_NOTIFIER_CRASH_AFTER_SENDS: int(1, 1_000_000).optional(),
   CHAT_DUPLICATE_WINDOW: duration.default(120_000),
   CHAT_PROJECTOR_BATCH: int(1, 10_000).default(500),
   CHAT_SYNC_RETENTION: duration.default(30 * 86_400_000),
