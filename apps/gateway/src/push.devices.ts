@@ -9,11 +9,11 @@ import type { Caller } from './commands.service';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
-/** An https URL, or http on loopback (local receivers and tests). */
-function deliverable(url: unknown): boolean {
+/** An https URL, or http on loopback where allowed (local receivers and tests). */
+function deliverable(url: unknown, allowLoopback: boolean): boolean {
   try {
     const u = new URL(String(url));
-    return u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.test(u.hostname));
+    return u.protocol === 'https:' || (allowLoopback && u.protocol === 'http:' && LOOPBACK.test(u.hostname));
   } catch {
     return false;
   }
@@ -44,7 +44,7 @@ export class PushDevices {
     const c = this.config;
     const configured = { fcm: !!c.CHAT_FCM_PROJECT_ID, apns: !!c.CHAT_APNS_TEAM_ID, webpush: !!c.CHAT_VAPID_PUBLIC_KEY, webhook: true };
     if (!configured[p.platform]) throw new ChatError('BAD_REQUEST', `platform: ${p.platform} is not configured on this server`);
-    if (p.platform === 'webhook' && !deliverable(p.token)) throw new ChatError('BAD_REQUEST', 'token: a webhook is an https URL (or http on loopback)');
+    if (p.platform === 'webhook' && !deliverable(p.token, c.CHAT_PUSH_ALLOW_LOOPBACK)) throw new ChatError('BAD_REQUEST', 'token: a webhook is an https URL (or http on loopback)');
     if (p.platform === 'webpush') {
       let endpoint: unknown;
       try {
@@ -52,7 +52,7 @@ export class PushDevices {
       } catch {
         endpoint = undefined;
       }
-      if (!deliverable(endpoint)) throw new ChatError('BAD_REQUEST', 'token: a Web Push subscription JSON with an https endpoint');
+      if (!deliverable(endpoint, c.CHAT_PUSH_ALLOW_LOOPBACK)) throw new ChatError('BAD_REQUEST', 'token: a Web Push subscription JSON with an https endpoint');
     }
     if ((p.platform === 'fcm' || p.platform === 'apns') && !/^[A-Za-z0-9:_.-]+$/.test(p.token)) throw new ChatError('BAD_REQUEST', 'token: not a device token');
   }

@@ -3,7 +3,7 @@ import { ApnsProvider, FcmProvider, WebhookProvider, WebPushProvider, type Platf
 
 /** The providers this deployment has settings for; webhooks always (signed with CHAT_PUSH_WEBHOOK_SECRET). */
 export function pushProviders(c: Config): Map<Platform, PushProvider> {
-  const providers = new Map<Platform, PushProvider>([['webhook', new WebhookProvider(c.CHAT_PUSH_WEBHOOK_SECRET)]]);
+  const providers = new Map<Platform, PushProvider>([['webhook', new WebhookProvider(c.CHAT_PUSH_WEBHOOK_SECRET, { allowLoopbackHttp: c.CHAT_PUSH_ALLOW_LOOPBACK })]]);
   if (c.CHAT_FCM_PROJECT_ID && c.CHAT_FCM_CLIENT_EMAIL && c.CHAT_FCM_PRIVATE_KEY) {
     providers.set('fcm', new FcmProvider({
       projectId: c.CHAT_FCM_PROJECT_ID, clientEmail: c.CHAT_FCM_CLIENT_EMAIL, privateKeyPem: c.CHAT_FCM_PRIVATE_KEY.replace(/\\n/g, '\n'),
@@ -17,7 +17,9 @@ export function pushProviders(c: Config): Map<Platform, PushProvider> {
     }));
   }
   if (c.CHAT_VAPID_PUBLIC_KEY && c.CHAT_VAPID_PRIVATE_KEY) {
-    providers.set('webpush', new WebPushProvider({ publicKey: c.CHAT_VAPID_PUBLIC_KEY, privateKey: c.CHAT_VAPID_PRIVATE_KEY, subject: c.CHAT_VAPID_SUBJECT }));
+    providers.set('webpush', new WebPushProvider({
+      publicKey: c.CHAT_VAPID_PUBLIC_KEY, privateKey: c.CHAT_VAPID_PRIVATE_KEY, subject: c.CHAT_VAPID_SUBJECT, allowLoopbackHttp: c.CHAT_PUSH_ALLOW_LOOPBACK,
+    }));
   }
   return providers;
 }

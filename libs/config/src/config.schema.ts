@@ -65,6 +65,8 @@ export const configSchema = z.object({
   CHAT_TEST_ARCHIVER_CRASH: z.enum(['warm-copied', 'cold-put', 'cold-verified', 'cold-recorded', 'patch-put']).optional(),
   CHAT_PUSH_COALESCE: duration.default(30_000),
   CHAT_PUSH_ACTIVE_WITHIN: duration.default(14 * 86_400_000),
+  /** Webhook and Web Push targets on http://loopback: for local receivers and tests; off in production unless set. */
+  CHAT_PUSH_ALLOW_LOOPBACK: flag.optional(),
   CHAT_PUSH_WEBHOOK_SECRET: z.string().min(16, 'expected at least 16 characters').default('dev-only-webhook-secret'),
   CHAT_FCM_PROJECT_ID: z.string().min(1).optional(),
   CHAT_FCM_CLIENT_EMAIL: z.string().min(1).optional(),
@@ -91,7 +93,8 @@ export const configSchema = z.object({
 
 type Parsed = z.infer<typeof configSchema>;
 
-export interface Config extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN' | 'CHAT_ALLOWED_ORIGINS'> {
+export interface Config extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN' | 'CHAT_ALLOWED_ORIGINS' | 'CHAT_PUSH_ALLOW_LOOPBACK'> {
+  CHAT_PUSH_ALLOW_LOOPBACK: boolean;
   CHAT_JWT_SECRET: string;
   CHAT_ADMIN_TOKEN: string;
   CHAT_ALLOWED_ORIGINS: string[];
@@ -131,6 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     CHAT_JWT_SECRET: secret('CHAT_JWT_SECRET', DEV_JWT_SECRET),
     CHAT_ADMIN_TOKEN: secret('CHAT_ADMIN_TOKEN', DEV_ADMIN_TOKEN),
     CHAT_ALLOWED_ORIGINS: parsed.CHAT_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    // A user registering http://localhost could make the server call its own services.
+    CHAT_PUSH_ALLOW_LOOPBACK: parsed.CHAT_PUSH_ALLOW_LOOPBACK ?? !production,
     warnings,
   };
 }
