@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { Config } from '@chat/config';
-import { ConnectionRegistry, HEARTBEAT_MS, leaseMember } from '@chat/connections';
+import { ConnectionRegistry, HEARTBEAT_MS, leaseMember, SWEEP_MS } from '@chat/connections';
 import type { Pool } from 'pg';
 import { CONFIG, LOGGER, metrics, NODE_ID, PG_POOL } from '@chat/platform';
 import { PushRepository, ReadModelRepository } from '@chat/storage';
@@ -25,6 +25,7 @@ export class SessionsService {
   private epoch = 0;
   private draining = false;
   private heartbeat?: NodeJS.Timeout;
+  private sweeper?: NodeJS.Timeout;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -52,10 +53,13 @@ export class SessionsService {
     this.epoch = await this.registry.nextEpoch(this.nodeId);
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
+    this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
   }
 
   stop(): void {
     clearInterval(this.heartbeat);
+    clearInterval(this.sweeper);
   }
 
   /**
@@ -121,15 +125,23 @@ export class SessionsService {
     }
   }
 
-  /** Renews this node's leases (re-creating any Redis lost) and sweeps leases of dead nodes. */
+  /** Renews this node's leases (re-creating any Redis lost). */
   async beat(): Promise<void> {
     try {
       const leases = [...this.local.sockets()].map((s) => ({ userId: dataOf(s).caller.userId, connectionId: s.id, member: dataOf(s).member }));
       for (const { userId, transition } of await this.registry.renew(leases)) this.presence.announce(userId, transition);
-      for (const userId of await this.registry.sweep()) this.presence.announce(userId, 'offline');
       this.limits.prune();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'heartbeat failed; will retry');
+    }
+  }
+
+  /** Expires the leases dead nodes stopped renewing; every gateway sweeps, each transition is announced once. */
+  async sweep(): Promise<void> {
+    try {
+      for (const userId of await this.registry.sweep()) this.presence.announce(userId, 'offline');
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'lease sweep failed; will retry');
     }
   }
 

@@ -5,8 +5,10 @@ import { LEASE_DOWN, LEASE_UP } from './leases.lua';
 
 /** A connection's lease lasts this long unless its gateway renews it. */
 export const LEASE_MS = 25_000;
-/** Gateways renew their leases this often: a dead gateway's users are offline within LEASE_MS + a sweep. */
+/** Gateways renew their leases this often. */
 export const HEARTBEAT_MS = 5_000;
+/** Gateways look for expired leases this often: a dead gateway's users are offline within LEASE_MS + SWEEP_MS. */
+export const SWEEP_MS = 1_000;
 const LAST_SEEN_TTL_MS = 30 * 86_400_000;
 
 /** One live connection as the registry knows it. */
