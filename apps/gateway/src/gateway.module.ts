@@ -24,6 +24,7 @@ import { SentMessagesLookup } from './sent-messages.lookup';
 import { SessionsService } from './sessions.service';
 import { TokenVerifier } from './token.verifier';
 import { TypingRelay } from './typing.relay';
+import { WebController } from './web.controller';
 
 /** The Socket.IO gateway: authenticates sockets, turns events into commands, delivers live. */
 @Module({})
@@ -31,7 +32,7 @@ export class GatewayModule {
   static forRoot(config: Config): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [NodeController, ...(config.CHAT_DEV_TOKENS ? [DevTokenController] : [])],
+      controllers: [NodeController, WebController, ...(config.CHAT_DEV_TOKENS ? [DevTokenController] : [])],
       providers: [
         ChatGateway,
         CommandsService,

@@ -10,9 +10,9 @@ import type {
   SyncResult,
   Typing,
 } from '@chat/contracts';
-import { MemoryCursorStore, type CursorStore } from './cursor.store';
-import { Outbox, RETRIABLE, type PendingSend } from './outbox';
-import { TypingThrottle } from './typing.throttle';
+import { MemoryCursorStore, type CursorStore } from './cursor.store.js';
+import { Outbox, RETRIABLE, type PendingSend } from './outbox.js';
+import { TypingThrottle } from './typing.throttle.js';
 
 export interface ChatClientOptions {
   url: string;

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { CONVERSATION_ID_PATTERN, USER_ID_PATTERN } from '@chat/domain';
+/** PROTOCOL.md: a message body is at most 16 KiB of UTF-8. */
+export const MAX_BODY_BYTES = 16 * 1024;
+export const MAX_MEMBERS_PER_CALL = 1000;
+export const MAX_PRESENCE_USERS = 500;
+export const MAX_HISTORY_LIMIT = 200;
+export const DEFAULT_HISTORY_LIMIT = 50;
+export const MAX_SYNC_LIMIT = 1000;
+export const DEFAULT_SYNC_LIMIT = 200;
+export const MAX_LIST_LIMIT = 200;
+export const DEFAULT_LIST_LIMIT = 50;
+/** Hard cap of the schema; CHAT_MAX_GROUP_MEMBERS may set a lower one. */
+export const MAX_GROUP_MEMBERS_CAP = 100_000;
+const encoder = new TextEncoder();
+const utf8Bytes = (s) => (s.length * 3 <= MAX_BODY_BYTES ? s.length : encoder.encode(s).length);
+const conversationId = z.string().regex(CONVERSATION_ID_PATTERN, 'not a conversation id');
+const userId = z.string().regex(USER_ID_PATTERN, 'not a user id');
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const positiveSeq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const limit = (max) => z.number().int().min(1).max(max);
+// The id goes into a NATS header value and a unique index: printable, no control characters.
+const clientMsgId = z.string().min(1).max(64).regex(/^[^\x00-\x1f\x7f]+$/, 'control characters are not allowed');
+// One emoji (possibly several code points, e.g. flags or skin tones) or a short :name:.
+const emoji = z.string().min(1).max(64).regex(/^[^\s\x00-\x1f\x7f]+$/, 'no whitespace or control characters');
+const body = z
+    .string()
+    .min(1)
+    .refine((s) => utf8Bytes(s) <= MAX_BODY_BYTES, { message: `body is over ${MAX_BODY_BYTES} bytes of UTF-8`, params: { tooLarge: true } });
+export const clientPayloads = {
+    'conversation:create': z.object({
+        type: z.enum(['direct', 'group']),
+        members: z.array(userId).max(MAX_GROUP_MEMBERS_CAP),
+        title: z.string().min(1).max(200).optional(),
+    }),
+    'conversation:add_members': z.object({ conversationId, userIds: z.array(userId).min(1).max(MAX_MEMBERS_PER_CALL) }),
+    'conversation:remove_members': z.object({ conversationId, userIds: z.array(userId).min(1).max(MAX_MEMBERS_PER_CALL) }),
+    'conversation:list': z.object({ limit: limit(MAX_LIST_LIMIT).optional(), before: z.string().min(1).max(200).optional() }),
+    'message:send': z.object({ conversationId, clientMsgId, body, replyToSeq: positiveSeq.optional() }),
+    'message:edit': z.object({ conversationId, seq: positiveSeq, body }),
+    'message:delete': z.object({ conversationId, seq: positiveSeq }),
+    'reaction:add': z.object({ conversationId, seq: positiveSeq, emoji }),
+    'reaction:remove': z.object({ conversationId, seq: positiveSeq, emoji }),
+    sync: z.object({ since: z.string().min(1).max(4096).optional(), limit: limit(MAX_SYNC_LIMIT).optional() }),
+    history: z.object({ conversationId, beforeSeq: positiveSeq.optional(), limit: limit(MAX_HISTORY_LIMIT).optional() }),
+    read: z.object({ conversationId, seq }),
+    typing: z.object({ conversationId, state: z.enum(['start', 'stop']) }),
+    'presence:subscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
+    'presence:unsubscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
+    'push:register': z.object({ platform: z.enum(['fcm', 'apns', 'webpush', 'webhook']), token: z.string().min(1).max(4096) }),
+    'push:unregister': z.object({}),
+};
+export function isClientEventName(name) {
+    return Object.prototype.hasOwnProperty.call(clientPayloads, name);
+}
+/**
+ * Validates one client payload. Over-long bodies and lists are PAYLOAD_TOO_LARGE, any
+ * other mismatch BAD_REQUEST, with the first offending field named.
+ */
+export function parseClientPayload(event, payload) {
+    const result = clientPayloads[event].safeParse(payload ?? (event === 'sync' || event === 'conversation:list' ? {} : payload));
+    if (result.success)
+        return { ok: true, value: result.data };
+    const issue = result.error.issues[0];
+    const where = issue.path.length ? issue.path.join('.') : 'payload';
+    const tooLarge = (issue.code === 'too_big' && (issue.origin === 'array' || where === 'body')) ||
+        (issue.code === 'custom' && issue.params?.tooLarge === true);
+    return { ok: false, code: tooLarge ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message: `${where}: ${issue.message}` };
+}

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './shapes';
+export * from './client-payloads.schema';
+export * from './socket-events';

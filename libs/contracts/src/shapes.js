@@ -1,0 +1,2 @@
+/** PROTOCOL.md "Shapes": what clients receive. */
+export {};

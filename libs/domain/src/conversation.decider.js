@@ -1,0 +1,196 @@
+const reject = (code, reason) => ({ ok: false, rejection: { code, reason } });
+const accept = (...events) => ({ ok: true, events });
+/**
+ * Turns a command into the events to append, given the state the caller knows. The
+ * projector re-checks every event with `admit` in log order, because the state the
+ * gateway decided on may be stale by the time the event is sequenced.
+ */
+export function decide(cmd, state, target) {
+    switch (cmd.type) {
+        case 'CreateConversation': {
+            const members = [...new Set([cmd.creator, ...cmd.members])];
+            if (cmd.kind === 'direct' && members.length !== 2) {
+                return reject('BAD_REQUEST', 'a direct conversation has exactly one other member');
+            }
+            if (state)
+                return reject('CONFLICT', 'conversation exists');
+            const title = cmd.kind === 'group' ? cmd.title : undefined;
+            return checked(state, {
+                type: 'ConversationCreated', v: 1, conversationId: cmd.conversationId, kind: cmd.kind,
+                members, createdBy: cmd.creator, at: cmd.at, ...(title !== undefined && { title }),
+            });
+        }
+        case 'AddMembers': {
+            const fresh = state ? uniq(cmd.userIds).filter((u) => !state.members.has(u)) : cmd.userIds;
+            const event = { type: 'MembersAdded', v: 1, conversationId: cmd.conversationId, by: cmd.by, userIds: fresh, at: cmd.at };
+            return fresh.length === 0 && state?.kind === 'group' && state.members.has(cmd.by) ? accept() : checked(state, event);
+        }
+        case 'RemoveMembers': {
+            const present = state ? uniq(cmd.userIds).filter((u) => state.members.has(u)) : cmd.userIds;
+            const event = { type: 'MembersRemoved', v: 1, conversationId: cmd.conversationId, by: cmd.by, userIds: present, at: cmd.at };
+            return present.length === 0 && state?.kind === 'group' && state.members.has(cmd.by) ? accept() : checked(state, event);
+        }
+        case 'SendMessage':
+            return checked(state, {
+                type: 'MessageSent', v: 1, conversationId: cmd.conversationId, senderId: cmd.senderId,
+                clientMsgId: cmd.clientMsgId, body: cmd.body, at: cmd.at,
+                ...(cmd.replyToSeq !== undefined && { replyToSeq: cmd.replyToSeq }),
+            });
+        case 'EditMessage':
+            return checked(state, { type: 'MessageEdited', v: 1, conversationId: cmd.conversationId, by: cmd.by, targetSeq: cmd.targetSeq, body: cmd.body, at: cmd.at }, target);
+        case 'DeleteMessage':
+            return checked(state, { type: 'MessageDeleted', v: 1, conversationId: cmd.conversationId, by: cmd.by, targetSeq: cmd.targetSeq, at: cmd.at }, target);
+        case 'AddReaction':
+        case 'RemoveReaction': {
+            const event = {
+                type: cmd.type === 'AddReaction' ? 'ReactionAdded' : 'ReactionRemoved', v: 1, conversationId: cmd.conversationId,
+                userId: cmd.userId, targetSeq: cmd.targetSeq, emoji: cmd.emoji, at: cmd.at,
+            };
+            const rejection = admit(state, event, target);
+            // Reacting twice, or removing a reaction that is not there, is already so.
+            return rejection?.code === 'CONFLICT' ? accept() : rejection ? { ok: false, rejection } : accept(event);
+        }
+        case 'MarkRead':
+            // Clamped to the end of the conversation where it is sequenced (`readMarkerAt`), not
+            // here: the caller's view of the end may be stale.
+            return checked(state, { type: 'ReadMarked', v: 2, conversationId: cmd.conversationId, userId: cmd.userId, upToSeq: cmd.seq, at: cmd.at });
+        default: {
+            const unhandled = cmd;
+            return unhandled;
+        }
+    }
+}
+function checked(state, event, target) {
+    const rejection = admit(state, event, target);
+    return rejection ? { ok: false, rejection } : accept(event);
+}
+/**
+ * The rules, applied to an event at its position in the log. `undefined` admits it.
+ * Deterministic in (state, event), so every replay reaches the same verdicts.
+ */
+export function admit(state, event, target) {
+    if (event.type === 'ConversationCreated') {
+        if (state)
+            return { code: 'CONFLICT', reason: 'conversation exists' };
+        if (!event.members.includes(event.createdBy))
+            return { code: 'BAD_REQUEST', reason: 'creator is not a member' };
+        if (event.kind === 'direct' && new Set(event.members).size !== 2) {
+            return { code: 'BAD_REQUEST', reason: 'a direct conversation has exactly two members' };
+        }
+        return undefined;
+    }
+    if (!state)
+        return { code: 'NOT_FOUND', reason: 'no such conversation' };
+    switch (event.type) {
+        case 'MembersAdded':
+            return membershipChange(state, event, () => undefined);
+        case 'MembersRemoved':
+            return membershipChange(state, event, (u) => u === event.by || event.by === state.createdBy ? undefined : 'only the creator removes other members');
+        case 'MessageSent':
+            if (!state.members.has(event.senderId))
+                return { code: 'FORBIDDEN', reason: 'sender is not a member' };
+            if (event.replyToSeq !== undefined && event.replyToSeq > state.lastSeq) {
+                return { code: 'NOT_FOUND', reason: 'replyToSeq is past the end of the conversation' };
+            }
+            return undefined;
+        case 'MessageEdited':
+            return messageChange(state, event.by, target, () => (target.senderId === event.by ? undefined : 'only the author edits a message'));
+        case 'MessageDeleted':
+            return messageChange(state, event.by, target, () => target.senderId === event.by || (state.kind === 'group' && state.createdBy === event.by)
+                ? undefined
+                : 'only the author or the group\'s creator deletes a message');
+        case 'ReactionAdded':
+        case 'ReactionRemoved': {
+            const refused = messageChange(state, event.userId, target, () => undefined);
+            if (refused)
+                return refused;
+            const has = target.reactions[event.emoji]?.includes(event.userId) ?? false;
+            if (event.type === 'ReactionAdded' ? has : !has)
+                return { code: 'CONFLICT', reason: event.type === 'ReactionAdded' ? 'already reacted' : 'no such reaction' };
+            return undefined;
+        }
+        case 'ReadMarked':
+            return state.members.has(event.userId) ? undefined : { code: 'FORBIDDEN', reason: 'reader is not a member' };
+        default: {
+            const unhandled = event;
+            return unhandled;
+        }
+    }
+}
+/** A member changing a message that exists and is not deleted, if `refuse` has nothing against it. */
+function messageChange(state, by, target, refuse) {
+    if (!state.members.has(by))
+        return { code: 'FORBIDDEN', reason: 'not a member' };
+    if (!target || target.deleted)
+        return { code: 'NOT_FOUND', reason: 'no such message' };
+    const why = refuse();
+    return why ? { code: 'FORBIDDEN', reason: why } : undefined;
+}
+function membershipChange(state, event, refuse) {
+    if (!state.members.has(event.by))
+        return { code: 'FORBIDDEN', reason: 'not a member' };
+    if (state.kind === 'direct')
+        return { code: 'FORBIDDEN', reason: 'direct conversations have fixed members' };
+    if (event.userIds.length === 0)
+        return { code: 'BAD_REQUEST', reason: 'no user to change' };
+    for (const u of event.userIds) {
+        const why = refuse(u);
+        if (why)
+            return { code: 'FORBIDDEN', reason: why };
+    }
+    // Two gateways deciding on the same state can both append a change; the later one may
+    // change nothing by the time it is sequenced.
+    if (membershipEffect(state, event).length === 0)
+        return { code: 'CONFLICT', reason: 'membership already so' };
+    return undefined;
+}
+/** Where a read marker lands at its place in the log: past the end means "all read". */
+export function readMarkerAt(state, event) {
+    return Math.min(event.upToSeq, state.lastSeq);
+}
+/**
+ * The users a membership event really changes at its place in the log: those added who
+ * were not members, those removed who were. What the projection records and shows.
+ */
+export function membershipEffect(state, event) {
+    const unique = [...new Set(event.userIds)];
+    return event.type === 'MembersAdded' ? unique.filter((u) => !state.members.has(u)) : unique.filter((u) => state.members.has(u));
+}
+/** The state after an admitted event at `seq`. Never called for a rejected event. */
+export function evolve(state, event, seq) {
+    if (event.type === 'ConversationCreated') {
+        return {
+            id: event.conversationId, kind: event.kind, createdBy: event.createdBy, createdAt: event.at,
+            members: new Set(event.members), lastSeq: seq, messageCount: 0,
+            ...(event.title !== undefined && { title: event.title }),
+        };
+    }
+    if (!state)
+        throw new Error(`evolve: ${event.type} before ConversationCreated`);
+    switch (event.type) {
+        case 'MembersAdded':
+            return { ...state, lastSeq: seq, members: new Set([...state.members, ...event.userIds]) };
+        case 'MembersRemoved': {
+            const gone = new Set(event.userIds);
+            return { ...state, lastSeq: seq, members: new Set([...state.members].filter((u) => !gone.has(u))) };
+        }
+        case 'MessageSent':
+            return { ...state, lastSeq: seq, messageCount: state.messageCount + 1 };
+        case 'MessageEdited':
+        case 'MessageDeleted':
+        case 'ReactionAdded':
+        case 'ReactionRemoved':
+            return { ...state, lastSeq: seq };
+        case 'ReadMarked':
+            // Reading is not news: lastSeq stays the last change to the conversation itself, so
+            // "read up to the end" lands on the same seq however many markers follow.
+            return state;
+        default: {
+            const unhandled = event;
+            return unhandled;
+        }
+    }
+}
+function uniq(items) {
+    return [...new Set(items)];
+}
