@@ -12,7 +12,8 @@ const transform = {
     },
   ],
 };
-const moduleNameMapper = { '^@chat/(.*)$': '<rootDir>/libs/$1/src' };
+// The client SDK imports with .js extensions (it also builds as ES modules for browsers).
+const moduleNameMapper = { '^@chat/(.*)$': '<rootDir>/libs/$1/src', '^(\\.{1,2}/.*)\\.js$': '$1' };
 const common = { rootDir: __dirname, transform, moduleNameMapper, testEnvironment: 'node' };
 
 module.exports = {

@@ -1,11 +1,25 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChatEvent, Message, Typing } from '@chat/contracts';
 import { ChatClient } from '@chat/client';
+import { ROOT } from '../support/app-process';
 import { tokenFor, wholeHistory } from '../support/clients';
 import { UNLIMITED } from '../support/namespace';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(90_000);
+
+describe('the client SDK package', () => {
+  it('has the published shape of an npm package whose entry points exist after the build', () => {
+    const dir = join(ROOT, 'libs', 'client');
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; type: string; exports: { '.': { import: string; types: string } }; peerDependencies: object };
+    expect(pkg).toMatchObject({ name: '@chat/client', type: 'module', peerDependencies: { 'socket.io-client': expect.any(String) } });
+    for (const entry of [pkg.exports['.'].import, pkg.exports['.'].types]) expect(existsSync(join(dir, entry))).toBe(true);
+    // The declarations refer to the contracts inside the package, not to a path alias.
+    expect(readFileSync(join(dir, pkg.exports['.'].types.replace('index.d.ts', 'chat.client.d.ts')), 'utf8')).not.toMatch(/@chat\//);
+  });
+});
 
 describe('the client SDK against the real server', () => {
   const sys = useSystem('sdk', UNLIMITED);

@@ -6,6 +6,12 @@ import { useSystem } from '../support/system';
 
 jest.setTimeout(120_000);
 
+/** The page's DOM, as the functions run inside the browser see it (the repo's tsconfig has no DOM lib). */
+declare const document: {
+  querySelectorAll(selector: string): Iterable<{ textContent: string | null }>;
+  getElementById(id: string): { textContent: string | null } | null;
+};
+
 const OUT = join(__dirname, '..', '..', 'test-output');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 

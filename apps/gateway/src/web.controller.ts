@@ -11,11 +11,11 @@ function find(relative: string): string {
 
 const TYPES: Record<string, string> = { '.js': 'application/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
-/** The web client at `/`: static files and the SDK as ES modules (built into dist/web). */
+/** The web client at `/`: static files and the SDK as ES modules (the package build in libs/client/dist). */
 @Controller()
 export class WebController {
   private readonly publicDir = find('apps/web/public');
-  private readonly sdkDir = find('dist/web/libs/client/src');
+  private readonly sdkDir = find('libs/client/dist/libs/client/src');
 
   @Get()
   @Header('content-type', 'text/html; charset=utf-8')
