@@ -1,2 +1,0 @@
-/** PROTOCOL.md "Shapes": what clients receive. */
-export {};

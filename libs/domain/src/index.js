@@ -1,6 +1,0 @@
-export * from './ids';
-export * from './events';
-export * from './commands';
-export * from './conversation.state';
-export * from './conversation.decider';
-export * from './upcast';
