@@ -70,6 +70,17 @@ export async function startApp(opts: StartOptions): Promise<AppProcess> {
       // already gone
     }
   };
+  // npm can exit before the node process it started has finished draining: wait for the
+  // whole process group, so that nothing writes after a test has cleaned up.
+  const groupGone = () =>
+    waitFor(`process group ${child.pid} to exit`, () => {
+      try {
+        process.kill(-child.pid!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 30_000, 20);
   const app: AppProcess = {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -79,11 +90,13 @@ export async function startApp(opts: StartOptions): Promise<AppProcess> {
     kill9: async () => {
       signalGroup('SIGKILL');
       await exited;
+      await groupGone();
     },
     stop: async () => {
       signalGroup('SIGTERM');
-      const timer = setTimeout(() => signalGroup('SIGKILL'), 10_000);
+      const timer = setTimeout(() => signalGroup('SIGKILL'), 15_000);
       await exited;
+      await groupGone();
       clearTimeout(timer);
     },
   };
