@@ -193,3 +193,19 @@ export function wakeUp(platform: Platform, token: string): WakeUp {
 export function sleepStub(): jest.Mock<Promise<void>, [number]> {
   return jest.fn<Promise<void>, [number]>(async () => undefined);
 }
+
+/**
+ * One recording HTTP/1 server for a test file: started before its tests, emptied before
+ * each, closed after them. Call inside `describe`; the getter returns the running server.
+ */
+export function useHttp1Fake(): () => Http1Fake {
+  let server: Http1Fake | undefined;
+  beforeAll(async () => {
+    server = await Http1Fake.start();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  beforeEach(() => server!.reset());
+  return () => server!;
+}

@@ -1,29 +1,22 @@
 import { sendWithRetry } from './retry';
 import { verifyWebhookSignature, WebhookProvider } from './webhook.provider';
 import { createHmac } from 'node:crypto';
-import { closedPort, Http1Fake, SECRET_TEXT, sleepStub, wakeUp, WIRE_CONVERSATIONS } from './loopback.support.spec';
+import { closedPort, useHttp1Fake, SECRET_TEXT, sleepStub, wakeUp, WIRE_CONVERSATIONS } from './loopback.support.spec';
 
 describe('WebhookProvider against a loopback receiver', () => {
   const secret = 'whsec_test';
-  let server: Http1Fake;
+  const fake = useHttp1Fake();
 
-  beforeAll(async () => {
-    server = await Http1Fake.start();
-  });
-  afterAll(async () => {
-    await server.close();
-  });
-  beforeEach(() => server.reset());
   afterEach(() => jest.restoreAllMocks());
 
   it('POSTs a signed wake-up carrying ids and counts only', async () => {
     const provider = new WebhookProvider(secret, { now: () => 1_700_000_000_500 });
-    server.reply('/hook', { status: 204 });
+    fake().reply('/hook', { status: 204 });
 
-    expect(await provider.send(wakeUp('webhook', server.url('/hook')))).toEqual({ kind: 'sent' });
+    expect(await provider.send(wakeUp('webhook', fake().url('/hook')))).toEqual({ kind: 'sent' });
 
-    expect(server.seen).toHaveLength(1);
-    const [req] = server.seen;
+    expect(fake().seen).toHaveLength(1);
+    const [req] = fake().seen;
     expect(req.method).toBe('POST');
     expect(req.headers['content-type']).toBe('application/json');
     expect(req.headers['x-chat-timestamp']).toBe('1700000000');
@@ -48,35 +41,35 @@ describe('WebhookProvider against a loopback receiver', () => {
   });
 
   it.each([404, 410])('%s -> gone', async (status) => {
-    server.reply('/hook', { status });
-    expect(await new WebhookProvider(secret).send(wakeUp('webhook', server.url('/hook')))).toEqual({ kind: 'gone', reason: String(status) });
+    fake().reply('/hook', { status });
+    expect(await new WebhookProvider(secret).send(wakeUp('webhook', fake().url('/hook')))).toEqual({ kind: 'gone', reason: String(status) });
   });
 
   it('other 4xx -> failed, and a redirect is not followed', async () => {
-    server.reply('/hook', { status: 400 }, { status: 307, headers: { location: 'http://example.com/elsewhere' } });
+    fake().reply('/hook', { status: 400 }, { status: 307, headers: { location: 'http://example.com/elsewhere' } });
     const provider = new WebhookProvider(secret);
-    expect(await provider.send(wakeUp('webhook', server.url('/hook')))).toEqual({ kind: 'failed', reason: '400' });
-    expect(await provider.send(wakeUp('webhook', server.url('/hook')))).toEqual({ kind: 'failed', reason: '307 redirect not followed' });
-    expect(server.seen).toHaveLength(2);
+    expect(await provider.send(wakeUp('webhook', fake().url('/hook')))).toEqual({ kind: 'failed', reason: '400' });
+    expect(await provider.send(wakeUp('webhook', fake().url('/hook')))).toEqual({ kind: 'failed', reason: '307 redirect not followed' });
+    expect(fake().seen).toHaveLength(2);
   });
 
   it('503 then 200: sent after 2 attempts with exponential backoff', async () => {
-    server.reply('/hook', { status: 503 }, { status: 200 });
+    fake().reply('/hook', { status: 503 }, { status: 200 });
     const sleep = sleepStub();
-    const result = await sendWithRetry(new WebhookProvider(secret), wakeUp('webhook', server.url('/hook')), { sleep });
+    const result = await sendWithRetry(new WebhookProvider(secret), wakeUp('webhook', fake().url('/hook')), { sleep });
     expect(result).toEqual({ kind: 'sent', attempts: 2 });
     expect(sleep.mock.calls).toEqual([[200]]);
-    expect(server.seen).toHaveLength(2);
+    expect(fake().seen).toHaveLength(2);
   });
 
   it('429 with Retry-After: the wait is what the receiver asked for', async () => {
-    server.reply('/hook', { status: 429, headers: { 'retry-after': '7' } }, { status: 200 });
+    fake().reply('/hook', { status: 429, headers: { 'retry-after': '7' } }, { status: 200 });
     const provider = new WebhookProvider(secret);
-    expect(await provider.send(wakeUp('webhook', server.url('/hook')))).toEqual({ kind: 'retry', reason: '429', afterMs: 7000 });
-    server.reset();
-    server.reply('/hook', { status: 429, headers: { 'retry-after': '7' } }, { status: 200 });
+    expect(await provider.send(wakeUp('webhook', fake().url('/hook')))).toEqual({ kind: 'retry', reason: '429', afterMs: 7000 });
+    fake().reset();
+    fake().reply('/hook', { status: 429, headers: { 'retry-after': '7' } }, { status: 200 });
     const sleep = sleepStub();
-    expect(await sendWithRetry(provider, wakeUp('webhook', server.url('/hook')), { sleep })).toEqual({ kind: 'sent', attempts: 2 });
+    expect(await sendWithRetry(provider, wakeUp('webhook', fake().url('/hook')), { sleep })).toEqual({ kind: 'sent', attempts: 2 });
     expect(sleep.mock.calls).toEqual([[7000]]);
   });
 
@@ -96,9 +89,9 @@ describe('WebhookProvider against a loopback receiver', () => {
       expect(r.kind).toBe('failed');
     }
     const strict = new WebhookProvider(secret, { allowLoopbackHttp: false });
-    expect((await strict.send(wakeUp('webhook', server.url('/hook')))).kind).toBe('failed');
+    expect((await strict.send(wakeUp('webhook', fake().url('/hook')))).kind).toBe('failed');
     expect(fetchSpy).not.toHaveBeenCalled();
-    expect(server.seen).toHaveLength(0);
+    expect(fake().seen).toHaveLength(0);
   });
 
   it('a network error -> retry', async () => {

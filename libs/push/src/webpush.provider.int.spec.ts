@@ -1,37 +1,30 @@
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { sendWithRetry } from './retry';
 import { WebPushProvider } from './webpush.provider';
-import { Http1Fake, SECRET_TEXT, sleepStub, vapidKeys, wakeUp } from './loopback.support.spec';
+import { useHttp1Fake, SECRET_TEXT, sleepStub, vapidKeys, wakeUp } from './loopback.support.spec';
 
 describe('WebPushProvider (VAPID, no payload) against a loopback push service', () => {
   const keys = vapidKeys();
   const subject = 'mailto:ops@example.com';
-  let server: Http1Fake;
+  const fake = useHttp1Fake();
 
-  beforeAll(async () => {
-    server = await Http1Fake.start();
-  });
-  afterAll(async () => {
-    await server.close();
-  });
-  beforeEach(() => server.reset());
   afterEach(() => jest.restoreAllMocks());
 
   const provider = (now?: () => number) => new WebPushProvider({ publicKey: keys.publicKey, privateKey: keys.privateKey, subject, now });
   const subscription = (endpoint: string) => JSON.stringify({ endpoint, keys: { p256dh: 'BPub', auth: 'authsecret' } });
   function vapid(i: number): { t: string; k: string } {
-    const m = /^vapid t=([^,\s]+), k=(\S+)$/.exec(String(server.seen[i].headers.authorization));
-    if (!m) throw new Error(`not a vapid header: ${server.seen[i].headers.authorization}`);
+    const m = /^vapid t=([^,\s]+), k=(\S+)$/.exec(String(fake().seen[i].headers.authorization));
+    if (!m) throw new Error(`not a vapid header: ${fake().seen[i].headers.authorization}`);
     return { t: m[1], k: m[2] };
   }
 
   it('POSTs an empty push with a VAPID JWT for the endpoint origin', async () => {
     const now = 1_700_000_000_000;
-    server.reply('/push/sub-1', { status: 201 });
-    expect(await provider(() => now).send(wakeUp('webpush', subscription(server.url('/push/sub-1'))))).toEqual({ kind: 'sent' });
+    fake().reply('/push/sub-1', { status: 201 });
+    expect(await provider(() => now).send(wakeUp('webpush', subscription(fake().url('/push/sub-1'))))).toEqual({ kind: 'sent' });
 
-    expect(server.seen).toHaveLength(1);
-    const [req] = server.seen;
+    expect(fake().seen).toHaveLength(1);
+    const [req] = fake().seen;
     expect(req.method).toBe('POST');
     expect(req.path).toBe('/push/sub-1');
     expect(req.body).toBe('');
@@ -43,40 +36,40 @@ describe('WebPushProvider (VAPID, no payload) against a loopback push service', 
     expect(k).toBe(keys.publicKey);
     expect(decodeProtectedHeader(t)).toEqual({ typ: 'JWT', alg: 'ES256' });
     // the key built from the raw x/y/d verifies with the generated public key
-    const { payload } = await jwtVerify(t, keys.verifyKey, { algorithms: ['ES256'], audience: server.url(), subject, currentDate: new Date(now) });
-    expect(payload).toEqual({ aud: server.url(), sub: subject, exp: now / 1000 + 12 * 3600 });
-    expect(JSON.stringify(server.seen)).not.toContain(SECRET_TEXT);
-    expect(JSON.stringify(server.seen)).not.toContain('c_1');
+    const { payload } = await jwtVerify(t, keys.verifyKey, { algorithms: ['ES256'], audience: fake().url(), subject, currentDate: new Date(now) });
+    expect(payload).toEqual({ aud: fake().url(), sub: subject, exp: now / 1000 + 12 * 3600 });
+    expect(JSON.stringify(fake().seen)).not.toContain(SECRET_TEXT);
+    expect(JSON.stringify(fake().seen)).not.toContain('c_1');
   });
 
   it('reuses the JWT per origin', async () => {
     const p = provider();
-    await p.send(wakeUp('webpush', subscription(server.url('/push/a'))));
-    await p.send(wakeUp('webpush', subscription(server.url('/push/b'))));
+    await p.send(wakeUp('webpush', subscription(fake().url('/push/a'))));
+    await p.send(wakeUp('webpush', subscription(fake().url('/push/b'))));
     expect(vapid(0).t).toBe(vapid(1).t);
   });
 
   it.each([404, 410])('%s -> gone', async (status) => {
-    server.reply('/push/x', { status });
-    expect(await provider().send(wakeUp('webpush', subscription(server.url('/push/x'))))).toEqual({ kind: 'gone', reason: String(status) });
+    fake().reply('/push/x', { status });
+    expect(await provider().send(wakeUp('webpush', subscription(fake().url('/push/x'))))).toEqual({ kind: 'gone', reason: String(status) });
   });
 
   it('other 4xx -> failed', async () => {
-    server.reply('/push/x', { status: 413 });
-    expect(await provider().send(wakeUp('webpush', subscription(server.url('/push/x'))))).toEqual({ kind: 'failed', reason: '413' });
+    fake().reply('/push/x', { status: 413 });
+    expect(await provider().send(wakeUp('webpush', subscription(fake().url('/push/x'))))).toEqual({ kind: 'failed', reason: '413' });
   });
 
   it('503 then 201: sent after 2 attempts', async () => {
-    server.reply('/push/x', { status: 503 }, { status: 201 });
+    fake().reply('/push/x', { status: 503 }, { status: 201 });
     const sleep = sleepStub();
-    expect(await sendWithRetry(provider(), wakeUp('webpush', subscription(server.url('/push/x'))), { sleep })).toEqual({ kind: 'sent', attempts: 2 });
+    expect(await sendWithRetry(provider(), wakeUp('webpush', subscription(fake().url('/push/x'))), { sleep })).toEqual({ kind: 'sent', attempts: 2 });
     expect(sleep.mock.calls).toEqual([[200]]);
   });
 
   it('429 with Retry-After is honoured', async () => {
-    server.reply('/push/x', { status: 429, headers: { 'retry-after': '4' } }, { status: 201 });
+    fake().reply('/push/x', { status: 429, headers: { 'retry-after': '4' } }, { status: 201 });
     const sleep = sleepStub();
-    expect(await sendWithRetry(provider(), wakeUp('webpush', subscription(server.url('/push/x'))), { sleep })).toEqual({ kind: 'sent', attempts: 2 });
+    expect(await sendWithRetry(provider(), wakeUp('webpush', subscription(fake().url('/push/x'))), { sleep })).toEqual({ kind: 'sent', attempts: 2 });
     expect(sleep.mock.calls).toEqual([[4000]]);
   });
 
