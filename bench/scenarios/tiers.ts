@@ -1,46 +1,50 @@
-/**
- * `npm run bench:tiers`: history page latency (p50, p99) per storage tier and bytes per
- * message per tier, on the real read path (TieredMessages) against Postgres and the S3
- * endpoint. Prints a table, writes bench/results/tiers.json.
- */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { loadConfig } from '@chat/config';
 import { connectNats, ensureStreams, Names } from '@chat/messaging';
 import { blobStoreOf, createLogger } from '@chat/platform';
 import { ArchiveRepository, createPool, ensureDatabase, ensureProjectionSchema, migrate, TieredMessages, TIMELINE } from '@chat/storage';
-import { TimelineRebuild } from '../apps/projector/src/timeline.rebuild';
+import { TimelineRebuild } from '../../apps/projector/src/timeline.rebuild';
+import { BenchNamespace } from '../bench-system';
+import { percentile } from '../stats';
 
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CONVERSATIONS = 20;
-const READS = 300;
 const PAGE = 50;
-const step = (s: string) => process.stdout.write(`[bench:tiers] ${s}\n`);
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-async function main(): Promise<void> {
-  const ns = `bench_${randomBytes(3).toString('hex')}`;
-  const config = loadConfig({ ...process.env, CHAT_NAMESPACE: ns });
-  const url = new URL(config.CHAT_DATABASE_URL);
-  url.pathname = `/${ns}`;
+export interface TierRow {
+  tier: string;
+  p50: number;
+  p99: number;
+  bytesPerMessage: number;
+  payloadBytesPerMessage: number | null;
+}
+
+/**
+ * (f) history pages per storage tier: `messages` written through the log and the
+ * projection, then `reads` pages of 50 from random points on the real read path
+ * (TieredMessages): all hot, all warm, all cold with the block cache, and cold with a
+ * fresh reader each time (every page fetches and verifies its block from S3).
+ */
+export async function tiersScenario(opts: { messages: number; reads: number }, say: (line: string) => void): Promise<TierRow[]> {
+  const MESSAGES = opts.messages;
+  const READS = opts.reads;
+  const bench = new BenchNamespace();
+  const ns = bench.name;
+  const config = loadConfig({ ...process.env, ...bench.env });
   const names = new Names(ns, config.CHAT_PARTITIONS);
   const nc = await connectNats(config.CHAT_NATS_URL, 'bench-tiers');
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   await ensureStreams(jsm, names, { replicas: 1, duplicateWindowMs: 120_000 });
-  await ensureDatabase(url.toString());
-  const pool = createPool(url.toString(), 8, TIMELINE);
+  await ensureDatabase(config.CHAT_DATABASE_URL);
+  const pool = createPool(config.CHAT_DATABASE_URL, 8, TIMELINE);
   const blobs = blobStoreOf(config);
   await blobs.ensureBucket();
   const archive = new ArchiveRepository(pool, blobs, `${ns}/${TIMELINE}/`);
   try {
     await migrate(pool);
     await ensureProjectionSchema(pool, TIMELINE);
-    step(`writing ${MESSAGES} messages in ${CONVERSATIONS} conversations through the log and the projection`);
+    say(`  writing ${MESSAGES} messages in ${CONVERSATIONS} conversations through the log and the projection`);
     const start = Date.now() - MESSAGES * 1000;
     const at = new Date(start).toISOString();
     // Text that compresses like chat does: words drawn at random, lengths that vary, distinct times.
@@ -59,7 +63,7 @@ async function main(): Promise<void> {
       await Promise.all(all.slice(i, i + 1000).map(([id, body]) => js.publish(names.conversationSubject(names.partitionFor(id), id), body)));
     }
     await new TimelineRebuild({
-      databaseUrl: url.toString(), pool, js, jsm, names, fanoutMax: 100, batchSize: 500, blobs, log: createLogger('warn', 'bench'),
+      databaseUrl: config.CHAT_DATABASE_URL, pool, js, jsm, names, fanoutMax: 100, batchSize: 500, blobs, log: createLogger('warn', 'bench'),
     }).run();
 
     const perConversation = MESSAGES / CONVERSATIONS;
@@ -81,11 +85,12 @@ async function main(): Promise<void> {
         times.push(performance.now() - started);
         if (page.messages.length === 0 && perConversation > PAGE) throw new Error('empty page');
       }
-      return { p50: pct(times, 50), p99: pct(times, 99) };
+      const sorted = times.sort((a, b) => a - b);
+      return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
     };
     const bytes = async () => (await archive.stats()).tiers;
 
-    step('hot: history pages');
+    say('  hot: history pages');
     const hot = await measure(false);
     const hotRelation = await pool.query<{ bytes: string }>(
       `SELECT sum(pg_total_relation_size(c.oid)) AS bytes FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
@@ -93,11 +98,11 @@ async function main(): Promise<void> {
       [TIMELINE],
     );
     const hotStats = (await bytes()).find((t) => t.tier === 'hot')!;
-    step('moving everything to the warm tier');
+    say('  moving everything to the warm tier');
     await archive.hotToWarm(new Date(Date.now() + 60_000), 200);
     const warm = await measure(false);
     const warmStats = (await bytes()).find((t) => t.tier === 'warm')! as { messages: number; bytes: number; rawBytes?: number };
-    step('moving everything to the cold tier (S3)');
+    say('  moving everything to the cold tier (S3)');
     await archive.warmToCold(new Date(Date.now() + 60_000));
     const coldCached = await measure(false);
     const coldFirst = await measure(true);
@@ -110,36 +115,11 @@ async function main(): Promise<void> {
       ['cold (S3 objects), block cached', coldCached, perMessage(coldStats.bytes, coldStats.messages), 0],
       ['cold (S3 objects), first read', coldFirst, perMessage(coldStats.bytes, coldStats.messages), 0],
     ] as const;
-    process.stdout.write(
-      `\n| tier | history page p50 (ms) | p99 (ms) | bytes per message stored | payload bytes per message |\n|---|---|---|---|---|\n${rows
-        .map(([n, t, b, raw]) => `| ${n} | ${t.p50.toFixed(2)} | ${t.p99.toFixed(2)} | ${b.toFixed(0)} | ${raw ? raw.toFixed(0) : '-'} |`)
-        .join('\n')}\n\nhot/warm bytes ratio: ${(rows[0][2] / rows[1][2]).toFixed(1)}  (pages of ${PAGE}, ${READS} reads each, ${MESSAGES} messages)\n`,
-    );
-    const dir = join(__dirname, '..', '..', 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'tiers.json'), `${JSON.stringify({
-      at: new Date().toISOString(), messages: MESSAGES, page: PAGE, reads: READS,
-      history_ms: { hot, warm, cold_cached: coldCached, cold_first_read: coldFirst },
-      bytes_per_message: { hot: rows[0][2], warm: rows[1][2], cold: rows[2][2] }, hot_to_warm_bytes_ratio: rows[0][2] / rows[1][2],
-      machine: { cores: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30) },
-    }, null, 2)}\n`);
+    return rows.map(([tier, t, bytes, raw]) => ({ tier, p50: t.p50, p99: t.p99, bytesPerMessage: bytes, payloadBytesPerMessage: raw || null }));
   } finally {
     await pool.end();
-    for await (const o of blobs.list(`${ns}/`)) await blobs.delete(o.key);
     blobs.close();
-    for (const p of names.allPartitions()) await jsm.streams.delete(names.stream(p)).catch(() => undefined);
     await nc.close();
-    const admin = new Client({ connectionString: new URL('/postgres', config.CHAT_DATABASE_URL).toString() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${ns}" WITH (FORCE)`);
-    await admin.end();
+    await bench.drop();
   }
 }
-
-main().then(
-  () => process.exit(0),
-  (err: Error) => {
-    process.stderr.write(`bench:tiers failed: ${err.stack}\n`);
-    process.exit(1);
-  },
-);

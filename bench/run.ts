@@ -1,0 +1,213 @@
+/**
+ * `npm run bench [-- --quick] [-- --split] [-- --only chat,groups,...]`: the benchmark.
+ * Starts the system (one all-in-one process, or with --split a projector and two
+ * gateways), drives it from several load processes, measures the ceilings in the same
+ * run, prints tables, and writes bench/results/latest.json (latest-quick.json for
+ * --quick), latest.md and latency.svg.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { BenchNamespace, ROOT, startProcess, startSystem, stopProcess } from './bench-system';
+import { latencyPlot } from './plot';
+import { summarizeProfiles } from './profile';
+import { connectionsScenario } from './scenarios/connections';
+import { groups, type GroupRow } from './scenarios/groups';
+import { oneToOne, type OneToOneResult } from './scenarios/one-to-one';
+import { P99_LIMIT_MS } from './scenarios/rate-steps';
+import { reconnectStorm } from './scenarios/reconnect-storm';
+import { replayScenario } from './scenarios/replay';
+import { tiersScenario } from './scenarios/tiers';
+import { round, table } from './stats';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const split = args.includes('--split');
+const ALL = ['relay', 'chat', 'groups', 'storm', 'connections', 'replay', 'tiers', 'profile'] as const;
+type Phase = (typeof ALL)[number];
+const onlyArg = args[args.indexOf('--only') + 1];
+const phases: readonly Phase[] = args.includes('--only') && onlyArg ? (onlyArg.split(',') as Phase[]) : ALL.filter((p) => p !== 'profile' || !quick);
+const started = Date.now();
+const say = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
+
+/** Sizes of each scenario: the full run stays within 15 minutes, --quick within 3. */
+const SIZE = quick
+  ? { workers: 2, pairs: 400, stepSeconds: 2, halfSeconds: 4, groupSeconds: 3, groupUsers: 500, groupRate: 20, storm: 2_000, connections: 3_000, replayEvents: 10_000, tierMessages: 4_000, tierReads: 100 }
+  : { workers: 3, pairs: 600, stepSeconds: 4, halfSeconds: 10, groupSeconds: 6, groupUsers: 500, groupRate: 20, storm: 5_000, connections: 15_000, replayEvents: 40_000, tierMessages: 20_000, tierReads: 300 };
+
+async function main(): Promise<void> {
+  const results: Record<string, unknown> = {};
+  const md: string[] = [];
+  const wants = (p: Phase) => phases.includes(p);
+  say(`${quick ? 'quick' : 'full'} run, system ${split ? 'split (projector + 2 gateways)' : 'all-in-one'}, phases: ${phases.join(', ')}`);
+
+  let relay: OneToOneResult | undefined;
+  if (wants('relay')) {
+    say('ceiling: raw Socket.IO relay (a bare server forwarding to a room)');
+    const bare = await startProcess('bare', 'dist/bench/bare-socketio.js', {});
+    try {
+      relay = await oneToOne({ urls: [bare.url], target: 'relay', pairs: SIZE.pairs, workers: SIZE.workers, seconds: SIZE.stepSeconds, halfSeconds: SIZE.halfSeconds, start: 500 }, say);
+    } finally {
+      await stopProcess(bare);
+    }
+  }
+
+  let chat: OneToOneResult | undefined;
+  let groupRows: Record<'push' | 'pull', GroupRow[]> | undefined;
+  if (wants('chat') || wants('groups') || wants('storm')) {
+    const ns = new BenchNamespace();
+    try {
+      say(`system: ${split ? 'projector + 2 gateways' : 'all-in-one'}`);
+      const system = await startSystem(ns, { split });
+      try {
+        if (wants('chat')) {
+          say('(b) 1:1 chat at rising rates');
+          chat = await oneToOne({ urls: system.gatewayUrls, target: 'chat', pairs: SIZE.pairs, workers: SIZE.workers, seconds: SIZE.stepSeconds, halfSeconds: SIZE.halfSeconds, start: 200 }, say);
+        }
+        if (wants('storm')) {
+          say(`(d) reconnect storm: ${SIZE.storm} clients`);
+          const storm = await reconnectStorm({ urls: system.gatewayUrls, workers: SIZE.workers, clients: SIZE.storm, groupSize: 10, messagesPerGroup: 4, bots: 50 }, say);
+          results.storm = storm;
+        }
+      } finally {
+        await system.stop();
+      }
+    } finally {
+      await ns.drop();
+    }
+    if (wants('groups')) {
+      groupRows = { push: [], pull: [] };
+      // CHAT_PUSH_FANOUT_MAX decides: below it every member gets an inbox row (push), at or above it only the timeline (pull).
+      for (const [mode, fanoutMax] of [['push', '1000000'], ['pull', '2']] as const) {
+        const gns = new BenchNamespace({ CHAT_PUSH_FANOUT_MAX: fanoutMax });
+        try {
+          say(`(c) groups of 5, 50 and 500 at ${SIZE.groupRate} sends/s, ${mode} fan-out`);
+          const system = await startSystem(gns, { split });
+          try {
+            groupRows[mode] = await groups({ urls: system.gatewayUrls, workers: SIZE.workers, sizes: [5, 50, 500], usersPerSize: SIZE.groupUsers, rate: SIZE.groupRate, seconds: SIZE.groupSeconds, label: mode }, say);
+          } finally {
+            await system.stop();
+          }
+        } finally {
+          await gns.drop();
+        }
+      }
+    }
+  }
+
+  let connections: Awaited<ReturnType<typeof connectionsScenario>> | undefined;
+  if (wants('connections')) {
+    say(`(a) idle authenticated connections: ${SIZE.connections} to one gateway process`);
+    connections = await connectionsScenario({ total: SIZE.connections }, say);
+  }
+  let replay: Awaited<ReturnType<typeof replayScenario>> | undefined;
+  if (wants('replay')) {
+    say(`(e) replay, with the raw JetStream and Postgres ceilings: ${SIZE.replayEvents} events`);
+    replay = await replayScenario({ events: SIZE.replayEvents, conversations: SIZE.replayEvents / 100 }, say);
+  }
+  let tiers: Awaited<ReturnType<typeof tiersScenario>> | undefined;
+  if (wants('tiers')) {
+    say(`(f) history pages per tier: ${SIZE.tierMessages} messages, ${SIZE.tierReads} pages per tier`);
+    tiers = await tiersScenario({ messages: SIZE.tierMessages, reads: SIZE.tierReads }, say);
+  }
+  if (wants('profile') && chat?.best) {
+    say('profile: the all-in-one under 1:1 chat at half the highest sustained rate, with --cpu-prof');
+    results.profile = await profileAtHalfRate(Math.round(chat.best.sendsPerS / 2), say);
+  }
+
+  // --- tables and results ---
+  const ms = (x: number | undefined) => (x === undefined ? null : round(x, 1));
+  const rate = (x: number | undefined) => (x === undefined ? null : Math.round(x));
+  const ratio = (a: number | undefined, b: number | undefined) => (a && b ? round(a / b, 2) : null);
+  md.push('### Ceilings (same run, same machine, same client libraries)', table(['ceiling', 'per second'], [
+    ['raw JetStream publish, acked, 1,000 in flight (200-byte bodies)', rate(replay?.publishPerS)],
+    ['raw JetStream consume (ordered consumer per partition)', rate(replay?.consumePerS)],
+    ['raw Postgres insert of timeline rows (500 per transaction, 4 writers)', rate(replay?.postgresRowsPerS)],
+    ['raw Socket.IO relay: deliveries at the highest sustained rate', rate(relay?.best?.deliveriesPerS)],
+  ]));
+  md.push('### Scenarios', table(['scenario', 'figure', 'vs ceiling'], [
+    ['(b) 1:1 chat: highest sustained sends/s (p99 <= 200 ms)', rate(chat?.best?.sendsPerS), ratio(chat?.best?.sendsPerS, replay?.publishPerS)],
+    ['(b) 1:1 chat: deliveries/s at that rate', rate(chat?.best?.deliveriesPerS), ratio(chat?.best?.deliveriesPerS, relay?.best?.deliveriesPerS)],
+    ['(b) p50 / p99 send-to-deliver at half that rate (ms)', chat?.half ? `${ms(chat.half.latency.p50)} / ${ms(chat.half.latency.p99)}` : null, relay?.half ? `relay ${ms(relay.half.latency.p50)} / ${ms(relay.half.latency.p99)}` : null],
+    ['(a) idle connections held by one gateway process', connections?.gateway.connected ?? null, connections ? `bare ${connections.bare.connected}` : null],
+    ['(a) resident memory per connection (KiB)', ms(connections?.gateway.kbPerConnection), connections ? `bare ${ms(connections.bare.kbPerConnection)}, ratio ${ratio(connections.gateway.kbPerConnection, connections.bare.kbPerConnection)}` : null],
+    [`(d) reconnect storm: ${SIZE.storm} clients caught up (s)`, ms((results.storm as { seconds: number } | undefined)?.seconds), results.storm ? `${(results.storm as { missing: string[] }).missing.length} missing` : null],
+    ['(e) replay (events/s)', rate(replay?.replayPerS), ratio(replay?.replayPerS, replay?.consumePerS)],
+  ]));
+  if (chat) {
+    md.push('### 1:1 chat at rising offered load', table(['offered/s', 'sends/s', 'deliveries/s', 'p50 ms', 'p90 ms', 'p99 ms', 'ack p50 ms', 'sustained'],
+      chat.steps.map((s) => [s.offered, rate(s.sendsPerS), rate(s.deliveriesPerS), ms(s.latency.p50), ms(s.latency.p90), ms(s.latency.p99), ms(s.ack.p50), s.sustained ? 'yes' : 'no'])));
+  }
+  if (relay) {
+    md.push('### Raw Socket.IO relay at rising offered load', table(['offered/s', 'relayed/s', 'deliveries/s', 'p50 ms', 'p90 ms', 'p99 ms', 'sustained'],
+      relay.steps.map((s) => [s.offered, rate(s.sendsPerS), rate(s.deliveriesPerS), ms(s.latency.p50), ms(s.latency.p90), ms(s.latency.p99), s.sustained ? 'yes' : 'no'])));
+  }
+  if (groupRows) {
+    md.push(`### (c) Groups at ${SIZE.groupRate} sends/s`, table(['members', 'groups', 'fan-out', 'sends/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'delivered'],
+      (['push', 'pull'] as const).flatMap((mode) => groupRows![mode].map((r) => [r.size, r.groups, mode, rate(r.step.sendsPerS), rate(r.step.deliveriesPerS), ms(r.step.latency.p50), ms(r.step.latency.p99), `${r.step.deliveries}/${r.step.expected}`]))));
+  }
+  if (tiers) {
+    md.push('### (f) History pages of 50 per tier', table(['tier', 'p50 ms', 'p99 ms', 'bytes/message stored', 'payload bytes/message'],
+      tiers.map((t) => [t.tier, round(t.p50, 2), round(t.p99, 2), Math.round(t.bytesPerMessage), t.payloadBytesPerMessage === null ? null : Math.round(t.payloadBytesPerMessage)])));
+  }
+  if (results.profile) {
+    const p = results.profile as ReturnType<typeof summarizeProfiles>;
+    md.push(`### Where the all-in-one's CPU time goes (busy ${round(p.busyPercent, 0)}% of the profile)`, table(['self time in', '%'], p.byPlace.map((s) => [s.where, round(s.percent, 1)])),
+      table(['function', '%'], p.byFunction.map((s) => [s.where.replace(/\|/g, '/'), round(s.percent, 1)])));
+  }
+  const machine = { cores: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30), cpu: cpus()[0]?.model };
+  md.push(`machine: ${machine.cores} cores, ${machine.memory_gib} GiB, ${machine.cpu}; ${quick ? 'quick' : 'full'} run, ${split ? 'split' : 'all-in-one'}, ${Math.round((Date.now() - started) / 1000)} s`);
+  const text = md.join('\n\n');
+  process.stdout.write(`\n${text}\n`);
+
+  Object.assign(results, {
+    at: new Date().toISOString(), quick, split, phases,
+    sends_per_s: rate(chat?.best?.sendsPerS), deliveries_per_s: rate(chat?.best?.deliveriesPerS),
+    p50_ms: ms(chat?.half?.latency.p50), p99_ms: ms(chat?.half?.latency.p99),
+    jetstream_publish_ceiling_per_s: rate(replay?.publishPerS), jetstream_consume_ceiling_per_s: rate(replay?.consumePerS),
+    postgres_insert_ceiling_rows_per_s: rate(replay?.postgresRowsPerS), socketio_relay_ceiling_per_s: rate(relay?.best?.deliveriesPerS),
+    connections_per_process: connections?.gateway.connected ?? null, rss_kb_per_connection: ms(connections?.gateway.kbPerConnection),
+    bare_socketio_rss_kb_per_connection: ms(connections?.bare.kbPerConnection),
+    reconnect_storm_s: ms((results.storm as { seconds: number } | undefined)?.seconds), replay_events_per_s: rate(replay?.replayPerS),
+    machine, chat, relay, groups: groupRows, connections, replay, tiers,
+  });
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stem = args.includes('--only') ? `only-${phases.join('-')}` : quick ? 'latest-quick' : 'latest';
+  writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify(results, (_k, v: unknown) => (Array.isArray(v) && v.length > 50 && typeof v[0] === 'number' ? undefined : v), 2)}\n`);
+  writeFileSync(join(dir, `${stem}.md`), `${text}\n`);
+  if (chat || relay) {
+    const line = (r: OneToOneResult, name: string, key: 'p50' | 'p90' | 'p99', color: string, dashed = false) => ({ name, color, dashed, points: r.steps.map((s) => [s.offered, s.latency[key]] as [number, number]) });
+    writeFileSync(join(dir, `${stem === 'latest' ? 'latency' : `${stem}-latency`}.svg`), latencyPlot('1:1 chat: send-to-deliver latency vs offered load', [
+      ...(chat ? [line(chat, 'chat p50', 'p50', '#1f77b4'), line(chat, 'chat p90', 'p90', '#2ca02c'), line(chat, 'chat p99', 'p99', '#d62728')] : []),
+      ...(relay ? [line(relay, 'bare relay p50', 'p50', '#1f77b4', true), line(relay, 'bare relay p99', 'p99', '#d62728', true)] : []),
+    ], P99_LIMIT_MS));
+  }
+  say(`wrote bench/results/${stem}.json and .md`);
+}
+
+/** Runs the chat load once more against an all-in-one started with --cpu-prof, and summarizes it. */
+async function profileAtHalfRate(rateNow: number, sayLine: (l: string) => void) {
+  const dir = mkdtempSync(join(tmpdir(), 'chat-profile-'));
+  const ns = new BenchNamespace();
+  try {
+    const system = await startSystem(ns, { split: false, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+    try {
+      await oneToOne({ urls: system.gatewayUrls, target: 'chat', pairs: SIZE.pairs, workers: SIZE.workers, seconds: 1, halfSeconds: 8, start: rateNow, fixed: true }, sayLine);
+    } finally {
+      await system.stop();
+    }
+    return summarizeProfiles(dir);
+  } finally {
+    await ns.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);
