@@ -85,6 +85,8 @@ export const configSchema = z.object({
   CHAT_TEST_NOTIFIER_CRASH_AFTER_SENDS: int(1, 1_000_000).optional(),
   CHAT_DUPLICATE_WINDOW: duration.default(120_000),
   CHAT_PROJECTOR_BATCH: int(1, 10_000).default(500),
+  /** How long JetStream waits for the projector's ack before redelivering (a batch still committing is redelivered, then dropped by seq). */
+  CHAT_PROJECTOR_ACK_WAIT: duration.default(30_000),
   CHAT_SYNC_RETENTION: duration.default(30 * 86_400_000),
   /** Test hook: the projector kills itself (SIGKILL) after this many commits, before acking. */
   CHAT_TEST_CRASH_AFTER_COMMITS: int(1, 1_000_000).optional(),
