@@ -38,6 +38,8 @@ export const configSchema = z.object({
   CHAT_JWT_SECRET: z.string().min(32, 'expected at least 32 characters').optional(),
   CHAT_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
   CHAT_DEV_TOKENS: flag.default(false),
+  /** Seconds a token's `exp` (and `nbf`/`iat`) may be off by: clocks of issuers and gateways drift. */
+  CHAT_JWT_CLOCK_TOLERANCE: int(0, 3600).default(30),
   CHAT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9_-]').default('chat'),
   CHAT_PARTITIONS: int(1, 1024).default(4),
   CHAT_PUSH_FANOUT_MAX: int(2, 1_000_000).default(100),
