@@ -110,7 +110,7 @@ describe('a gateway whose clock is 10 minutes ahead', () => {
     expect((await watcher.ok('presence:subscribe', { userIds: ['cy', 'di'] })).presence.map((p) => p.status)).toEqual(['online', 'online']);
 
     // cy's lease, written by the skewed gateway, ends within a lease length of Redis's now.
-    const [, cyUntil] = await redis.zrange(names.leasesKey(cy.userId), 0, -1, 'WITHSCORES');
+    const [, cyUntil] = await redis.zrange(names.leasesKey(cy.userId), '0', '-1', 'WITHSCORES');
     expect(Number(cyUntil) - (await redisNow())).toBeGreaterThan(0);
     expect(Number(cyUntil) - (await redisNow())).toBeLessThanOrEqual(LEASE_MS);
 

@@ -1,5 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { Ack, AckResults } from '@chat/contracts';
 import { HEADERS } from '@chat/messaging';
 import { connectClient, waitForEvents, type TestClient } from '../support/clients';
