@@ -71,7 +71,10 @@ describe('a gateway killed mid-stream', () => {
       await Promise.race(inFlight);
     }
     for (let i = 0; i < 10; i++) sendNext();
-    await gw1!.kill9();
+    const killed = gw1!.kill9();
+    // Ten more leave after the SIGKILL, before alice can notice: these can never be acked.
+    for (let i = 0; i < 10; i++) sendNext();
+    await killed;
     await Promise.all(inFlight);
     const ackedBeforeKill = new Set(ledger.all().map((s) => s.clientMsgId));
     const unacked = ids.filter((id) => !ackedBeforeKill.has(id));
