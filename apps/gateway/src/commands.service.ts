@@ -8,6 +8,7 @@ import { appendEvent, type Names } from '@chat/messaging';
 import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
+import { DuplicateWindowGuard } from './duplicate-window.guard';
 import { directConversationId, groupConversationId } from './ids';
 import { ProjectionWatch } from './projection.watch';
 import { SentMessagesLookup } from './sent-messages.lookup';
@@ -38,6 +39,7 @@ export class CommandsService {
     private readonly conversations: ConversationCache,
     private readonly watch: ProjectionWatch,
     private readonly sent: SentMessagesLookup,
+    private readonly window: DuplicateWindowGuard,
     @Inject(TIERED) private readonly tiered: TieredMessages,
   ) {}
 
@@ -98,12 +100,16 @@ export class CommandsService {
       c,
     );
     const [event] = accepted(decision);
+    const projectedBefore = this.window.projectedBefore(c!.partition);
     const original = await this.sent.find(caller.userId, p.clientMsgId);
     if (original) return this.duplicateOf(original, p.conversationId);
     const appended = await appendEvent(this.js, this.names, c!.partition, event!, {
       msgId: this.names.sendMsgId(caller.userId, p.clientMsgId),
       origin: caller.origin,
     });
+    // Past JetStream's window, with the projection lagging, the entry under this msg id may itself be a late copy.
+    const older = await this.window.olderOriginal(c!.partition, appended.seq, projectedBefore, caller.userId, p.clientMsgId);
+    if (older) return this.duplicateOf(older, p.conversationId);
     if (!appended.duplicate) return { seq: appended.seq, sentAt: at };
     // JetStream's duplicate window caught a resend that is not projected yet: read the original.
     const first = await this.jsm.streams.getMessage(this.names.stream(c!.partition), { seq: appended.seq });

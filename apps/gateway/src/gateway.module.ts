@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -6,12 +7,13 @@ import type { Pool } from 'pg';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
-import { AdminGuard, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS } from '@chat/platform';
+import { AdminGuard, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
 import { ChatGateway } from './chat.gateway';
 import { CommandsService } from './commands.service';
 import { ConversationCache } from './conversation.cache';
 import { DevTokenController } from './dev-token.controller';
+import { DuplicateWindowGuard } from './duplicate-window.guard';
 import { LocalConnections } from './local-connections';
 import { NodeController } from './node.controller';
 import { NodeDelivery } from './node.delivery';
@@ -41,7 +43,7 @@ export class GatewayModule {
         PushDevices,
         LocalConnections,
         AdminGuard,
-        { provide: TokenVerifier, useValue: new TokenVerifier(config.CHAT_JWT_SECRET) },
+        { provide: TokenVerifier, useValue: new TokenVerifier(config.CHAT_JWT_SECRET, config.CHAT_JWT_CLOCK_TOLERANCE) },
         {
           provide: RateLimits,
           useValue: new RateLimits({
@@ -57,6 +59,12 @@ export class GatewayModule {
           provide: ProjectionWatch,
           inject: [NATS, NAMES, ReadModelRepository],
           useFactory: (nc: NatsConnection, names: Names, rm: ReadModelRepository) => new ProjectionWatch(nc, names, rm),
+        },
+        {
+          provide: DuplicateWindowGuard,
+          inject: [JETSTREAM_MANAGER, NAMES, ProjectionWatch, SentMessagesLookup],
+          useFactory: (jsm: JetStreamManager, names: Names, watch: ProjectionWatch, sent: SentMessagesLookup) =>
+            new DuplicateWindowGuard(jsm, names, watch, sent, config.CHAT_DUPLICATE_WINDOW),
         },
         {
           provide: NodeDelivery,

@@ -12,7 +12,7 @@ interface Waiter {
  * the projector publishes, so a command can answer once its effect is readable.
  */
 export class ProjectionWatch {
-  private readonly reached = new Map<number, number>();
+  private readonly committed = new Map<number, number>();
   private readonly waiters = new Map<number, Set<Waiter>>();
   private sub?: Subscription;
 
@@ -42,12 +42,17 @@ export class ProjectionWatch {
     this.waiters.clear();
   }
 
+  /** The highest seq of `partition` known to be committed (it may be further already). */
+  reached(partition: number): number {
+    return this.committed.get(partition) ?? 0;
+  }
+
   /**
    * Resolves true once `seq` of `partition` is committed, false if that does not happen
    * within `timeoutMs` (the event is in the log all the same; it will be applied).
    */
   async waitFor(partition: number, seq: number, timeoutMs: number): Promise<boolean> {
-    if ((this.reached.get(partition) ?? 0) >= seq) return true;
+    if ((this.committed.get(partition) ?? 0) >= seq) return true;
     // A notice may have been published before this process subscribed: ask the database once.
     const checkpoint = (await this.readModel.checkpoints()).get(partition) ?? 0;
     this.advance(partition, checkpoint);
@@ -69,8 +74,8 @@ export class ProjectionWatch {
   }
 
   private advance(partition: number, seq: number): void {
-    if (seq <= (this.reached.get(partition) ?? 0)) return;
-    this.reached.set(partition, seq);
+    if (seq <= (this.committed.get(partition) ?? 0)) return;
+    this.committed.set(partition, seq);
     for (const w of this.waiters.get(partition) ?? []) if (w.seq <= seq) w.resolve(true);
   }
 }

@@ -5,7 +5,10 @@ import { isUserId } from '@chat/domain';
 export interface Session {
   userId: string;
   deviceId?: string;
-  /** Token expiry, epoch seconds: a socket outliving it gets UNAUTHORIZED. */
+  /**
+   * When the session ends, epoch seconds: the token's `exp` plus the clock tolerance (the
+   * same bound the handshake accepted it by). A socket outliving it gets UNAUTHORIZED.
+   */
   exp: number;
 }
 
@@ -15,7 +18,8 @@ const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 export class TokenVerifier {
   private readonly key: Uint8Array;
 
-  constructor(secret: string) {
+  /** `clockToleranceS`: how far the issuer's clock and this one may disagree (CHAT_JWT_CLOCK_TOLERANCE). */
+  constructor(secret: string, private readonly clockToleranceS = 0) {
     this.key = new TextEncoder().encode(secret);
   }
 
@@ -23,11 +27,11 @@ export class TokenVerifier {
   async verify(token: unknown): Promise<Session | undefined> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) return undefined;
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'], clockTolerance: this.clockToleranceS });
       if (typeof payload.sub !== 'string' || !isUserId(payload.sub) || typeof payload.exp !== 'number') return undefined;
       const did = payload.did;
       if (did !== undefined && (typeof did !== 'string' || !DEVICE_ID.test(did))) return undefined;
-      return { userId: payload.sub, exp: payload.exp, ...(did !== undefined && { deviceId: did }) };
+      return { userId: payload.sub, exp: payload.exp + this.clockToleranceS, ...(did !== undefined && { deviceId: did }) };
     } catch {
       return undefined;
     }

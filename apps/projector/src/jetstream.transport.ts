@@ -56,6 +56,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
             const durable = await resetProjectionConsumer(this.jsm, this.names, this.projection, partition, afterSeq, {
               maxAckPending: this.config.CHAT_PROJECTOR_BATCH * 4,
               ackPolicy: AckPolicy.All,
+              ackWaitMs: this.config.CHAT_PROJECTOR_ACK_WAIT,
             });
             return this.js.consumers.get(this.names.stream(partition), durable);
           },

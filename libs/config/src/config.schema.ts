@@ -38,6 +38,8 @@ export const configSchema = z.object({
   CHAT_JWT_SECRET: z.string().min(32, 'expected at least 32 characters').optional(),
   CHAT_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
   CHAT_DEV_TOKENS: flag.default(false),
+  /** Seconds a token's `exp` (and `nbf`/`iat`) may be off by: clocks of issuers and gateways drift. */
+  CHAT_JWT_CLOCK_TOLERANCE: int(0, 3600).default(30),
   CHAT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9_-]').default('chat'),
   CHAT_PARTITIONS: int(1, 1024).default(4),
   CHAT_PUSH_FANOUT_MAX: int(2, 1_000_000).default(100),
@@ -85,6 +87,8 @@ export const configSchema = z.object({
   CHAT_TEST_NOTIFIER_CRASH_AFTER_SENDS: int(1, 1_000_000).optional(),
   CHAT_DUPLICATE_WINDOW: duration.default(120_000),
   CHAT_PROJECTOR_BATCH: int(1, 10_000).default(500),
+  /** How long JetStream waits for the projector's ack before redelivering (a batch still committing is redelivered, then dropped by seq). */
+  CHAT_PROJECTOR_ACK_WAIT: duration.default(30_000),
   CHAT_SYNC_RETENTION: duration.default(30 * 86_400_000),
   /** Test hook: the projector kills itself (SIGKILL) after this many commits, before acking. */
   CHAT_TEST_CRASH_AFTER_COMMITS: int(1, 1_000_000).optional(),

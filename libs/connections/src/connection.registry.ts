@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Presence } from '@chat/contracts';
 import type { Names } from '@chat/messaging';
 import { LEASE_DOWN, LEASE_UP } from './leases.lua';
+import { RedisClock } from './redis.clock';
 
 /** A connection's lease lasts this long unless its gateway renews it. */
 export const LEASE_MS = 25_000;
@@ -35,11 +36,14 @@ type LeaseRedis = Redis & {
  */
 export class ConnectionRegistry {
   private readonly redis: LeaseRedis;
+  /** Every lease time is on Redis's clock, whatever this process's clock says. */
+  private readonly clock: RedisClock;
 
   constructor(redis: Redis, private readonly names: Names) {
     redis.defineCommand('leaseUp', { numberOfKeys: 4, lua: LEASE_UP });
     redis.defineCommand('leaseDown', { numberOfKeys: 4, lua: LEASE_DOWN });
     this.redis = redis as LeaseRedis;
+    this.clock = new RedisClock(redis);
   }
 
   /** A node's new incarnation: leases of its earlier epochs are no longer routed to. */
@@ -47,12 +51,14 @@ export class ConnectionRegistry {
     return this.redis.incr(this.names.epochKey(nodeId));
   }
 
-  async connect(userId: string, member: string, now = Date.now()): Promise<Transition | undefined> {
+  async connect(userId: string, member: string, at?: number): Promise<Transition | undefined> {
+    const now = at ?? (await this.clock.now());
     const up = await this.redis.leaseUp(...this.keys(userId), member, now, now + LEASE_MS, userId);
     return up === 1 ? 'online' : undefined;
   }
 
-  async disconnect(userId: string, member: string, now = Date.now()): Promise<Transition | undefined> {
+  async disconnect(userId: string, member: string, at?: number): Promise<Transition | undefined> {
+    const now = at ?? (await this.clock.now());
     const down = await this.redis.leaseDown(...this.keys(userId), member, now, userId, LAST_SEEN_TTL_MS);
     return down === 1 ? 'offline' : undefined;
   }
@@ -61,7 +67,8 @@ export class ConnectionRegistry {
    * Renews the leases of every connection a node holds. Also re-creates them after Redis
    * lost them (flush, restart): users it finds offline come online again, reported here.
    */
-  async renew(leases: Iterable<Lease & { member: string }>, now = Date.now()): Promise<Array<{ userId: string; transition: Transition }>> {
+  async renew(leases: Iterable<Lease & { member: string }>, at?: number): Promise<Array<{ userId: string; transition: Transition }>> {
+    const now = at ?? (await this.clock.now());
     const pipeline = this.redis.pipeline() as unknown as { leaseUp: LeaseRedis['leaseUp']; exec(): Promise<Array<[Error | null, unknown]> | null> };
     const users: string[] = [];
     for (const { userId, member } of leases) {
@@ -74,7 +81,8 @@ export class ConnectionRegistry {
   }
 
   /** Expires leases their nodes stopped renewing; returns the users that went offline. */
-  async sweep(now = Date.now(), limit = 1000): Promise<string[]> {
+  async sweep(at?: number, limit = 1000): Promise<string[]> {
+    const now = at ?? (await this.clock.now());
     const due = await this.redis.zrangebyscore(this.names.leaseIndexKey(), '-inf', now, 'LIMIT', 0, limit);
     const offline: string[] = [];
     for (const userId of due) {
@@ -84,7 +92,8 @@ export class ConnectionRegistry {
   }
 
   /** node id -> the given users it holds a live connection of, in its current epoch. */
-  async nodesOf(userIds: string[], now = Date.now()): Promise<Map<string, string[]>> {
+  async nodesOf(userIds: string[], at?: number): Promise<Map<string, string[]>> {
+    const now = at ?? (await this.clock.now());
     const byNode = new Map<string, string[]>();
     if (userIds.length === 0) return byNode;
     const pipeline = this.redis.pipeline();
@@ -109,7 +118,8 @@ export class ConnectionRegistry {
   }
 
   /** A user's live connections: where each is held and until when its lease runs. */
-  async leases(userId: string, now = Date.now()): Promise<Array<{ connectionId: string; node: string; epoch: number; expiresAt: string }>> {
+  async leases(userId: string, at?: number): Promise<Array<{ connectionId: string; node: string; epoch: number; expiresAt: string }>> {
+    const now = at ?? (await this.clock.now());
     const flat = await this.redis.zrangebyscore(this.names.leasesKey(userId), now, '+inf', 'WITHSCORES');
     const leases = [];
     for (let i = 0; i < flat.length; i += 2) {
@@ -120,11 +130,13 @@ export class ConnectionRegistry {
   }
 
   /** How many live connections a user has, across every gateway. */
-  async liveConnections(userId: string, now = Date.now()): Promise<number> {
+  async liveConnections(userId: string, at?: number): Promise<number> {
+    const now = at ?? (await this.clock.now());
     return this.redis.zcount(this.names.leasesKey(userId), now, '+inf');
   }
 
-  async presence(userIds: string[], now = Date.now()): Promise<Presence[]> {
+  async presence(userIds: string[], at?: number): Promise<Presence[]> {
+    const now = at ?? (await this.clock.now());
     if (userIds.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const userId of userIds) pipeline.zcount(this.names.leasesKey(userId), now, '+inf').get(this.names.lastSeenKey(userId));
@@ -141,7 +153,7 @@ export class ConnectionRegistry {
 
   /** Current epochs of these nodes, cached for a second (an epoch changes only on restart). */
   private async currentEpochs(nodes: string[]): Promise<Map<string, number>> {
-    const now = Date.now();
+    const now = Date.now(); // a local cache age: this process's own clock is right for it
     const stale = [...new Set(nodes)].filter((n) => (this.epochCache.get(n)?.at ?? 0) < now - 1_000);
     if (stale.length) {
       const values = await this.redis.mget(...stale.map((n) => this.names.epochKey(n)));

@@ -1,1 +1,2 @@
 export * from './connection.registry';
+export * from './redis.clock';

@@ -59,7 +59,7 @@ export async function resetProjectionConsumer(
   projection: ProjectionName,
   p: number,
   afterSeq: number,
-  opts: { maxAckPending: number; ackPolicy: AckPolicy },
+  opts: { maxAckPending: number; ackPolicy: AckPolicy; ackWaitMs: number },
 ): Promise<string> {
   const stream = names.stream(p);
   const durable = names.consumer(projection, p);
@@ -74,7 +74,7 @@ export async function resetProjectionConsumer(
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: afterSeq + 1,
     max_ack_pending: opts.maxAckPending,
-    ack_wait: nanos(30_000),
+    ack_wait: nanos(opts.ackWaitMs),
     max_deliver: -1,
   };
   const info = await jsm.consumers.add(stream, wanted);
