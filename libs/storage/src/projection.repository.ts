@@ -136,6 +136,10 @@ export class ProjectionRepository {
   }
 
   private async write(c: PoolClient, w: ProjectionWrites): Promise<void> {
+    // The read model is derived from the log, and the checkpoint commits with it: a commit
+    // that a Postgres crash loses is projected again from JetStream, identically. So the
+    // projector need not wait for the WAL flush (the log's ack is the durable promise).
+    await c.query('SET LOCAL synchronous_commit TO OFF');
     // A rebuild swaps the schema between two batches, never during one.
     if (this.options.takesSwapLock) await c.query('SELECT pg_advisory_xact_lock_shared($1)', [PROJECTION_LOCK]);
     const moved = await c.query(
