@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
+import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { decide, type Conversation } from '@chat/domain';
 import { appendEvent, Names } from '@chat/messaging';
@@ -47,7 +47,7 @@ describe('Postgres down for longer than the projector\'s backoff schedule while 
     const deadLettered: string[] = [];
     for (const kind of ['MAX_DELIVERIES', 'MSG_TERMINATED']) {
       bus.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.${kind}.>`, {
-        callback: (_err, msg) => {
+        callback: (_err: Error | null, msg: Msg) => {
           if (msg.subject.includes(`.${ns.name}_P`)) deadLettered.push(msg.subject);
         },
       });

@@ -55,12 +55,13 @@ describe('Redis flushed, then killed and restarted empty, while sends go on', ()
         senders.check();
         for (const c of [ann!, bob!, cat!]) {
           const presence = await admin<{ status: string }>(`/users/${c.userId}/presence`);
-          if (presence.status !== 'online') return false;
+          if (presence.status !== 'online') throw new Error(`${c.userId} is ${presence.status}`);
           const { connections } = await admin<{ connections: Array<{ connectionId: string }> }>(`/users/${c.userId}/connections`);
-          if (!connections.some((l) => l.connectionId === c.socket.id)) return false;
+          if (!connections.some((l) => l.connectionId === c.socket.id)) throw new Error(`${c.userId}'s connection is not registered`);
         }
         // A message acked after the fault reaches bob live (delivery routes through the registry).
-        return bob!.messages().some((m) => m.seq > lastSeq);
+        if (!bob!.messages().some((m) => m.seq > lastSeq)) throw new Error(`bob received nothing live after seq ${lastSeq}`);
+        return true;
       }, REBUILT_WITHIN_MS, 100);
     };
 
