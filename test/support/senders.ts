@@ -33,9 +33,10 @@ export interface Senders {
  * Clients that keep sending, one message at a time each, as a real client with an outbox
  * does: a send without an ok ack (an error code, or no answer within `timeoutMs`) is
  * retried with the same clientMsgId until it is acked, and every ack goes into the ledger
- * (which throws if a clientMsgId is acked twice with different seqs).
+ * (which throws if a clientMsgId is acked twice with different seqs). `pauseMs` spaces a
+ * client's sends after each ack.
  */
-export function keepSending(ledger: SendLedger, routes: SenderRoute[], opts: { prefix: string; timeoutMs?: number }): Senders {
+export function keepSending(ledger: SendLedger, routes: SenderRoute[], opts: { prefix: string; timeoutMs?: number; pauseMs?: number }): Senders {
   let stopping = false;
   let acked = 0;
   let retries = 0;
@@ -51,6 +52,8 @@ export function keepSending(ledger: SendLedger, routes: SenderRoute[], opts: { p
         });
         if (ack?.ok) {
           acked++;
+          // A person's pace, not a flood: keeps the ledger check of a long run small.
+          if (opts.pauseMs) await new Promise((resolve) => setTimeout(resolve, opts.pauseMs));
           break;
         }
         const code = ack ? ack.error.code : 'timeout';
