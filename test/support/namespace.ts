@@ -26,9 +26,13 @@ export interface TestNamespace {
 /** For tests that send as fast as they can: the limits are tested on their own. */
 export const UNLIMITED = { CHAT_SEND_RATE: '1000000', CHAT_SEND_BURST: '1000000', CHAT_EVENT_RATE: '1000000', CHAT_EVENT_BURST: '1000000' };
 
+/**
+ * `extraEnv` may point the namespace at other servers (private ones of a fault test):
+ * CHAT_NATS_URL, CHAT_REDIS_URL, and CHAT_DATABASE_URL naming the database to use.
+ */
 export function createNamespace(label: string, extraEnv: Record<string, string> = {}): TestNamespace {
   const name = `t_${label.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}_${randomBytes(4).toString('hex')}`;
-  const databaseUrl = `${SHARED.postgres}/${name}`;
+  const databaseUrl = extraEnv.CHAT_DATABASE_URL ?? `${SHARED.postgres}/${name}`;
   const env = {
     CHAT_NAMESPACE: name,
     CHAT_DATABASE_URL: databaseUrl,
@@ -40,12 +44,17 @@ export function createNamespace(label: string, extraEnv: Record<string, string> 
     CHAT_LOG_LEVEL: 'info',
     ...extraEnv,
   };
-  return { name, databaseUrl, env, cleanup: () => dropNamespace(name, env.CHAT_NATS_URL) };
+  return {
+    name,
+    databaseUrl,
+    env,
+    cleanup: () => dropNamespace(name, { nats: env.CHAT_NATS_URL, redis: env.CHAT_REDIS_URL, database: databaseUrl }),
+  };
 }
 
-/** Removes the namespace's streams, Redis keys and database. */
-export async function dropNamespace(name: string, natsUrl = SHARED.nats): Promise<void> {
-  const nc = await connect({ servers: natsUrl });
+/** Removes the namespace's streams, Redis keys, S3 objects and database, on the servers given (the shared ones by default). */
+export async function dropNamespace(name: string, servers: { nats?: string; redis?: string; database?: string } = {}): Promise<void> {
+  const nc = await connect({ servers: servers.nats ?? SHARED.nats });
   try {
     const jsm = await jetstreamManager(nc);
     for await (const s of jsm.streams.list()) {
@@ -54,7 +63,7 @@ export async function dropNamespace(name: string, natsUrl = SHARED.nats): Promis
   } finally {
     await nc.close();
   }
-  const redis = new Redis(SHARED.redis);
+  const redis = new Redis(servers.redis ?? SHARED.redis);
   try {
     let cursor = '0';
     do {
@@ -74,10 +83,13 @@ export async function dropNamespace(name: string, natsUrl = SHARED.nats): Promis
   } finally {
     blobs.close();
   }
-  const pg = new Client({ connectionString: `${SHARED.postgres}/postgres` });
+  const database = new URL(servers.database ?? `${SHARED.postgres}/${name}`);
+  const dbName = decodeURIComponent(database.pathname.slice(1));
+  database.pathname = '/postgres';
+  const pg = new Client({ connectionString: database.toString() });
   await pg.connect();
   try {
-    await pg.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await pg.query(`DROP DATABASE IF EXISTS "${dbName.replace(/"/g, '""')}" WITH (FORCE)`);
   } finally {
     await pg.end();
   }

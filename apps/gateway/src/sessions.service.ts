@@ -125,9 +125,10 @@ export class SessionsService {
     }
   }
 
-  /** Renews this node's leases (re-creating any Redis lost). */
+  /** Renews this node's leases and its epoch (re-creating any Redis lost). */
   async beat(): Promise<void> {
     try {
+      await this.registry.keepEpoch(this.nodeId, this.epoch);
       const leases = [...this.local.sockets()].map((s) => ({ userId: dataOf(s).caller.userId, connectionId: s.id, member: dataOf(s).member }));
       for (const { userId, transition } of await this.registry.renew(leases)) this.presence.announce(userId, transition);
       this.limits.prune();

@@ -51,6 +51,15 @@ export class ConnectionRegistry {
     return this.redis.incr(this.names.epochKey(nodeId));
   }
 
+  /**
+   * Puts a node's current epoch back if Redis lost it (flush, restart without data):
+   * without it, routing reads epoch 0 and fences every lease of the node, so live delivery
+   * to its users stops. SET NX: if the node restarted meanwhile, its newer epoch stays.
+   */
+  async keepEpoch(nodeId: string, epoch: number): Promise<void> {
+    await this.redis.set(this.names.epochKey(nodeId), epoch, 'NX');
+  }
+
   async connect(userId: string, member: string, at?: number): Promise<Transition | undefined> {
     const now = at ?? (await this.clock.now());
     const up = await this.redis.leaseUp(...this.keys(userId), member, now, now + LEASE_MS, userId);

@@ -35,6 +35,10 @@ export function createPool(url: string, max = 10, schema?: string): Pool {
   });
   // An idle client that loses its server emits here; without a listener that would crash the process.
   pool.on('error', () => undefined);
+  // A checked-out client (a transaction in progress) has no pool listener: if Postgres goes
+  // away meanwhile, its 'error' event would crash the process. The failure still reaches
+  // the caller through the query's promise, and the pool drops the broken client on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -1,0 +1,273 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './app-process';
+import { createNamespace, type TestNamespace } from './namespace';
+import { waitFor } from './wait';
+
+/**
+ * Private NATS, Postgres and Redis processes for fault tests: each on a free port with its
+ * data in its own temp dir, so a test can kill, stop and restart it without touching the
+ * shared instances on 4222/5432/6379. A restart keeps the data (same dir, same port).
+ */
+export interface PrivateService {
+  readonly name: 'nats' | 'postgres' | 'redis';
+  readonly url: string;
+  readonly port: number;
+  running(): boolean;
+  start(): Promise<void>;
+  /** SIGKILL: no shutdown of any kind (for Postgres: `pg_ctl stop -m immediate`). */
+  kill9(): Promise<void>;
+  /** Kills it if running and removes its temp dir. */
+  destroy(): Promise<void>;
+  /** The same, synchronously and without waiting: for the process's 'exit' handler. */
+  abandon(): void;
+}
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const START_TIMEOUT_MS = 30_000;
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+/** Every service a test file started; the process's exit kills what afterAll did not get to. */
+const live = new Set<PrivateService>();
+process.once('exit', () => {
+  for (const s of live) s.abandon();
+});
+
+/** A server that is a child process of the test (nats-server, redis-server). */
+abstract class ChildService implements PrivateService {
+  abstract readonly name: 'nats' | 'postgres' | 'redis';
+  abstract readonly url: string;
+  protected child?: ChildProcess;
+  protected exited?: Promise<void>;
+  protected output = '';
+
+  constructor(readonly port: number, protected readonly dir: string) {
+    live.add(this);
+  }
+
+  protected abstract command(): [string, string[]];
+
+  running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    if (this.running()) return;
+    const [bin, args] = this.command();
+    const child = spawn(bin, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.output = '';
+    const keep = (d: Buffer) => (this.output = (this.output + d.toString()).slice(-20_000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    await waitFor(`private ${this.name} on port ${this.port}`, async () => {
+      if (!this.running()) throw new Error(`${this.name} exited:\n${this.output}`);
+      return accepts(this.port);
+    }, START_TIMEOUT_MS, 20);
+  }
+
+  async kill9(): Promise<void> {
+    if (!this.running()) return;
+    this.child!.kill('SIGKILL');
+    await this.exited;
+  }
+
+  abandon(): void {
+    if (this.running()) this.child!.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
+  }
+
+  async destroy(): Promise<void> {
+    this.abandon();
+    await this.exited;
+  }
+}
+
+class PrivateNats extends ChildService {
+  readonly name = 'nats' as const;
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+  protected command(): [string, string[]] {
+    return ['nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'jetstream')]];
+  }
+}
+
+class PrivateRedis extends ChildService {
+  readonly name = 'redis' as const;
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+  protected command(): [string, string[]] {
+    return ['redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no', '--dir', this.dir]];
+  }
+}
+
+/**
+ * A Postgres cluster of its own: initdb into a temp dir, trust auth, TCP on a free port
+ * and the unix socket in the temp dir. pg_ctl daemonizes the postmaster, so it is found
+ * and killed through postmaster.pid. Postgres refuses to run as root: as root, the
+ * cluster belongs to the `postgres` system user.
+ */
+class PrivatePostgres implements PrivateService {
+  readonly name = 'postgres' as const;
+  private readonly data: string;
+  private readonly asUser: string[];
+
+  constructor(readonly port: number, private readonly dir: string) {
+    this.data = join(dir, 'data');
+    this.asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+    live.add(this);
+  }
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}`;
+  }
+
+  private run(bin: string, args: string[]): string {
+    const [cmd, ...rest] = [...this.asUser, join(PG_BIN, bin), ...args];
+    return execFileSync(cmd!, rest, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], timeout: START_TIMEOUT_MS }).toString();
+  }
+
+  init(): void {
+    if (this.asUser.length) chownSync(this.dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
+    this.run('initdb', ['-D', this.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  }
+
+  private pid(): number | undefined {
+    const file = join(this.data, 'postmaster.pid');
+    if (!existsSync(file)) return undefined;
+    const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  running(): boolean {
+    return this.pid() !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.running()) return;
+    // fsync off: these tests kill the server process, never the machine; the page cache survives.
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
+    this.run('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'postgres.log'), '-o', options, '-w', '-t', '30', 'start']);
+  }
+
+  async kill9(): Promise<void> {
+    if (!this.running()) return;
+    this.run('pg_ctl', ['-D', this.data, '-m', 'immediate', '-w', 'stop']);
+  }
+
+  abandon(): void {
+    const pid = this.pid();
+    if (pid !== undefined) process.kill(pid, 'SIGQUIT');
+    rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
+  }
+
+  async destroy(): Promise<void> {
+    const pid = this.pid();
+    if (pid !== undefined) {
+      // SIGQUIT is "immediate shutdown": the postmaster takes its backends down with it.
+      process.kill(pid, 'SIGQUIT');
+      await waitFor('the private postgres to exit', () => this.pid() === undefined, 15_000, 20).catch(() => process.kill(pid, 'SIGKILL'));
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
+  }
+}
+
+export async function startPrivateNats(): Promise<PrivateService> {
+  const nats = new PrivateNats(await freePort(), mkdtempSync(join(tmpdir(), 'chat-nats-')));
+  await nats.start();
+  return nats;
+}
+
+export async function startPrivateRedis(): Promise<PrivateService> {
+  const redis = new PrivateRedis(await freePort(), mkdtempSync(join(tmpdir(), 'chat-redis-')));
+  await redis.start();
+  return redis;
+}
+
+export async function startPrivatePostgres(): Promise<PrivateService> {
+  const dir = mkdtempSync(join(tmpdir(), 'chat-pg-'));
+  mkdirSync(dir, { recursive: true });
+  const pg = new PrivatePostgres(await freePort(), dir);
+  try {
+    pg.init();
+    await pg.start();
+  } catch (err) {
+    await pg.destroy();
+    throw err;
+  }
+  return pg;
+}
+
+export interface PrivateStack {
+  ns: TestNamespace;
+  nats?: PrivateService;
+  postgres?: PrivateService;
+  redis?: PrivateService;
+}
+
+/**
+ * Starts the chosen private services before the file's tests and a namespace whose env
+ * points at them (the others stay shared); after the tests, `stopApps` runs first, then
+ * every private service is brought back up so the namespace cleanup can run against it,
+ * then each is killed and its temp dir removed, whatever failed before.
+ */
+export function usePrivateStack(
+  label: string,
+  which: { nats?: boolean; postgres?: boolean; redis?: boolean },
+  env: Record<string, string> = {},
+  stopApps: () => Promise<void> = async () => undefined,
+): () => PrivateStack {
+  let stack: PrivateStack | undefined;
+  const started: PrivateService[] = [];
+  beforeAll(async () => {
+    const [nats, postgres, redis] = await Promise.all([
+      which.nats ? startPrivateNats() : undefined,
+      which.postgres ? startPrivatePostgres() : undefined,
+      which.redis ? startPrivateRedis() : undefined,
+    ]);
+    for (const s of [nats, postgres, redis]) if (s) started.push(s);
+    const ns = createNamespace(label, {
+      ...env,
+      ...(nats && { CHAT_NATS_URL: nats.url }),
+      ...(postgres && { CHAT_DATABASE_URL: `${postgres.url}/chat` }),
+      ...(redis && { CHAT_REDIS_URL: redis.url }),
+    });
+    stack = { ns, ...(nats && { nats }), ...(postgres && { postgres }), ...(redis && { redis }) };
+  }, 60_000);
+  afterAll(async () => {
+    try {
+      await stopApps();
+      if (stack) {
+        for (const s of started) await s.start();
+        await stack.ns.cleanup();
+      }
+    } finally {
+      for (const s of started) await s.destroy();
+    }
+  }, 90_000);
+  return () => {
+    if (!stack) throw new Error('the private services did not start');
+    return stack;
+  };
+}
