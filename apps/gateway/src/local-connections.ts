@@ -57,17 +57,25 @@ export class LocalConnections {
 }
 
 /**
+ * Closes the transport of a socket with over MAX_BUFFERED_PACKETS waiting to be written:
+ * Engine.IO queues packets while the transport cannot write (the client is not reading).
+ * Checked before every delivery and every ack, so neither a slow reader nor a client that
+ * floods events without reading their acks can grow this process's memory.
+ */
+export function closedIfTooFarBehind(socket: Socket): boolean {
+  if ((socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length <= MAX_BUFFERED_PACKETS) return false;
+  socket.conn.close();
+  metrics.slowClients.inc();
+  return true;
+}
+
+/**
  * Emits to one socket unless it is too far behind: a client that does not read would
  * otherwise grow this process's memory without bound. Closing its transport (not a
  * server "disconnect") makes the client reconnect, and its sync catches it up.
  */
 export function emitTo(socket: Socket, event: string, payload: unknown): boolean {
-  // Engine.IO queues packets here while the transport cannot write (the client is not reading).
-  if ((socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_BUFFERED_PACKETS) {
-    socket.conn.close();
-    metrics.slowClients.inc();
-    return false;
-  }
+  if (closedIfTooFarBehind(socket)) return false;
   socket.emit(event, payload);
   metrics.deliveries.inc({ type: event });
   return true;
