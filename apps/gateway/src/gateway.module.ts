@@ -41,7 +41,7 @@ export class GatewayModule {
         PushDevices,
         LocalConnections,
         AdminGuard,
-        { provide: TokenVerifier, useValue: new TokenVerifier(config.CHAT_JWT_SECRET) },
+        { provide: TokenVerifier, useValue: new TokenVerifier(config.CHAT_JWT_SECRET, { issuer: config.CHAT_JWT_ISSUER, audience: config.CHAT_JWT_AUDIENCE }) },
         {
           provide: RateLimits,
           useValue: new RateLimits({
