@@ -114,6 +114,8 @@ export async function underAttack<T>(
       if (!ack.ok) throw new Error(`the bystander's typing was refused: ${ack.error.code}`);
       await waitFor('the bystander delivery', () => bob.typing.length > seen, roundMs, 5);
       rounds++;
+      // The bystander's own pace (at most 50 events/s), well within its rate budget of 100/s.
+      await new Promise((r) => setTimeout(r, 20));
     }
   })();
   let result: T;

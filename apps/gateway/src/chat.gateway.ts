@@ -15,7 +15,7 @@ import {
 import { LOGGER, metrics } from '@chat/platform';
 import { CorruptBlockError } from '@chat/storage';
 import { CommandsService, type Caller } from './commands.service';
-import { closedIfTooFarBehind, dataOf } from './local-connections';
+import { closedIfNotReadingAcks, dataOf } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
 import { ProjectionWatch } from './projection.watch';
@@ -101,7 +101,7 @@ export class ChatGateway
     const event = String(name);
     const given = typeof args[args.length - 1] === 'function' ? (args.pop() as (answer: unknown) => void) : undefined;
     // An ack is one more packet to write: none for a client that is not reading them.
-    const ack = given && ((answer: unknown) => closedIfTooFarBehind(socket) || given(answer));
+    const ack = given && ((answer: unknown) => closedIfNotReadingAcks(socket) || given(answer));
     metrics.eventsReceived.inc({ event: isClientEventName(event) ? event : 'unknown' });
     if (!isClientEventName(event)) {
       // Unknown events spend the same budget as known ones: a flood of garbage is limited too.
