@@ -15,7 +15,7 @@ import {
 import { LOGGER, metrics } from '@chat/platform';
 import { CorruptBlockError } from '@chat/storage';
 import { CommandsService, type Caller } from './commands.service';
-import { dataOf } from './local-connections';
+import { closedIfNotReadingAcks, dataOf } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
 import { ProjectionWatch } from './projection.watch';
@@ -67,7 +67,7 @@ export class ChatGateway
 
   handleConnection(socket: Socket): void {
     this.sessions.attach(socket);
-    socket.onAny((event: string, ...args: unknown[]) => this.dispatch(socket, event, args));
+    socket.onAny((event: unknown, ...args: unknown[]) => this.dispatch(socket, event, args));
   }
 
   handleDisconnect(socket: Socket): Promise<void> {
@@ -96,11 +96,17 @@ export class ChatGateway
   };
 
   /** Socket.IO delivers every event here: the payload first, the ack callback last. */
-  private dispatch(socket: Socket, event: string, args: unknown[]): void {
-    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (answer: unknown) => void) : undefined;
+  private dispatch(socket: Socket, name: unknown, args: unknown[]): void {
+    // Socket.IO also lets a number through as an event name (`42[1,{}]`).
+    const event = String(name);
+    const given = typeof args[args.length - 1] === 'function' ? (args.pop() as (answer: unknown) => void) : undefined;
+    // An ack is one more packet to write: none for a client that is not reading them.
+    const ack = given && ((answer: unknown) => closedIfNotReadingAcks(socket) || given(answer));
     metrics.eventsReceived.inc({ event: isClientEventName(event) ? event : 'unknown' });
     if (!isClientEventName(event)) {
-      ack?.(new ChatError('BAD_REQUEST', `unknown event: ${event.slice(0, 64)}`).toAck());
+      // Unknown events spend the same budget as known ones: a flood of garbage is limited too.
+      const wait = this.limits.check(dataOf(socket).caller.userId, dataOf(socket).limits, 'other');
+      ack?.(wait > 0 ? rateLimited(wait) : new ChatError('BAD_REQUEST', `unknown event: ${event.slice(0, 64)}`).toAck());
       return;
     }
     const handler = this.handlers[event] as (c: Caller, p: unknown, s: Socket) => Promise<AckResults[ClientEventName]>;
@@ -126,7 +132,7 @@ export class ChatGateway
     const { caller } = data;
     if (caller.exp * 1000 <= Date.now()) return fail('UNAUTHORIZED', 'token expired; reconnect with a new one');
     const wait = this.limits.check(caller.userId, data.limits, event === 'message:send' ? 'send' : 'other');
-    if (wait > 0) return { ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests', retryAfterMs: wait } };
+    if (wait > 0) return rateLimited(wait);
     const parsed = parseClientPayload(event, payload);
     if (!parsed.ok) return fail(parsed.code, parsed.message);
     data.inFlight++;
@@ -148,6 +154,10 @@ export class ChatGateway
       data.inFlight--;
     }
   }
+}
+
+function rateLimited(retryAfterMs: number): AckFailure {
+  return { ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests', retryAfterMs } };
 }
 
 function fail(code: AckFailure['error']['code'], message: string): AckFailure {

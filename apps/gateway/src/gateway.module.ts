@@ -43,7 +43,7 @@ export class GatewayModule {
         PushDevices,
         LocalConnections,
         AdminGuard,
-        { provide: TokenVerifier, useValue: new TokenVerifier(config.CHAT_JWT_SECRET, config.CHAT_JWT_CLOCK_TOLERANCE) },
+        { provide: TokenVerifier, useValue: new TokenVerifier(config.CHAT_JWT_SECRET, { issuer: config.CHAT_JWT_ISSUER, audience: config.CHAT_JWT_AUDIENCE }, config.CHAT_JWT_CLOCK_TOLERANCE) },
         {
           provide: RateLimits,
           useValue: new RateLimits({

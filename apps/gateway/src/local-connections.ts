@@ -57,17 +57,53 @@ export class LocalConnections {
 }
 
 /**
+ * Closes the transport of a socket with over MAX_BUFFERED_PACKETS waiting to be written:
+ * Engine.IO queues packets while the transport cannot write (the client is not reading).
+ */
+function closeTooFarBehind(socket: Socket): boolean {
+  if (waiting(socket) <= MAX_BUFFERED_PACKETS) return false;
+  socket.conn.close();
+  metrics.slowClients.inc();
+  return true;
+}
+
+const waiting = (socket: Socket) => (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length;
+
+/** Acks waiting this long while the transport takes none of them: the client is not reading. */
+export const DEAF_AFTER_MS = 2_000;
+/** However recent the backlog, this many waiting packets is too many. */
+export const MAX_WAITING_ACKS = 20 * MAX_BUFFERED_PACKETS;
+const behindSince = new WeakMap<Socket, number>();
+
+/**
+ * Before every ack: a client that floods events without reading their acks would grow this
+ * process's memory like a slow reader. A burst from a client that reads can put thousands
+ * of acks in Engine.IO's buffer within one tick (they are written on the next), so the
+ * transport is closed only when the backlog has not been flushed for DEAF_AFTER_MS, or
+ * is over MAX_WAITING_ACKS.
+ */
+export function closedIfNotReadingAcks(socket: Socket, now = Date.now()): boolean {
+  const backlog = waiting(socket);
+  if (backlog <= MAX_BUFFERED_PACKETS) return false;
+  const since = behindSince.get(socket);
+  if (since === undefined) {
+    behindSince.set(socket, now);
+    // Engine.IO emits 'drain' each time it hands its buffer to the transport.
+    socket.conn.once('drain', () => behindSince.delete(socket));
+  }
+  if (backlog <= MAX_WAITING_ACKS && now - (since ?? now) < DEAF_AFTER_MS) return false;
+  socket.conn.close();
+  metrics.slowClients.inc();
+  return true;
+}
+
+/**
  * Emits to one socket unless it is too far behind: a client that does not read would
  * otherwise grow this process's memory without bound. Closing its transport (not a
  * server "disconnect") makes the client reconnect, and its sync catches it up.
  */
 export function emitTo(socket: Socket, event: string, payload: unknown): boolean {
-  // Engine.IO queues packets here while the transport cannot write (the client is not reading).
-  if ((socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_BUFFERED_PACKETS) {
-    socket.conn.close();
-    metrics.slowClients.inc();
-    return false;
-  }
+  if (closeTooFarBehind(socket)) return false;
   socket.emit(event, payload);
   metrics.deliveries.inc({ type: event });
   return true;

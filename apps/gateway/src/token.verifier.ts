@@ -14,12 +14,22 @@ export interface Session {
 
 const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 
+/** Claims a token must carry when configured (`CHAT_JWT_ISSUER`, `CHAT_JWT_AUDIENCE`). */
+export interface ExpectedClaims {
+  issuer?: string;
+  audience?: string;
+}
+
 /** HS256 only: pinning the algorithm refuses `alg: none` and key-confusion tricks. */
 export class TokenVerifier {
   private readonly key: Uint8Array;
 
   /** `clockToleranceS`: how far the issuer's clock and this one may disagree (CHAT_JWT_CLOCK_TOLERANCE). */
-  constructor(secret: string, private readonly clockToleranceS = 0) {
+  constructor(
+    secret: string,
+    private readonly expected: ExpectedClaims = {},
+    private readonly clockToleranceS = 0,
+  ) {
     this.key = new TextEncoder().encode(secret);
   }
 
@@ -27,7 +37,14 @@ export class TokenVerifier {
   async verify(token: unknown): Promise<Session | undefined> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) return undefined;
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'], clockTolerance: this.clockToleranceS });
+      const { issuer, audience } = this.expected;
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'sub'],
+        clockTolerance: this.clockToleranceS,
+        ...(issuer !== undefined && { issuer }),
+        ...(audience !== undefined && { audience }),
+      });
       if (typeof payload.sub !== 'string' || !isUserId(payload.sub) || typeof payload.exp !== 'number') return undefined;
       const did = payload.did;
       if (did !== undefined && (typeof did !== 'string' || !DEVICE_ID.test(did))) return undefined;
@@ -39,7 +56,10 @@ export class TokenVerifier {
 
   /** Development tokens (`CHAT_DEV_TOKENS=1`): valid for a day. */
   async issue(userId: string, deviceId?: string, ttlSeconds = 86_400): Promise<string> {
-    return new SignJWT(deviceId ? { did: deviceId } : {})
+    const jwt = new SignJWT(deviceId ? { did: deviceId } : {});
+    if (this.expected.issuer !== undefined) jwt.setIssuer(this.expected.issuer);
+    if (this.expected.audience !== undefined) jwt.setAudience(this.expected.audience);
+    return jwt
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(userId)
       .setIssuedAt()

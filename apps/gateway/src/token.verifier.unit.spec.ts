@@ -12,12 +12,12 @@ async function tokenExpiringIn(seconds: number): Promise<{ token: string; exp: n
 describe('TokenVerifier clock tolerance', () => {
   it('accepts a token expired by less than the tolerance, and its session ends at exp + tolerance', async () => {
     const { token, exp } = await tokenExpiringIn(-10);
-    expect(await new TokenVerifier(SECRET, 30).verify(token)).toEqual({ userId: 'alice', exp: exp + 30 });
+    expect(await new TokenVerifier(SECRET, {}, 30).verify(token)).toEqual({ userId: 'alice', exp: exp + 30 });
   });
 
   it('refuses a token expired by more than the tolerance', async () => {
     const { token } = await tokenExpiringIn(-60);
-    expect(await new TokenVerifier(SECRET, 30).verify(token)).toBeUndefined();
+    expect(await new TokenVerifier(SECRET, {}, 30).verify(token)).toBeUndefined();
   });
 
   it('without tolerance refuses any expired token', async () => {

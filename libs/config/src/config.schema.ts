@@ -36,6 +36,9 @@ export const configSchema = z.object({
   CHAT_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/chat'),
   CHAT_REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   CHAT_JWT_SECRET: z.string().min(32, 'expected at least 32 characters').optional(),
+  /** When set, tokens must carry this `iss` / an `aud` that includes this value. */
+  CHAT_JWT_ISSUER: z.string().min(1).max(256).optional(),
+  CHAT_JWT_AUDIENCE: z.string().min(1).max(256).optional(),
   CHAT_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
   CHAT_DEV_TOKENS: flag.default(false),
   /** Seconds a token's `exp` (and `nbf`/`iat`) may be off by: clocks of issuers and gateways drift. */
@@ -54,6 +57,8 @@ export const configSchema = z.object({
   CHAT_EVENT_RATE: int(1, 1_000_000).default(100),
   CHAT_EVENT_BURST: int(1, 1_000_000).default(300),
   CHAT_DRAIN_TIMEOUT: duration.default(10_000),
+  /** A client that has not sent all its request headers by then is disconnected (slowloris). */
+  CHAT_HTTP_HEADERS_TIMEOUT: duration.pipe(z.number().min(100, 'expected at least 100ms')).default(10_000),
   CHAT_S3_ENDPOINT: url(['http:', 'https:']).default('http://127.0.0.1:4569'),
   CHAT_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name').default('chat'),
   CHAT_S3_REGION: z.string().min(1).default('us-east-1'),

@@ -92,6 +92,18 @@ describe('loadConfig', () => {
     expect(config.warnings[0]).toContain(config.CHAT_JWT_SECRET);
   });
 
+  it('reads the JWT issuer and audience when set, and leaves them unchecked otherwise', () => {
+    expect(loadConfig({ CHAT_JWT_ISSUER: 'https://id.example.com', CHAT_JWT_AUDIENCE: 'chat' })).toMatchObject({ CHAT_JWT_ISSUER: 'https://id.example.com', CHAT_JWT_AUDIENCE: 'chat' });
+    expect(loadConfig({}).CHAT_JWT_ISSUER).toBeUndefined();
+    expect(loadConfig({}).CHAT_JWT_AUDIENCE).toBeUndefined();
+  });
+
+  it('takes CHAT_HTTP_HEADERS_TIMEOUT as a duration of at least 100 ms, 10 s by default', () => {
+    expect(loadConfig({}).CHAT_HTTP_HEADERS_TIMEOUT).toBe(10_000);
+    expect(loadConfig({ CHAT_HTTP_HEADERS_TIMEOUT: '2s' }).CHAT_HTTP_HEADERS_TIMEOUT).toBe(2_000);
+    expect(refusal({ CHAT_HTTP_HEADERS_TIMEOUT: '50ms' }).variable).toBe('CHAT_HTTP_HEADERS_TIMEOUT');
+  });
+
   it('gives no warning when both secrets are set', () => {
     expect(loadConfig({ CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN }).warnings).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONVERSATION_ID_PATTERN, USER_ID_PATTERN } from '@chat/domain';
+import { CONVERSATION_ID_PATTERN, isStorableText, USER_ID_PATTERN } from '@chat/domain';
 
 /** PROTOCOL.md: a message body is at most 16 KiB of UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -17,17 +17,18 @@ export const MAX_GROUP_MEMBERS_CAP = 100_000;
 const encoder = new TextEncoder();
 const utf8Bytes = (s: string) => (s.length * 3 <= MAX_BODY_BYTES ? s.length : encoder.encode(s).length);
 
+// Every free-text field: no U+0000 and no unpaired surrogate, which Postgres cannot store (domain/text.ts).
+const text = () => z.string().refine(isStorableText, 'U+0000 and unpaired surrogates are not allowed');
 const conversationId = z.string().regex(CONVERSATION_ID_PATTERN, 'not a conversation id');
 const userId = z.string().regex(USER_ID_PATTERN, 'not a user id');
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const positiveSeq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const limit = (max: number) => z.number().int().min(1).max(max);
 // The id goes into a NATS header value and a unique index: printable, no control characters.
-const clientMsgId = z.string().min(1).max(64).regex(/^[^\x00-\x1f\x7f]+$/, 'control characters are not allowed');
+const clientMsgId = text().min(1).max(64).regex(/^[^\x00-\x1f\x7f]+$/, 'control characters are not allowed');
 // One emoji (possibly several code points, e.g. flags or skin tones) or a short :name:.
-const emoji = z.string().min(1).max(64).regex(/^[^\s\x00-\x1f\x7f]+$/, 'no whitespace or control characters');
-const body = z
-  .string()
+const emoji = text().min(1).max(64).regex(/^[^\s\x00-\x1f\x7f]+$/, 'no whitespace or control characters');
+const body = text()
   .min(1)
   .refine((s) => utf8Bytes(s) <= MAX_BODY_BYTES, { message: `body is over ${MAX_BODY_BYTES} bytes of UTF-8`, params: { tooLarge: true } });
 
@@ -35,23 +36,23 @@ export const clientPayloads = {
   'conversation:create': z.object({
     type: z.enum(['direct', 'group']),
     members: z.array(userId).max(MAX_GROUP_MEMBERS_CAP),
-    title: z.string().min(1).max(200).optional(),
+    title: text().min(1).max(200).optional(),
   }),
   'conversation:add_members': z.object({ conversationId, userIds: z.array(userId).min(1).max(MAX_MEMBERS_PER_CALL) }),
   'conversation:remove_members': z.object({ conversationId, userIds: z.array(userId).min(1).max(MAX_MEMBERS_PER_CALL) }),
-  'conversation:list': z.object({ limit: limit(MAX_LIST_LIMIT).optional(), before: z.string().min(1).max(200).optional() }),
+  'conversation:list': z.object({ limit: limit(MAX_LIST_LIMIT).optional(), before: text().min(1).max(200).optional() }),
   'message:send': z.object({ conversationId, clientMsgId, body, replyToSeq: positiveSeq.optional() }),
   'message:edit': z.object({ conversationId, seq: positiveSeq, body }),
   'message:delete': z.object({ conversationId, seq: positiveSeq }),
   'reaction:add': z.object({ conversationId, seq: positiveSeq, emoji }),
   'reaction:remove': z.object({ conversationId, seq: positiveSeq, emoji }),
-  sync: z.object({ since: z.string().min(1).max(4096).optional(), limit: limit(MAX_SYNC_LIMIT).optional() }),
+  sync: z.object({ since: text().min(1).max(4096).optional(), limit: limit(MAX_SYNC_LIMIT).optional() }),
   history: z.object({ conversationId, beforeSeq: positiveSeq.optional(), limit: limit(MAX_HISTORY_LIMIT).optional() }),
   read: z.object({ conversationId, seq }),
   typing: z.object({ conversationId, state: z.enum(['start', 'stop']) }),
   'presence:subscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
   'presence:unsubscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
-  'push:register': z.object({ platform: z.enum(['fcm', 'apns', 'webpush', 'webhook']), token: z.string().min(1).max(4096) }),
+  'push:register': z.object({ platform: z.enum(['fcm', 'apns', 'webpush', 'webhook']), token: text().min(1).max(4096) }),
   'push:unregister': z.object({}),
 } as const;
 

@@ -172,6 +172,21 @@ describe('parseClientPayload', () => {
     expect(result.message.startsWith('clientMsgId: ')).toBe(true);
   });
 
+  // Postgres stores neither: one such string in the log would stop a projector partition.
+  it.each([
+    ['message:send', 'body', 'a\u0000b'], ['message:send', 'body', 'a\ud800b'], ['message:edit', 'body', '\udc00'],
+    ['conversation:create', 'title', 't\u0000'], ['reaction:add', 'emoji', '\ud83d'], ['push:register', 'token', 'x\u0000'],
+    ['sync', 'since', '\u0000'], ['conversation:list', 'before', '\udfff'],
+  ] as const)('refuses %s with U+0000 or an unpaired surrogate in %s with BAD_REQUEST', (event, field, value) => {
+    const result = failure(event, { ...valid[event], [field]: value });
+    expect(result.code).toBe('BAD_REQUEST');
+    expect(result.message.startsWith(`${field}: `)).toBe(true);
+  });
+
+  it('accepts emoji made of surrogate pairs in a body', () => {
+    expect(parseClientPayload('message:send', { ...valid['message:send'], body: '😀👍🏽' }).ok).toBe(true);
+  });
+
   it.each([
     ['read', 'seq', -1], ['read', 'seq', 1.5],
     ['message:send', 'replyToSeq', 0], ['history', 'beforeSeq', 0],

@@ -4,3 +4,4 @@ export * from './commands';
 export * from './conversation.state';
 export * from './conversation.decider';
 export * from './upcast';
+export * from './text';

@@ -1,14 +1,17 @@
 import type { ConversationEvent } from './events';
 import { isConversationId, isUserId } from './ids';
+import { hasUnstorableText } from './text';
 
 /**
  * Reads an event as stored in the log, whatever version it was written in, and returns
  * the current shape. Old versions are converted here, never rewritten in the log.
  * Anything that is not a well-formed event yields `undefined`: the projector records it
- * as rejected and moves on, so one bad entry never stops a partition.
+ * as rejected and moves on, so one bad entry never stops a partition; that includes text
+ * the read models cannot store (U+0000, unpaired surrogates: see text.ts).
  */
 export function upcast(raw: unknown): ConversationEvent | undefined {
   if (!isRecord(raw) || !isConversationId(str(raw.conversationId)) || typeof raw.at !== 'string') return undefined;
+  if (hasUnstorableText(raw)) return undefined;
   if (raw.type === 'ReadMarked' && raw.v === 1) {
     // v1 called the marker `seq`.
     const { seq, ...rest } = raw;

@@ -69,8 +69,25 @@ describe('upcast', () => {
     ['a fractional read seq', { ...rm, seq: 2.5 }],
     ['a string read seq', { ...rm, seq: '12' }],
     ['an unsafe read seq', { ...rm, seq: 2 ** 53 }],
+    // Text Postgres cannot store would fail every batch holding it and stop the partition.
+    ['U+0000 in a body', { ...msg, body: 'a\u0000b' }],
+    ['an unpaired high surrogate in a body', { ...msg, body: 'a\ud800b' }],
+    ['an unpaired low surrogate in a title', { ...cc, title: '\udc00' }],
+    ['U+0000 in a clientMsgId', { ...msg, clientMsgId: '\u0000' }],
+    ['U+0000 in an unknown nested field', { ...msg, extra: { deep: ['ok', 'x\u0000'] } }],
+    ['U+0000 in a key', { ...msg, ['k\u0000']: 1 }],
   ])('refuses an event with %s', (_, raw) => {
     expect(upcast(raw)).toBeUndefined();
+  });
+
+  it('accepts text with paired surrogates (emoji) and other control characters', () => {
+    expect(upcast({ ...msg, body: '😀 \u0001 \ud83d\ude00' })).toBeDefined();
+  });
+
+  it('refuses a 100,000-level nested value without overflowing the stack', () => {
+    let deep: unknown = 'x\u0000';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(upcast({ ...msg, extra: deep })).toBeUndefined();
   });
 
   it('accepts ids at the edges of their alphabets and lengths', () => {

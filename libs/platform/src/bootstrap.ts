@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { loadConfigOrExit, type Config } from '@chat/config';
+import { HardenedExpressAdapter } from './http-server';
 import { PinoNestLogger } from './logger';
 import { LOGGER, NODE_ID } from './tokens';
 
@@ -25,7 +26,7 @@ export async function bootstrap(shape: AppShape): Promise<void> {
   let log: Logger | undefined;
   process.on('unhandledRejection', (err) => log?.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled rejection'));
   try {
-    const app = await NestFactory.create<NestExpressApplication>(shape.module(config), { bufferLogs: true });
+    const app = await NestFactory.create<NestExpressApplication>(shape.module(config), new HardenedExpressAdapter(config.CHAT_HTTP_HEADERS_TIMEOUT), { bufferLogs: true });
     log = app.get<Logger>(LOGGER);
     app.useLogger(new PinoNestLogger(log));
     app.disable('x-powered-by');
