@@ -7,20 +7,31 @@ import { waitFor } from './wait';
 export interface Cluster {
   gateways: AppProcess[];
   projector: AppProcess;
+  /** Every projector: one, or one per entry of `projectorPartitions`. */
+  projectors: AppProcess[];
   api?: AppProcess;
   /** The load balancer's URL (deploy/lb/haproxy.cfg, which names three gateways). */
   lb: string;
   stop(): Promise<void>;
 }
 
-export async function startCluster(env: Record<string, string>, opts: { gateways?: number; api?: boolean } = {}): Promise<Cluster> {
+export async function startCluster(
+  env: Record<string, string>,
+  opts: { gateways?: number; api?: boolean; /** One projector per entry, each with that CHAT_PROJECTOR_PARTITIONS. */ projectorPartitions?: string[] } = {},
+): Promise<Cluster> {
   const count = opts.gateways ?? 3;
-  const projector = await startApp({ env, script: 'start:projector' });
+  const owned = opts.projectorPartitions ?? [undefined];
+  // One after the other: the first creates the database and the streams.
+  const projectors: AppProcess[] = [];
+  for (const partitions of owned) {
+    projectors.push(await startApp({ env: { ...env, ...(partitions !== undefined && { CHAT_PROJECTOR_PARTITIONS: partitions }) }, script: 'start:projector' }));
+  }
+  const projector = projectors[0]!;
   const [api, ...gws] = await Promise.all([
     opts.api ? startApp({ env, script: 'start:api' }) : Promise.resolve(undefined),
     ...Array.from({ length: count }, (_, i) => startApp({ env: { ...env, CHAT_NODE_ID: `gw${i + 1}` }, script: 'start:gateway' })),
   ]);
-  const processes = [projector, ...(api ? [api] : []), ...(gws as AppProcess[])];
+  const processes = [...projectors, ...(api ? [api] : []), ...(gws as AppProcess[])];
   const lbPort = await freePort();
   const haproxy = count === 3
     ? spawn('/usr/sbin/haproxy', ['-db', '-f', join(ROOT, 'deploy/lb/haproxy.cfg')], {
@@ -44,5 +55,5 @@ export async function startCluster(env: Record<string, string>, opts: { gateways
     await stop();
     throw err;
   }
-  return { gateways: gws as AppProcess[], projector, ...(api && { api }), lb, stop };
+  return { gateways: gws as AppProcess[], projector, projectors, ...(api && { api }), lb, stop };
 }

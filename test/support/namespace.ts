@@ -12,6 +12,9 @@ export const SHARED = {
   s3: process.env.TEST_S3_ENDPOINT ?? 'http://127.0.0.1:4569',
 };
 
+/** CHAT_NATS_URL is a comma-separated list (one URL per node of a NATS cluster). */
+export const natsServers = (url: string): string[] => url.split(',').map((u) => u.trim()).filter(Boolean);
+
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -45,7 +48,7 @@ export function createNamespace(label: string, extraEnv: Record<string, string> 
 
 /** Removes the namespace's streams, Redis keys and database. */
 export async function dropNamespace(name: string, natsUrl = SHARED.nats): Promise<void> {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect({ servers: natsServers(natsUrl) });
   try {
     const jsm = await jetstreamManager(nc);
     for await (const s of jsm.streams.list()) {

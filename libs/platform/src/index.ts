@@ -6,3 +6,4 @@ export * from './health.controller';
 export * from './bootstrap';
 export * from './admin.guard';
 export * from './metrics';
+export * from './redis.client';
