@@ -348,6 +348,8 @@ main() {
   PATH="$PATH:/usr/sbin" ensure_tool haproxy haproxy || rc=1
   # The headless browser the admin page e2e test drives through playwright-core.
   ensure_tool chromium chromium || rc=1
+  # redis-cli builds the private Redis Cluster of the registry tests (--cluster create).
+  ensure_tool redis-cli redis-tools || rc=1
   if [[ -n $APT_LOG ]] && ((rc == 0)); then
     rm -f "$APT_LOG"
   fi

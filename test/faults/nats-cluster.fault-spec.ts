@@ -98,9 +98,10 @@ describe('the system on a 3-node NATS cluster', () => {
     const watchers = await Promise.all(STORM_USERS.map((u, i) => connect(cluster.gateways[i % 3]!.url, u, 'watch')));
 
     let stop = false;
+    let retries = 0;
     const storm = Promise.all(
       senders.map(async ({ client, conversationId }, s) => {
-        for (let n = 0; !stop && n < 5_000; n++) await sendUntilAcked(ledger, client, conversationId, `s${s}-${n}`);
+        for (let n = 0; !stop && n < 5_000; n++) retries += await sendUntilAcked(ledger, client, conversationId, `s${s}-${n}`);
       }),
     );
     const started = Date.now();
@@ -110,21 +111,25 @@ describe('the system on a 3-node NATS cluster', () => {
     };
     const phases: string[] = [];
     try {
+      // Kill the leader of a partition stream (an election under load), then, once it is
+      // back and caught up, the leader of another.
       await acksReach(40, 'before the first kill');
-      await nats.kill9(0);
-      await acksReach(ledger.size + 40, 'with n1 down');
-      await nats.restart(0);
+      const first = await nats.leaderOf(streamNames()[0]!);
+      await nats.kill9(first);
+      await acksReach(ledger.size + 40, `with n${first + 1} down`);
+      await nats.restart(first);
       await nats.streamsCurrent(streamNames(), 60_000);
-      await acksReach(ledger.size + 20, 'with n1 back and current');
-      await nats.kill9(1);
-      await acksReach(ledger.size + 40, 'with n2 down');
-      await nats.restart(1);
+      await acksReach(ledger.size + 20, `with n${first + 1} back and current`);
+      const second = await nats.leaderOf(streamNames()[1]!);
+      await nats.kill9(second);
+      await acksReach(ledger.size + 40, `with n${second + 1} down`);
+      await nats.restart(second);
     } finally {
       stop = true;
       await storm;
     }
 
-    phases.push(`storm over: ${ledger.size} acks at ${Date.now() - started} ms`);
+    phases.push(`storm over: ${ledger.size} acks at ${Date.now() - started} ms, ${retries} resends`);
     process.stdout.write(`${phases.join('\n')}\n`);
     await caughtUp(ns);
     await expectNothingLost(ns, ledger, { url: cluster.lb, members, cursors });
@@ -142,11 +147,11 @@ function streamNames(): string[] {
   return Array.from({ length: PARTITIONS }, (_, p) => `${ns.name}_P${p}`);
 }
 
-/** A client's retry loop: resend with the same clientMsgId until the send is acked. */
-async function sendUntilAcked(ledger: SendLedger, client: TestClient, conversationId: string, clientMsgId: string): Promise<void> {
+/** A client's retry loop: resend with the same clientMsgId until the send is acked. Returns the resends. */
+async function sendUntilAcked(ledger: SendLedger, client: TestClient, conversationId: string, clientMsgId: string): Promise<number> {
   for (let attempt = 1; attempt <= 100; attempt++) {
     const ack = await ledger.send(client, conversationId, clientMsgId, clientMsgId, 12_000).catch(() => undefined);
-    if (ack?.ok) return;
+    if (ack?.ok) return attempt - 1;
     if (ack && ack.error.code !== 'UNAVAILABLE') throw new Error(`send ${clientMsgId} refused: ${ack.error.code} ${ack.error.message}`);
     // Back off a little, as a real client does, before the same send again.
     await new Promise((r) => setTimeout(r, 100));

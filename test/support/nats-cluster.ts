@@ -28,6 +28,8 @@ export interface NatsCluster {
   restart(index: number): Promise<void>;
   /** Waits until every replica of these streams is current (a restarted node caught up). */
   streamsCurrent(streams: string[], timeoutMs?: number): Promise<void>;
+  /** Index of the node that leads this stream now. */
+  leaderOf(stream: string): Promise<number>;
   stop(): Promise<void>;
   /** The node's log so far, for failure messages. */
   output(index: number): string;
@@ -116,6 +118,17 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
           }
           return true;
         }, timeoutMs, 100);
+      } finally {
+        await nc.close();
+      }
+    },
+    leaderOf: async (stream) => {
+      const nc = await connect({ servers: urls.filter((_, i) => running[i]) });
+      try {
+        const leader = (await (await jetstreamManager(nc)).streams.info(stream)).cluster?.leader;
+        const index = ports.findIndex((_, i) => `n${i + 1}` === leader);
+        if (index < 0) throw new Error(`${stream} has no leader (${leader})`);
+        return index;
       } finally {
         await nc.close();
       }
