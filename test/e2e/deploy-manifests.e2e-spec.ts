@@ -11,6 +11,7 @@ import { ROOT } from '../support/app-process';
 
 /** deploy/k8s and deploy/compose: schema-valid, and consistent with the apps they run. */
 const run = promisify(execFile);
+jest.setTimeout(30_000);
 const K8S = join(ROOT, 'deploy/k8s');
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> };
