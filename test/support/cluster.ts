@@ -20,17 +20,18 @@ export async function startCluster(
   opts: { gateways?: number; api?: boolean; /** One projector per entry, each with that CHAT_PROJECTOR_PARTITIONS. */ projectorPartitions?: string[] } = {},
 ): Promise<Cluster> {
   const count = opts.gateways ?? 3;
-  const owned = opts.projectorPartitions ?? [undefined];
-  // One after the other: the first creates the database and the streams.
-  const projectors: AppProcess[] = [];
-  for (const partitions of owned) {
-    projectors.push(await startApp({ env: { ...env, ...(partitions !== undefined && { CHAT_PROJECTOR_PARTITIONS: partitions }) }, script: 'start:projector' }));
-  }
-  const projector = projectors[0]!;
-  const [api, ...gws] = await Promise.all([
+  const [first, ...more] = (opts.projectorPartitions ?? [undefined]).map((partitions) => ({
+    env: { ...env, ...(partitions !== undefined && { CHAT_PROJECTOR_PARTITIONS: partitions }) },
+    script: 'start:projector',
+  }));
+  // The first process creates the database and the streams; the others start together after it.
+  const projector = await startApp(first!);
+  const [others, api, ...gws] = await Promise.all([
+    Promise.all(more.map((p) => startApp(p))),
     opts.api ? startApp({ env, script: 'start:api' }) : Promise.resolve(undefined),
     ...Array.from({ length: count }, (_, i) => startApp({ env: { ...env, CHAT_NODE_ID: `gw${i + 1}` }, script: 'start:gateway' })),
   ]);
+  const projectors = [projector, ...others];
   const processes = [...projectors, ...(api ? [api] : []), ...(gws as AppProcess[])];
   const lbPort = await freePort();
   const haproxy = count === 3
