@@ -110,7 +110,7 @@ describe('deploy/compose', () => {
     expect($schema).toContain('2019-09');
     const ajv = new Ajv2019({ strict: false, allErrors: true, validateSchema: false });
     addFormats(ajv);
-    ajv.addFormat('ports', true).addFormat('expose', true).addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
+    ajv.addFormat('ports', true).addFormat('expose', true).addFormat('subnet_ip_address', true).addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
     const validate = ajv.compile(schema);
     const ok = validate(compose);
     expect(ok ? [] : validate.errors).toEqual([]);
