@@ -39,8 +39,8 @@ type LeaseRedis = RedisClient & {
  *
  * Redis Cluster: every script and command touches one slot (a user's keys share the hash
  * tag `{userId}`; the lease index is sharded and written by commands of its own), and
- * there are no explicit pipelines: the client's auto-pipelining batches the commands of
- * one tick per node.
+ * there are no explicit pipelines (one per slot would be needed): commands go one per key,
+ * written back to back without waiting for replies.
  */
 export class ConnectionRegistry {
   private readonly redis: LeaseRedis;

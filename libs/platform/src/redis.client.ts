@@ -6,8 +6,10 @@ const retry = (times: number) => Math.min(times * 100, 2_000);
 
 /**
  * The Redis client of CHAT_REDIS_URL: one server, or with CHAT_REDIS_CLUSTER=1 a Redis
- * Cluster found from its seed nodes. Auto-pipelining batches the commands issued in one
- * tick (per node in a cluster), which is what the registry relies on instead of pipelines.
+ * Cluster found from its seed nodes. The registry issues one command per key rather than
+ * pipelines (a cluster pipeline must stay in one slot); ioredis writes them without
+ * waiting for replies either way, and on a cluster auto-pipelining also groups them per
+ * node into one write.
  */
 export function createRedis(config: Pick<Config, 'CHAT_REDIS_URL' | 'CHAT_REDIS_CLUSTER'>): RedisClient {
   if (!config.CHAT_REDIS_CLUSTER) {
@@ -15,7 +17,6 @@ export function createRedis(config: Pick<Config, 'CHAT_REDIS_URL' | 'CHAT_REDIS_
       maxRetriesPerRequest: 2,
       connectTimeout: 5_000,
       retryStrategy: retry,
-      enableAutoPipelining: true,
     });
   }
   const seeds = config.CHAT_REDIS_URL.map((u) => new URL(u));
