@@ -5,10 +5,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { loadConfig } from '@chat/config';
-import { blobStoreOf } from '@chat/platform';
+import { blobStoreOf, createRedis } from '@chat/platform';
 
 export const ROOT = join(__dirname, '..', '..');
 export const BENCH_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
@@ -52,7 +51,7 @@ export class BenchNamespace {
     const jsm = await jetstreamManager(nc);
     for await (const s of jsm.streams.list()) if (s.config.name.startsWith(`${this.name}_`)) await jsm.streams.delete(s.config.name);
     await nc.close();
-    const redis = new Redis(config.CHAT_REDIS_URL);
+    const redis = createRedis(config);
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.name}:*`, 'COUNT', 1000);

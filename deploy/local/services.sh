@@ -350,6 +350,8 @@ main() {
   ensure_tool chromium chromium || rc=1
   # libfaketime: the clock-skew fault test runs a gateway with its clock 10 minutes off.
   ensure_tool faketime faketime || rc=1
+  # redis-cli builds the private Redis Cluster of the registry tests (--cluster create).
+  ensure_tool redis-cli redis-tools || rc=1
   if [[ -n $APT_LOG ]] && ((rc == 0)); then
     rm -f "$APT_LOG"
   fi

@@ -119,8 +119,8 @@ describe('a gateway whose clock is 10 minutes ahead', () => {
       const canary = `canary-${i}`;
       const expired = (await redisNow()) - 1;
       await redis.zadd(names.leasesKey(canary), expired, `gone|1|${canary}`);
-      await redis.zadd(names.leaseIndexKey(), expired, canary);
-      await waitFor(`a sweep to remove ${canary}`, async () => (await redis.zscore(names.leaseIndexKey(), canary)) === null, 10_000, 50);
+      await redis.zadd(names.leaseIndexKey(names.leaseIndexShard(canary)), expired, canary);
+      await waitFor(`a sweep to remove ${canary}`, async () => (await redis.zscore(names.leaseIndexKey(names.leaseIndexShard(canary)), canary)) === null, 10_000, 50);
     }
     expect(await redis.zcount(names.leasesKey(di.userId), await redisNow(), '+inf')).toBe(1);
     expect((await watcher.ok('presence:subscribe', { userIds: ['cy', 'di'] })).presence.map((p) => p.status)).toEqual(['online', 'online']);

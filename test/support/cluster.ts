@@ -7,20 +7,32 @@ import { waitFor } from './wait';
 export interface Cluster {
   gateways: AppProcess[];
   projector: AppProcess;
+  /** Every projector: one, or one per entry of `projectorPartitions`. */
+  projectors: AppProcess[];
   api?: AppProcess;
   /** The load balancer's URL (deploy/lb/haproxy.cfg, which names three gateways). */
   lb: string;
   stop(): Promise<void>;
 }
 
-export async function startCluster(env: Record<string, string>, opts: { gateways?: number; api?: boolean } = {}): Promise<Cluster> {
+export async function startCluster(
+  env: Record<string, string>,
+  opts: { gateways?: number; api?: boolean; /** One projector per entry, each with that CHAT_PROJECTOR_PARTITIONS. */ projectorPartitions?: string[] } = {},
+): Promise<Cluster> {
   const count = opts.gateways ?? 3;
-  const projector = await startApp({ env, script: 'start:projector' });
-  const [api, ...gws] = await Promise.all([
+  const [first, ...more] = (opts.projectorPartitions ?? [undefined]).map((partitions) => ({
+    env: { ...env, ...(partitions !== undefined && { CHAT_PROJECTOR_PARTITIONS: partitions }) },
+    script: 'start:projector',
+  }));
+  // The first process creates the database and the streams; the others start together after it.
+  const projector = await startApp(first!);
+  const [others, api, ...gws] = await Promise.all([
+    Promise.all(more.map((p) => startApp(p))),
     opts.api ? startApp({ env, script: 'start:api' }) : Promise.resolve(undefined),
     ...Array.from({ length: count }, (_, i) => startApp({ env: { ...env, CHAT_NODE_ID: `gw${i + 1}` }, script: 'start:gateway' })),
   ]);
-  const processes = [projector, ...(api ? [api] : []), ...(gws as AppProcess[])];
+  const projectors = [projector, ...others];
+  const processes = [...projectors, ...(api ? [api] : []), ...(gws as AppProcess[])];
   const lbPort = await freePort();
   const haproxy = count === 3
     ? spawn('/usr/sbin/haproxy', ['-db', '-f', join(ROOT, 'deploy/lb/haproxy.cfg')], {
@@ -44,5 +56,5 @@ export async function startCluster(env: Record<string, string>, opts: { gateways
     await stop();
     throw err;
   }
-  return { gateways: gws as AppProcess[], projector, ...(api && { api }), lb, stop };
+  return { gateways: gws as AppProcess[], projector, projectors, ...(api && { api }), lb, stop };
 }

@@ -1,12 +1,12 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client } from 'pg';
-import type { TestNamespace } from './namespace';
+import { natsServers, type TestNamespace } from './namespace';
 
 /** Everything a namespace has written: messages in its streams and rows in its tables. */
 export async function footprint(ns: TestNamespace): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  const nc = await connect({ servers: ns.env.CHAT_NATS_URL });
+  const nc = await connect({ servers: natsServers(ns.env.CHAT_NATS_URL!) });
   try {
     const jsm = await jetstreamManager(nc);
     for (let p = 0; p < Number(ns.env.CHAT_PARTITIONS); p++) {
@@ -62,7 +62,7 @@ export async function readModelChecksums(ns: TestNamespace): Promise<Record<stri
 
 /** Waits until the projection has committed everything in the log (lag 0 on every partition). */
 export async function caughtUp(ns: TestNamespace): Promise<void> {
-  const nc = await connect({ servers: ns.env.CHAT_NATS_URL });
+  const nc = await connect({ servers: natsServers(ns.env.CHAT_NATS_URL!) });
   try {
     const jsm = await jetstreamManager(nc);
     const { waitFor } = await import('./wait');
@@ -82,7 +82,7 @@ export async function caughtUp(ns: TestNamespace): Promise<void> {
 /** Appends a raw entry to a conversation's subject, as a buggy or hostile publisher could. */
 export async function appendRaw(ns: TestNamespace, conversationId: string, payload: unknown): Promise<number> {
   const [row] = await query<{ partition: number }>(ns, 'SELECT partition FROM conversations WHERE id = $1', [conversationId]);
-  const nc = await connect({ servers: ns.env.CHAT_NATS_URL });
+  const nc = await connect({ servers: natsServers(ns.env.CHAT_NATS_URL!) });
   try {
     const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
     return (await jetstream(nc).publish(`${ns.name}.p${row!.partition}.conv.${conversationId}`, body)).seq;

@@ -12,6 +12,9 @@ export const SHARED = {
   s3: process.env.TEST_S3_ENDPOINT ?? 'http://127.0.0.1:4569',
 };
 
+/** CHAT_NATS_URL is a comma-separated list (one URL per node of a NATS cluster). */
+export const natsServers = (url: string): string[] => url.split(',').map((u) => u.trim()).filter(Boolean);
+
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -54,7 +57,7 @@ export function createNamespace(label: string, extraEnv: Record<string, string> 
 
 /** Removes the namespace's streams, Redis keys, S3 objects and database, on the servers given (the shared ones by default). */
 export async function dropNamespace(name: string, servers: { nats?: string; redis?: string; database?: string } = {}): Promise<void> {
-  const nc = await connect({ servers: servers.nats ?? SHARED.nats });
+  const nc = await connect({ servers: natsServers(servers.nats ?? SHARED.nats) });
   try {
     const jsm = await jetstreamManager(nc);
     for await (const s of jsm.streams.list()) {

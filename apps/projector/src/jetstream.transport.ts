@@ -37,7 +37,9 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     try {
       const handler = this.getHandlerByPattern(batchPattern(this.projection));
       if (!handler) throw new Error(`no handler for ${batchPattern(this.projection)}`);
-      const from = await this.checkpoints.checkpoints(this.names.allPartitions());
+      // CHAT_PROJECTOR_PARTITIONS splits the partitions between projector processes.
+      const owned = this.config.CHAT_PROJECTOR_PARTITIONS;
+      const from = await this.checkpoints.checkpoints(owned);
       let commits = 0;
       const crashAt = this.config.CHAT_TEST_CRASH_AFTER_COMMITS;
       const afterCommit = crashAt === undefined ? undefined : () => {
@@ -46,7 +48,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         writeSync(2, `test hook: crashing between commit and ack after ${commits} commits\n`);
         process.kill(process.pid, 'SIGKILL');
       };
-      for (const partition of this.names.allPartitions()) {
+      for (const partition of owned) {
         const pump = new PartitionPump({
           partition,
           afterSeq: from.get(partition) ?? 0,

@@ -27,6 +27,29 @@ const natsUrls = z
   .string()
   .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
   .pipe(z.array(url(['nats:', 'tls:'])).min(1, 'expected one or more nats:// URLs, comma separated'));
+const redisUrls = z
+  .string()
+  .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+  .pipe(z.array(url(['redis:', 'rediss:'])).min(1, 'expected one or more redis:// URLs, comma separated'));
+/** `0,1`, `2-3`, `0-1,5`: the partitions one projector process owns. */
+const partitionList = z.string().transform((text, ctx) => {
+  const owned = new Set<number>();
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const range = /^(\d+)(?:-(\d+))?$/.exec(part);
+    const from = Number(range?.[1]);
+    const to = Number(range?.[2] ?? range?.[1]);
+    if (!range || to < from || to > 1023) {
+      ctx.addIssue({ code: 'custom', message: 'expected partitions such as 0,1 or 0-3 or 0-1,5' });
+      return z.NEVER;
+    }
+    for (let p = from; p <= to; p++) owned.add(p);
+  }
+  if (owned.size === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected at least one partition' });
+    return z.NEVER;
+  }
+  return [...owned].sort((a, b) => a - b);
+});
 
 /** Every environment variable of PROTOCOL.md that exists so far, with its quick-start default. */
 export const configSchema = z.object({
@@ -34,7 +57,9 @@ export const configSchema = z.object({
   PORT: int(1, 65535).default(3000),
   CHAT_NATS_URL: natsUrls.default(['nats://127.0.0.1:4222']),
   CHAT_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/chat'),
-  CHAT_REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /** One URL; with CHAT_REDIS_CLUSTER=1, one or more seed nodes of the Redis Cluster, comma separated. */
+  CHAT_REDIS_URL: redisUrls.default(['redis://127.0.0.1:6379']),
+  CHAT_REDIS_CLUSTER: flag.default(false),
   CHAT_JWT_SECRET: z.string().min(32, 'expected at least 32 characters').optional(),
   /** When set, tokens must carry this `iss` / an `aud` that includes this value. */
   CHAT_JWT_ISSUER: z.string().min(1).max(256).optional(),
@@ -94,6 +119,8 @@ export const configSchema = z.object({
   CHAT_PROJECTOR_BATCH: int(1, 10_000).default(500),
   /** How long JetStream waits for the projector's ack before redelivering (a batch still committing is redelivered, then dropped by seq). */
   CHAT_PROJECTOR_ACK_WAIT: duration.default(30_000),
+  /** The partitions this projector process consumes (default: all of them). */
+  CHAT_PROJECTOR_PARTITIONS: partitionList.optional(),
   CHAT_SYNC_RETENTION: duration.default(30 * 86_400_000),
   /** Test hook: the projector kills itself (SIGKILL) after this many commits, before acking. */
   CHAT_TEST_CRASH_AFTER_COMMITS: int(1, 1_000_000).optional(),
@@ -102,7 +129,9 @@ export const configSchema = z.object({
 
 type Parsed = z.infer<typeof configSchema>;
 
-export interface Config extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN' | 'CHAT_ALLOWED_ORIGINS' | 'CHAT_PUSH_ALLOW_LOOPBACK'> {
+export interface Config extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN' | 'CHAT_ALLOWED_ORIGINS' | 'CHAT_PUSH_ALLOW_LOOPBACK' | 'CHAT_PROJECTOR_PARTITIONS'> {
+  /** The partitions this projector owns: CHAT_PROJECTOR_PARTITIONS, or every partition. */
+  CHAT_PROJECTOR_PARTITIONS: number[];
   CHAT_PUSH_ALLOW_LOOPBACK: boolean;
   CHAT_JWT_SECRET: string;
   CHAT_ADMIN_TOKEN: string;
@@ -129,6 +158,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, `${issue.message}${got}`);
   }
   const parsed = result.data;
+  const outside = parsed.CHAT_PROJECTOR_PARTITIONS?.filter((p) => p >= parsed.CHAT_PARTITIONS);
+  if (outside?.length) {
+    throw new ConfigError('CHAT_PROJECTOR_PARTITIONS', `partition ${outside[0]} does not exist: CHAT_PARTITIONS is ${parsed.CHAT_PARTITIONS} (got ${JSON.stringify(env.CHAT_PROJECTOR_PARTITIONS)})`);
+  }
+  if (!parsed.CHAT_REDIS_CLUSTER && parsed.CHAT_REDIS_URL.length > 1) {
+    throw new ConfigError('CHAT_REDIS_URL', `several URLs need CHAT_REDIS_CLUSTER=1 (got ${JSON.stringify(env.CHAT_REDIS_URL)})`);
+  }
   const production = parsed.NODE_ENV === 'production';
   const warnings: string[] = [];
   const secret = (name: 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN', fallback: string): string => {
@@ -142,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...parsed,
     CHAT_JWT_SECRET: secret('CHAT_JWT_SECRET', DEV_JWT_SECRET),
     CHAT_ADMIN_TOKEN: secret('CHAT_ADMIN_TOKEN', DEV_ADMIN_TOKEN),
+    CHAT_PROJECTOR_PARTITIONS: parsed.CHAT_PROJECTOR_PARTITIONS ?? Array.from({ length: parsed.CHAT_PARTITIONS }, (_, p) => p),
     CHAT_ALLOWED_ORIGINS: parsed.CHAT_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     // A user registering http://localhost could make the server call its own services.
     CHAT_PUSH_ALLOW_LOOPBACK: parsed.CHAT_PUSH_ALLOW_LOOPBACK ?? !production,

@@ -73,6 +73,13 @@ describe('loadConfig', () => {
     ['CHAT_NATS_URL', 'http://x'],
     ['CHAT_NATS_URL', 'nats://a,http://x'],
     ['CHAT_NATS_URL', ','],
+    ['CHAT_REDIS_URL', 'redis://a,http://x'],
+    ['CHAT_REDIS_URL', 'redis://a:1,redis://b:2'],
+    ['CHAT_REDIS_CLUSTER', 'yes'],
+    ['CHAT_PROJECTOR_PARTITIONS', 'x'],
+    ['CHAT_PROJECTOR_PARTITIONS', '3-1'],
+    ['CHAT_PROJECTOR_PARTITIONS', ','],
+    ['CHAT_PROJECTOR_PARTITIONS', '0,4'],
     ['CHAT_DEV_TOKENS', 'maybe'],
     ['CHAT_DUPLICATE_WINDOW', '5x'],
     ['CHAT_LOG_LEVEL', 'loud'],
@@ -82,6 +89,18 @@ describe('loadConfig', () => {
     expect(err.variable).toBe(variable);
     expect(err.message.startsWith(`config: ${variable}: `)).toBe(true);
     expect(err.message).toContain(JSON.stringify(value));
+  });
+
+  it('gives a projector every partition unless CHAT_PROJECTOR_PARTITIONS names some', () => {
+    expect(loadConfig({ CHAT_PARTITIONS: '3' }).CHAT_PROJECTOR_PARTITIONS).toEqual([0, 1, 2]);
+    expect(loadConfig({ CHAT_PARTITIONS: '8', CHAT_PROJECTOR_PARTITIONS: '5, 0-2,1' }).CHAT_PROJECTOR_PARTITIONS).toEqual([0, 1, 2, 5]);
+  });
+
+  it('takes several Redis seed nodes in cluster mode and one URL otherwise', () => {
+    expect(loadConfig({ CHAT_REDIS_CLUSTER: '1', CHAT_REDIS_URL: 'redis://a:7000, redis://b:7001' })).toMatchObject({
+      CHAT_REDIS_CLUSTER: true, CHAT_REDIS_URL: ['redis://a:7000', 'redis://b:7001'],
+    });
+    expect(loadConfig({})).toMatchObject({ CHAT_REDIS_CLUSTER: false, CHAT_REDIS_URL: ['redis://127.0.0.1:6379'] });
   });
 
   it('gives a development JWT secret with a warning line when CHAT_JWT_SECRET is missing', () => {

@@ -1,8 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Presence } from '@chat/contracts';
-import type { Names } from '@chat/messaging';
-import { LEASE_DOWN, LEASE_UP } from './leases.lua';
+import { LEASE_INDEX_SHARDS, type Names } from '@chat/messaging';
+import { INDEX_DROP_IF_DUE, LEASE_DOWN, LEASE_UP } from './leases.lua';
 import { RedisClock } from './redis.clock';
+
+/** A standalone Redis or a Redis Cluster (CHAT_REDIS_CLUSTER=1): the registry works on both. */
+export type RedisClient = Redis | Cluster;
 
 /** A connection's lease lasts this long unless its gateway renews it. */
 export const LEASE_MS = 25_000;
@@ -23,9 +26,10 @@ export type Transition = 'online' | 'offline';
 /** `node|epoch|connection`: node ids and connection ids never contain `|`. */
 export const leaseMember = (nodeId: string, epoch: number, connectionId: string) => `${nodeId}|${epoch}|${connectionId}`;
 
-type LeaseRedis = Redis & {
-  leaseUp(k1: string, k2: string, k3: string, k4: string, member: string, now: number, until: number, userId: string): Promise<number>;
-  leaseDown(k1: string, k2: string, k3: string, k4: string, member: string, now: number, userId: string, ttl: number): Promise<number>;
+type LeaseRedis = RedisClient & {
+  leaseUp(k1: string, k2: string, k3: string, member: string, now: number, until: number): Promise<number>;
+  leaseDown(k1: string, k2: string, k3: string, member: string, now: number, ttl: number): Promise<number>;
+  indexDropIfDue(index: string, now: number, userId: string): Promise<number>;
 };
 
 /**
@@ -33,15 +37,21 @@ type LeaseRedis = Redis & {
  * connection leases. Routing reads which nodes hold a user; presence is "has a live lease".
  * Nothing here is written to disk by the system (Redis runs without persistence here);
  * everything rebuilds from the gateways' heartbeats after a flush.
+ *
+ * Redis Cluster: every script and command touches one slot (a user's keys share the hash
+ * tag `{userId}`; the lease index is sharded and written by commands of its own), and
+ * there are no explicit pipelines (one per slot would be needed): commands go one per key,
+ * written back to back without waiting for replies.
  */
 export class ConnectionRegistry {
   private readonly redis: LeaseRedis;
   /** Every lease time is on Redis's clock, whatever this process's clock says. */
   private readonly clock: RedisClock;
 
-  constructor(redis: Redis, private readonly names: Names) {
-    redis.defineCommand('leaseUp', { numberOfKeys: 4, lua: LEASE_UP });
-    redis.defineCommand('leaseDown', { numberOfKeys: 4, lua: LEASE_DOWN });
+  constructor(redis: RedisClient, private readonly names: Names) {
+    redis.defineCommand('leaseUp', { numberOfKeys: 3, lua: LEASE_UP });
+    redis.defineCommand('leaseDown', { numberOfKeys: 3, lua: LEASE_DOWN });
+    redis.defineCommand('indexDropIfDue', { numberOfKeys: 1, lua: INDEX_DROP_IF_DUE });
     this.redis = redis as LeaseRedis;
     this.clock = new RedisClock(redis);
   }
@@ -62,14 +72,17 @@ export class ConnectionRegistry {
 
   async connect(userId: string, member: string, at?: number): Promise<Transition | undefined> {
     const now = at ?? (await this.clock.now());
-    const up = await this.redis.leaseUp(...this.keys(userId), member, now, now + LEASE_MS, userId);
+    const [up] = await this.leaseUp([{ userId, member }], now);
     return up === 1 ? 'online' : undefined;
   }
 
   async disconnect(userId: string, member: string, at?: number): Promise<Transition | undefined> {
     const now = at ?? (await this.clock.now());
-    const down = await this.redis.leaseDown(...this.keys(userId), member, now, userId, LAST_SEEN_TTL_MS);
-    return down === 1 ? 'offline' : undefined;
+    const down = await this.redis.leaseDown(...this.keys(userId), member, now, LAST_SEEN_TTL_MS);
+    // Leases remain: let the sweeper look when the latest of them runs out. A racing
+    // connect may be lowered here; the sweeper finds its lease live and raises it again.
+    if (down > 0) await this.redis.zadd(this.indexOf(userId), 'LT', down, userId);
+    return down === -1 ? 'offline' : undefined;
   }
 
   /**
@@ -78,26 +91,31 @@ export class ConnectionRegistry {
    */
   async renew(leases: Iterable<Lease & { member: string }>, at?: number): Promise<Array<{ userId: string; transition: Transition }>> {
     const now = at ?? (await this.clock.now());
-    const pipeline = this.redis.pipeline() as unknown as { leaseUp: LeaseRedis['leaseUp']; exec(): Promise<Array<[Error | null, unknown]> | null> };
-    const users: string[] = [];
-    for (const { userId, member } of leases) {
-      void pipeline.leaseUp(...this.keys(userId), member, now, now + LEASE_MS, userId);
-      users.push(userId);
-    }
-    if (users.length === 0) return [];
-    const results = (await pipeline.exec()) ?? [];
-    return results.flatMap(([err, up], i) => (!err && up === 1 ? [{ userId: users[i]!, transition: 'online' as const }] : []));
+    const all = [...leases];
+    const ups = await this.leaseUp(all, now);
+    return ups.flatMap((up, i) => (up === 1 ? [{ userId: all[i]!.userId, transition: 'online' as const }] : []));
   }
 
   /** Expires leases their nodes stopped renewing; returns the users that went offline. */
   async sweep(at?: number, limit = 1000): Promise<string[]> {
     const now = at ?? (await this.clock.now());
-    const due = await this.redis.zrangebyscore(this.names.leaseIndexKey(), '-inf', now, 'LIMIT', 0, limit);
-    const offline: string[] = [];
-    for (const userId of due) {
-      if ((await this.redis.leaseDown(...this.keys(userId), '', now, userId, LAST_SEEN_TTL_MS)) === 1) offline.push(userId);
-    }
-    return offline;
+    const perShard = Math.max(1, Math.ceil(limit / LEASE_INDEX_SHARDS));
+    const offline = await Promise.all(
+      Array.from({ length: LEASE_INDEX_SHARDS }, async (_, shard) => {
+        const index = this.names.leaseIndexKey(shard);
+        const due = await this.redis.zrangebyscore(index, '-inf', now, 'LIMIT', 0, perShard);
+        const gone = await Promise.all(
+          due.map(async (userId) => {
+            const down = await this.redis.leaseDown(...this.keys(userId), '', now, LAST_SEEN_TTL_MS);
+            if (down > 0) await this.redis.zadd(index, 'GT', down, userId);
+            else await this.redis.indexDropIfDue(index, now, userId);
+            return down === -1 ? [userId] : [];
+          }),
+        );
+        return gone.flat();
+      }),
+    );
+    return offline.flat();
   }
 
   /** node id -> the given users it holds a live connection of, in its current epoch. */
@@ -105,14 +123,11 @@ export class ConnectionRegistry {
     const now = at ?? (await this.clock.now());
     const byNode = new Map<string, string[]>();
     if (userIds.length === 0) return byNode;
-    const pipeline = this.redis.pipeline();
-    for (const userId of userIds) pipeline.zrangebyscore(this.names.leasesKey(userId), now, '+inf');
-    const results = (await pipeline.exec()) ?? [];
-    const epochs = await this.currentEpochs(results.flatMap(([, members]) => (members as string[]).map((m) => m.split('|')[0]!)));
-    results.forEach(([err, members], i) => {
-      if (err) throw err;
+    const results = await Promise.all(userIds.map((userId) => this.redis.zrangebyscore(this.names.leasesKey(userId), now, '+inf')));
+    const epochs = await this.currentEpochs(results.flatMap((members) => members.map((m) => m.split('|')[0]!)));
+    results.forEach((members, i) => {
       const nodes = new Set<string>();
-      for (const member of members as string[]) {
+      for (const member of members) {
         const [node, epoch] = member.split('|');
         // A lease left by an earlier incarnation of a node that restarted is fenced.
         if (node && Number(epoch) === epochs.get(node)) nodes.add(node);
@@ -146,16 +161,13 @@ export class ConnectionRegistry {
 
   async presence(userIds: string[], at?: number): Promise<Presence[]> {
     const now = at ?? (await this.clock.now());
-    if (userIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const userId of userIds) pipeline.zcount(this.names.leasesKey(userId), now, '+inf').get(this.names.lastSeenKey(userId));
-    const results = (await pipeline.exec()) ?? [];
-    return userIds.map((userId, i) => {
-      const live = Number(results[2 * i]?.[1] ?? 0);
-      const seen = results[2 * i + 1]?.[1] as string | null;
-      if (live > 0) return { userId, status: 'online' as const };
-      return { userId, status: 'offline' as const, ...(seen && { lastSeenAt: new Date(Number(seen)).toISOString() }) };
-    });
+    return Promise.all(
+      userIds.map(async (userId) => {
+        const [live, seen] = await Promise.all([this.redis.zcount(this.names.leasesKey(userId), now, '+inf'), this.redis.get(this.names.lastSeenKey(userId))]);
+        if (live > 0) return { userId, status: 'online' as const };
+        return { userId, status: 'offline' as const, ...(seen && { lastSeenAt: new Date(Number(seen)).toISOString() }) };
+      }),
+    );
   }
 
   private epochCache = new Map<string, { epoch: number; at: number }>();
@@ -165,13 +177,36 @@ export class ConnectionRegistry {
     const now = Date.now(); // a local cache age: this process's own clock is right for it
     const stale = [...new Set(nodes)].filter((n) => (this.epochCache.get(n)?.at ?? 0) < now - 1_000);
     if (stale.length) {
-      const values = await this.redis.mget(...stale.map((n) => this.names.epochKey(n)));
+      // One GET per node, not MGET: the epoch keys of different nodes live in different slots.
+      const values = await Promise.all(stale.map((n) => this.redis.get(this.names.epochKey(n))));
       stale.forEach((n, i) => this.epochCache.set(n, { epoch: Number(values[i] ?? 0), at: now }));
     }
     return new Map([...new Set(nodes)].map((n) => [n, this.epochCache.get(n)!.epoch]));
   }
 
-  private keys(userId: string): [string, string, string, string] {
-    return [this.names.leasesKey(userId), this.names.presenceStateKey(userId), this.names.lastSeenKey(userId), this.names.leaseIndexKey()];
+  /**
+   * Writes the lease index first, then the leases: a process that dies in between leaves
+   * an index entry without a lease (the sweeper drops it), never a lease nobody sweeps.
+   */
+  private async leaseUp(leases: Array<{ userId: string; member: string }>, now: number): Promise<number[]> {
+    if (leases.length === 0) return [];
+    const until = now + LEASE_MS;
+    const byShard = new Map<number, Set<string>>();
+    for (const { userId } of leases) {
+      const shard = this.names.leaseIndexShard(userId);
+      byShard.set(shard, (byShard.get(shard) ?? new Set()).add(userId));
+    }
+    await Promise.all(
+      [...byShard].map(([shard, users]) => this.redis.zadd(this.names.leaseIndexKey(shard), 'GT', ...[...users].flatMap((u) => [until, u]))),
+    );
+    return Promise.all(leases.map(({ userId, member }) => this.redis.leaseUp(...this.keys(userId), member, now, until)));
+  }
+
+  private indexOf(userId: string): string {
+    return this.names.leaseIndexKey(this.names.leaseIndexShard(userId));
+  }
+
+  private keys(userId: string): [string, string, string] {
+    return [this.names.leasesKey(userId), this.names.presenceStateKey(userId), this.names.lastSeenKey(userId)];
   }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /** How often the offset to Redis's clock is measured again. */
 const RESYNC_MS = 10_000;
@@ -15,7 +15,7 @@ export class RedisClock {
   private measuredAt = Number.NEGATIVE_INFINITY;
   private measuring?: Promise<void>;
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis | Cluster) {}
 
   /** Milliseconds since the epoch on Redis's clock. */
   async now(): Promise<number> {

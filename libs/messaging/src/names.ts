@@ -96,9 +96,20 @@ export class Names {
     return `${this.namespace}:seen:{${userId}}`;
   }
 
-  /** Redis sorted set user -> latest lease expiry: where the sweeper finds leases left by dead nodes. */
-  leaseIndexKey(): string {
-    return `${this.namespace}:leases`;
+  /**
+   * Redis sorted set user -> latest lease expiry, one of LEASE_INDEX_SHARDS: where the
+   * sweeper finds leases left by dead nodes. The index is never touched by the same script
+   * as a user's keys (Redis Cluster: one slot per script); sharding it spreads the
+   * heartbeats' writes over the cluster's nodes.
+   */
+  leaseIndexKey(shard: number): string {
+    if (!Number.isInteger(shard) || shard < 0 || shard >= LEASE_INDEX_SHARDS) throw new Error(`not a lease index shard: ${shard}`);
+    return `${this.namespace}:leases:{${this.namespace}:leases:${shard}}`;
+  }
+
+  /** The lease index shard that lists a user. */
+  leaseIndexShard(userId: string): number {
+    return fnv1a(userId) % LEASE_INDEX_SHARDS;
   }
 
   /** Redis counter of a node's incarnations: leases of an older epoch are fenced. */
@@ -123,12 +134,7 @@ export class Names {
 
   /** Partition of a new conversation; recorded with it, so adding partitions later moves nothing. */
   partitionFor(conversationId: string): number {
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < conversationId.length; i++) {
-      hash ^= conversationId.charCodeAt(i);
-      hash = Math.imul(hash, 0x01000193) >>> 0;
-    }
-    return hash % this.partitions;
+    return fnv1a(conversationId) % this.partitions;
   }
 
   allPartitions(): number[] {
@@ -139,6 +145,19 @@ export class Names {
     if (!Number.isInteger(p) || p < 0) throw new Error(`not a partition: ${p}`);
     return p;
   }
+}
+
+/** Shards of the lease index (Names.leaseIndexKey). */
+export const LEASE_INDEX_SHARDS = 16;
+
+/** 32-bit FNV-1a: stable across processes and versions, so a partition never moves. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
 }
 
 /** A user id as one subject token: characters outside [A-Za-z0-9_-] become ~XX (hex). */

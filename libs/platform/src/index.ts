@@ -7,3 +7,4 @@ export * from './bootstrap';
 export * from './admin.guard';
 export * from './metrics';
 export * from './http-server';
+export * from './redis.client';

@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Redis } from 'ioredis';
+import type { RedisClient } from '@chat/connections';
 import type { Pool } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -10,6 +10,7 @@ import type { Config } from '@chat/config';
 import { connectNats, ensureStreams, Names } from '@chat/messaging';
 import { BlobStore, createPool, ensureDatabase, ensureProjectionSchema, migrate, TieredMessages, TIMELINE } from '@chat/storage';
 import { createLogger } from './logger';
+import { createRedis } from './redis.client';
 import { BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS, TIERED } from './tokens';
 
 /** The cold tier's store as configured (CHAT_S3_*). */
@@ -80,12 +81,7 @@ export class InfraModule implements OnApplicationShutdown {
         { provide: JETSTREAM_MANAGER, inject: [NATS], useFactory: (nc: NatsConnection) => jetstreamManager(nc) },
         {
           provide: REDIS,
-          useFactory: () =>
-            new Redis(config.CHAT_REDIS_URL, {
-              maxRetriesPerRequest: 2,
-              connectTimeout: 5_000,
-              retryStrategy: (times) => Math.min(times * 100, 2_000),
-            }),
+          useFactory: () => createRedis(config),
         },
       ],
       exports: [CONFIG, LOGGER, NAMES, NODE_ID, PG_POOL, NATS, JETSTREAM, JETSTREAM_MANAGER, REDIS, BLOBS, TIERED],
@@ -95,7 +91,7 @@ export class InfraModule implements OnApplicationShutdown {
   constructor(
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.redis.on('error', (err) => this.logger.warn({ err: err.message }, 'redis error'));

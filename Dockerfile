@@ -1,0 +1,19 @@
+# One image for every app; the command picks the app (see deploy/k8s, deploy/compose).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build --silent && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production PORT=3000
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/deploy/migrations ./deploy/migrations
+COPY --from=build /app/deploy/projections ./deploy/projections
+USER node
+EXPOSE 3000
+CMD ["node", "dist/apps/all-in-one/src/main.js"]
