@@ -63,6 +63,18 @@ async function open(url: string, userId: string): Promise<Client> {
   return { userId, socket };
 }
 
+/** As a client's reconnect loop does: a refused or timed-out handshake is tried again, backing off. */
+async function openWithRetry(url: string, userId: string): Promise<Client> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await open(url, userId);
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+}
+
 /** Opens the clients 200 at a time, reporting progress. */
 async function connectAll(url: string, userIds: string[]): Promise<void> {
   for (let i = 0; i < userIds.length; i += 200) {
@@ -187,7 +199,7 @@ async function handle(cmd: WorkerCommand): Promise<WorkerReply> {
       const started = now();
       const missing: string[] = [];
       await Promise.all(cmd.users.map(async ({ userId, cursor, expect }) => {
-        const c = await open(cmd.url, userId);
+        const c = await openWithRetry(cmd.url, userId);
         clients.set(userId, c);
         const got = new Set((await syncFrom(c, cursor)).keys);
         const deadline = now() + 30_000;
