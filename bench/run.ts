@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       try {
         if (wants('chat')) {
           say('(b) 1:1 chat at rising rates');
-          chat = await oneToOne({ urls: system.gatewayUrls, target: 'chat', pairs: SIZE.pairs, workers: SIZE.workers, seconds: SIZE.stepSeconds, halfSeconds: SIZE.halfSeconds, start: 100 }, say);
+          chat = await oneToOne({ urls: system.gatewayUrls, target: 'chat', pairs: SIZE.pairs, workers: SIZE.workers, seconds: SIZE.stepSeconds, halfSeconds: SIZE.halfSeconds, start: 25 }, say);
         }
         if (wants('storm')) {
           say(`(d) reconnect storm: ${SIZE.storm} clients`);

@@ -66,16 +66,20 @@ export async function dropNamespace(name: string, servers: { nats?: string; redi
   } finally {
     await nc.close();
   }
-  const redis = new Redis(servers.redis ?? SHARED.redis);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
+  // One server, or the seed nodes of a Redis Cluster: each is scanned for its own keys,
+  // which it deletes one per command (a cluster node refuses a DEL across slots).
+  for (const url of (servers.redis ?? SHARED.redis).split(',').map((u) => u.trim()).filter(Boolean)) {
+    const redis = new Redis(url);
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}:*`, 'COUNT', 1000);
+        if (keys.length) await keys.reduce((p, key) => p.del(key), redis.pipeline()).exec();
+        cursor = next;
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
   }
   // The cold tier's objects of the namespace.
   const blobs = new BlobStore({ endpoint: SHARED.s3, bucket: 'chat', region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
