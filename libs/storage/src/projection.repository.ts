@@ -133,15 +133,15 @@ export class ProjectionRepository {
   /**
    * Writes one batch and moves the checkpoint, in one transaction. Its opening statements
    * go in one round trip (simple protocol, no parameters): a batch's latency is mostly round
-   * trips through a busy event loop, not Postgres's work.
-   * - synchronous_commit off: the read model is derived from the log and the checkpoint
-   *   commits with it, so a commit that a Postgres crash loses is projected again from
-   *   JetStream, identically; the batch need not wait for the WAL flush (the log's ack is
-   *   the durable promise).
-   * - the shared swap lock: a rebuild swaps the schema between two batches, never during one.
+   * trips through a busy event loop, not Postgres's work. The shared swap lock: a rebuild
+   * swaps the schema between two batches, never during one.
+   *
+   * The commit waits for the WAL flush (synchronous_commit stays on): the pump acks the
+   * batch to JetStream after it, so a commit that a Postgres crash lost would never be
+   * delivered again (test/faults/postgres-outage.fault-spec.ts shows it).
    */
   async commit(w: ProjectionWrites): Promise<void> {
-    const begin = ['BEGIN', 'SET LOCAL synchronous_commit TO OFF', ...(this.options.takesSwapLock ? [`SELECT pg_advisory_xact_lock_shared(${PROJECTION_LOCK})`] : [])];
+    const begin = ['BEGIN', ...(this.options.takesSwapLock ? [`SELECT pg_advisory_xact_lock_shared(${PROJECTION_LOCK})`] : [])];
     await inTransaction(this.pool, (client) => this.write(client, w), begin.join('; '));
   }
 
