@@ -73,7 +73,7 @@ export async function tiersScenario(opts: { messages: number; reads: number }, s
       for (let i = 0; i < READS; i++) {
         if (fresh) reader = new TieredMessages(pool, blobs);
         const id = ids[i % CONVERSATIONS]!;
-        // Conversation seqs interleave in a partition: page back from a random point of the conversation.
+        // Conversation seqs interleave in a partition: page back from (and including) a random message of the conversation.
         const { rows } = await pool.query<{ seq: string }>(
           `SELECT seq FROM (SELECT seq FROM timeline WHERE conversation_id = $1 AND kind = 'message'
              UNION ALL SELECT last_seq FROM warm_blocks WHERE conversation_id = $1
@@ -81,7 +81,7 @@ export async function tiersScenario(opts: { messages: number; reads: number }, s
           [id],
         );
         const started = performance.now();
-        const page = await reader.page(id, { beforeSeq: Number(rows[0]!.seq) }, PAGE, 'desc');
+        const page = await reader.page(id, { beforeSeq: Number(rows[0]!.seq) + 1 }, PAGE, 'desc');
         times.push(performance.now() - started);
         if (page.messages.length === 0 && perConversation > PAGE) throw new Error('empty page');
       }
