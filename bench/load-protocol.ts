@@ -30,7 +30,6 @@ export type WorkerCommand =
   | { type: 'join'; joins: Array<{ userId: string; room: string }> }
   | { type: 'load'; sends: Send[]; rate: number; seconds: number; tag: string }
   | { type: 'collect' }
-  | { type: 'track'; on: boolean }
   | { type: 'cursors'; userIds: string[] }
   | { type: 'drop'; userIds: string[] }
   | { type: 'sendEach'; sends: Send[]; tag: string }
@@ -44,7 +43,6 @@ export type WorkerReply =
   | { type: 'joined' }
   | { type: 'loaded'; report: LoadReport }
   | { type: 'collected'; deliveries: number; latencies: number[]; lastDeliveryAt: number }
-  | { type: 'tracked' }
   | { type: 'cursors'; cursors: Record<string, string> }
   | { type: 'dropped' }
   | { type: 'sent'; keys: string[] }

@@ -27,7 +27,7 @@ let target: 'chat' | 'relay' = 'chat';
 let latencies: number[] = [];
 let deliveries = 0;
 let lastDeliveryAt = 0;
-/** Messages each user has seen, by conversation, for the storm's completeness check. */
+/** Messages each user has received live since the storm began, for its completeness check. */
 const seen = new Map<string, Set<string>>();
 let trackSeen = false;
 
@@ -169,10 +169,6 @@ async function handle(cmd: WorkerCommand): Promise<WorkerReply> {
       latencies = [];
       return out;
     }
-    case 'track':
-      trackSeen = cmd.on;
-      seen.clear();
-      return { type: 'tracked' };
     case 'cursors': {
       const cursors: Record<string, string> = {};
       await Promise.all(cmd.userIds.map(async (u) => (cursors[u] = await syncFrom(clients.get(u)!, undefined).then((r) => r.next))));
