@@ -3,11 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { Client } from 'pg';
 import { loadConfig } from '@chat/config';
-import { blobStoreOf, createRedis } from '@chat/platform';
+import { blobStoreOf, dropNamespace } from '@chat/platform';
 
 export const ROOT = join(__dirname, '..', '..');
 export const BENCH_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
@@ -47,30 +44,12 @@ export class BenchNamespace {
   /** Removes the namespace's streams, Redis keys, S3 objects and database. */
   async drop(): Promise<void> {
     const config = loadConfig({ ...process.env, ...this.env });
-    const nc = await connect({ servers: config.CHAT_NATS_URL });
-    const jsm = await jetstreamManager(nc);
-    for await (const s of jsm.streams.list()) if (s.config.name.startsWith(`${this.name}_`)) await jsm.streams.delete(s.config.name);
-    await nc.close();
-    const redis = createRedis(config);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.name}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
     const blobs = blobStoreOf(config);
     try {
-      for await (const o of blobs.list(`${this.name}/`)) await blobs.delete(o.key);
-    } catch {
-      // no bucket: nothing was archived
+      await dropNamespace(this.name, { natsUrls: config.CHAT_NATS_URL, redisUrls: config.CHAT_REDIS_URL, databaseUrl: config.CHAT_DATABASE_URL, blobs });
     } finally {
       blobs.close();
     }
-    const pg = new Client({ connectionString: new URL('/postgres', config.CHAT_DATABASE_URL).toString() });
-    await pg.connect();
-    await pg.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`);
-    await pg.end();
   }
 }
 

@@ -1,8 +1,5 @@
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
-import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
+import { dropNamespace as dropNamespaceOn } from '@chat/platform';
 import { BlobStore } from '@chat/storage';
 
 export const SHARED = {
@@ -57,47 +54,15 @@ export function createNamespace(label: string, extraEnv: Record<string, string> 
 
 /** Removes the namespace's streams, Redis keys, S3 objects and database, on the servers given (the shared ones by default). */
 export async function dropNamespace(name: string, servers: { nats?: string; redis?: string; database?: string } = {}): Promise<void> {
-  const nc = await connect({ servers: natsServers(servers.nats ?? SHARED.nats) });
-  try {
-    const jsm = await jetstreamManager(nc);
-    for await (const s of jsm.streams.list()) {
-      if (s.config.name.startsWith(`${name}_`)) await jsm.streams.delete(s.config.name);
-    }
-  } finally {
-    await nc.close();
-  }
-  // One server, or the seed nodes of a Redis Cluster: each is scanned for its own keys,
-  // which it deletes one per command (a cluster node refuses a DEL across slots).
-  for (const url of (servers.redis ?? SHARED.redis).split(',').map((u) => u.trim()).filter(Boolean)) {
-    const redis = new Redis(url);
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}:*`, 'COUNT', 1000);
-        if (keys.length) await keys.reduce((p, key) => p.del(key), redis.pipeline()).exec();
-        cursor = next;
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
-  }
-  // The cold tier's objects of the namespace.
   const blobs = new BlobStore({ endpoint: SHARED.s3, bucket: 'chat', region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
   try {
-    for await (const o of blobs.list(`${name}/`)) await blobs.delete(o.key);
-  } catch {
-    // no bucket yet: nothing was archived
+    await dropNamespaceOn(name, {
+      natsUrls: natsServers(servers.nats ?? SHARED.nats),
+      redisUrls: (servers.redis ?? SHARED.redis).split(',').map((u) => u.trim()).filter(Boolean),
+      databaseUrl: servers.database ?? `${SHARED.postgres}/${name}`,
+      blobs,
+    });
   } finally {
     blobs.close();
-  }
-  const database = new URL(servers.database ?? `${SHARED.postgres}/${name}`);
-  const dbName = decodeURIComponent(database.pathname.slice(1));
-  database.pathname = '/postgres';
-  const pg = new Client({ connectionString: database.toString() });
-  await pg.connect();
-  try {
-    await pg.query(`DROP DATABASE IF EXISTS "${dbName.replace(/"/g, '""')}" WITH (FORCE)`);
-  } finally {
-    await pg.end();
   }
 }

@@ -8,3 +8,4 @@ export * from './admin.guard';
 export * from './metrics';
 export * from './http-server';
 export * from './redis.client';
+export * from './namespace.drop';
