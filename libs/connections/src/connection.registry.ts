@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Presence } from '@chat/contracts';
 import { LEASE_INDEX_SHARDS, type Names } from '@chat/messaging';
-import { INDEX_DROP_IF_DUE, LEASE_DOWN, LEASE_UP } from './leases.lua';
+import { FEED_APPEND, INDEX_DROP_IF_DUE, LEASE_DOWN, LEASE_UP } from './leases.lua';
 import { RedisClock } from './redis.clock';
 
 /** A standalone Redis or a Redis Cluster (CHAT_REDIS_CLUSTER=1): the registry works on both. */
@@ -23,6 +23,16 @@ export interface Lease {
 
 export type Transition = 'online' | 'offline';
 
+/** One entry of the route feed: the users whose leases changed, numbered 1, 2, ... */
+export interface RouteChange {
+  id: string;
+  n: number;
+  users: string[];
+}
+
+/** Entries the route feed keeps; a reader further behind notices the gap and starts afresh. */
+const FEED_MAX_ENTRIES = 100_000;
+
 /** `node|epoch|connection`: node ids and connection ids never contain `|`. */
 export const leaseMember = (nodeId: string, epoch: number, connectionId: string) => `${nodeId}|${epoch}|${connectionId}`;
 
@@ -30,6 +40,7 @@ type LeaseRedis = RedisClient & {
   leaseUp(k1: string, k2: string, k3: string, member: string, now: number, until: number): Promise<number>;
   leaseDown(k1: string, k2: string, k3: string, member: string, now: number, ttl: number): Promise<number>;
   indexDropIfDue(index: string, now: number, userId: string): Promise<number>;
+  feedAppend(feed: string, counter: string, maxLen: number, users: string): Promise<number>;
 };
 
 /**
@@ -52,6 +63,7 @@ export class ConnectionRegistry {
     redis.defineCommand('leaseUp', { numberOfKeys: 3, lua: LEASE_UP });
     redis.defineCommand('leaseDown', { numberOfKeys: 3, lua: LEASE_DOWN });
     redis.defineCommand('indexDropIfDue', { numberOfKeys: 1, lua: INDEX_DROP_IF_DUE });
+    redis.defineCommand('feedAppend', { numberOfKeys: 2, lua: FEED_APPEND });
     this.redis = redis as LeaseRedis;
     this.clock = new RedisClock(redis);
   }
@@ -73,6 +85,7 @@ export class ConnectionRegistry {
   async connect(userId: string, member: string, at?: number): Promise<Transition | undefined> {
     const now = at ?? (await this.clock.now());
     const [up] = await this.leaseUp([{ userId, member }], now);
+    await this.changed([userId]);
     return up === 1 ? 'online' : undefined;
   }
 
@@ -82,6 +95,7 @@ export class ConnectionRegistry {
     // Leases remain: let the sweeper look when the latest of them runs out. A racing
     // connect may be lowered here; the sweeper finds its lease live and raises it again.
     if (down > 0) await this.redis.zadd(this.indexOf(userId), 'LT', down, userId);
+    await this.changed([userId]);
     return down === -1 ? 'offline' : undefined;
   }
 
@@ -93,7 +107,9 @@ export class ConnectionRegistry {
     const now = at ?? (await this.clock.now());
     const all = [...leases];
     const ups = await this.leaseUp(all, now);
-    return ups.flatMap((up, i) => (up === 1 ? [{ userId: all[i]!.userId, transition: 'online' as const }] : []));
+    const back = ups.flatMap((up, i) => (up === 1 ? [{ userId: all[i]!.userId, transition: 'online' as const }] : []));
+    await this.changed(back.map((b) => b.userId));
+    return back;
   }
 
   /** Expires leases their nodes stopped renewing; returns the users that went offline. */
@@ -104,14 +120,18 @@ export class ConnectionRegistry {
       Array.from({ length: LEASE_INDEX_SHARDS }, async (_, shard) => {
         const index = this.names.leaseIndexKey(shard);
         const due = await this.redis.zrangebyscore(index, '-inf', now, 'LIMIT', 0, perShard);
+        const changed: string[] = [];
         const gone = await Promise.all(
           due.map(async (userId) => {
             const down = await this.redis.leaseDown(...this.keys(userId), '', now, LAST_SEEN_TTL_MS);
             if (down > 0) await this.redis.zadd(index, 'GT', down, userId);
             else await this.redis.indexDropIfDue(index, now, userId);
+            // Expired leases were dropped (down > 0: others remain; -1: the last one went).
+            if (down !== 0) changed.push(userId);
             return down === -1 ? [userId] : [];
           }),
         );
+        await this.changed(changed);
         return gone.flat();
       }),
     );
@@ -120,25 +140,44 @@ export class ConnectionRegistry {
 
   /** node id -> the given users it holds a live connection of, in its current epoch. */
   async nodesOf(userIds: string[], at?: number): Promise<Map<string, string[]>> {
+    if (userIds.length === 0) return new Map();
+    const leases = await this.leaseNodes(userIds, at);
+    return byNode(leases, await this.currentEpochs([...leases.values()].flatMap((l) => l.map(([node]) => node))));
+  }
+
+  /** Each user's live leases as [node, epoch] pairs (not yet fenced by the nodes' current epochs). */
+  async leaseNodes(userIds: string[], at?: number): Promise<Map<string, Array<[string, number]>>> {
     const now = at ?? (await this.clock.now());
-    const byNode = new Map<string, string[]>();
-    if (userIds.length === 0) return byNode;
     const results = await Promise.all(userIds.map((userId) => this.redis.zrangebyscore(this.names.leasesKey(userId), now, '+inf')));
-    const epochs = await this.currentEpochs(results.flatMap((members) => members.map((m) => m.split('|')[0]!)));
-    results.forEach((members, i) => {
-      const nodes = new Set<string>();
-      for (const member of members) {
-        const [node, epoch] = member.split('|');
-        // A lease left by an earlier incarnation of a node that restarted is fenced.
-        if (node && Number(epoch) === epochs.get(node)) nodes.add(node);
-      }
-      for (const node of nodes) {
-        const users = byNode.get(node);
-        if (users) users.push(userIds[i]!);
-        else byNode.set(node, [userIds[i]!]);
-      }
-    });
-    return byNode;
+    return new Map(userIds.map((userId, i) => [userId, results[i]!.map((member) => {
+      const [node, epoch] = member.split('|');
+      return [node!, Number(epoch)] as [string, number];
+    })]));
+  }
+
+  /** The route feed after `afterId` (at most `count` entries) and its counter now. */
+  async routeChanges(afterId: string, count: number): Promise<{ changes: RouteChange[]; counter: number }> {
+    const [[readErr, read], [countErr, counter]] = (await this.redis
+      .pipeline()
+      .xread('COUNT', count, 'STREAMS', this.names.routeFeedKey(), afterId)
+      .get(this.names.routeFeedCounterKey())
+      .exec())! as [[Error | null, Array<[string, Array<[string, string[]]>]> | null], [Error | null, string | null]];
+    if (readErr) throw readErr;
+    if (countErr) throw countErr;
+    const entries = read?.[0]?.[1] ?? [];
+    return {
+      counter: Number(counter ?? 0),
+      changes: entries.map(([id, fields]) => {
+        const f = fieldsOf(fields);
+        return { id, n: Number(f.n), users: f.u ? f.u.split('\n') : [] };
+      }),
+    };
+  }
+
+  /** The newest entry of the route feed ('0-0' and 0 when it is empty). */
+  async routeFeedEnd(): Promise<{ id: string; n: number }> {
+    const [last] = await this.redis.xrevrange(this.names.routeFeedKey(), '+', '-', 'COUNT', 1);
+    return last ? { id: last[0], n: Number(fieldsOf(last[1]).n) } : { id: '0-0', n: 0 };
   }
 
   /** A user's live connections: where each is held and until when its lease runs. */
@@ -173,7 +212,7 @@ export class ConnectionRegistry {
   private epochCache = new Map<string, { epoch: number; at: number }>();
 
   /** Current epochs of these nodes, cached for a second (an epoch changes only on restart). */
-  private async currentEpochs(nodes: string[]): Promise<Map<string, number>> {
+  async currentEpochs(nodes: string[]): Promise<Map<string, number>> {
     const now = Date.now(); // a local cache age: this process's own clock is right for it
     const stale = [...new Set(nodes)].filter((n) => (this.epochCache.get(n)?.at ?? 0) < now - 1_000);
     if (stale.length) {
@@ -202,6 +241,12 @@ export class ConnectionRegistry {
     return Promise.all(leases.map(({ userId, member }) => this.redis.leaseUp(...this.keys(userId), member, now, until)));
   }
 
+  /** Tells the route feed's readers that these users' leases changed. */
+  private async changed(userIds: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.redis.feedAppend(this.names.routeFeedKey(), this.names.routeFeedCounterKey(), FEED_MAX_ENTRIES, [...new Set(userIds)].join('\n'));
+  }
+
   private indexOf(userId: string): string {
     return this.names.leaseIndexKey(this.names.leaseIndexShard(userId));
   }
@@ -209,4 +254,28 @@ export class ConnectionRegistry {
   private keys(userId: string): [string, string, string] {
     return [this.names.leasesKey(userId), this.names.presenceStateKey(userId), this.names.lastSeenKey(userId)];
   }
+}
+
+/**
+ * Groups users by the nodes that hold their leases. A lease left by an earlier incarnation
+ * of a node that restarted (an older epoch) is fenced.
+ */
+export function byNode(leases: ReadonlyMap<string, ReadonlyArray<readonly [string, number]>>, epochs: ReadonlyMap<string, number>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [userId, pairs] of leases) {
+    const nodes = new Set<string>();
+    for (const [node, epoch] of pairs) if (epoch === epochs.get(node)) nodes.add(node);
+    for (const node of nodes) {
+      const users = out.get(node);
+      if (users) users.push(userId);
+      else out.set(node, [userId]);
+    }
+  }
+  return out;
+}
+
+function fieldsOf(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
 }

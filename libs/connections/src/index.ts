@@ -1,2 +1,3 @@
 export * from './connection.registry';
 export * from './redis.clock';
+export * from './route.table';

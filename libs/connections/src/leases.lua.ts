@@ -49,3 +49,14 @@ if score and tonumber(score) <= tonumber(ARGV[1]) then
 end
 return 0
 `;
+
+/**
+ * Route feed. KEYS: the feed stream, its counter (one slot). ARGV: max length, the users
+ * whose leases changed, joined by newline. Numbers the entry, so a reader that missed one
+ * (trimmed away, or Redis lost its data) can tell.
+ */
+export const FEED_APPEND = `
+local n = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'n', n, 'u', ARGV[2])
+return n
+`;

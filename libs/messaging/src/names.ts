@@ -112,6 +112,20 @@ export class Names {
     return fnv1a(userId) % LEASE_INDEX_SHARDS;
   }
 
+  /**
+   * Redis stream of the users whose leases changed (connect, disconnect, sweep, re-created
+   * after a flush): routers and the notifier keep their in-memory view of the registry
+   * current from it. Its counter (routeFeedCounterKey) numbers the entries, so a reader
+   * notices entries it missed (trimmed, or Redis lost its data). One hash tag: one slot.
+   */
+  routeFeedKey(): string {
+    return `${this.namespace}:routes:{${this.namespace}:routes}`;
+  }
+
+  routeFeedCounterKey(): string {
+    return `${this.namespace}:routes:n:{${this.namespace}:routes}`;
+  }
+
   /** Redis counter of a node's incarnations: leases of an older epoch are fenced. */
   epochKey(nodeId: string): string {
     return `${this.namespace}:epoch:${nodeId}`;
