@@ -1,11 +1,8 @@
 import { Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { ConnectionRegistry } from '@chat/connections';
-import type { Names } from '@chat/messaging';
 import type { Config } from '@chat/config';
-import { AdminGuard, BLOBS, CONFIG, NAMES, PG_POOL, REDIS } from '@chat/platform';
-import { ArchiveRepository, ReadModelRepository, TIMELINE, type BlobStore } from '@chat/storage';
+import { AdminGuard, BLOBS, CONFIG, PG_POOL } from '@chat/platform';
+import { ArchiveRepository, TIMELINE, type BlobStore } from '@chat/storage';
 import { AdminPageController } from './admin-page.controller';
 import { ConversationsController } from './conversations.controller';
 import { DocsController } from './docs.controller';
@@ -21,13 +18,11 @@ import { UsersController } from './users.controller';
   providers: [
     AdminGuard,
     RebuildService,
-    { provide: ReadModelRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ReadModelRepository(pool) },
     {
       provide: ArchiveRepository,
       inject: [PG_POOL, BLOBS, CONFIG],
       useFactory: (pool: Pool, blobs: BlobStore, config: Config) => new ArchiveRepository(pool, blobs, `${config.CHAT_NAMESPACE}/${TIMELINE}/`),
     },
-    { provide: ConnectionRegistry, inject: [REDIS, NAMES], useFactory: (redis: Redis, names: Names) => new ConnectionRegistry(redis, names) },
   ],
 })
 export class ApiModule {}

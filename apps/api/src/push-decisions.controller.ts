@@ -1,7 +1,6 @@
-import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
-import type { Pool } from 'pg';
+import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import { AdminGuard, PG_POOL } from '@chat/platform';
+import { AdminGuard } from '@chat/platform';
 import { PushRepository } from '@chat/storage';
 import { decodePage, encodePage, pageQuery, parse, userIdParam } from './admin.routes';
 
@@ -9,11 +8,7 @@ import { decodePage, encodePage, pageQuery, parse, userIdParam } from './admin.r
 @Controller('v1/admin/users/:userId/push-decisions')
 @UseGuards(AdminGuard)
 export class PushDecisionsController {
-  private readonly push: PushRepository;
-
-  constructor(@Inject(PG_POOL) pool: Pool) {
-    this.push = new PushRepository(pool);
-  }
+  constructor(private readonly push: PushRepository) {}
 
   @Get()
   async decisions(@Param('userId') rawUser: string, @Query() query: unknown) {

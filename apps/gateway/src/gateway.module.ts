@@ -3,11 +3,10 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Pool } from 'pg';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
-import { AdminGuard, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS } from '@chat/platform';
+import { AdminGuard, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
 import { ChatGateway } from './chat.gateway';
 import { CommandsService } from './commands.service';
@@ -51,10 +50,8 @@ export class GatewayModule {
             eventRate: config.CHAT_EVENT_RATE, eventBurst: config.CHAT_EVENT_BURST,
           }),
         },
-        { provide: ReadModelRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ReadModelRepository(pool) },
         { provide: ConversationCache, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new ConversationCache(rm) },
         { provide: SentMessagesLookup, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new SentMessagesLookup(rm) },
-        { provide: ConnectionRegistry, inject: [REDIS, NAMES], useFactory: (redis: Redis, names: Names) => new ConnectionRegistry(redis, names) },
         {
           provide: ProjectionWatch,
           inject: [NATS, NAMES, ReadModelRepository],

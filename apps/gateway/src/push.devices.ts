@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
 import type { ClientPayload } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { Config } from '@chat/config';
-import { CONFIG, PG_POOL } from '@chat/platform';
+import { CONFIG } from '@chat/platform';
 import { PushRepository } from '@chat/storage';
 import type { Caller } from './commands.service';
 
@@ -22,14 +21,10 @@ function deliverable(url: unknown, allowLoopback: boolean): boolean {
 /** `push:register` / `push:unregister`: one registration per user and device. */
 @Injectable()
 export class PushDevices {
-  private readonly repository: PushRepository;
-
   constructor(
     @Inject(CONFIG) private readonly config: Config,
-    @Inject(PG_POOL) pool: Pool,
-  ) {
-    this.repository = new PushRepository(pool);
-  }
+    private readonly repository: PushRepository,
+  ) {}
 
   async register(caller: Caller, p: ClientPayload<'push:register'>, connectionId: string): Promise<void> {
     this.check(p);

@@ -3,13 +3,12 @@ import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, 
 import { nanos } from '@nats-io/nats-core';
 import type { Redis } from 'ioredis';
 import { writeSync } from 'node:fs';
-import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
-import type { ConnectionRegistry } from '@chat/connections';
+import { ConnectionRegistry } from '@chat/connections';
 import { upcast } from '@chat/domain';
 import { isNotFound, settle, type Names } from '@chat/messaging';
-import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, PG_POOL, REDIS } from '@chat/platform';
+import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, REDIS } from '@chat/platform';
 import { sendWithRetry, type Platform, type PushProvider } from '@chat/push';
 import { PushRepository, ReadModelRepository, type PushDecision } from '@chat/storage';
 import { shouldWake } from './wake.decider';
@@ -23,7 +22,6 @@ const ACK_WAIT_MS = 10_000;
 const PROJECTION_WAIT_MS = 10_000;
 
 export const PUSH_PROVIDERS = Symbol('PUSH_PROVIDERS');
-export const PUSH_REGISTRY = Symbol('PUSH_REGISTRY');
 
 /**
  * Wakes offline users' devices for new messages: one durable consumer per partition reads
@@ -36,8 +34,6 @@ export const PUSH_REGISTRY = Symbol('PUSH_REGISTRY');
 @Injectable()
 export class NotifierService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly consumers: ConsumerMessages[] = [];
-  private readonly push: PushRepository;
-  private readonly readModel: ReadModelRepository;
   private stopping = false;
 
   constructor(
@@ -47,13 +43,11 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly log: Logger,
-    @Inject(PG_POOL) pool: Pool,
-    @Inject(PUSH_REGISTRY) private readonly registry: ConnectionRegistry,
+    private readonly push: PushRepository,
+    private readonly readModel: ReadModelRepository,
+    private readonly registry: ConnectionRegistry,
     @Inject(PUSH_PROVIDERS) private readonly providers: Map<Platform, PushProvider>,
-  ) {
-    this.push = new PushRepository(pool);
-    this.readModel = new ReadModelRepository(pool);
-  }
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     for (const p of this.names.allPartitions()) {

@@ -1,12 +1,11 @@
 import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
 import { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
-import { CONFIG, LOGGER, NAMES, NATS, PG_POOL, REDIS, TIERED } from '@chat/platform';
+import { CONFIG, LOGGER, NAMES, NATS, REDIS, TIERED } from '@chat/platform';
 import { ProjectionRepository, type TieredMessages } from '@chat/storage';
 import { DeliveryRouter } from './delivery.router';
 import { InboxPruner } from './inbox.pruner';
@@ -19,7 +18,6 @@ import { TimelineProjector } from './timeline.projector';
   controllers: [TimelineProjector],
   providers: [
     JetStreamTransport,
-    { provide: ProjectionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ProjectionRepository(pool) },
     {
       provide: DeliveryRouter,
       inject: [NATS, NAMES, REDIS, LOGGER],

@@ -11,6 +11,7 @@ import { connectNats, ensureStreams, Names } from '@chat/messaging';
 import { BlobStore, createPool, ensureDatabase, ensureProjectionSchema, migrate, TieredMessages, TIMELINE } from '@chat/storage';
 import { createLogger } from './logger';
 import { createRedis } from './redis.client';
+import { sharedExports, sharedProviders } from './shared.providers';
 import { BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS, TIERED } from './tokens';
 
 /** The cold tier's store as configured (CHAT_S3_*). */
@@ -83,8 +84,9 @@ export class InfraModule implements OnApplicationShutdown {
           provide: REDIS,
           useFactory: () => createRedis(config),
         },
+        ...sharedProviders,
       ],
-      exports: [CONFIG, LOGGER, NAMES, NODE_ID, PG_POOL, NATS, JETSTREAM, JETSTREAM_MANAGER, REDIS, BLOBS, TIERED],
+      exports: [CONFIG, LOGGER, NAMES, NODE_ID, PG_POOL, NATS, JETSTREAM, JETSTREAM_MANAGER, REDIS, BLOBS, TIERED, ...sharedExports],
     };
   }
 
