@@ -65,9 +65,9 @@ export class GatewayModule {
         },
         {
           provide: NodeDelivery,
-          inject: [NATS, NAMES, NODE_ID, LocalConnections, ConversationCache, LOGGER],
-          useFactory: (nc: NatsConnection, names: Names, nodeId: string, local: LocalConnections, cache: ConversationCache, log: Logger) =>
-            new NodeDelivery(nc, names, nodeId, local, cache, log),
+          inject: [NATS, NAMES, NODE_ID, LocalConnections, ConversationCache, ReadModelRepository, LOGGER],
+          useFactory: (nc: NatsConnection, names: Names, nodeId: string, local: LocalConnections, cache: ConversationCache, readModel: ReadModelRepository, log: Logger) =>
+            new NodeDelivery(nc, names, nodeId, local, cache, readModel, log),
         },
         {
           provide: PresenceHub,

@@ -1,15 +1,24 @@
-import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { ChatEvent, Typing } from '@chat/contracts';
-import type { DeliveryBatch, JoinRoom, Names, RoomBatch } from '@chat/messaging';
+import type { DeliveryBatch, Names, RoomBatch } from '@chat/messaging';
 import { metrics } from '@chat/platform';
+import type { ReadModelRepository } from '@chat/storage';
 import type { ConversationCache } from './conversation.cache';
 import { emitTo, type LocalConnections } from './local-connections';
 
+/** Events read back from the timeline for a room subscription that started late, at most. */
+const CATCH_UP_LIMIT = 1_000;
+
+type RoomItem = RoomBatch['items'][number];
+
 interface Room {
   sub: Subscription;
-  sockets: Set<Socket>;
+  /** Each socket in the room, with the seq it joined at: the room's events up to it are not for it. */
+  sockets: Map<Socket, number>;
+  /** While the node reads back what its new subscription may have missed, the room's events wait here. */
+  held?: RoomItem[];
 }
 
 /**
@@ -30,6 +39,7 @@ export class NodeDelivery {
     private readonly nodeId: string,
     private readonly local: LocalConnections,
     private readonly conversations: ConversationCache,
+    private readonly readModel: ReadModelRepository,
     private readonly log: Logger,
   ) {}
 
@@ -38,11 +48,6 @@ export class NodeDelivery {
       this.nc.subscribe(this.names.nodeDelivery(this.nodeId), {
         callback: (err, msg) => {
           if (!err) this.guard(() => this.onNodeBatch(msg.json<DeliveryBatch>()));
-        },
-      }),
-      this.nc.subscribe(this.names.nodeControl(this.nodeId), {
-        callback: (err, msg) => {
-          if (!err) void this.onJoinRequest(msg);
         },
       }),
     );
@@ -58,20 +63,29 @@ export class NodeDelivery {
     return [...this.rooms.keys()];
   }
 
-  /** Puts sockets in a conversation's room, subscribing this node to it first if needed. */
-  async joinRoom(conversationId: string, sockets: Iterable<Socket>): Promise<void> {
-    let room = this.rooms.get(conversationId);
-    if (!room) {
-      const sub = this.nc.subscribe(this.names.room(conversationId), {
-        callback: (err, msg) => {
-          if (!err) this.guard(() => this.onRoomBatch(conversationId, msg.json<RoomBatch>()));
-        },
-      });
-      this.rooms.set(conversationId, (room = { sub, sockets: new Set() }));
-      // The subscription is live at the server before anyone relies on it.
-      await this.nc.flush();
+  /**
+   * Puts sockets in a conversation's room, subscribing this node to it first if needed.
+   * `joinedAt`: the seq of the event that made them members; when the subscription is
+   * new, the room's events after it that were published before the subscription took
+   * effect are read back from the timeline.
+   */
+  async joinRoom(conversationId: string, sockets: Iterable<Socket>, joinedAt?: number): Promise<void> {
+    const existing = this.rooms.get(conversationId);
+    if (existing) {
+      for (const s of sockets) existing.sockets.set(s, joinedAt ?? 0);
+      return;
     }
-    for (const s of sockets) room.sockets.add(s);
+    const sub = this.nc.subscribe(this.names.room(conversationId), {
+      callback: (err, msg) => {
+        if (!err) this.guard(() => this.onRoomBatch(conversationId, msg.json<RoomBatch>()));
+      },
+    });
+    const room: Room = { sub, sockets: new Map(), ...(joinedAt !== undefined && { held: [] }) };
+    this.rooms.set(conversationId, room);
+    for (const s of sockets) room.sockets.set(s, joinedAt ?? 0);
+    // The subscription is live at the server before anyone relies on it.
+    await this.nc.flush();
+    if (joinedAt !== undefined) await this.catchUp(conversationId, room, joinedAt);
   }
 
   /** Takes sockets (or everyone) out of a room; the node unsubscribes when it is empty. */
@@ -104,40 +118,64 @@ export class NodeDelivery {
   }
 
   private onNodeBatch(batch: DeliveryBatch): void {
-    for (const { event, users, origin } of batch.items) {
+    for (const { event, users, origin, join } of batch.items) {
       this.count(event.conversationId);
+      const sockets = users.flatMap((u) => [...(this.local.of(u) ?? [])]);
       if (event.type !== 'typing') {
-        // A committed event on the node path means the conversation is small (again):
-        // its room, if this node had one, is over.
-        this.leaveRoom(event.conversationId);
+        if (join) {
+          this.joinRoom(event.conversationId, sockets, event.seq).catch((err: Error) => this.log.error({ conversationId: event.conversationId, err: err.message }, 'joining a room failed'));
+        } else {
+          // A committed event on the node path means the conversation is small (again):
+          // its room, if this node had one, is over.
+          this.leaveRoom(event.conversationId);
+        }
         this.noteChange(event);
       }
-      for (const userId of users) for (const socket of this.local.of(userId) ?? []) this.emit(socket, event, origin);
+      for (const socket of sockets) this.emit(socket, event, origin);
     }
   }
 
   private onRoomBatch(conversationId: string, batch: RoomBatch): void {
     const room = this.rooms.get(conversationId);
     if (!room) return;
-    for (const { event, origin } of batch.items) {
-      this.count(conversationId);
-      if (event.type !== 'typing') this.noteChange(event);
-      for (const socket of room.sockets) this.emit(socket, event, origin);
-      // The removed saw their removal; nothing more of this room reaches them.
-      if (event.type === 'conversation' && event.change === 'members_removed') {
-        for (const userId of event.userIds) this.leaveRoom(conversationId, this.local.of(userId) ?? []);
-      }
+    if (room.held) {
+      room.held.push(...batch.items);
+      return;
+    }
+    for (const item of batch.items) this.emitInRoom(conversationId, room, item);
+  }
+
+  private emitInRoom(conversationId: string, room: Room, { event, origin }: RoomItem): void {
+    this.count(conversationId);
+    if (event.type !== 'typing') this.noteChange(event);
+    for (const [socket, joinedAt] of room.sockets) if (event.type === 'typing' || event.seq > joinedAt) this.emit(socket, event, origin);
+    // The removed saw their removal; nothing more of this room reaches them.
+    if (event.type === 'conversation' && event.change === 'members_removed') {
+      for (const userId of event.userIds) this.leaveRoom(conversationId, this.local.of(userId) ?? []);
     }
   }
 
-  private async onJoinRequest(msg: Msg): Promise<void> {
+  /**
+   * A new subscription may have started after the room's next events were published:
+   * those are committed (delivery follows the commit), so the timeline has them. They and
+   * what arrived meanwhile go out once each, in seq order.
+   */
+  private async catchUp(conversationId: string, room: Room, joinedAt: number): Promise<void> {
+    let missed: ChatEvent[] = [];
     try {
-      const { conversationId, users } = msg.json<JoinRoom>();
-      await this.joinRoom(conversationId, users.flatMap((u) => [...(this.local.of(u) ?? [])]));
-      msg.respond('{}');
+      missed = await this.readModel.timelineAfter(conversationId, joinedAt, CATCH_UP_LIMIT);
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'join room request failed');
+      // Its clients catch up with sync when they reconnect.
+      this.log.warn({ conversationId, err: (err as Error).message }, 'reading back a room\'s missed events failed');
     }
+    const held = room.held ?? [];
+    room.held = undefined;
+    if (this.rooms.get(conversationId) !== room) return;
+    const arrived = new Set(held.flatMap((i) => (i.event.type === 'typing' ? [] : [i.event.seq])));
+    const items: RoomItem[] = [...missed.filter((e) => !arrived.has(e.seq)).map((event) => ({ event })), ...held];
+    const seqOf = (i: RoomItem) => (i.event.type === 'typing' ? Number.POSITIVE_INFINITY : i.event.seq);
+    items.sort((a, b) => seqOf(a) - seqOf(b));
+    for (const item of items) this.emitInRoom(conversationId, room, item);
   }
 
   private emit(socket: Socket, event: ChatEvent | Typing, origin: string | undefined): void {

@@ -1,94 +1,115 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import type { ConnectionRegistry } from '@chat/connections';
-import type { DeliveryBatch, DeliveryItem, JoinRoom, Names, RoomBatch } from '@chat/messaging';
+import type { RouteTable } from '@chat/connections';
+import type { Names } from '@chat/messaging';
+import { metrics } from '@chat/platform';
+import { DeliveryPayloads, type Outgoing } from './delivery.payloads';
 import type { Delivery } from './timeline.projection';
 
-/** How long a node may take to put its users' sockets in a room before the event goes out anyway. */
-const JOIN_TIMEOUT_MS = 2_000;
+/** How long a round of deliveries is retried while Redis is unreachable before it is given up (clients then catch up by sync). */
+const RETRY_FOR_MS = 5_000;
 
 /**
- * Live delivery after a commit, in commit order. Small conversations: one message per
- * gateway node that holds a recipient (looked up in the registry), carrying that node's
- * users. Large conversations: one message on the conversation's room subject, relayed by
- * the nodes subscribed to it; before the room takes over (or new members arrive), the
- * nodes of the joining users are asked to subscribe and answer first, so the room's next
- * event cannot overtake their subscription.
+ * Live delivery of committed events, off the projection's path: the projector hands each
+ * committed batch over and goes on; rounds of whatever has been handed over go out in
+ * commit order. Small conversations: one message per gateway node that holds a
+ * recipient (from the in-memory route table), carrying that node's users. Large
+ * conversations: one message on the conversation's room subject, relayed by the nodes
+ * subscribed to it. Users who must join a room (the conversation just became large, or
+ * they were added to it) get that event on their node's subject marked `join`: the node
+ * subscribes and reads from the timeline what its subscription may have missed, so no
+ * request to the nodes holds delivery up.
  */
 export class DeliveryRouter {
+  private queue: Delivery[] = [];
+  private running?: Promise<void>;
+
   constructor(
     private readonly nc: NatsConnection,
     private readonly names: Names,
-    private readonly registry: ConnectionRegistry,
+    private readonly routes: RouteTable,
     private readonly log: Logger,
   ) {}
 
-  async route(deliveries: Delivery[]): Promise<void> {
-    let run: Delivery[] = [];
-    // Runs of push and room deliveries are published in turn, so that a conversation
-    // switching between the two keeps its order.
-    for (const d of deliveries) {
-      if (run.length > 0 && (run[0]!.room !== d.room || d.joiners)) {
-        await this.publish(run);
-        run = [];
-      }
-      if (d.joiners) await this.join(d.event.conversationId, d.joiners);
-      run.push(d);
-    }
-    if (run.length) await this.publish(run);
+  /** Hands committed deliveries over, in commit order; returns at once. */
+  enqueue(deliveries: Delivery[]): void {
+    if (deliveries.length === 0) return;
+    for (const d of deliveries) this.queue.push(d);
+    this.running ??= this.drain().finally(() => (this.running = undefined));
   }
 
-  private async publish(run: Delivery[]): Promise<void> {
-    if (run[0]!.room) {
-      const perRoom = new Map<string, RoomBatch['items']>();
-      for (const d of run) {
-        const items = perRoom.get(d.event.conversationId) ?? [];
-        items.push({ event: d.event, ...(d.origin !== undefined && { origin: d.origin }) });
-        perRoom.set(d.event.conversationId, items);
-      }
-      for (const [conversationId, items] of perRoom) this.nc.publish(this.names.room(conversationId), JSON.stringify({ items } satisfies RoomBatch));
-      return;
-    }
-    const nodesOfUser = await this.nodesOf([...new Set(run.flatMap((d) => d.recipients))]);
-    const perNode = new Map<string, DeliveryItem[]>();
-    for (const d of run) {
-      const usersOnNode = new Map<string, string[]>();
-      for (const user of d.recipients) {
-        for (const node of nodesOfUser.get(user) ?? []) {
-          const users = usersOnNode.get(node);
-          if (users) users.push(user);
-          else usersOnNode.set(node, [user]);
-        }
-      }
-      for (const [node, users] of usersOnNode) {
-        const items = perNode.get(node) ?? [];
-        items.push({ event: d.event, users, ...(d.origin !== undefined && { origin: d.origin }) });
-        perNode.set(node, items);
-      }
-    }
-    for (const [node, items] of perNode) this.nc.publish(this.names.nodeDelivery(node), JSON.stringify({ items } satisfies DeliveryBatch));
+  /** Resolves once everything handed over so far has gone out (shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
   }
 
-  private async join(conversationId: string, users: string[]): Promise<void> {
-    const byNode = await this.registry.nodesOf(users);
-    await Promise.all(
-      [...byNode].map(async ([node, nodeUsers]) => {
-        const request: JoinRoom = { conversationId, users: nodeUsers };
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const round = this.queue;
+      this.queue = [];
+      const deadline = Date.now() + RETRY_FOR_MS;
+      for (let attempt = 1; ; attempt++) {
         try {
-          await this.nc.request(this.names.nodeControl(node), JSON.stringify(request), { timeout: JOIN_TIMEOUT_MS });
+          // After the commit: a client that connected before it is in the table now.
+          await this.routes.refresh();
+          await this.publish(round);
+          break;
         } catch (err) {
-          // A node that died with its leases: its clients reconnect and sync.
-          this.log.warn({ node, conversationId, err: (err as Error).message }, 'node did not join the room');
+          if (Date.now() > deadline) {
+            // Committed is committed: clients that miss a live event get it from sync.
+            this.log.error({ events: round.length, err: (err as Error).message }, 'live delivery failed');
+            metrics.deliveryFailures.inc(round.length);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1_000)));
         }
-      }),
-    );
+      }
+    }
   }
 
-  private async nodesOf(users: string[]): Promise<Map<string, string[]>> {
+  /**
+   * Node messages and room messages are separate subjects; a conversation that moves from
+   * one to the other keeps its order because whatever is pending on the other path for it
+   * goes out first.
+   */
+  private async publish(round: Delivery[]): Promise<void> {
+    const out = new DeliveryPayloads(this.nc.info?.max_payload ?? 1024 * 1024);
+    const nodesOf = await this.routes.nodesOf(round.flatMap((d) => (d.room ? d.joiners ?? [] : d.recipients)));
     const nodesOfUser = new Map<string, string[]>();
-    for (const [node, nodeUsers] of await this.registry.nodesOf(users)) {
-      for (const user of nodeUsers) nodesOfUser.set(user, [...(nodesOfUser.get(user) ?? []), node]);
+    for (const [node, users] of nodesOf) for (const u of users) append(nodesOfUser, u, node);
+    const perNode = (users: Iterable<string>) => {
+      const byNode = new Map<string, string[]>();
+      for (const user of users) for (const node of nodesOfUser.get(user) ?? []) append(byNode, node, user);
+      return byNode;
+    };
+    for (const d of round) {
+      const conversationId = d.event.conversationId;
+      if (d.room) {
+        if (d.joiners) {
+          // The joiners' nodes get this event (and subscribe) after the room's earlier events and before its next one.
+          if (out.rooms.conversations.has(conversationId)) this.send(out.rooms.take());
+          out.addToNodes(d, perNode(d.joiners), true);
+          this.send(out.nodes.take());
+        } else if (out.nodes.conversations.has(conversationId)) {
+          this.send(out.nodes.take());
+        }
+        out.addToRoom(d);
+      } else {
+        if (out.rooms.conversations.has(conversationId)) this.send(out.rooms.take());
+        out.addToNodes(d, perNode(d.recipients), false);
+      }
     }
-    return nodesOfUser;
+    this.send(out.nodes.take());
+    this.send(out.rooms.take());
   }
+
+  private send(messages: Outgoing[]): void {
+    for (const m of messages) this.nc.publish('node' in m ? this.names.nodeDelivery(m.node) : this.names.room(m.room), m.data);
+  }
+}
+
+function append(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }

@@ -7,8 +7,9 @@ import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { resetProjectionConsumer, type Names, type ProjectionName } from '@chat/messaging';
 import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES } from '@chat/platform';
-import { CheckpointMovedError, ProjectionRepository } from '@chat/storage';
+import { CheckpointMovedError, ProjectionRepository, SendsProjectedBeforeError } from '@chat/storage';
 import { PartitionPump, type PumpBatch } from './partition.pump';
+import { StaleBatchError } from './timeline.applier';
 
 /** The pattern a projection's handler listens on: one call per committed-to-be batch. */
 export const batchPattern = (projection: ProjectionName) => `${projection}.batch`;
@@ -64,6 +65,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
           },
           firstSeq: async () => (await this.jsm.streams.info(this.names.stream(partition))).state.first_seq,
           ...(afterCommit && { afterCommit }),
+          foldAgain: (err) => err instanceof StaleBatchError || err instanceof SendsProjectedBeforeError,
           resync: async (err) => (err instanceof CheckpointMovedError ? (await this.checkpoints.checkpoints([partition])).get(partition) : undefined),
           handle: async (batch: PumpBatch) => {
             await lastValueFrom(this.transformToObservable(await handler(batch)), { defaultValue: undefined });

@@ -23,12 +23,16 @@ export interface PumpDeps {
    * that is ahead): returns the checkpoint to continue from.
    */
   resync: (err: unknown) => Promise<number | undefined>;
+  /** Whether a failed batch is handed over again at once, without counting as a failure. */
+  foldAgain?: (err: unknown) => boolean;
   /** Runs after a batch is committed and before it is acked (a test hook uses it to crash there). */
   afterCommit?: () => void;
   logger: Logger;
 }
 
 const GAP_CHECK_MS = 2_000;
+/** Batches with the handler at once: one committing, one folded on its result. */
+const PIPELINE_DEPTH = 2;
 const MAX_RETRY_MS = 5_000;
 
 /**
@@ -98,9 +102,10 @@ export class PartitionPump {
     this.wake?.();
   }
 
-  private takeBatch(): JsMsg[] {
+  /** The events from `from` on that are here, in sequence, up to a batch. */
+  private takeBatch(from: number): JsMsg[] {
     const batch: JsMsg[] = [];
-    for (let seq = this.expected; batch.length < this.deps.batchSize; seq++) {
+    for (let seq = from; batch.length < this.deps.batchSize; seq++) {
       const m = this.buffer.get(seq);
       if (!m) break;
       batch.push(m);
@@ -108,48 +113,88 @@ export class PartitionPump {
     return batch;
   }
 
+  /**
+   * Up to PIPELINE_DEPTH batches are with the handler at once: while one commits, the
+   * next is folded. They complete in order; the first to fail takes the ones after it
+   * with it (they were folded on its result), and all of them are handed over again.
+   */
   private async run(): Promise<void> {
     let failures = 0;
+    const inFlight: Array<{ batch: JsMsg[]; done: Promise<void> }> = [];
+    let next = this.expected;
     while (!this.stopping) {
-      const batch = this.takeBatch();
-      if (batch.length === 0) {
+      while (inFlight.length < PIPELINE_DEPTH) {
+        const batch = this.takeBatch(next);
+        if (batch.length === 0) break;
+        const done = this.deps.handle({ partition: this.deps.partition, fromSeq: next - 1, messages: batch });
+        done.catch(() => undefined); // awaited below, in order
+        inFlight.push({ batch, done });
+        next = batch[batch.length - 1]!.seq + 1;
+      }
+      const head = inFlight[0];
+      if (!head) {
         if (this.buffer.size > 0) await this.checkGap();
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          if (this.stopping || this.buffer.has(this.expected)) resolve();
-          else if (this.buffer.size > 0) setTimeout(resolve, GAP_CHECK_MS).unref();
-        });
+        await this.sleepUntilEvents(this.expected, true);
         this.wake = undefined;
+        next = this.expected;
         continue;
       }
       this.gapSince = undefined;
+      if (inFlight.length < PIPELINE_DEPTH) {
+        // Wake for the head's commit, or for events that can be folded meanwhile.
+        const committed = await Promise.race([head.done.then(() => true, () => true), this.sleepUntilEvents(next, false).then(() => false)]);
+        this.wake = undefined;
+        if (!committed) continue;
+      }
       try {
-        await this.deps.handle({ partition: this.deps.partition, fromSeq: this.expected - 1, messages: batch });
+        await head.done;
       } catch (err) {
+        await Promise.allSettled(inFlight.map((f) => f.done));
+        inFlight.length = 0;
+        next = this.expected;
         const checkpoint = await this.deps.resync(err).catch(() => undefined);
         if (checkpoint !== undefined && checkpoint + 1 > this.expected) {
           this.deps.logger.warn({ partition: this.deps.partition, from: this.expected - 1, to: checkpoint }, 'checkpoint moved ahead by another writer; continuing from it');
           this.skipTo(checkpoint + 1);
+          next = this.expected;
           failures = 0;
           continue;
         }
+        // Folded again at once: an earlier batch failed, or the batch holds copies of sends.
+        if (this.deps.foldAgain?.(err)) continue;
         failures++;
         this.deps.logger.error(
-          { partition: this.deps.partition, fromSeq: this.expected - 1, size: batch.length, attempt: failures, err: (err as Error).message },
+          { partition: this.deps.partition, fromSeq: this.expected - 1, size: head.batch.length, attempt: failures, err: (err as Error).message },
           'batch failed; retrying',
         );
         // Keep the batch and try again; it stays in order because nothing after it moves.
-        for (const m of batch) m.working();
+        for (const m of this.buffer.values()) m.working();
         await this.pause(Math.min(100 * 2 ** failures, MAX_RETRY_MS));
         continue;
       }
       failures = 0;
+      inFlight.shift();
       this.deps.afterCommit?.();
-      for (const m of batch) this.buffer.delete(m.seq);
-      this.expected = batch[batch.length - 1]!.seq + 1;
+      for (const m of head.batch) this.buffer.delete(m.seq);
+      this.expected = head.batch[head.batch.length - 1]!.seq + 1;
       // AckPolicy.All: acking the last acks the batch.
-      settle(batch[batch.length - 1]!, { kind: 'ack' });
+      settle(head.batch[head.batch.length - 1]!, { kind: 'ack' });
     }
+    await Promise.allSettled(inFlight.map((f) => f.done));
+  }
+
+  /**
+   * Resolves when event `seq` is here (or on stop). `checking`: also after GAP_CHECK_MS
+   * while later events wait for it, so that a gap is looked into.
+   */
+  private sleepUntilEvents(seq: number, checking: boolean): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = () => {
+        if (this.stopping || this.buffer.has(seq)) resolve();
+      };
+      if (this.stopping || this.buffer.has(seq)) resolve();
+      else if (checking && this.buffer.size > 0) setTimeout(resolve, GAP_CHECK_MS).unref();
+    });
   }
 
   private skipTo(seq: number): void {

@@ -1,11 +1,10 @@
-import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { Redis } from 'ioredis';
-import { ConnectionRegistry } from '@chat/connections';
+import { RouteTable } from '@chat/connections';
 import type { Names } from '@chat/messaging';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
-import { CONFIG, LOGGER, NAMES, NATS, REDIS, TIERED } from '@chat/platform';
+import { CONFIG, LOGGER, NAMES, NATS, TIERED } from '@chat/platform';
 import { ProjectionRepository, type TieredMessages } from '@chat/storage';
 import { DeliveryRouter } from './delivery.router';
 import { InboxPruner } from './inbox.pruner';
@@ -20,13 +19,13 @@ import { TimelineProjector } from './timeline.projector';
     JetStreamTransport,
     {
       provide: DeliveryRouter,
-      inject: [NATS, NAMES, REDIS, LOGGER],
-      useFactory: (nc: NatsConnection, names: Names, redis: Redis, log: Logger) => new DeliveryRouter(nc, names, new ConnectionRegistry(redis, names), log),
+      inject: [NATS, NAMES, RouteTable, LOGGER],
+      useFactory: (nc: NatsConnection, names: Names, routes: RouteTable, log: Logger) => new DeliveryRouter(nc, names, routes, log),
     },
     {
       provide: TimelineApplier,
       inject: [ProjectionRepository, CONFIG, TIERED],
-      useFactory: (repo: ProjectionRepository, config: Config, tiered: TieredMessages) => new TimelineApplier(repo, config.CHAT_PUSH_FANOUT_MAX, tiered),
+      useFactory: (repo: ProjectionRepository, config: Config, tiered: TieredMessages) => new TimelineApplier(repo, config.CHAT_PUSH_FANOUT_MAX, tiered, config.CHAT_PROJECTOR_BATCH),
     },
     {
       provide: InboxPruner,
@@ -36,11 +35,19 @@ import { TimelineProjector } from './timeline.projector';
   ],
   exports: [JetStreamTransport],
 })
-export class ProjectorModule implements OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(@Inject(InboxPruner) private readonly pruner: InboxPruner) {}
+export class ProjectorModule implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(InboxPruner) private readonly pruner: InboxPruner,
+    private readonly router: DeliveryRouter,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.pruner.start();
+  }
+
+  /** What was committed goes out before the connections close. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.router.idle();
   }
 
   onApplicationShutdown(): void {

@@ -55,8 +55,8 @@ export interface BatchInput {
   events: LoggedEvent[];
   /** The state of every conversation in the batch before it (undefined: not created). */
   states: ReadonlyMap<string, ConversationState>;
-  /** (sender, clientMsgId) pairs already projected (`clientMsgKey`). */
-  knownSends: ReadonlySet<string>;
+  /** (sender, clientMsgId) pairs known to be projected before (`clientMsgKey`): copies in the log. */
+  knownSends: { has(key: string): boolean };
   /** The stored messages that edits, deletes and reactions of the batch target (`messageKey`). */
   targets: ReadonlyMap<string, Message>;
   /** Stored read markers of the readers in the batch (`readerKey`). */
@@ -82,7 +82,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
   const writes = emptyWrites(input.partition, input.fromSeq);
   const deliveries: Delivery[] = [];
   const states = new Map<string, ConversationState>(input.states);
-  const sends = new Set(input.knownSends);
+  const sends = new Set<string>();
   const markers = new Map(input.readMarkers);
   const touched = new Map<string, Touch>();
   /** Working copies of the messages the batch creates or changes, by `messageKey`. */
@@ -118,7 +118,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     }
     if (event.type === 'MessageSent') {
       const key = clientMsgKey(event.senderId, event.clientMsgId);
-      if (sends.has(key)) {
+      if (sends.has(key) || input.knownSends.has(key)) {
         refuse('DUPLICATE', 'clientMsgId already sent');
         continue;
       }

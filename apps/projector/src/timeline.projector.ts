@@ -10,7 +10,7 @@ import type { PumpBatch } from './partition.pump';
 import { RethrowFilter } from './rethrow.filter';
 import { readLogged, TimelineApplier } from './timeline.applier';
 
-/** Builds the timeline, inbox and conversation read models, then delivers what it committed. */
+/** Builds the timeline, inbox and conversation read models, then hands what it committed to live delivery. */
 @Controller()
 @UseFilters(RethrowFilter)
 export class TimelineProjector {
@@ -36,11 +36,7 @@ export class TimelineProjector {
 
     const notice: ProgressNotice = { partition: batch.partition, seq: projected.writes.toSeq };
     this.nc.publish(this.names.progress('timeline'), JSON.stringify(notice));
-    try {
-      await this.router.route(projected.deliveries);
-    } catch (err) {
-      // Committed is committed: clients that miss a live event get it from sync.
-      this.log.error({ partition: batch.partition, err: (err as Error).message }, 'live delivery failed');
-    }
+    // Off the projection's path: the next batch does not wait for this one's delivery.
+    this.router.enqueue(projected.deliveries);
   }
 }

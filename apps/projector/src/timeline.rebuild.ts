@@ -93,7 +93,7 @@ export class TimelineRebuild {
       const repository = new ProjectionRepository(freshPool, TIMELINE, { takesSwapLock: false });
       await repository.checkpoints(names.allPartitions());
       // The fresh schema has no archived tier yet: everything it replays is hot.
-      const applier = new TimelineApplier(repository, this.deps.fanoutMax, new TieredMessages(freshPool, this.deps.blobs));
+      const applier = new TimelineApplier(repository, this.deps.fanoutMax, new TieredMessages(freshPool, this.deps.blobs), this.deps.batchSize);
 
       const ends = await this.streamEnds();
       this.progress.total = ends.reduce((sum, e) => sum + e, 0);
@@ -171,24 +171,32 @@ class PartitionReplay {
       this.messages = await consumer.consume({ max_messages: this.deps.batchSize * 2 });
       this.iterator = this.messages[Symbol.asyncIterator]();
     }
+    // Two batches at once, as the live projector does: one commits while the next is folded.
+    const inFlight: Array<Promise<void>> = [];
     let batch: JsMsg[] = [];
     const flush = async () => {
       const events = batch.map((m) => readLogged(m, this.deps.names));
-      await this.applier.apply(this.partition, this.position, events);
+      const done = this.applier.apply(this.partition, this.position, events).then(() => this.onApplied(events.length));
+      done.catch(() => undefined); // awaited below, in order
+      inFlight.push(done);
       this.position = batch[batch.length - 1]!.seq;
-      this.onApplied(batch.length);
       batch = [];
+      if (inFlight.length >= 2) await inFlight.shift();
     };
-    for (;;) {
-      const reached = batch.length ? batch[batch.length - 1]!.seq : this.position;
-      if (reached >= target) {
-        if (batch.length) await flush();
-        return;
+    try {
+      for (;;) {
+        const reached = batch.length ? batch[batch.length - 1]!.seq : this.position;
+        if (reached >= target) {
+          if (batch.length) await flush();
+          return;
+        }
+        const next = await this.iterator.next();
+        if (next.done) throw new Error(`partition ${this.partition}: the log ended before seq ${target}`);
+        batch.push(next.value);
+        if (batch.length >= this.deps.batchSize || next.value.info.pending === 0) await flush();
       }
-      const next = await this.iterator.next();
-      if (next.done) throw new Error(`partition ${this.partition}: the log ended before seq ${target}`);
-      batch.push(next.value);
-      if (batch.length >= this.deps.batchSize || next.value.info.pending === 0) await flush();
+    } finally {
+      for (const done of inFlight) await done;
     }
   }
 

@@ -6,6 +6,11 @@ export interface DeliveryItem {
   users: string[];
   /** `nodeId/connectionId` of the connection that sent it: it has the ack, not a copy. */
   origin?: string;
+  /**
+   * The users' sockets join the conversation's room with this event (it just became
+   * large, or they were added to it): the room's later events come on its subject.
+   */
+  join?: true;
 }
 
 /**
@@ -19,12 +24,6 @@ export interface DeliveryBatch {
 /** What goes to the room subject of a large conversation: every member there sees it. */
 export interface RoomBatch {
   items: Array<{ event: ChatEvent | Typing; origin?: string }>;
-}
-
-/** Request to a node: make these users' sockets join the conversation's room, then reply. */
-export interface JoinRoom {
-  conversationId: string;
-  users: string[];
 }
 
 /** What a projector announces after each commit: everything up to `seq` is readable. */

@@ -73,11 +73,6 @@ export class Names {
     return `${this.namespace}.presence.${subjectToken(userId)}`;
   }
 
-  /** Core NATS request subject on which a node makes its users' sockets join a room. */
-  nodeControl(nodeId: string): string {
-    return `${this.nodeDelivery(nodeId)}.control`;
-  }
-
   /**
    * Redis sorted set of one user's live connections: member `node|epoch|connection`,
    * score = lease expiry (ms). The braces keep a user's keys in one Redis Cluster slot.
@@ -179,8 +174,8 @@ export function subjectToken(value: string): string {
   return value.replace(/[^A-Za-z0-9_-]/g, (c) => `~${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-/** NATS headers the system sets on events. */
+/** NATS headers the system has set on events. */
 export const HEADERS = {
-  /** The connection that sent a command, so live delivery skips the device that sent it. */
+  /** The connection that sent a command, on entries written before it moved into the payload (publish.ts). */
   origin: 'Chat-Origin',
 } as const;

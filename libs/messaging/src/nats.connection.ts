@@ -13,6 +13,8 @@ export async function connectNats(servers: string[], name: string): Promise<Nats
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     pingInterval: 10_000,
+    // Every request (a JetStream publish is one) would otherwise capture a stack trace.
+    noAsyncTraces: true,
   });
   assertServer(nc);
   return nc;

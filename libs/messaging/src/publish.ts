@@ -1,5 +1,4 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers } from '@nats-io/nats-core';
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { ConversationEvent } from '@chat/domain';
 import { HEADERS, type Names } from './names';
 
@@ -10,6 +9,38 @@ export interface Appended {
   duplicate: boolean;
 }
 
+/**
+ * The field of a log entry that names the connection that sent the command (live delivery
+ * skips it: it has the ack). A payload field, not a header: headers cost an encoding
+ * per message on both ends. Never a field of an event.
+ */
+const ORIGIN_FIELD = '_origin';
+
+/** The bytes of a log entry: the event's JSON, with the sending connection beside it. */
+export function encodeLogged(event: ConversationEvent, origin?: string): string {
+  const json = JSON.stringify(event);
+  return origin === undefined ? json : `${json.slice(0, -1)},"${ORIGIN_FIELD}":${JSON.stringify(origin)}}`;
+}
+
+/** A log entry's event (unchecked: `upcast` checks it) and the connection that sent it. */
+export function readLoggedPayload(m: Pick<JsMsg, 'json' | 'headers'>): { raw: unknown; origin?: string } {
+  let raw: unknown;
+  try {
+    raw = m.json();
+  } catch {
+    return { raw: undefined };
+  }
+  let origin: string | undefined;
+  if (raw !== null && typeof raw === 'object' && ORIGIN_FIELD in raw) {
+    const value = (raw as Record<string, unknown>)[ORIGIN_FIELD];
+    delete (raw as Record<string, unknown>)[ORIGIN_FIELD];
+    if (typeof value === 'string') origin = value;
+  }
+  // Entries written before the origin moved into the payload carry it as a header.
+  origin ??= m.headers?.get(HEADERS.origin) || undefined;
+  return { raw, ...(origin !== undefined && { origin }) };
+}
+
 /** Appends one event to its conversation's subject and waits for the stream's ack. */
 export async function appendEvent(
   js: JetStreamClient,
@@ -18,10 +49,7 @@ export async function appendEvent(
   event: ConversationEvent,
   opts: { msgId?: string; origin?: string; timeoutMs?: number } = {},
 ): Promise<Appended> {
-  const h = headers();
-  if (opts.origin) h.set(HEADERS.origin, opts.origin);
-  const ack = await js.publish(names.conversationSubject(partition, event.conversationId), JSON.stringify(event), {
-    headers: h,
+  const ack = await js.publish(names.conversationSubject(partition, event.conversationId), encodeLogged(event, opts.origin), {
     timeout: opts.timeoutMs ?? 5_000,
     ...(opts.msgId !== undefined && { msgID: opts.msgId }),
   });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createPool, ensureDatabase } from './database';
 import { migrate } from './migrate';
 import { ensureProjectionSchema, TIMELINE } from './projection-schema';
-import { CheckpointMovedError, ProjectionRepository } from './projection.repository';
+import { CheckpointMovedError, ProjectionRepository, SendsProjectedBeforeError } from './projection.repository';
 import { emptyWrites, type ProjectionWrites } from './projection.rows';
 import { ReadModelRepository } from './read-model.repository';
 
@@ -59,13 +59,26 @@ describe('projection repository on a real Postgres', () => {
       }),
     );
     expect((await repo.checkpoints([0])).get(0)).toBe(2);
-    expect(await repo.knownClientMsgIds([{ senderId: 'a', clientMsgId: 'c1' }, { senderId: 'a', clientMsgId: 'c2' }])).toEqual(new Set(['a\nc1']));
     const [summary] = await reads.listConversations('b', 10);
     expect(summary).toMatchObject({ id: 'g_1', unread: 0, lastReadSeq: 2, memberCount: 2, lastMessage: message });
 
     // The same batch again (a second projector, or a replayed commit) must not apply.
     await expect(repo.commit(batch(0, 2))).rejects.toBeInstanceOf(CheckpointMovedError);
     expect((await repo.checkpoints([0])).get(0)).toBe(2);
+  });
+
+  it('refuses a batch holding a copy of a send projected before, naming it, and writes nothing of it', async () => {
+    const at = '2026-01-01T00:00:01.000Z';
+    const copy = batch(2, 4, (w) => {
+      w.inbox.push({ userId: 'b', seq: 3, conversationId: 'g_1' });
+      w.clientMsgIds.push({ senderId: 'a', clientMsgId: 'c2', conversationId: 'g_1', seq: 3, sentAt: at }, { senderId: 'a', clientMsgId: 'c1', conversationId: 'g_1', seq: 4, sentAt: at });
+    });
+    const refused = await repo.commit(copy).then(() => undefined, (err: unknown) => err);
+    expect(refused).toBeInstanceOf(SendsProjectedBeforeError);
+    expect((refused as SendsProjectedBeforeError).pairs).toEqual([['a', 'c1']]);
+    expect((await repo.checkpoints([0])).get(0)).toBe(2);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM client_msg_ids WHERE client_msg_id = 'c2'`)).rows[0].n).toBe(0);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM inbox WHERE seq = 3`)).rows[0].n).toBe(0);
   });
 
   it('rolls back every row of a batch that fails', async () => {

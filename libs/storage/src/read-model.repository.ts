@@ -128,6 +128,15 @@ export class ReadModelRepository {
     return rows.map(toSummary);
   }
 
+  /** A conversation's events after `afterSeq` in the hot tier, ascending: what a room subscription made late may have missed. */
+  async timelineAfter(conversationId: string, afterSeq: number, limit: number): Promise<ChatEvent[]> {
+    const { rows } = await this.pool.query<{ payload: ChatEvent }>(
+      'SELECT payload FROM timeline WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [conversationId, afterSeq, limit],
+    );
+    return rows.map((r) => r.payload);
+  }
+
   /**
    * The events a user may see after each watermark, up to the projector's checkpoint, in
    * one statement so that checkpoints and rows come from one snapshot: its inbox rows
