@@ -11,6 +11,13 @@ export const BENCH_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 
 export const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
+/** The shared services' ports, from the config's URLs: the services whose CPU the benchmark reports beside the product's. */
+export function sharedServicePorts(): Record<string, number> {
+  const c = loadConfig({ ...process.env, CHAT_NAMESPACE: 'x' });
+  const port = (url: string, fallback: number) => Number(new URL(url).port || fallback);
+  return { 'nats-server': port(c.CHAT_NATS_URL[0]!, 4222), postgres: port(c.CHAT_DATABASE_URL, 5432), 'redis-server': port(c.CHAT_REDIS_URL[0]!, 6379) };
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();

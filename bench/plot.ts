@@ -5,7 +5,8 @@
 export interface Series {
   name: string;
   color: string;
-  dashed?: boolean;
+  /** An SVG stroke-dasharray ("5 3"); a solid line without it. */
+  dash?: string;
   points: Array<[number, number]>;
 }
 
@@ -41,11 +42,11 @@ export function latencyPlot(title: string, series: Series[], limitMs: number): s
   );
   series.forEach((s, i) => {
     const d = s.points.map(([px, py], k) => `${k ? 'L' : 'M'}${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ');
-    out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
+    out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     for (const [px, py] of s.points) out.push(`<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="3" fill="${s.color}"/>`);
     const ly = m.t + 14 + i * 20;
     out.push(
-      `<line x1="${W - m.r + 12}" y1="${ly - 4}" x2="${W - m.r + 36}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`,
+      `<line x1="${W - m.r + 12}" y1="${ly - 4}" x2="${W - m.r + 36}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
       `<text x="${W - m.r + 42}" y="${ly}">${escape(s.name)}</text>`,
     );
   });

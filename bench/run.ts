@@ -1,20 +1,25 @@
 /**
  * `npm run bench [-- --quick] [-- --split] [-- --only chat,groups,...]`: the benchmark.
  * Starts the system (one all-in-one process, or with --split a projector and two
- * gateways), drives it from several load processes, measures the ceilings in the same
- * run, prints tables, and writes bench/results/latest.json (latest-quick.json for
+ * gateways), drives it from several load processes, measures the ceilings and the naive
+ * baseline in the same run, prints tables (the previous run's headline beside this
+ * one's, and the goals), and writes bench/results/latest.json (latest-quick.json for
  * --quick), latest.md and latency.svg.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { BenchNamespace, ROOT, startProcess, startSystem, stopProcess } from './bench-system';
+import { BenchNamespace, ROOT, sharedServicePorts, startProcess, startSystem, stopProcess } from './bench-system';
+import { CpuMeter, sharedServices, ticksPerSecond } from './cpu';
+import { goals, goalsTable } from './goals';
+import { headlineKeys, headlineOf, headlineTable, readPrevious } from './headline';
 import { latencyPlot } from './plot';
 import { summarizeProfiles } from './profile';
 import { connectionsScenario } from './scenarios/connections';
 import { groups, type GroupRow } from './scenarios/groups';
+import { naiveBaseline } from './scenarios/naive-baseline';
 import { oneToOne, type OneToOneResult } from './scenarios/one-to-one';
-import { P99_LIMIT_MS } from './scenarios/rate-steps';
+import { P99_LIMIT_MS, type RateStep } from './scenarios/rate-steps';
 import { reconnectStorm } from './scenarios/reconnect-storm';
 import { replayScenario } from './scenarios/replay';
 import { tiersScenario } from './scenarios/tiers';
@@ -23,10 +28,17 @@ import { round, table } from './stats';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const split = args.includes('--split');
-const ALL = ['relay', 'chat', 'groups', 'storm', 'connections', 'replay', 'tiers', 'profile'] as const;
+const ALL = ['relay', 'naive', 'chat', 'groups', 'storm', 'connections', 'replay', 'tiers', 'profile'] as const;
 type Phase = (typeof ALL)[number];
 const onlyArg = args[args.indexOf('--only') + 1];
 const phases: readonly Phase[] = args.includes('--only') && onlyArg ? (onlyArg.split(',') as Phase[]) : ALL.filter((p) => p !== 'profile' || !quick);
+const unknown = phases.filter((p) => !ALL.includes(p));
+if (unknown.length) {
+  process.stderr.write(`bench: unknown phase ${unknown.join(', ')} (phases: ${ALL.join(', ')})\n`);
+  process.exit(2);
+}
+const RESULTS = join(ROOT, 'bench', 'results');
+const stem = args.includes('--only') ? `only-${phases.join('-')}` : quick ? 'latest-quick' : 'latest';
 const started = Date.now();
 const say = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
 
@@ -40,16 +52,27 @@ async function main(): Promise<void> {
   const md: string[] = [];
   const wants = (p: Phase) => phases.includes(p);
   say(`${quick ? 'quick' : 'full'} run, system ${split ? 'split (projector + 2 gateways)' : 'all-in-one'}, phases: ${phases.join(', ')}`);
+  // Read before this run overwrites it.
+  const previous = readPrevious(join(RESULTS, `${stem}.json`));
+  say(previous ? `previous run of bench/results/${stem}.json: ${previous.at ?? 'undated'}` : `no previous bench/results/${stem}.json`);
+  const services = sharedServices(sharedServicePorts());
+  say(`CPU per delivery from /proc (${ticksPerSecond()} ticks/s); shared services: ${services.map((s) => `${s.name} ${s.pids.length ? s.pids.join(',') : 'not found'}${s.byPort ? '' : ' (by name only)'}`).join('; ')}`);
 
   let relay: OneToOneResult | undefined;
   if (wants('relay')) {
     say('ceiling: raw Socket.IO relay (a bare server forwarding to a room)');
     const bare = await startProcess('bare', 'dist/bench/bare-socketio.js', {});
     try {
-      relay = await oneToOne({ urls: [bare.url], target: 'relay', pairs: SIZE.pairs, workers: SIZE.workers, seconds: SIZE.stepSeconds, halfSeconds: SIZE.halfSeconds, start: 500 }, say);
+      relay = await oneToOne({ urls: [bare.url], target: 'relay', pairs: SIZE.pairs, workers: SIZE.workers, seconds: SIZE.stepSeconds, halfSeconds: SIZE.halfSeconds, start: 500, cpu: new CpuMeter([bare.child.pid!], services) }, say);
     } finally {
       await stopProcess(bare);
     }
+  }
+
+  let naive: Awaited<ReturnType<typeof naiveBaseline>> | undefined;
+  if (wants('naive')) {
+    say('baseline: naive Socket.IO server (one awaited Postgres INSERT per message, then the relay to the room)');
+    naive = await naiveBaseline({ pairs: SIZE.pairs, workers: SIZE.workers, seconds: SIZE.stepSeconds, halfSeconds: SIZE.halfSeconds, start: 200, services }, say);
   }
 
   let chat: OneToOneResult | undefined;
@@ -62,7 +85,8 @@ async function main(): Promise<void> {
       try {
         if (wants('chat')) {
           say('(b) 1:1 chat at rising rates');
-          chat = await oneToOne({ urls: system.gatewayUrls, target: 'chat', pairs: SIZE.pairs, workers: SIZE.workers, seconds: SIZE.stepSeconds, halfSeconds: SIZE.halfSeconds, start: 25 }, say);
+          const cpu = new CpuMeter(system.processes.map((p) => p.child.pid!), services);
+          chat = await oneToOne({ urls: system.gatewayUrls, target: 'chat', pairs: SIZE.pairs, workers: SIZE.workers, seconds: SIZE.stepSeconds, halfSeconds: SIZE.halfSeconds, start: 25, cpu }, say);
         }
         if (wants('storm')) {
           say(`(d) reconnect storm: ${SIZE.storm} clients`);
@@ -119,28 +143,54 @@ async function main(): Promise<void> {
   const ms = (x: number | undefined) => (x === undefined ? null : round(x, 1));
   const rate = (x: number | undefined) => (x === undefined ? null : Math.round(x));
   const ratio = (a: number | undefined, b: number | undefined) => (a && b ? round(a / b, 2) : null);
-  md.push('### Ceilings (same run, same machine, same client libraries)', table(['ceiling', 'per second'], [
+  const storm = results.storm as { seconds: number; missing: string[] } | undefined;
+  const headline = { chat: headlineOf(chat), relay: headlineOf(relay), naive: headlineOf(naive) };
+  const group500 = (mode: 'push' | 'pull') => {
+    const r = groupRows?.[mode].find((g) => g.size === 500);
+    return r && { p99Ms: r.step.latency.p99, deliveries: r.step.deliveries, expected: r.step.expected };
+  };
+  const goalRows = goals({
+    chatSendsPerS: chat?.best?.sendsPerS, chatDeliveriesPerS: chat?.best?.deliveriesPerS, chatHalfP99Ms: chat?.half?.latency.p99,
+    jetstreamPublishPerS: replay?.publishPerS, jetstreamConsumePerS: replay?.consumePerS, replayPerS: replay?.replayPerS,
+    relayDeliveriesPerS: relay?.best?.deliveriesPerS, naiveDeliveriesPerS: naive?.best?.deliveriesPerS,
+    ...(storm && { storm: { seconds: storm.seconds, missing: storm.missing.length } }),
+    groups500: { ...(group500('push') && { push: group500('push') }), ...(group500('pull') && { pull: group500('pull') }) },
+    kbPerConnection: connections?.gateway.kbPerConnection,
+  });
+  md.push('### Headline: the 1:1 message path, chat against the raw relay and the naive baseline', headlineTable(headline, previous));
+  md.push('### Goals', goalsTable(goalRows));
+  md.push('### Ceilings and baseline (same run, same machine, same client libraries)', table(['ceiling', 'per second'], [
     ['raw JetStream publish, acked, 1,000 in flight (200-byte bodies)', rate(replay?.publishPerS)],
     ['raw JetStream consume (ordered consumer per partition)', rate(replay?.consumePerS)],
     ['raw Postgres insert of timeline rows (500 per transaction, 4 writers)', rate(replay?.postgresRowsPerS)],
     ['raw Socket.IO relay: deliveries at the highest sustained rate', rate(relay?.best?.deliveriesPerS)],
+    ['naive baseline (one Postgres INSERT per message, then the relay): deliveries at the highest sustained rate', rate(naive?.best?.deliveriesPerS)],
   ]));
   md.push('### Scenarios', table(['scenario', 'figure', 'vs ceiling'], [
     ['(b) 1:1 chat: highest sustained sends/s (p99 <= 200 ms)', rate(chat?.best?.sendsPerS), ratio(chat?.best?.sendsPerS, replay?.publishPerS)],
     ['(b) 1:1 chat: deliveries/s at that rate', rate(chat?.best?.deliveriesPerS), ratio(chat?.best?.deliveriesPerS, relay?.best?.deliveriesPerS)],
-    ['(b) p50 / p99 send-to-deliver at half that rate (ms)', chat?.half ? `${ms(chat.half.latency.p50)} / ${ms(chat.half.latency.p99)}` : null, relay?.half ? `relay ${ms(relay.half.latency.p50)} / ${ms(relay.half.latency.p99)}` : null],
+    ['(b) 1:1 chat: deliveries/s against the naive baseline', rate(chat?.best?.deliveriesPerS), ratio(chat?.best?.deliveriesPerS, naive?.best?.deliveriesPerS)],
+    ['(b) p50 / p99 send-to-deliver at half that rate (ms)', chat?.half ? `${ms(chat.half.latency.p50)} / ${ms(chat.half.latency.p99)}` : null,
+      [relay?.half && `relay ${ms(relay.half.latency.p50)} / ${ms(relay.half.latency.p99)}`, naive?.half && `naive ${ms(naive.half.latency.p50)} / ${ms(naive.half.latency.p99)}`].filter(Boolean).join('; ') || null],
     ['(a) idle connections held by one gateway process', connections?.gateway.connected ?? null, connections ? `bare ${connections.bare.connected}` : null],
     ['(a) resident memory per connection (KiB)', ms(connections?.gateway.kbPerConnection), connections ? `bare ${ms(connections.bare.kbPerConnection)}, ratio ${ratio(connections.gateway.kbPerConnection, connections.bare.kbPerConnection)}` : null],
-    [`(d) reconnect storm: ${SIZE.storm} clients caught up (s)`, ms((results.storm as { seconds: number } | undefined)?.seconds), results.storm ? `${(results.storm as { missing: string[] }).missing.length} missing` : null],
+    [`(d) reconnect storm: ${SIZE.storm} clients caught up (s)`, ms(storm?.seconds), storm ? `${storm.missing.length} missing` : null],
     ['(e) replay (events/s)', rate(replay?.replayPerS), ratio(replay?.replayPerS, replay?.consumePerS)],
   ]));
+  // CPU per delivery: the started processes' trees (product) and, apart, the shared services.
+  const cpuCells = (s: RateStep) => [rate(s.cpu?.usPerDelivery ?? undefined), s.cpu ? round(s.cpu.productCores, 2) : null, rate(s.cpu?.servicesUsPerDelivery ?? undefined)];
+  const cpuHead = ['product CPU µs/delivery', 'product cores', 'services CPU µs/delivery'];
   if (chat) {
-    md.push('### 1:1 chat at rising offered load', table(['offered/s', 'sends/s', 'deliveries/s', 'p50 ms', 'p90 ms', 'p99 ms', 'ack p50 ms', 'sustained'],
-      chat.steps.map((s) => [s.offered, rate(s.sendsPerS), rate(s.deliveriesPerS), ms(s.latency.p50), ms(s.latency.p90), ms(s.latency.p99), ms(s.ack.p50), s.sustained ? 'yes' : 'no'])));
+    md.push('### 1:1 chat at rising offered load', table(['offered/s', 'sends/s', 'deliveries/s', 'p50 ms', 'p90 ms', 'p99 ms', 'ack p50 ms', ...cpuHead, 'sustained'],
+      chat.steps.map((s) => [s.offered, rate(s.sendsPerS), rate(s.deliveriesPerS), ms(s.latency.p50), ms(s.latency.p90), ms(s.latency.p99), ms(s.ack.p50), ...cpuCells(s), s.sustained ? 'yes' : 'no'])));
   }
-  if (relay) {
-    md.push('### Raw Socket.IO relay at rising offered load', table(['offered/s', 'relayed/s', 'deliveries/s', 'p50 ms', 'p90 ms', 'p99 ms', 'sustained'],
-      relay.steps.map((s) => [s.offered, rate(s.sendsPerS), rate(s.deliveriesPerS), ms(s.latency.p50), ms(s.latency.p90), ms(s.latency.p99), s.sustained ? 'yes' : 'no'])));
+  for (const [r, title, sent] of [[relay, 'Raw Socket.IO relay', 'relayed/s'], [naive, 'Naive baseline (one Postgres INSERT per message, then the relay)', 'stored+relayed/s']] as const) {
+    if (!r) continue;
+    md.push(`### ${title} at rising offered load`, table(['offered/s', sent, 'deliveries/s', 'p50 ms', 'p90 ms', 'p99 ms', ...cpuHead, 'sustained'],
+      r.steps.map((s) => [s.offered, rate(s.sendsPerS), rate(s.deliveriesPerS), ms(s.latency.p50), ms(s.latency.p90), ms(s.latency.p99), ...cpuCells(s), s.sustained ? 'yes' : 'no'])));
+  }
+  if (chat || relay || naive) {
+    md.push('CPU: utime + stime from /proc of the started processes and all their children (product), and apart of the shared nats-server, postgres and redis-server (services, which other work on this machine also uses), from the first send of a step to its last delivery, divided by its deliveries.');
   }
   if (groupRows) {
     md.push(`### (c) Groups at ${SIZE.groupRate} sends/s`, table(['members', 'groups', 'fan-out', 'sends/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'delivered'],
@@ -162,27 +212,33 @@ async function main(): Promise<void> {
 
   Object.assign(results, {
     at: new Date().toISOString(), quick, split, phases,
-    sends_per_s: rate(chat?.best?.sendsPerS), deliveries_per_s: rate(chat?.best?.deliveriesPerS),
-    p50_ms: ms(chat?.half?.latency.p50), p99_ms: ms(chat?.half?.latency.p99),
+    // The headline, per system: chat unprefixed (sends_per_s, cpu_us_per_delivery, ...), relay_ and naive_.
+    ...headlineKeys('', headline.chat), ...headlineKeys('relay_', headline.relay), ...headlineKeys('naive_', headline.naive),
     jetstream_publish_ceiling_per_s: rate(replay?.publishPerS), jetstream_consume_ceiling_per_s: rate(replay?.consumePerS),
     postgres_insert_ceiling_rows_per_s: rate(replay?.postgresRowsPerS), socketio_relay_ceiling_per_s: rate(relay?.best?.deliveriesPerS),
     connections_per_process: connections?.gateway.connected ?? null, rss_kb_per_connection: ms(connections?.gateway.kbPerConnection),
     bare_socketio_rss_kb_per_connection: ms(connections?.bare.kbPerConnection),
-    reconnect_storm_s: ms((results.storm as { seconds: number } | undefined)?.seconds), replay_events_per_s: rate(replay?.replayPerS),
-    machine, chat, relay, groups: groupRows, connections, replay, tiers,
+    reconnect_storm_s: ms(storm?.seconds), replay_events_per_s: rate(replay?.replayPerS),
+    naive_baseline_rows: naive?.rows ?? null,
+    goals: goalRows, previous: previous ? { at: previous.at, chat: previous.chat, relay: previous.relay, naive: previous.naive } : null,
+    cpu_clock_ticks_per_s: ticksPerSecond(), shared_services: services,
+    machine, chat, relay, naive, groups: groupRows, connections, replay, tiers,
   });
-  const dir = join(ROOT, 'bench', 'results');
+  const dir = RESULTS;
   mkdirSync(dir, { recursive: true });
-  const stem = args.includes('--only') ? `only-${phases.join('-')}` : quick ? 'latest-quick' : 'latest';
   writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify(results, (_k, v: unknown) => (Array.isArray(v) && v.length > 50 && typeof v[0] === 'number' ? undefined : v), 2)}\n`);
   writeFileSync(join(dir, `${stem}.md`), `${text}\n`);
-  if (chat || relay) {
-    const line = (r: OneToOneResult, name: string, key: 'p50' | 'p90' | 'p99', color: string, dashed = false) => ({ name, color, dashed, points: r.steps.map((s) => [s.offered, s.latency[key]] as [number, number]) });
-    writeFileSync(join(dir, `${stem === 'latest' ? 'latency' : `${stem}-latency`}.svg`), latencyPlot('1:1 chat: send-to-deliver latency vs offered load', [
+  if (chat || relay || naive) {
+    const line = (r: OneToOneResult, name: string, key: 'p50' | 'p90' | 'p99', color: string, dash?: string) => ({ name, color, dash, points: r.steps.map((s) => [s.offered, s.latency[key]] as [number, number]) });
+    writeFileSync(join(dir, `${stem === 'latest' ? 'latency' : `${stem}-latency`}.svg`), latencyPlot('1:1 send-to-deliver latency vs offered load', [
       ...(chat ? [line(chat, 'chat p50', 'p50', '#1f77b4'), line(chat, 'chat p90', 'p90', '#2ca02c'), line(chat, 'chat p99', 'p99', '#d62728')] : []),
-      ...(relay ? [line(relay, 'bare relay p50', 'p50', '#1f77b4', true), line(relay, 'bare relay p99', 'p99', '#d62728', true)] : []),
+      ...(relay ? [line(relay, 'bare relay p50', 'p50', '#1f77b4', '5 3'), line(relay, 'bare relay p99', 'p99', '#d62728', '5 3')] : []),
+      ...(naive ? [line(naive, 'naive p50', 'p50', '#ff7f0e', '2 3'), line(naive, 'naive p99', 'p99', '#9467bd', '2 3')] : []),
     ], P99_LIMIT_MS));
   }
+  const passed = goalRows.filter((g) => g.result === 'pass').length;
+  const failed = goalRows.filter((g) => g.result === 'fail').length;
+  say(`goals: ${passed} pass, ${failed} fail, ${goalRows.length - passed - failed} not measured`);
   say(`wrote bench/results/${stem}.json and .md`);
 }
 

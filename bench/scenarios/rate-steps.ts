@@ -1,3 +1,4 @@
+import type { CpuMeter, StepCpu } from '../cpu';
 import type { LoadPool } from '../load-pool';
 import type { Send } from '../load-protocol';
 import { percentiles, type Percentiles } from '../stats';
@@ -15,6 +16,8 @@ export interface RateStep {
   ack: Percentiles;
   errors: Record<string, number>;
   sustained: boolean;
+  /** CPU time of the product's processes and of the shared services over the step, when metered. */
+  cpu?: StepCpu;
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -23,9 +26,11 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
  * Sends at `rate` per second for `seconds` from every load process, then waits (up to
  * 15 s) for the `fanout` deliveries each acked send should cause. Rates are measured
  * from the first send to the last ack or delivery, so a backlog counts against them.
+ * With a `cpu` meter, CPU time is read from the first send to the last delivery.
  */
-export async function runAtRate(pool: LoadPool, sends: Send[][], rate: number, seconds: number, tag: string, fanout: number): Promise<RateStep> {
+export async function runAtRate(pool: LoadPool, sends: Send[][], rate: number, seconds: number, tag: string, fanout: number, cpu?: CpuMeter): Promise<RateStep> {
   await pool.all(() => ({ type: 'collect' }), 'collected');
+  const cpuBefore = cpu?.sample();
   const loads = await pool.all((i) => ({ type: 'load', sends: sends[i]!, rate: rate / pool.size, seconds, tag }), 'loaded');
   const acked = sum(loads.map((l) => l.report.acked));
   const expected = acked * fanout;
@@ -42,6 +47,7 @@ export async function runAtRate(pool: LoadPool, sends: Send[][], rate: number, s
     if (deliveries >= expected || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 50));
   }
+  const cpuAfter = cpu?.sample();
   const startedAt = Math.min(...loads.map((l) => l.report.startedAt));
   const lastAckAt = Math.max(...loads.map((l) => l.report.lastAckAt));
   const errors: Record<string, number> = {};
@@ -53,6 +59,7 @@ export async function runAtRate(pool: LoadPool, sends: Send[][], rate: number, s
     offered: rate, sendsPerS, deliveriesPerS, deliveries, expected, latency,
     ack: percentiles(loads.flatMap((l) => l.report.ackLatencies)), errors,
     sustained: latency.p99 <= P99_LIMIT_MS && sendsPerS >= 0.9 * rate && deliveries >= expected && Object.keys(errors).length === 0,
+    ...(cpu && cpuBefore && cpuAfter && { cpu: cpu.between(cpuBefore, cpuAfter, deliveries) }),
   };
 }
 
@@ -61,13 +68,13 @@ export async function runAtRate(pool: LoadPool, sends: Send[][], rate: number, s
  * sustained step is the figure. `onStep` reports each as it finishes.
  */
 export async function stepUntilSaturated(
-  pool: LoadPool, sends: Send[][], opts: { start: number; seconds: number; fanout: number; tag: string; maxSteps?: number },
+  pool: LoadPool, sends: Send[][], opts: { start: number; seconds: number; fanout: number; tag: string; maxSteps?: number; cpu?: CpuMeter },
   onStep: (s: RateStep) => void,
 ): Promise<{ steps: RateStep[]; best: RateStep | undefined }> {
   const steps: RateStep[] = [];
   let rate = opts.start;
   for (let i = 0; i < (opts.maxSteps ?? 14); i++) {
-    const step = await runAtRate(pool, sends, Math.round(rate), opts.seconds, `${opts.tag}${i}`, opts.fanout);
+    const step = await runAtRate(pool, sends, Math.round(rate), opts.seconds, `${opts.tag}${i}`, opts.fanout, opts.cpu);
     steps.push(step);
     onStep(step);
     if (!step.sustained) break;
