@@ -78,3 +78,28 @@ describe('live delivery', () => {
     expect(list.conversations.filter((x) => x.id === a.conversation.id)).toHaveLength(1);
   });
 });
+
+describe('live delivery under a burst of large messages', () => {
+  // One partition: the burst and the quiet pair share the projector's batches.
+  const sys = useSystem('burst', { CHAT_PARTITIONS: '1' });
+
+  it('delivers 250 messages of 16 KiB sent at once live, and the messages of an unrelated pair beside them', async () => {
+    const heavy = await sys().connect('heavy');
+    const partner = await sys().connect('partner');
+    const quietA = await sys().connect('quiet-a');
+    const quietB = await sys().connect('quiet-b');
+    const { conversation: burst } = await heavy.ok('conversation:create', { type: 'direct', members: ['partner'] });
+    const { conversation: quiet } = await quietA.ok('conversation:create', { type: 'direct', members: ['quiet-b'] });
+
+    const body = 'x'.repeat(16 * 1024 - 8);
+    const sends = Array.from({ length: 250 }, (_, i) => heavy.ok('message:send', { conversationId: burst.id, clientMsgId: `big-${i}`, body: `${String(i).padStart(7, '0')} ${body}` }));
+    const quietSends = Array.from({ length: 20 }, (_, i) => quietA.ok('message:send', { conversationId: quiet.id, clientMsgId: `q-${i}`, body: `q${i}` }));
+    const acks = await Promise.all(sends);
+    const quietAcks = await Promise.all(quietSends);
+
+    const big = await waitForEvents(partner, 250, (e) => e.type === 'message' && e.conversationId === burst.id);
+    expect(big.map((m) => m.seq)).toEqual(acks.map((a) => a.seq).sort((a, b) => a - b));
+    const small = await waitForEvents(quietB, 20, (e) => e.type === 'message' && e.conversationId === quiet.id);
+    expect(small.map((m) => m.seq)).toEqual(quietAcks.map((a) => a.seq).sort((a, b) => a - b));
+  });
+});

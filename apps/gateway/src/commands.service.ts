@@ -1,17 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { AckResults, ClientPayload } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { Config } from '@chat/config';
-import { decide, evolve, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef } from '@chat/domain';
+import { decide, evolve, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef, type MessageSent } from '@chat/domain';
 import { appendEvent, type Names } from '@chat/messaging';
-import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, NAMES, TIERED } from '@chat/platform';
+import { CONFIG, JETSTREAM, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
-import { DuplicateWindowGuard } from './duplicate-window.guard';
 import { directConversationId, groupConversationId } from './ids';
 import { ProjectionWatch } from './projection.watch';
-import { SentMessagesLookup } from './sent-messages.lookup';
+import { SendDeduplicator } from './send.deduplicator';
 import type { Session } from './token.verifier';
 
 /** How long a membership change waits for its projection before answering anyway. */
@@ -34,12 +33,10 @@ export class CommandsService {
     @Inject(CONFIG) private readonly config: Config,
     @Inject(NAMES) private readonly names: Names,
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
-    @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     private readonly readModel: ReadModelRepository,
     private readonly conversations: ConversationCache,
     private readonly watch: ProjectionWatch,
-    private readonly sent: SentMessagesLookup,
-    private readonly window: DuplicateWindowGuard,
+    private readonly sends: SendDeduplicator,
     @Inject(TIERED) private readonly tiered: TieredMessages,
   ) {}
 
@@ -100,21 +97,7 @@ export class CommandsService {
       c,
     );
     const [event] = accepted(decision);
-    const projectedBefore = this.window.projectedBefore(c!.partition);
-    const original = await this.sent.find(caller.userId, p.clientMsgId);
-    if (original) return this.duplicateOf(original, p.conversationId);
-    const appended = await appendEvent(this.js, this.names, c!.partition, event!, {
-      msgId: this.names.sendMsgId(caller.userId, p.clientMsgId),
-      origin: caller.origin,
-    });
-    // Past JetStream's window, with the projection lagging, the entry under this msg id may itself be a late copy.
-    const older = await this.window.olderOriginal(c!.partition, appended.seq, projectedBefore, caller.userId, p.clientMsgId);
-    if (older) return this.duplicateOf(older, p.conversationId);
-    if (!appended.duplicate) return { seq: appended.seq, sentAt: at };
-    // JetStream's duplicate window caught a resend that is not projected yet: read the original.
-    const first = await this.jsm.streams.getMessage(this.names.stream(c!.partition), { seq: appended.seq });
-    const stored = first?.json<ConversationEvent>();
-    return this.duplicateOf({ conversationId: stored?.conversationId ?? '', seq: appended.seq, sentAt: stored?.at ?? at }, p.conversationId);
+    return this.sends.send(c!.partition, event as MessageSent, caller.origin);
   }
 
   async edit(caller: Caller, p: ClientPayload<'message:edit'>): Promise<AckResults['message:edit']> {
@@ -193,12 +176,6 @@ export class CommandsService {
     return c;
   }
 
-  private duplicateOf(original: { conversationId: string; seq: number; sentAt: string }, conversationId: string): AckResults['message:send'] {
-    if (original.conversationId !== conversationId) {
-      throw new ChatError('BAD_REQUEST', 'clientMsgId: already used for a message in another conversation');
-    }
-    return { seq: original.seq, sentAt: original.sentAt, duplicate: true };
-  }
 }
 
 /** The events of an accepted decision; a refusal becomes the client's error. */

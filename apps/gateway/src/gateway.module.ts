@@ -1,18 +1,18 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
-import { AdminGuard, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
+import { AdminGuard, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
 import { ChatGateway } from './chat.gateway';
 import { CommandsService } from './commands.service';
 import { ConversationCache } from './conversation.cache';
 import { DevTokenController } from './dev-token.controller';
-import { DuplicateWindowGuard } from './duplicate-window.guard';
+import { SendDeduplicator } from './send.deduplicator';
 import { LocalConnections } from './local-connections';
 import { NodeController } from './node.controller';
 import { NodeDelivery } from './node.delivery';
@@ -21,7 +21,6 @@ import { ProjectionWatch } from './projection.watch';
 import { PushDevices } from './push.devices';
 import { QueriesService } from './queries.service';
 import { RateLimits } from './rate-limiter';
-import { SentMessagesLookup } from './sent-messages.lookup';
 import { SessionsService } from './sessions.service';
 import { TokenVerifier } from './token.verifier';
 import { TypingRelay } from './typing.relay';
@@ -51,17 +50,16 @@ export class GatewayModule {
           }),
         },
         { provide: ConversationCache, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new ConversationCache(rm) },
-        { provide: SentMessagesLookup, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new SentMessagesLookup(rm) },
         {
           provide: ProjectionWatch,
           inject: [NATS, NAMES, ReadModelRepository],
           useFactory: (nc: NatsConnection, names: Names, rm: ReadModelRepository) => new ProjectionWatch(nc, names, rm),
         },
         {
-          provide: DuplicateWindowGuard,
-          inject: [JETSTREAM_MANAGER, NAMES, ProjectionWatch, SentMessagesLookup],
-          useFactory: (jsm: JetStreamManager, names: Names, watch: ProjectionWatch, sent: SentMessagesLookup) =>
-            new DuplicateWindowGuard(jsm, names, watch, sent, config.CHAT_DUPLICATE_WINDOW),
+          provide: SendDeduplicator,
+          inject: [JETSTREAM, JETSTREAM_MANAGER, NAMES, ProjectionWatch, ReadModelRepository],
+          useFactory: (js: JetStreamClient, jsm: JetStreamManager, names: Names, watch: ProjectionWatch, rm: ReadModelRepository) =>
+            new SendDeduplicator(js, jsm, names, watch, rm, config.CHAT_DUPLICATE_WINDOW),
         },
         {
           provide: NodeDelivery,

@@ -52,9 +52,13 @@ export class Names {
     return `${this.namespace}.progress.${projection}`;
   }
 
-  /** `Nats-Msg-Id` of a send: JetStream drops a repeat within its duplicate window. */
+  /**
+   * `Nats-Msg-Id` of a send: JetStream drops a repeat within its duplicate window. The
+   * sender's length comes first: `:` is legal in both parts, and without it user `x`'s
+   * `v:hi` and user `x:v`'s `hi` would be one id.
+   */
   sendMsgId(senderId: string, clientMsgId: string): string {
-    return `send:${senderId}:${clientMsgId}`;
+    return `send:${senderId.length}:${senderId}:${clientMsgId}`;
   }
 
   /** `Nats-Msg-Id` of a creation, so two racing creates of one direct pair append once. */

@@ -1,4 +1,4 @@
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { ConversationEvent } from '@chat/domain';
 import { HEADERS, type Names } from './names';
 
@@ -23,7 +23,7 @@ export function encodeLogged(event: ConversationEvent, origin?: string): string 
 }
 
 /** A log entry's event (unchecked: `upcast` checks it) and the connection that sent it. */
-export function readLoggedPayload(m: Pick<JsMsg, 'json' | 'headers'>): { raw: unknown; origin?: string } {
+export function readLoggedPayload(m: { json<T>(): T; headers?: { get(key: string): string } }): { raw: unknown; origin?: string } {
   let raw: unknown;
   try {
     raw = m.json();
