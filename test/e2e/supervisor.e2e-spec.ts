@@ -36,11 +36,6 @@ describe('the all-in-one supervisor', () => {
 
     process.kill(before.worker, 'SIGKILL');
     await waitFor('the worker gone', () => !processGroup(app!.child.pid!).some((p) => p.pid === before.worker));
-    const acks: Array<{ seq: number; at: number }> = [];
-    for (let i = 0; i < 20; i++) {
-      const { seq } = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: `while-down-${i}`, body: `while the worker is down ${i}` });
-      acks.push({ seq, at: Date.now() });
-    }
     const readiness = async () => {
       const res = await fetch(`${url}/readyz`);
       return { status: res.status, body: (await res.json()) as { down: string[]; checks: Record<string, string> } };
@@ -50,6 +45,11 @@ describe('the all-in-one supervisor', () => {
       return r.status === 503 && r.body.down.includes('worker') ? r : undefined;
     }, 10_000, 20);
     expect(notReady.body.down).toEqual(['worker']);
+    const acks: Array<{ seq: number; at: number }> = [];
+    for (let i = 0; i < 20; i++) {
+      const { seq } = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: `while-down-${i}`, body: `while the worker is down ${i}` });
+      acks.push({ seq, at: Date.now() });
+    }
     await waitFor('/readyz 200 again', async () => (await readiness()).status === 200, 30_000, 50);
 
     const after = allInOneProcesses(app.child.pid!);
