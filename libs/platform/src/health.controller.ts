@@ -11,9 +11,10 @@ import { NATS, PG_POOL, REDIS } from './tokens';
 
 /**
  * `/healthz`: the process answers. `/readyz`: every dependency answers, or 503 naming those
- * that do not. `/metrics`: Prometheus text. With siblings (the all-in-one), each covers
- * them too: a sibling is a check of its own, its dependency checks count with this
- * process's, and its metrics are summed with these (prom-client's cluster aggregation).
+ * that do not. `/metrics`: Prometheus text. With siblings (the all-in-one's worker), all
+ * three answer for them too: a sibling is a check of its own, its dependency checks count
+ * with this process's, and its metrics are summed with these (prom-client's cluster
+ * aggregation).
  */
 @Controller()
 export class HealthController {
