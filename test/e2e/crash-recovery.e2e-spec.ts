@@ -1,11 +1,13 @@
 import { startApp, type AppProcess } from '../support/app-process';
+import { allInOneProcesses } from '../support/process-group';
 import { connectClient, wholeHistory } from '../support/clients';
 import { createNamespace, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(180_000);
 
-describe('crash of the all-in-one process', () => {
+/** kill -9 of `npm start`'s whole process group: npm, the supervisor, its front and its worker at once. */
+describe('crash of the all-in-one', () => {
   let ns: TestNamespace;
   let app: AppProcess | undefined;
   beforeAll(() => {
@@ -39,6 +41,7 @@ describe('crash of the all-in-one process', () => {
     };
     const storm = Promise.all(Array.from({ length: 50 }, (_, lane) => sender(lane)));
     await waitFor('300 acked sends before the kill', () => acked.size >= 300, 60_000);
+    allInOneProcesses(app.child.pid!); // the supervisor and both children are in the group the kill reaches
     await app.kill9();
     killed = true;
     await storm;

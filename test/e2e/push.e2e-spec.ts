@@ -193,14 +193,17 @@ describe('a notifier that crashes right after sending', () => {
     await waitFor('carol offline', async () => (await query(ns, `SELECT 1 FROM public.user_activity WHERE user_id = 'carol'`)).length === 1);
     const { conversation } = await alice.ok('conversation:create', { type: 'direct', members: ['carol'] });
     await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'c1', body: 'wake' });
-    await app.exited; // the hook killed it after the webhook call, before the decision and the ack
-    expect(app.output()).toMatch(/test hook: notifier crashing after 1 sends/);
+    // The hook kills the worker (notifier, projector, archiver) after the webhook call, before
+    // the decision and the ack; the supervisor restarts it without the hook.
+    await waitFor('the notifier to crash by its hook', () => /test hook: notifier crashing after 1 sends/.test(app!.output()), 30_000);
     expect(hooks.got).toHaveLength(1);
+    await waitFor('the worker restarted', () => (app!.output().match(/"msg":"worker started"/g)?.length ?? 0) === 2, 30_000);
 
-    app = await startApp({ env: ns.env });
     // The unacked message comes back once its ack wait (10 s) has passed.
     await waitFor('the redelivered message decided', async () => (await decisionsOf(app!.url, 'carol')).length >= 1, 45_000, 100);
     expect((await decisionsOf(app.url, 'carol')).map((d) => d.decision)).toEqual(['coalesced']);
+    expect(app.output().match(/test hook: notifier crashing/g)).toHaveLength(1);
     expect(hooks.got).toHaveLength(1);
+    alice.close();
   });
 });

@@ -26,7 +26,7 @@ export interface AppProcess {
   /** Resolves with the exit code once the process is gone. */
   exited: Promise<number | null>;
   output(): string;
-  /** SIGKILL to the whole process group: no shutdown hook runs. */
+  /** SIGKILL to the whole process group (npm and what it runs: the all-in-one's supervisor and its children): no shutdown hook runs. */
   kill9(): Promise<void>;
   stop(): Promise<void>;
 }

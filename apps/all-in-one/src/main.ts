@@ -1,22 +1,22 @@
-import 'reflect-metadata';
-import { HealthModule, InfraModule, bootstrap } from '@chat/platform';
-import { ApiModule } from '../../api/src/api.module';
-import { ArchiverModule } from '../../archiver/src/archiver.module';
-import { NotifierModule } from '../../notifier/src/notifier.module';
-import { GatewayModule } from '../../gateway/src/gateway.module';
-import { ChatSocketAdapter } from '../../gateway/src/socket-io.adapter';
-import { JetStreamTransport } from '../../projector/src/jetstream.transport';
-import { ProjectorModule } from '../../projector/src/projector.module';
+import { join } from 'node:path';
+import { loadConfigOrExit } from '@chat/config';
+// The logger alone rather than @chat/platform: the supervisor loads no Nest and no drivers.
+import { createLogger } from '../../../libs/platform/src/logger';
+import { Supervisor } from './supervisor';
 
-/** Every app in one process: what `npm start` and `npm run up` run. */
-void bootstrap({
-  name: 'all-in-one',
-  module: (config) => ({
-    module: class AllInOneApp {},
-    imports: [InfraModule.forRoot(config, 'aio'), HealthModule, GatewayModule.forRoot(config), ProjectorModule, ApiModule, ArchiverModule, NotifierModule],
-  }),
-  configure: (app, config) => {
-    app.useWebSocketAdapter(new ChatSocketAdapter(app, config.CHAT_ALLOWED_ORIGINS));
-    return { microservice: app.get(JetStreamTransport) };
-  },
-});
+/**
+ * What `npm start` and `npm run up` run: a supervisor of two processes, so that the work
+ * spreads over more than one core. `front` serves everything on PORT (gateway, web
+ * client, admin API, and health and metrics for both); `worker` runs the projector, the
+ * notifier and the archiver. The configuration is checked here first, once.
+ */
+const config = loadConfigOrExit();
+new Supervisor({
+  children: [
+    { name: 'front', module: join(__dirname, 'front.main.js') },
+    { name: 'worker', module: join(__dirname, 'worker.main.js') },
+  ],
+  log: createLogger(config.CHAT_LOG_LEVEL, 'all-in-one'),
+  // The front drains its sockets for up to CHAT_DRAIN_TIMEOUT on SIGTERM.
+  stopDeadlineMs: config.CHAT_DRAIN_TIMEOUT + 5_000,
+}).start();

@@ -15,13 +15,15 @@ export interface AppShape {
   module: (config: Config) => DynamicModule;
   /** Attach extras before listening: the Socket.IO adapter, a microservice transport. */
   configure?: (app: NestExpressApplication, config: Config) => { microservice?: CustomTransportStrategy } | void;
+  /** `false`: no HTTP listener (the all-in-one's worker, whose health and metrics its front process serves). */
+  http?: boolean;
 }
 
 /**
  * Starts one app: configuration validated first (one clear line and exit 1 if it is not),
  * then the Nest application on PORT, with health, and graceful shutdown on SIGTERM/SIGINT.
  */
-export async function bootstrap(shape: AppShape): Promise<void> {
+export async function bootstrap(shape: AppShape): Promise<NestExpressApplication> {
   const config = loadConfigOrExit();
   let log: Logger | undefined;
   process.on('unhandledRejection', (err) => log?.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled rejection'));
@@ -37,8 +39,15 @@ export async function bootstrap(shape: AppShape): Promise<void> {
       app.connectMicroservice({ strategy: extras.microservice }, { inheritAppConfig: true });
       await app.startAllMicroservices();
     }
-    await app.listen(config.PORT);
-    log.info({ port: config.PORT, node: app.get(NODE_ID), namespace: config.CHAT_NAMESPACE, partitions: config.CHAT_PARTITIONS }, `${shape.name} listening on http://localhost:${config.PORT}`);
+    const where = { node: app.get(NODE_ID), namespace: config.CHAT_NAMESPACE, partitions: config.CHAT_PARTITIONS };
+    if (shape.http === false) {
+      await app.init();
+      log.info(where, `${shape.name} started`);
+    } else {
+      await app.listen(config.PORT);
+      log.info({ port: config.PORT, ...where }, `${shape.name} listening on http://localhost:${config.PORT}`);
+    }
+    return app;
   } catch (err) {
     process.stderr.write(`${shape.name}: failed to start: ${(err as Error).message}\n`);
     process.exit(1);

@@ -1,26 +1,20 @@
-import { Controller, Get, Header, HttpCode, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Optional, Res } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import { AggregatorRegistry } from 'prom-client';
+import { checkDependencies } from './dependency.checks';
 import { registry } from './metrics';
+import { SIBLINGS, type SiblingProcesses, type SiblingReadiness } from './sibling.processes';
 import { NATS, PG_POOL, REDIS } from './tokens';
-
-const CHECK_TIMEOUT_MS = 1_000;
-
-function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    work.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e) => (clearTimeout(timer), reject(e)),
-    );
-  });
-}
 
 /**
  * `/healthz`: the process answers. `/readyz`: every dependency answers, or 503 naming those
- * that do not. `/metrics`: Prometheus text.
+ * that do not. `/metrics`: Prometheus text. With siblings (the all-in-one's worker), all
+ * three answer for them too: a sibling is a check of its own, its dependency checks count
+ * with this process's, and its metrics are summed with these (prom-client's cluster
+ * aggregation).
  */
 @Controller()
 export class HealthController {
@@ -28,40 +22,44 @@ export class HealthController {
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(REDIS) private readonly redis: Redis,
+    @Optional() @Inject(SIBLINGS) private readonly siblings?: SiblingProcesses,
   ) {}
 
   @Get('healthz')
-  @HttpCode(200)
-  healthz() {
-    return { status: 'ok' };
+  async healthz(@Res({ passthrough: true }) res: Response) {
+    const siblings = this.siblings ? await this.siblings.alive() : {};
+    const down = Object.entries(siblings).filter(([, state]) => state !== 'up').map(([name]) => name);
+    if (!down.length) return { status: 'ok' };
+    res.status(503);
+    return { status: 'unavailable', down, checks: siblings };
   }
 
   /** Prometheus text: scraped by Prometheus, read by the admin page. */
   @Get('metrics')
   @Header('content-type', registry.contentType)
-  metrics(): Promise<string> {
-    return registry.metrics();
+  async metrics(): Promise<string> {
+    if (!this.siblings) return registry.metrics();
+    const [own, theirs] = await Promise.all([registry.getMetricsAsJSON(), this.siblings.metrics()]);
+    return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
   }
 
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) res: Response) {
-    const checks: Record<string, () => Promise<unknown>> = {
-      nats: () => this.nc.flush(),
-      postgres: () => this.pool.query('SELECT 1'),
-      redis: () => this.redis.ping(),
-    };
-    const results = await Promise.all(
-      Object.entries(checks).map(async ([name, check]) => {
-        try {
-          await within(CHECK_TIMEOUT_MS, check());
-          return [name, 'up'] as const;
-        } catch (err) {
-          return [name, `down: ${(err as Error).message}`] as const;
-        }
-      }),
-    );
-    const down = results.filter(([, state]) => state !== 'up').map(([name]) => name);
+    const none: Record<string, SiblingReadiness> = {};
+    const [checks, siblings] = await Promise.all([checkDependencies(this.nc, this.pool, this.redis), this.siblings?.readiness() ?? none]);
+    for (const [name, report] of Object.entries(siblings)) {
+      if (typeof report === 'string') {
+        checks[name] = report;
+        continue;
+      }
+      checks[name] = 'up';
+      // A dependency is down when any process finds it down: the first finding is kept.
+      for (const [dependency, state] of Object.entries(report)) {
+        if (state !== 'up' && (checks[dependency] ?? 'up') === 'up') checks[dependency] = `${state} (${name})`;
+      }
+    }
+    const down = Object.entries(checks).filter(([, state]) => state !== 'up').map(([name]) => name);
     res.status(down.length ? 503 : 200);
-    return { status: down.length ? 'unavailable' : 'ready', down, checks: Object.fromEntries(results) };
+    return { status: down.length ? 'unavailable' : 'ready', down, checks };
   }
 }

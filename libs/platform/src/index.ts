@@ -3,6 +3,8 @@ export * from './logger';
 export * from './infra.module';
 export * from './health.module';
 export * from './health.controller';
+export * from './dependency.checks';
+export * from './sibling.processes';
 export * from './bootstrap';
 export * from './admin.guard';
 export * from './metrics';

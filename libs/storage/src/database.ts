@@ -15,8 +15,10 @@ export async function ensureDatabase(url: string): Promise<void> {
       try {
         await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
       } catch (err) {
-        // Two processes starting at once: the other one created it.
-        if ((err as { code?: string }).code !== '42P04') throw err;
+        // Two processes starting at once: the other one created it (duplicate_database, or
+        // the unique index on pg_database when both got past the check together).
+        const code = (err as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw err;
       }
     }
   } finally {
