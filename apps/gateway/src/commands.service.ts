@@ -4,13 +4,12 @@ import type { AckResults, ClientPayload } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { Config } from '@chat/config';
 import { decide, evolve, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef } from '@chat/domain';
-import { appendEvent, type Names } from '@chat/messaging';
+import { appendEvent, ProjectionWatch, type Names } from '@chat/messaging';
 import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
 import { DuplicateWindowGuard } from './duplicate-window.guard';
 import { directConversationId, groupConversationId } from './ids';
-import { ProjectionWatch } from './projection.watch';
 import { SentMessagesLookup } from './sent-messages.lookup';
 import type { Session } from './token.verifier';
 

@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { ChatError } from '@chat/contracts';
-import type { Names } from '@chat/messaging';
+import type { Names, ProjectionWatch } from '@chat/messaging';
 import type { SentMessage } from '@chat/storage';
-import type { ProjectionWatch } from './projection.watch';
 import type { SentMessagesLookup } from './sent-messages.lookup';
 
 /** How long a send waits for a lagging projection before answering UNAVAILABLE (the client retries with the same id). */

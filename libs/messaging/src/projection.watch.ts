@@ -1,6 +1,9 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import type { Names, ProgressNotice } from '@chat/messaging';
-import type { ReadModelRepository } from '@chat/storage';
+import type { ProgressNotice } from './delivery.wire';
+import type { Names } from './names';
+
+/** Reads how far the projection has committed a partition (its checkpoint), from its store. */
+export type CheckpointRead = (partition: number) => Promise<number>;
 
 interface Waiter {
   seq: number;
@@ -9,20 +12,25 @@ interface Waiter {
 
 /**
  * Knows how far the timeline projection has committed each partition, from the notices
- * the projector publishes, so a command can answer once its effect is readable.
+ * the projector publishes after each commit, so that a reader can act once an event's
+ * effect is readable: the gateway answers a command, the notifier decides a batch. The
+ * checkpoint itself is read only when the notices cannot tell (a notice published before
+ * this process subscribed, or lost on the way: core NATS keeps no copy).
  */
 export class ProjectionWatch {
   private readonly committed = new Map<number, number>();
   private readonly waiters = new Map<number, Set<Waiter>>();
   private sub?: Subscription;
+  private stopped = false;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly names: Names,
-    private readonly readModel: ReadModelRepository,
+    private readonly readCheckpoint: CheckpointRead,
   ) {}
 
-  start(): void {
+  /** Subscribes; resolves once the server has the subscription, so no later notice is missed. */
+  async start(): Promise<void> {
     this.sub = this.nc.subscribe(this.names.progress('timeline'), {
       callback: (err, msg) => {
         if (err) return;
@@ -34,9 +42,11 @@ export class ProjectionWatch {
         }
       },
     });
+    await this.nc.flush();
   }
 
   stop(): void {
+    this.stopped = true;
     this.sub?.unsubscribe();
     for (const set of this.waiters.values()) for (const w of set) w.resolve(false);
     this.waiters.clear();
@@ -52,12 +62,12 @@ export class ProjectionWatch {
    * within `timeoutMs` (the event is in the log all the same; it will be applied).
    */
   async waitFor(partition: number, seq: number, timeoutMs: number): Promise<boolean> {
-    if ((this.committed.get(partition) ?? 0) >= seq) return true;
-    // A notice may have been published before this process subscribed: ask the database once.
-    const checkpoint = (await this.readModel.checkpoints()).get(partition) ?? 0;
-    this.advance(partition, checkpoint);
-    if (checkpoint >= seq) return true;
-    return new Promise<boolean>((resolve) => {
+    if (this.reached(partition) >= seq) return true;
+    // A notice may have been published before this process subscribed: ask the store once.
+    this.advance(partition, await this.readCheckpoint(partition));
+    // reached(), not the value read: a notice may have come in while the read was under way.
+    if (this.reached(partition) >= seq) return true;
+    const notified = await new Promise<boolean>((resolve) => {
       const set = this.waiters.get(partition) ?? new Set<Waiter>();
       this.waiters.set(partition, set);
       const waiter: Waiter = {
@@ -71,6 +81,14 @@ export class ProjectionWatch {
       const timer = setTimeout(() => waiter.resolve(false), timeoutMs);
       set.add(waiter);
     });
+    if (notified || this.stopped) return notified;
+    // No notice in time: perhaps it was lost (a reconnect). The store has the last word.
+    try {
+      this.advance(partition, await this.readCheckpoint(partition));
+    } catch {
+      return false;
+    }
+    return this.reached(partition) >= seq;
   }
 
   private advance(partition: number, seq: number): void {
