@@ -94,6 +94,23 @@ describe('wake-ups through a signed webhook', () => {
     expect(JSON.parse(call!.body)).toEqual({ type: 'wake', userId: 'carol', deviceId: expect.any(String), at: expect.any(String), conversations: [{ conversationId: conversation.id, count: expect.any(Number) }] });
   });
 
+  it('decides for a member added after the notifier read the members, and not for the messages before it joined', async () => {
+    const gus = await connectClient(sys().app.url, 'gus');
+    await gus.ok('push:register', { platform: 'webhook', token: `${hooks.url}/gus` });
+    gus.close();
+    await waitFor('gus offline', async () => (await query(sys().ns, `SELECT 1 FROM public.user_activity WHERE user_id = 'gus'`)).length === 1);
+    const alice = await sys().connect('alice');
+    const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['hal'] });
+    const first = (await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'before', body: 'before gus' })).seq;
+    await waitFor("hal's first decision", async () => (await decisionsOf(sys().app.url, 'hal')).length === 1, 30_000, 100);
+    await alice.ok('conversation:add_members', { conversationId: conversation.id, userIds: ['gus'] });
+    const second = (await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'after', body: 'after gus' })).seq;
+    await waitFor("gus's decision", async () => (await decisionsOf(sys().app.url, 'gus')).length === 1, 30_000, 100);
+    expect((await decisionsOf(sys().app.url, 'gus')).map((d) => [d.seq, d.decision])).toEqual([[second, 'woken']]);
+    expect((await decisionsOf(sys().app.url, 'hal')).map((d) => [d.seq, d.decision])).toEqual([[second, 'no_device'], [first, 'no_device']]);
+    expect(hooks.got.filter((r) => r.path === '/gus')).toHaveLength(1);
+  });
+
   it('refuses a webhook that is neither https nor loopback, and a platform without settings', async () => {
     const c = await sys().connect('frank');
     expect(await c.request('push:register', { platform: 'webhook', token: 'http://example.com/hook' })).toEqual({ ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST' }) });
