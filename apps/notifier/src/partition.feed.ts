@@ -1,7 +1,7 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { upcast } from '@chat/domain';
-import { nakBackoff, settle } from '@chat/messaging';
+import { nakBackoff, settle, type Settlement } from '@chat/messaging';
 import type { BatchResult, LoggedEvent } from './batch.notifier';
 
 export interface FeedDeps {
@@ -10,7 +10,7 @@ export interface FeedDeps {
   open: () => Promise<Consumer>;
   handle: (partition: number, events: LoggedEvent[]) => Promise<BatchResult>;
   batchSize: number;
-  /** The consumer's ack wait: a batch still at work says so twice per wait. */
+  /** The consumer's ack wait: messages held (queued, at work, waiting for their record) say so twice per wait. */
   ackWaitMs: number;
   log: Pick<Logger, 'warn' | 'error'>;
 }
@@ -26,6 +26,9 @@ const MAX_RETRY_MS = 5_000;
  */
 export class PartitionFeed {
   private queue: JsMsg[] = [];
+  /** Every message delivered and not settled yet, by seq. */
+  private readonly held = new Map<number, JsMsg>();
+  private heartbeat?: NodeJS.Timeout;
   private wake?: () => void;
   private stopping = false;
   private loop?: Promise<void>;
@@ -35,6 +38,12 @@ export class PartitionFeed {
 
   async start(): Promise<void> {
     await this.subscribe();
+    // Batches wait behind each other, for their projection and for provider retries: keep
+    // what is held from being redelivered meanwhile.
+    this.heartbeat = setInterval(() => {
+      for (const m of this.held.values()) m.working();
+    }, this.deps.ackWaitMs / 2);
+    this.heartbeat.unref();
     this.loop = this.run();
   }
 
@@ -43,6 +52,7 @@ export class PartitionFeed {
     this.stopping = true;
     this.wake?.();
     await this.loop;
+    clearInterval(this.heartbeat);
     await this.messages?.close();
   }
 
@@ -50,6 +60,9 @@ export class PartitionFeed {
     const messages = await (await this.deps.open()).consume({
       max_messages: this.deps.batchSize * 2,
       callback: (m) => {
+        // A redelivery of a message still held: the one held is acked for both.
+        if (this.held.has(m.seq)) return;
+        this.held.set(m.seq, m);
         this.queue.push(m);
         this.wake?.();
       },
@@ -89,28 +102,26 @@ export class PartitionFeed {
   }
 
   private async process(batch: JsMsg[]): Promise<void> {
-    // Provider retries and the projection wait can outlast the ack wait: say the batch is at work.
-    const working = setInterval(() => {
-      for (const m of batch) m.working();
-    }, this.deps.ackWaitMs / 2);
-    working.unref();
     try {
       const { later, recorded } = await this.deps.handle(this.deps.partition, batch.map(readEvent));
       const handBack = new Set(later);
       const done: JsMsg[] = [];
       for (const m of batch) {
-        if (handBack.has(m.seq)) settle(m, { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) });
+        if (handBack.has(m.seq)) this.settle(m, { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) });
         else done.push(m);
       }
       void recorded.then(() => {
-        clearInterval(working);
-        for (const m of done) settle(m, { kind: 'ack' });
+        for (const m of done) this.settle(m, { kind: 'ack' });
       });
     } catch (err) {
-      clearInterval(working);
       this.deps.log.error({ partition: this.deps.partition, size: batch.length, err: (err as Error).message }, 'notifier failed on a batch; will retry');
-      for (const m of batch) settle(m, { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) });
+      for (const m of batch) this.settle(m, { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) });
     }
+  }
+
+  private settle(m: JsMsg, s: Settlement): void {
+    if (this.held.get(m.seq) === m) this.held.delete(m.seq);
+    settle(m, s);
   }
 }
 

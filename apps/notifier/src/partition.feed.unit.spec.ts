@@ -1,5 +1,6 @@
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { BatchResult, LoggedEvent } from './batch.notifier';
+import { waitFor } from '../../../test/support/wait';
 import { PartitionFeed } from './partition.feed';
 
 /* The feed at the service tier: a fake consumer and fake messages that record how they were settled. */
@@ -93,6 +94,27 @@ describe('PartitionFeed', () => {
     h.finish({ later: [], recorded: Promise.resolve() });
     await until(() => b.settled.length > 0);
     expect(b.settled).toEqual(['ack']);
+    await feed.stop();
+  });
+
+  it('keeps every message it holds from redelivery, queued ones too, and takes a redelivered one once', async () => {
+    const c = fakeConsumer();
+    const h = gatedHandler();
+    const feed = new PartitionFeed({ partition: 0, open: async () => c.consumer, handle: h.handle, batchSize: 200, ackWaitMs: 20, log });
+    await feed.start();
+    const first = fakeMessage(1);
+    const queued = fakeMessage(2);
+    c.deliver(first.msg);
+    await until(() => h.batches.length === 1);
+    c.deliver(queued.msg);
+    await waitFor('both said to be at work', () => first.settled.includes('working') && queued.settled.includes('working'));
+    c.deliver(fakeMessage(2).msg); // the server sent it again meanwhile
+    h.finish({ later: [], recorded: Promise.resolve() });
+    await until(() => h.batches.length === 2);
+    expect(h.batches[1]!.map((e) => e.seq)).toEqual([2]);
+    h.finish({ later: [], recorded: Promise.resolve() });
+    await until(() => queued.settled.includes('ack'));
+    expect(queued.settled.filter((x) => x === 'ack')).toHaveLength(1);
     await feed.stop();
   });
 

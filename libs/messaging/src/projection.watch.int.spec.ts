@@ -45,6 +45,24 @@ describe('ProjectionWatch on a real NATS server', () => {
     }
   });
 
+  it('reads no checkpoint for a partition it has heard a notice of: notices are cumulative', async () => {
+    const reads: number[] = [];
+    const watch = new ProjectionWatch(nc, names, async (p) => (reads.push(p), 0));
+    await watch.start();
+    try {
+      await notify(0, 3);
+      await waitFor('the notice', () => watch.reached(0) === 3);
+      for (const seq of [4, 5, 6]) {
+        const waiting = watch.waitFor(0, seq, 30_000);
+        await notify(0, seq);
+        expect(await waiting).toBe(true);
+      }
+      expect(reads).toEqual([]);
+    } finally {
+      watch.stop();
+    }
+  });
+
   it('answers from the checkpoint for what was committed before it subscribed', async () => {
     const watch = new ProjectionWatch(nc, names, async () => 40);
     await watch.start();

@@ -13,12 +13,16 @@ interface Waiter {
 /**
  * Knows how far the timeline projection has committed each partition, from the notices
  * the projector publishes after each commit, so that a reader can act once an event's
- * effect is readable: the gateway answers a command, the notifier decides a batch. The
- * checkpoint itself is read only when the notices cannot tell (a notice published before
- * this process subscribed, or lost on the way: core NATS keeps no copy).
+ * effect is readable: the gateway answers a command, the notifier decides a batch. A
+ * notice is cumulative (everything up to its seq), so once one has come for a partition
+ * the notices alone tell; the checkpoint is read only before that (what was committed
+ * before this process subscribed) and when a wait runs out (a notice lost on a reconnect:
+ * core NATS keeps no copy).
  */
 export class ProjectionWatch {
   private readonly committed = new Map<number, number>();
+  /** Partitions with a notice or a checkpoint read since subscribing. */
+  private readonly known = new Set<number>();
   private readonly waiters = new Map<number, Set<Waiter>>();
   private sub?: Subscription;
   private stopped = false;
@@ -36,7 +40,10 @@ export class ProjectionWatch {
         if (err) return;
         try {
           const notice = msg.json<ProgressNotice>();
-          if (Number.isInteger(notice.partition) && Number.isSafeInteger(notice.seq)) this.advance(notice.partition, notice.seq);
+          if (Number.isInteger(notice.partition) && Number.isSafeInteger(notice.seq)) {
+            this.known.add(notice.partition);
+            this.advance(notice.partition, notice.seq);
+          }
         } catch {
           // Not a notice: ignore it.
         }
@@ -63,10 +70,14 @@ export class ProjectionWatch {
    */
   async waitFor(partition: number, seq: number, timeoutMs: number): Promise<boolean> {
     if (this.reached(partition) >= seq) return true;
-    // A notice may have been published before this process subscribed: ask the store once.
-    this.advance(partition, await this.readCheckpoint(partition));
-    // reached(), not the value read: a notice may have come in while the read was under way.
-    if (this.reached(partition) >= seq) return true;
+    if (!this.known.has(partition)) {
+      // Nothing heard of this partition yet: its last commit may predate the subscription.
+      const checkpoint = await this.readCheckpoint(partition);
+      this.known.add(partition);
+      this.advance(partition, checkpoint);
+      // reached(), not the value read: a notice may have come in while the read was under way.
+      if (this.reached(partition) >= seq) return true;
+    }
     const notified = await new Promise<boolean>((resolve) => {
       const set = this.waiters.get(partition) ?? new Set<Waiter>();
       this.waiters.set(partition, set);
