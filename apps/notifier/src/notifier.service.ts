@@ -13,7 +13,7 @@ import { PartitionFeed } from './partition.feed';
  * A batch left unacked by a crashed notifier comes back after this; a live one that is
  * still working (provider retries, the projection wait) says so every ACK_WAIT_MS / 2.
  */
-export const ACK_WAIT_MS = 10_000;
+const ACK_WAIT_MS = 10_000;
 /** Largest batch; the consumer delivers up to twice as many ahead. */
 const BATCH_SIZE = 200;
 
