@@ -75,9 +75,25 @@ describe('admin REST API', () => {
     expect(await json(`/v1/admin/node`)).toMatchObject({ connections: 3 });
   });
 
+  it("explains the notifier's decisions: online as ranges per conversation, the others one per message", async () => {
+    type Decision = { conversationId: string; seq: number; toSeq?: number; messages?: number; decision: string };
+    const decisions = async (user: string) => (await json(`/v1/admin/users/${user}/push-decisions`)).decisions as Decision[];
+    // bob was online for all six messages, in two conversations; carol offline, with no device.
+    await waitFor("bob's ranges cover six messages", async () => (await decisions('bob')).reduce((n, d) => n + (d.messages ?? 0), 0) === 6);
+    const bob = await decisions('bob');
+    expect(bob.every((d) => d.decision === 'online' && d.toSeq! >= d.seq)).toBe(true);
+    for (const seq of seqs) expect(bob.filter((d) => d.conversationId === group && d.seq <= seq && seq <= d.toSeq!)).toHaveLength(1);
+    expect(bob.filter((d) => d.conversationId === direct)).toEqual([expect.objectContaining({ messages: 1 })]);
+    await waitFor("carol's five decisions", async () => (await decisions('carol')).length === 5);
+    const carol = await decisions('carol');
+    expect(carol.map((d) => [d.seq, d.decision]).sort()).toEqual(seqs.map((seq) => [seq, 'no_device']).sort());
+    expect(carol.every((d) => d.toSeq === undefined && d.messages === undefined)).toBe(true);
+    expect(await decisions('alice')).toEqual([]);
+  });
+
   it('answers 401 without a token, 403 with a wrong one, 400 for bad parameters, 404 for unknown ids', async () => {
     const routes = ['/v1/admin/users/bob/conversations', '/v1/admin/users/bob/presence', '/v1/admin/users/bob/connections', `/v1/admin/conversations/${group}`,
-      `/v1/admin/conversations/${group}/messages`, '/v1/admin/projections', '/v1/admin/storage', '/v1/admin/node'];
+      `/v1/admin/conversations/${group}/messages`, '/v1/admin/projections', '/v1/admin/storage', '/v1/admin/node', '/v1/admin/users/bob/push-decisions'];
     for (const path of routes) {
       expect({ path, status: (await get(path, null)).status }).toEqual({ path, status: 401 });
       expect({ path, status: (await get(path, 'wrong-token-of-some-length')).status }).toEqual({ path, status: 403 });

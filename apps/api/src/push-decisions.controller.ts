@@ -4,7 +4,11 @@ import { AdminGuard } from '@chat/platform';
 import { PushRepository } from '@chat/storage';
 import { decodePage, encodePage, pageQuery, parse, userIdParam } from './admin.routes';
 
-/** `GET /v1/admin/users/:userId/push-decisions`: every wake-up decision for the user, newest first. */
+/**
+ * `GET /v1/admin/users/:userId/push-decisions`: every wake-up decision for the user, newest
+ * recorded first. `online` comes as ranges (`seq` to `toSeq`, `messages` of them), one per
+ * conversation and notifier flush; every other decision names one message.
+ */
 @Controller('v1/admin/users/:userId/push-decisions')
 @UseGuards(AdminGuard)
 export class PushDecisionsController {

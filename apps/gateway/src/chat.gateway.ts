@@ -12,13 +12,13 @@ import {
   type ClientEventName,
   type ClientPayload,
 } from '@chat/contracts';
+import { ProjectionWatch } from '@chat/messaging';
 import { LOGGER, metrics } from '@chat/platform';
 import { CorruptBlockError } from '@chat/storage';
 import { CommandsService, type Caller } from './commands.service';
 import { closedIfNotReadingAcks, dataOf } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
-import { ProjectionWatch } from './projection.watch';
 import { PushDevices } from './push.devices';
 import { QueriesService } from './queries.service';
 import { RateLimits } from './rate-limiter';
@@ -50,7 +50,7 @@ export class ChatGateway
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.watch.start();
+    await this.watch.start();
     this.delivery.start();
     await this.sessions.start();
   }

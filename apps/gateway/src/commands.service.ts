@@ -4,12 +4,11 @@ import type { AckResults, ClientPayload } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { Config } from '@chat/config';
 import { decide, evolve, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef, type MessageSent } from '@chat/domain';
-import { appendEvent, type Names } from '@chat/messaging';
+import { appendEvent, ProjectionWatch, type Names } from '@chat/messaging';
 import { CONFIG, JETSTREAM, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
 import { directConversationId, groupConversationId } from './ids';
-import { ProjectionWatch } from './projection.watch';
 import { SendDeduplicator } from './send.deduplicator';
 import type { Session } from './token.verifier';
 

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry } from '@chat/connections';
-import type { Names } from '@chat/messaging';
+import { ProjectionWatch, type Names } from '@chat/messaging';
 import { AdminGuard, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
 import { ChatGateway } from './chat.gateway';
@@ -17,7 +17,6 @@ import { LocalConnections } from './local-connections';
 import { NodeController } from './node.controller';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
-import { ProjectionWatch } from './projection.watch';
 import { PushDevices } from './push.devices';
 import { QueriesService } from './queries.service';
 import { RateLimits } from './rate-limiter';
@@ -53,7 +52,7 @@ export class GatewayModule {
         {
           provide: ProjectionWatch,
           inject: [NATS, NAMES, ReadModelRepository],
-          useFactory: (nc: NatsConnection, names: Names, rm: ReadModelRepository) => new ProjectionWatch(nc, names, rm),
+          useFactory: (nc: NatsConnection, names: Names, rm: ReadModelRepository) => new ProjectionWatch(nc, names, async (p) => (await rm.checkpoints()).get(p) ?? 0),
         },
         {
           provide: SendDeduplicator,

@@ -3,9 +3,8 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { AckResults } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { ConversationEvent, MessageSent } from '@chat/domain';
-import { appendEvent, type Appended, type Names } from '@chat/messaging';
 import type { ReadModelRepository, SentMessage } from '@chat/storage';
-import type { ProjectionWatch } from './projection.watch';
+import { appendEvent, type Appended, type Names, type ProjectionWatch } from '@chat/messaging';
 
 /** How long a send waits for a lagging projection before answering UNAVAILABLE (the client retries with the same id). */
 const CONFIRM_WAIT_MS = 5_000;

@@ -1,4 +1,4 @@
-import type { PushDecision, PushDevice } from '@chat/storage';
+import type { PushDecisionKind, PushDevice } from '@chat/storage';
 
 /** What the notifier knows about one recipient of one message. */
 export interface Recipient {
@@ -6,14 +6,17 @@ export interface Recipient {
   online: boolean;
   lastReadSeq: number;
   lastActiveAt?: Date;
-  devices: PushDevice[];
+  devices: readonly PushDevice[];
 }
+
+/** The decisions made without sending anything. */
+export type Verdict = 'wake' | Exclude<PushDecisionKind, 'woken' | 'coalesced' | 'failed'>;
 
 /**
  * Whether a recipient of the message at `seq` should be woken, or why not. Pure: the
  * coalescing window and the sending come after, for those it returns `wake`.
  */
-export function shouldWake(r: Recipient, seq: number, now: Date, activeWithinMs: number): 'wake' | Exclude<PushDecision['decision'], 'woken' | 'coalesced' | 'failed'> {
+export function shouldWake(r: Recipient, seq: number, now: Date, activeWithinMs: number): Verdict {
   if (r.online) return 'online';
   if (r.lastReadSeq >= seq) return 'read';
   if (r.devices.length === 0) return 'no_device';

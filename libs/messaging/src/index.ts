@@ -4,3 +4,4 @@ export * from './streams';
 export * from './publish';
 export * from './settle';
 export * from './delivery.wire';
+export * from './projection.watch';

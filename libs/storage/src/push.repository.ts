@@ -7,15 +7,37 @@ export interface PushDevice {
   token: string;
 }
 
+/** Why a member was or was not woken for a message. */
+export type PushDecisionKind = 'woken' | 'online' | 'idle' | 'coalesced' | 'no_device' | 'read' | 'failed';
+
+/** One decision about one member and one message. `online` is recorded as ranges instead (OnlineRange). */
 export interface PushDecision {
   userId: string;
   conversationId: string;
   seq: number;
-  decision: 'woken' | 'online' | 'idle' | 'coalesced' | 'no_device' | 'read' | 'failed';
+  decision: Exclude<PushDecisionKind, 'online'>;
   detail?: string;
 }
 
-/** Registered devices, users' last activity and the notifier's decisions (schema public). */
+/** `messages` messages of a conversation, from `fromSeq` to `toSeq`, each of which found the user online. */
+export interface OnlineRange {
+  userId: string;
+  conversationId: string;
+  fromSeq: number;
+  toSeq: number;
+  messages: number;
+}
+
+/** A member's read marker in a conversation and its unread messages there. */
+export interface ReadMarker {
+  lastReadSeq: number;
+  unread: number;
+}
+
+/**
+ * Registered devices, users' last activity and the notifier's decisions (schema public),
+ * and the notifier's batched reads of the timeline projection (members, read markers).
+ */
 export class PushRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -62,6 +84,7 @@ export class PushRepository {
     return new Map(rows.map((r) => [r.user_id, r.last_active_at]));
   }
 
+  /** One statement for all of them. */
   async record(decisions: PushDecision[]): Promise<void> {
     if (decisions.length === 0) return;
     await this.pool.query(
@@ -71,25 +94,69 @@ export class PushRepository {
     );
   }
 
-  /** A user's decisions, newest first, paged by id. */
+  /** `online` decisions, one row per range; one statement for all of them. */
+  async recordOnline(ranges: OnlineRange[]): Promise<void> {
+    if (ranges.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO public.push_decisions (user_id, conversation_id, seq, to_seq, messages, decision)
+       SELECT u, c, f, t, n, 'online' FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[]) AS r(u, c, f, t, n)`,
+      [ranges.map((r) => r.userId), ranges.map((r) => r.conversationId), ranges.map((r) => r.fromSeq), ranges.map((r) => r.toSeq), ranges.map((r) => r.messages)],
+    );
+  }
+
+  /** A user's decisions, newest first (by when they were recorded), paged by id. */
   async decisions(userId: string, limit: number, beforeId?: number) {
-    const { rows } = await this.pool.query<{ id: string; conversation_id: string; seq: string; decision: string; detail: string | null; at: Date }>(
-      `SELECT id, conversation_id, seq, decision, detail, at FROM public.push_decisions
+    const { rows } = await this.pool.query<{
+      id: string; conversation_id: string; seq: string; to_seq: string | null; messages: number | null; decision: string; detail: string | null; at: Date;
+    }>(
+      `SELECT id, conversation_id, seq, to_seq, messages, decision, detail, at FROM public.push_decisions
         WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`,
       [userId, beforeId ?? Number.MAX_SAFE_INTEGER, limit],
     );
     return rows.map((r) => ({
-      id: Number(r.id), conversationId: r.conversation_id, seq: Number(r.seq), decision: r.decision, at: r.at.toISOString(), ...(r.detail !== null && { detail: r.detail }),
+      id: Number(r.id), conversationId: r.conversation_id, seq: Number(r.seq),
+      ...(r.to_seq !== null && { toSeq: Number(r.to_seq) }), ...(r.messages !== null && { messages: r.messages }),
+      decision: r.decision, at: r.at.toISOString(), ...(r.detail !== null && { detail: r.detail }),
     }));
   }
 
-  /** Unread messages of each member in a conversation, for the counts a wake-up carries. */
-  async unread(conversationId: string, userIds: string[]): Promise<Map<string, { unread: number; lastReadSeq: number }>> {
-    const { rows } = await this.pool.query<{ user_id: string; unread: string; last_read_seq: string }>(
-      `SELECT m.user_id, c.message_count - m.read_count AS unread, m.last_read_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
-        WHERE m.conversation_id = $1 AND m.user_id = ANY($2::text[])`,
-      [conversationId, userIds],
+  /**
+   * The current members of each conversation (user -> the seq it joined at), for those the
+   * read model holds; one query for all of them.
+   */
+  async membersOf(conversationIds: string[]): Promise<Map<string, Map<string, number>>> {
+    const { rows } = await this.pool.query<{ conversation_id: string; user_id: string; joined_seq: string }>(
+      'SELECT conversation_id, user_id, joined_seq FROM members WHERE conversation_id = ANY($1::text[])',
+      [conversationIds],
     );
-    return new Map(rows.map((r) => [r.user_id, { unread: Math.max(0, Number(r.unread)), lastReadSeq: Number(r.last_read_seq) }]));
+    const byConversation = new Map<string, Map<string, number>>();
+    for (const r of rows) {
+      let members = byConversation.get(r.conversation_id);
+      if (!members) byConversation.set(r.conversation_id, (members = new Map()));
+      members.set(r.user_id, Number(r.joined_seq));
+    }
+    return byConversation;
+  }
+
+  /**
+   * The read marker and unread count of each (conversation, user) pair that is a
+   * membership, for the read check and the counts a wake-up carries; one query for all.
+   */
+  async readMarkers(pairs: Array<{ conversationId: string; userId: string }>): Promise<Map<string, Map<string, ReadMarker>>> {
+    const byConversation = new Map<string, Map<string, ReadMarker>>();
+    if (pairs.length === 0) return byConversation;
+    const { rows } = await this.pool.query<{ conversation_id: string; user_id: string; unread: string; last_read_seq: string }>(
+      `SELECT m.conversation_id, m.user_id, c.message_count - m.read_count AS unread, m.last_read_seq
+         FROM unnest($1::text[], $2::text[]) AS p(conversation_id, user_id)
+         JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
+         JOIN conversations c ON c.id = m.conversation_id`,
+      [pairs.map((p) => p.conversationId), pairs.map((p) => p.userId)],
+    );
+    for (const r of rows) {
+      let markers = byConversation.get(r.conversation_id);
+      if (!markers) byConversation.set(r.conversation_id, (markers = new Map()));
+      markers.set(r.user_id, { unread: Math.max(0, Number(r.unread)), lastReadSeq: Number(r.last_read_seq) });
+    }
+    return byConversation;
   }
 }

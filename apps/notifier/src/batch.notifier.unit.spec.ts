@@ -1,0 +1,323 @@
+import type { ConversationEvent } from '@chat/domain';
+import type { Platform, PushProvider, SendResult, WakeUp } from '@chat/push';
+import type { OnlineRange, PushDecision, PushDevice, ReadMarker } from '@chat/storage';
+import { BatchNotifier, type LoggedEvent, type NotifierDeps } from './batch.notifier';
+import { MemberCache } from './member.cache';
+import { OnlineRecorder } from './online.recorder';
+
+/*
+ * The notifier's batch work at the service tier: the real decider, member cache and online
+ * recorder, with fakes for what it reads and sends through (projection progress, route
+ * table, repositories, Redis claims, push providers).
+ */
+
+const HOUR = 3_600_000;
+const now = new Date('2026-01-01T12:00:00Z');
+const at = now.toISOString();
+const P = 0;
+
+const sent = (seq: number, conversationId: string, senderId = 'ann'): LoggedEvent => ({
+  seq, event: { type: 'MessageSent', v: 1, conversationId, senderId, clientMsgId: `m${seq}`, body: 'a secret text', at },
+});
+const added = (seq: number, conversationId: string, userIds: string[]): LoggedEvent => ({
+  seq, event: { type: 'MembersAdded', v: 1, conversationId, by: 'ann', userIds, at },
+});
+const reaction = (seq: number, conversationId: string): LoggedEvent => ({
+  seq, event: { type: 'ReactionAdded', v: 1, conversationId, userId: 'bob', targetSeq: 1, emoji: '👍', at } as ConversationEvent,
+});
+const webhook = (userId: string, deviceId = 'd1'): PushDevice => ({ userId, deviceId, platform: 'webhook', token: `https://hooks.example/${userId}/${deviceId}` });
+
+/** A world the notifier reads: members, who is online, markers, devices, activity. */
+function fakeWorld() {
+  const members = new Map<string, Map<string, number>>();
+  const online = new Set<string>();
+  const markers = new Map<string, Map<string, ReadMarker>>();
+  const devices = new Map<string, PushDevice[]>();
+  const active = new Map<string, Date>();
+  const calls: Record<string, number> = { membersOf: 0, refresh: 0, online: 0, readMarkers: 0, devicesOf: 0, lastActive: 0, record: 0, waitFor: 0 };
+  const recorded: PushDecision[] = [];
+  const ranges: OnlineRange[] = [];
+  const forgotten: PushDevice[] = [];
+  const claimed = new Map<string, number>();
+  const wakeUps: WakeUp[] = [];
+  let committed = Number.MAX_SAFE_INTEGER;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const answers = new Map<string, SendResult[]>();
+  let failWrites = 0;
+  let sends = 0;
+
+  const provider: PushProvider = {
+    platform: 'webhook',
+    async send(w) {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      // Let the other sends of the batch start before this one answers.
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+      wakeUps.push(w);
+      return answers.get(w.token)?.shift() ?? { kind: 'sent' };
+    },
+  };
+  const store = {
+    readMarkers: async (pairs: Array<{ conversationId: string; userId: string }>) => {
+      calls.readMarkers!++;
+      const out = new Map<string, Map<string, ReadMarker>>();
+      for (const { conversationId, userId } of pairs) {
+        const m = markers.get(conversationId)?.get(userId);
+        if (m) out.set(conversationId, (out.get(conversationId) ?? new Map()).set(userId, m));
+      }
+      return out;
+    },
+    devicesOf: async (users: string[]) => {
+      calls.devicesOf!++;
+      return new Map(users.filter((u) => devices.has(u)).map((u) => [u, devices.get(u)!]));
+    },
+    lastActive: async (users: string[]) => {
+      calls.lastActive!++;
+      return new Map(users.filter((u) => active.has(u)).map((u) => [u, active.get(u)!]));
+    },
+    record: async (decisions: PushDecision[]) => {
+      calls.record!++;
+      recorded.push(...decisions);
+    },
+    forget: async (device: PushDevice) => {
+      forgotten.push(device);
+      devices.set(device.userId, (devices.get(device.userId) ?? []).filter((d) => d.token !== device.token));
+    },
+  };
+  const recorder = new OnlineRecorder({
+    recordOnline: async (r) => {
+      if (failWrites > 0) {
+        failWrites--;
+        throw new Error('postgres is away');
+      }
+      ranges.push(...r);
+    },
+  }, { warn: () => undefined });
+  const cache = new MemberCache(async (ids) => {
+    calls.membersOf!++;
+    return new Map(ids.filter((id) => members.has(id)).map((id) => [id, new Map(members.get(id)!)]));
+  });
+  const deps: NotifierDeps = {
+    projection: {
+      reached: () => committed,
+      waitFor: async (_p, seq) => {
+        calls.waitFor!++;
+        return committed >= seq;
+      },
+    },
+    members: cache,
+    presence: {
+      refresh: async () => {
+        calls.refresh!++;
+      },
+      online: async (users) => {
+        calls.online!++;
+        return new Set([...users].filter((u) => online.has(u)));
+      },
+    },
+    store,
+    online: recorder,
+    claims: {
+      claim: async (userId, seq) => {
+        if (claimed.has(userId)) return false;
+        claimed.set(userId, seq);
+        return true;
+      },
+    },
+    providers: new Map<Platform, PushProvider>([['webhook', provider]]),
+    afterSend: () => void sends++,
+    now: () => now,
+    settings: { activeWithinMs: 2 * HOUR, projectionWaitMs: 10_000, sendConcurrency: 8 },
+    log: { warn: () => undefined },
+  };
+  return {
+    notifier: new BatchNotifier(deps), recorder, members, online, markers, devices, active, calls, recorded, ranges, forgotten, claimed, wakeUps, answers,
+    get maxInFlight() { return maxInFlight; },
+    get sends() { return sends; },
+    commitUpTo: (seq: number) => void (committed = seq),
+    failNextWrites: (n: number) => void (failWrites = n),
+    group(id: string, users: string[], joinedSeq = 0) {
+      members.set(id, new Map(users.map((u) => [u, joinedSeq])));
+    },
+    offlineActive(...users: string[]) {
+      for (const u of users) {
+        devices.set(u, [webhook(u)]);
+        active.set(u, new Date(now.getTime() - HOUR));
+      }
+    },
+  };
+}
+
+const decisionsOf = (recorded: PushDecision[], userId: string) => recorded.filter((d) => d.userId === userId).map((d) => [d.seq, d.decision]);
+const settled = async (p: Promise<void>) => {
+  let done = false;
+  void p.then(() => (done = true));
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  return done;
+};
+
+describe('BatchNotifier', () => {
+  it('decides a batch of 20 messages with one read of each kind and one insert, wakes the offline member once, and the online one costs no query', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob', 'carol', 'erin']);
+    w.online.add('bob');
+    w.offlineActive('carol');
+    w.devices.set('erin', [webhook('erin')]);
+    w.active.set('erin', new Date(now.getTime() - 3 * HOUR)); // idle
+    w.markers.set('g_a', new Map([['carol', { lastReadSeq: 0, unread: 20 }]]));
+    const batch = Array.from({ length: 20 }, (_, i) => sent(i + 1, 'g_a'));
+
+    const { later, recorded } = await w.notifier.handle(P, batch);
+
+    expect(later).toEqual([]);
+    expect(w.calls).toEqual({ membersOf: 1, refresh: 1, online: 1, readMarkers: 1, devicesOf: 1, lastActive: 1, record: 1, waitFor: 1 });
+    expect(decisionsOf(w.recorded, 'carol')).toEqual([[1, 'woken'], ...Array.from({ length: 19 }, (_, i) => [i + 2, 'coalesced'])]);
+    expect(decisionsOf(w.recorded, 'erin')).toEqual(Array.from({ length: 20 }, (_, i) => [i + 1, 'idle']));
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([]);
+    expect(decisionsOf(w.recorded, 'ann')).toEqual([]);
+    expect(w.wakeUps).toEqual([{ userId: 'carol', deviceId: 'd1', platform: 'webhook', token: webhook('carol').token, at, conversations: [{ conversationId: 'g_a', count: 20 }] }]);
+    expect(JSON.stringify(w.wakeUps)).not.toMatch(/secret/);
+    expect(w.claimed.get('carol')).toBe(1);
+    expect(w.sends).toBe(1);
+
+    // bob's twenty online decisions are one range, written at the flush; the batch is done only then.
+    expect(await settled(recorded)).toBe(false);
+    await w.recorder.flush();
+    expect(await settled(recorded)).toBe(true);
+    expect(w.ranges).toEqual([{ userId: 'bob', conversationId: 'g_a', fromSeq: 1, toSeq: 20, messages: 20 }]);
+  });
+
+  it('reads members once per conversation, and again after a membership event of it in its own stream', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    w.offlineActive('bob', 'dan');
+    await w.notifier.handle(P, [sent(1, 'g_a')]);
+    await w.notifier.handle(P, [sent(2, 'g_a'), reaction(3, 'g_a')]);
+    expect(w.calls.membersOf).toBe(1);
+
+    w.members.get('g_a')!.set('dan', 4);
+    await w.notifier.handle(P, [added(4, 'g_a', ['dan']), sent(5, 'g_a')]);
+    expect(w.calls.membersOf).toBe(2);
+    expect(decisionsOf(w.recorded, 'dan')).toEqual([[5, 'woken']]);
+  });
+
+  it('does not give a message to a member who joined after it, even when read in the same batch', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    w.members.get('g_a')!.set('dan', 3);
+    w.offlineActive('bob', 'dan');
+    await w.notifier.handle(P, [sent(2, 'g_a'), added(3, 'g_a', ['dan']), sent(4, 'g_a')]);
+    expect(decisionsOf(w.recorded, 'dan')).toEqual([[4, 'woken']]);
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([[2, 'woken'], [4, 'coalesced']]);
+  });
+
+  it('sends the wake-ups of different users concurrently, one per user, naming every conversation it has news in', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob', 'cat', 'dan']);
+    w.group('g_b', ['ann', 'bob']);
+    w.offlineActive('bob', 'cat', 'dan');
+    await w.notifier.handle(P, [sent(1, 'g_a'), sent(2, 'g_b'), sent(3, 'g_a')]);
+    expect(w.maxInFlight).toBe(3);
+    expect(w.wakeUps.map((x) => x.userId).sort()).toEqual(['bob', 'cat', 'dan']);
+    expect(w.wakeUps.find((x) => x.userId === 'bob')!.conversations.map((c) => c.conversationId)).toEqual(['g_a', 'g_b']);
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([[1, 'woken'], [2, 'coalesced'], [3, 'coalesced']]);
+  });
+
+  it('sends nothing to a user whose window is claimed already (a redelivery after a crash)', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    w.offlineActive('bob');
+    w.claimed.set('bob', 1);
+    await w.notifier.handle(P, [sent(1, 'g_a'), sent(2, 'g_a')]);
+    expect(w.wakeUps).toEqual([]);
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([[1, 'coalesced'], [2, 'coalesced']]);
+  });
+
+  it('waits once for the projection of the batch, decides what is projected and hands back the rest', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    w.offlineActive('bob');
+    w.commitUpTo(5);
+    const { later } = await w.notifier.handle(P, [sent(4, 'g_a'), sent(6, 'g_a'), sent(7, 'g_a')]);
+    expect(w.calls.waitFor).toBe(1);
+    expect(later).toEqual([6, 7]);
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([[4, 'woken']]);
+  });
+
+  it('reads nothing for a batch without messages, and is done at once', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    const { later, recorded } = await w.notifier.handle(P, [reaction(1, 'g_a'), added(2, 'g_a', ['cat']), { seq: 3 }]);
+    expect(later).toEqual([]);
+    expect(await settled(recorded)).toBe(true);
+    expect(w.calls).toEqual({ membersOf: 0, refresh: 0, online: 0, readMarkers: 0, devicesOf: 0, lastActive: 0, record: 0, waitFor: 0 });
+  });
+
+  it('reads no marker, device or activity when every recipient is online', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob', 'cat']);
+    w.online.add('bob').add('cat');
+    await w.notifier.handle(P, [sent(1, 'g_a'), sent(2, 'g_a')]);
+    expect(w.calls).toMatchObject({ refresh: 1, online: 1, readMarkers: 0, devicesOf: 0, lastActive: 0 });
+    expect(w.recorded).toEqual([]);
+  });
+
+  it('records failed and removes the token when the provider says it is gone, and woken when another device took it', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob', 'cat']);
+    w.offlineActive('bob', 'cat');
+    w.devices.set('cat', [webhook('cat'), webhook('cat', 'd2')]);
+    w.answers.set(webhook('bob').token, [{ kind: 'gone', reason: '410' }]);
+    w.answers.set(webhook('cat').token, [{ kind: 'failed', reason: '400' }]);
+    await w.notifier.handle(P, [sent(1, 'g_a')]);
+    expect(w.recorded.find((d) => d.userId === 'bob')).toEqual({ userId: 'bob', conversationId: 'g_a', seq: 1, decision: 'failed', detail: 'webhook:d1 gone: 410' });
+    expect(w.recorded.find((d) => d.userId === 'cat')).toEqual({ userId: 'cat', conversationId: 'g_a', seq: 1, decision: 'woken', detail: 'webhook:d2; webhook:d1 failed: 400' });
+    expect(w.forgotten).toEqual([webhook('bob')]);
+    expect(w.sends).toBe(1);
+  });
+
+  it('ends an online range when the member is decided otherwise, and starts another when it comes back', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    w.online.add('bob');
+    await w.notifier.handle(P, [sent(1, 'g_a'), sent(2, 'g_a')]);
+    w.online.delete('bob'); // offline, no device
+    await w.notifier.handle(P, [sent(3, 'g_a')]);
+    w.online.add('bob');
+    const { recorded } = await w.notifier.handle(P, [sent(4, 'g_a')]);
+    await w.recorder.flush();
+    await recorded;
+    expect(w.ranges).toEqual([
+      { userId: 'bob', conversationId: 'g_a', fromSeq: 1, toSeq: 2, messages: 2 },
+      { userId: 'bob', conversationId: 'g_a', fromSeq: 4, toSeq: 4, messages: 1 },
+    ]);
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([[3, 'no_device']]);
+  });
+
+  it('keeps the online ranges and the batch undone while writing them fails, and writes them once when it works again', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    w.online.add('bob');
+    const { recorded } = await w.notifier.handle(P, [sent(1, 'g_a')]);
+    w.failNextWrites(1);
+    await w.recorder.flush();
+    expect(await settled(recorded)).toBe(false);
+    expect(w.ranges).toEqual([]);
+    await w.recorder.close();
+    expect(await settled(recorded)).toBe(true);
+    expect(w.ranges).toEqual([{ userId: 'bob', conversationId: 'g_a', fromSeq: 1, toSeq: 1, messages: 1 }]);
+  });
+
+  it('writes the ranges before the interval is over once enough messages wait for them', async () => {
+    const ranges: OnlineRange[] = [];
+    const recorder = new OnlineRecorder({ recordOnline: async (r) => void ranges.push(...r) }, { warn: () => undefined }, { intervalMs: 60_000, maxRanges: 1_000, maxWaiting: 3 });
+    const first = recorder.note([{ userId: 'bob', conversationId: 'g_a', seq: 1 }], [], 2);
+    expect(await settled(first)).toBe(false);
+    const second = recorder.note([{ userId: 'bob', conversationId: 'g_a', seq: 2 }], [], 1);
+    expect(await settled(second)).toBe(true);
+    expect(await settled(first)).toBe(true);
+    expect(ranges).toEqual([{ userId: 'bob', conversationId: 'g_a', fromSeq: 1, toSeq: 2, messages: 2 }]);
+  });
+});

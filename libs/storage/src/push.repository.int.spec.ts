@@ -1,0 +1,67 @@
+import { Client, type Pool } from 'pg';
+import { randomBytes } from 'node:crypto';
+import { createPool, ensureDatabase } from './database';
+import { migrate } from './migrate';
+import { ensureProjectionSchema, TIMELINE } from './projection-schema';
+import { PushRepository } from './push.repository';
+
+const PG = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+describe("the notifier's batched reads and its decisions on a real Postgres", () => {
+  const db = `it_push_${randomBytes(4).toString('hex')}`;
+  let pool: Pool;
+  let push: PushRepository;
+
+  beforeAll(async () => {
+    await ensureDatabase(`${PG}/${db}`);
+    pool = createPool(`${PG}/${db}`, 4, TIMELINE);
+    await migrate(pool);
+    await ensureProjectionSchema(pool, TIMELINE);
+    push = new PushRepository(pool);
+    // Two conversations as the projection leaves them: g_a has 5 messages, g_b 2.
+    await pool.query(`INSERT INTO conversations (id, partition, kind, created_by, created_at, last_seq, message_count, member_count, last_activity_at) VALUES
+      ('g_a', 0, 'group', 'ann', now(), 9, 5, 3, now()), ('g_b', 0, 'group', 'bob', now(), 8, 2, 2, now())`);
+    await pool.query(`INSERT INTO members (conversation_id, user_id, joined_seq, last_read_seq, read_count) VALUES
+      ('g_a', 'ann', 1, 9, 5), ('g_a', 'bob', 1, 4, 2), ('g_a', 'cat', 6, 0, 0), ('g_b', 'bob', 2, 0, 0), ('g_b', 'dan', 2, 8, 2)`);
+  });
+  afterAll(async () => {
+    await pool.end();
+    const admin = new Client({ connectionString: `${PG}/postgres` });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('reads the members of many conversations in one query, with the seq each joined at', async () => {
+    const members = await push.membersOf(['g_a', 'g_b', 'g_missing']);
+    expect([...members.keys()].sort()).toEqual(['g_a', 'g_b']);
+    expect(members.get('g_a')).toEqual(new Map([['ann', 1], ['bob', 1], ['cat', 6]]));
+    expect(members.get('g_b')).toEqual(new Map([['bob', 2], ['dan', 2]]));
+  });
+
+  it('reads the read markers and unread counts of (conversation, user) pairs in one query, memberships only', async () => {
+    const markers = await push.readMarkers([
+      { conversationId: 'g_a', userId: 'bob' }, { conversationId: 'g_a', userId: 'cat' },
+      { conversationId: 'g_b', userId: 'bob' }, { conversationId: 'g_b', userId: 'cat' },
+    ]);
+    expect(markers.get('g_a')).toEqual(new Map([['bob', { lastReadSeq: 4, unread: 3 }], ['cat', { lastReadSeq: 0, unread: 5 }]]));
+    expect(markers.get('g_b')).toEqual(new Map([['bob', { lastReadSeq: 0, unread: 2 }]]));
+    expect(await push.readMarkers([])).toEqual(new Map());
+  });
+
+  it('records decisions and online ranges in one statement each, and lists them newest first with ranges as seq..toSeq', async () => {
+    await push.record([
+      { userId: 'bob', conversationId: 'g_a', seq: 3, decision: 'woken', detail: 'webhook:d1' },
+      { userId: 'bob', conversationId: 'g_a', seq: 4, decision: 'coalesced' },
+    ]);
+    await push.recordOnline([{ userId: 'bob', conversationId: 'g_a', fromSeq: 5, toSeq: 9, messages: 3 }]);
+    await push.recordOnline([]);
+    const decisions = await push.decisions('bob', 10);
+    expect(decisions.map(({ id: _id, at: _at, ...d }) => d)).toEqual([
+      { conversationId: 'g_a', seq: 5, toSeq: 9, messages: 3, decision: 'online' },
+      { conversationId: 'g_a', seq: 4, decision: 'coalesced' },
+      { conversationId: 'g_a', seq: 3, decision: 'woken', detail: 'webhook:d1' },
+    ]);
+    expect(await push.decisions('bob', 1, decisions[1]!.id)).toEqual([decisions[2]]);
+  });
+});
