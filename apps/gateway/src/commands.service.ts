@@ -3,7 +3,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { AckResults, ClientPayload } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { Config } from '@chat/config';
-import { decide, evolve, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef, type MessageSent } from '@chat/domain';
+import { decide, evolve, messageRef, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef, type MessageSent } from '@chat/domain';
 import { appendEvent, ProjectionWatch, type Names } from '@chat/messaging';
 import { CONFIG, JETSTREAM, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
@@ -141,7 +141,7 @@ export class CommandsService {
     const read = async () => (await this.tiered.at(c.id, [seq])).get(seq);
     let m = await read();
     if (!m && (await this.watch.waitFor(c.partition, seq, TARGET_WAIT_MS))) m = await read();
-    return m && { senderId: m.senderId, deleted: m.deleted === true, reactions: m.reactions ?? {} };
+    return messageRef(m);
   }
 
   private async changeMembers(caller: Caller, c: ConversationRecord | undefined, cmd: ConversationCommand): Promise<{ seq: number }> {

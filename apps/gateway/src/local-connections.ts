@@ -1,8 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
+import type { ChatEvent, ClientToServerEvents, ServerToClientEvents, Typing } from '@chat/contracts';
 import { metrics } from '@chat/platform';
 import type { Caller } from './commands.service';
 import type { TokenBucket } from './rate-limiter';
+
+/** The gateway's sockets, typed by the contract's event maps: a payload cannot drift from it. */
+export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
 /** What the gateway keeps on each socket (socket.data). */
 export interface SocketData {
@@ -102,9 +106,22 @@ export function closedIfNotReadingAcks(socket: Socket, now = Date.now()): boolea
  * otherwise grow this process's memory without bound. Closing its transport (not a
  * server "disconnect") makes the client reconnect, and its sync catches it up.
  */
-export function emitTo(socket: Socket, event: string, payload: unknown): boolean {
+export function emitTo<E extends keyof ServerToClientEvents>(socket: Socket, event: E, ...payload: Parameters<ServerToClientEvents[E]>): boolean {
   if (closeTooFarBehind(socket)) return false;
-  socket.emit(event, payload);
+  (socket as ChatSocket).emit(event, ...payload);
   metrics.deliveries.inc({ type: event });
   return true;
+}
+
+/** What live delivery relays: each under the event name its `type` says. */
+export type Delivered = ChatEvent | Typing;
+
+// Holds `emitDelivered` to the contract: every delivered shape is the payload of the event its type names.
+type NamedByType = { [D in Delivered as D['type']]: (event: D) => void };
+const consistent: NamedByType extends Pick<ServerToClientEvents, Delivered['type']> ? true : never = true;
+void consistent;
+
+/** `emitTo` for a delivered event, whose `type` is its event name. */
+export function emitDelivered(socket: Socket, event: Delivered): boolean {
+  return emitTo(socket, event.type, event as never);
 }

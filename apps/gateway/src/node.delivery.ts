@@ -6,7 +6,7 @@ import type { DeliveryBatch, Names, RoomBatch } from '@chat/messaging';
 import { metrics } from '@chat/platform';
 import type { ReadModelRepository } from '@chat/storage';
 import type { ConversationCache } from './conversation.cache';
-import { emitTo, type LocalConnections } from './local-connections';
+import { emitDelivered, type LocalConnections } from './local-connections';
 
 /** Events read back from the timeline for a room subscription that started late, at most. */
 const CATCH_UP_LIMIT = 1_000;
@@ -182,7 +182,7 @@ export class NodeDelivery {
     if (origin !== undefined && origin === `${this.nodeId}/${socket.id}`) return;
     // Typing is for the others: the typer's own devices do not need it.
     if (event.type === 'typing' && (socket.data as { caller?: { userId: string } }).caller?.userId === event.userId) return;
-    if (emitTo(socket, event.type, event) && event.type === 'message') {
+    if (emitDelivered(socket, event) && event.type === 'message') {
       metrics.deliveryLatency.observe(Math.max(0, Date.now() - Date.parse(event.sentAt)) / 1000);
     }
   }

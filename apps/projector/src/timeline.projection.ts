@@ -2,13 +2,14 @@ import type { ChatEvent, ConversationChanged, Message } from '@chat/contracts';
 import {
   admit,
   evolve,
+  evolveMessage,
   membershipEffect,
+  messageRef,
   readMarkerAt,
   type Conversation,
   type ConversationEvent,
   type ConversationState,
   type MessageChange,
-  type MessageRef,
 } from '@chat/domain';
 import {
   clientMsgKey,
@@ -110,7 +111,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
       continue;
     }
     const before = states.get(conversationId);
-    const target = isMessageChange(event) ? toRef(messageOf(conversationId, event.targetSeq)) : undefined;
+    const target = isMessageChange(event) ? messageRef(messageOf(conversationId, event.targetSeq)) : undefined;
     const rejection = admit(before, event, target);
     if (rejection) {
       refuse(rejection.code, rejection.reason);
@@ -268,36 +269,18 @@ function isMessageChange(event: ConversationEvent): event is MessageChange {
   return event.type === 'MessageEdited' || event.type === 'MessageDeleted' || event.type === 'ReactionAdded' || event.type === 'ReactionRemoved';
 }
 
-function toRef(m: Message | undefined): MessageRef | undefined {
-  return m && { senderId: m.senderId, deleted: m.deleted === true, reactions: m.reactions ?? {} };
-}
-
 /** Applies a change to the working copy of its message; returns the event clients see. */
 function fold(message: Message, event: MessageChange, seq: number): ChatEvent {
+  evolveMessage(message, event);
   const { conversationId, targetSeq } = event;
   switch (event.type) {
     case 'MessageEdited':
-      message.body = event.body;
-      message.editedAt = event.at;
       return { type: 'message:edited', conversationId, seq, targetSeq, body: event.body, editedAt: event.at };
     case 'MessageDeleted':
-      message.body = '';
-      message.deleted = true;
-      delete message.reactions;
-      delete message.editedAt;
       return { type: 'message:deleted', conversationId, seq, targetSeq };
     case 'ReactionAdded':
-    case 'ReactionRemoved': {
-      const reactions = { ...(message.reactions ?? {}) };
-      const users = new Set(reactions[event.emoji] ?? []);
-      if (event.type === 'ReactionAdded') users.add(event.userId);
-      else users.delete(event.userId);
-      if (users.size) reactions[event.emoji] = [...users];
-      else delete reactions[event.emoji];
-      if (Object.keys(reactions).length) message.reactions = reactions;
-      else delete message.reactions;
+    case 'ReactionRemoved':
       return { type: 'reaction', conversationId, seq, targetSeq, userId: event.userId, emoji: event.emoji, op: event.type === 'ReactionAdded' ? 'add' : 'remove' };
-    }
     default: {
       const unhandled: never = event;
       return unhandled;

@@ -120,7 +120,8 @@ export function admit(state: ConversationState, event: ConversationEvent, target
     case 'ReactionRemoved': {
       const refused = messageChange(state, event.userId, target, () => undefined);
       if (refused) return refused;
-      const has = target!.reactions[event.emoji]?.includes(event.userId) ?? false;
+      // Own properties only: an emoji such as `__proto__` or `toString` is just a name here.
+      const has = Object.hasOwn(target!.reactions, event.emoji) && target!.reactions[event.emoji]!.includes(event.userId);
       if (event.type === 'ReactionAdded' ? has : !has) return { code: 'CONFLICT', reason: event.type === 'ReactionAdded' ? 'already reacted' : 'no such reaction' };
       return undefined;
     }

@@ -2,6 +2,7 @@ import type { ConversationCommand } from './commands';
 import { admit, decide, evolve, readMarkerAt, type Decision } from './conversation.decider';
 import type { Conversation, ConversationState, MessageRef } from './conversation.state';
 import type { ConversationEvent } from './events';
+import { evolveMessage, messageRef, type MessageState } from './message.state';
 
 const AT = '2024-01-01T00:00:00.000Z';
 const CID = 'c1';
@@ -435,5 +436,21 @@ describe('evolve: message changes', () => {
     const after = evolve(state, event, 7);
     expect(after).toEqual({ ...state, lastSeq: 7 });
     expect(state.lastSeq).toBe(2);
+  });
+});
+
+describe('reactions named like Object.prototype members', () => {
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('adds, refuses twice and removes the reaction %s like any other', (emoji) => {
+    const message: MessageState = { senderId: 'ann', body: 'hi' };
+    const react = (type: 'ReactionAdded' | 'ReactionRemoved') => ({ type, v: 1 as const, conversationId: 'g_1', userId: 'bob', targetSeq: 2, emoji, at: '2026-01-01T00:00:00.000Z' });
+    const state = { id: 'g_1', kind: 'group' as const, createdBy: 'ann', createdAt: '2026-01-01T00:00:00.000Z', members: new Set(['ann', 'bob']), lastSeq: 2, messageCount: 1 };
+    expect(admit(state, react('ReactionAdded'), messageRef(message))).toBeUndefined();
+    expect(admit(state, react('ReactionRemoved'), messageRef(message))).toMatchObject({ code: 'CONFLICT' });
+    evolveMessage(message, react('ReactionAdded'));
+    expect(Object.getPrototypeOf(message)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(message)).reactions).toEqual(JSON.parse(`{"${emoji}":["bob"]}`));
+    expect(admit(state, react('ReactionAdded'), messageRef(message))).toMatchObject({ code: 'CONFLICT' });
+    evolveMessage(message, react('ReactionRemoved'));
+    expect(message.reactions).toBeUndefined();
   });
 });

@@ -5,3 +5,4 @@ export * from './conversation.state';
 export * from './conversation.decider';
 export * from './upcast';
 export * from './text';
+export * from './message.state';
