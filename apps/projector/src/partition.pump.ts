@@ -33,6 +33,8 @@ export interface PumpDeps {
 const GAP_CHECK_MS = 2_000;
 /** Batches with the handler at once: one committing, one folded on its result. */
 const PIPELINE_DEPTH = 2;
+/** See `earlyFold`. */
+const EARLY_FOLD_EVENTS = 64;
 const MAX_RETRY_MS = 5_000;
 
 /**
@@ -50,8 +52,12 @@ export class PartitionPump {
   private loop?: Promise<void>;
   private gapSince?: number;
 
+  /** Events that must be waiting before the next batch is folded while one commits. */
+  private readonly earlyFold: number;
+
   constructor(private readonly deps: PumpDeps) {
     this.expected = deps.afterSeq + 1;
+    this.earlyFold = Math.min(EARLY_FOLD_EVENTS, deps.batchSize);
   }
 
   async start(): Promise<void> {
@@ -124,6 +130,9 @@ export class PartitionPump {
     let next = this.expected;
     while (!this.stopping) {
       while (inFlight.length < PIPELINE_DEPTH) {
+        // Behind a commit, a few events wait for it and go in one batch after it: folding
+        // early pays only when there is much to fold, and small batches cost per batch.
+        if (inFlight.length > 0 && !this.buffer.has(next + this.earlyFold - 1)) break;
         const batch = this.takeBatch(next);
         if (batch.length === 0) break;
         const done = this.deps.handle({ partition: this.deps.partition, fromSeq: next - 1, messages: batch });
@@ -141,8 +150,8 @@ export class PartitionPump {
       }
       this.gapSince = undefined;
       if (inFlight.length < PIPELINE_DEPTH) {
-        // Wake for the head's commit, or for events that can be folded meanwhile.
-        const committed = await Promise.race([head.done.then(() => true, () => true), this.sleepUntilEvents(next, false).then(() => false)]);
+        // Wake for the head's commit, or for enough events to fold meanwhile.
+        const committed = await Promise.race([head.done.then(() => true, () => true), this.sleepUntilEvents(next + this.earlyFold - 1, false).then(() => false)]);
         this.wake = undefined;
         if (!committed) continue;
       }

@@ -1,0 +1,89 @@
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { PartitionPump, type PumpBatch } from './partition.pump';
+import { StaleBatchError } from './timeline.applier';
+
+/** A consumer the test feeds by hand, and the acks the pump gives. */
+function fakeLog() {
+  let deliver: (m: JsMsg) => void = () => undefined;
+  const acked: number[] = [];
+  const msg = (seq: number) => ({ seq, ack: () => acked.push(seq), nak: () => undefined, term: () => undefined, working: () => undefined }) as unknown as JsMsg;
+  const consumer = {
+    consume: async ({ callback }: { callback: (m: JsMsg) => void }) => {
+      deliver = callback;
+      return { closed: () => new Promise(() => undefined), close: async () => undefined, stop: () => undefined };
+    },
+  } as unknown as Consumer;
+  return { consumer, acked, append: (...seqs: number[]) => seqs.forEach((s) => deliver(msg(s))) };
+}
+
+/** Commits the test completes one by one. */
+function controlledHandler() {
+  const batches: Array<{ seqs: number[]; fromSeq: number; commit: () => void; fail: (e: unknown) => void }> = [];
+  const handle = (b: PumpBatch) =>
+    new Promise<void>((resolve, reject) => batches.push({ seqs: b.messages.map((m) => m.seq), fromSeq: b.fromSeq, commit: resolve, fail: reject }));
+  return { batches, handle };
+}
+
+async function until(what: string, done: () => boolean): Promise<void> {
+  for (let i = 0; i < 2_000 && !done(); i++) await new Promise((r) => setImmediate(r));
+  if (!done()) throw new Error(`not reached: ${what}`);
+}
+
+const log = { warn: () => undefined, error: () => undefined, info: () => undefined } as unknown as Logger;
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('PartitionPump', () => {
+  let pump: PartitionPump | undefined;
+  afterEach(async () => {
+    await pump?.stop();
+  });
+
+  function start(handler: ReturnType<typeof controlledHandler>, source: ReturnType<typeof fakeLog>, extra: { foldAgain?: (e: unknown) => boolean } = {}) {
+    pump = new PartitionPump({
+      partition: 0, afterSeq: 0, batchSize: 500, logger: log, openConsumer: async () => source.consumer, firstSeq: async () => 1,
+      handle: handler.handle, resync: async () => undefined, ...extra,
+    });
+    return pump.start();
+  }
+
+  it('folds the next batch while one commits once enough events wait, and acks each after its commit, in order', async () => {
+    const source = fakeLog();
+    const handler = controlledHandler();
+    await start(handler, source);
+    source.append(1);
+    await until('batch 1', () => handler.batches.length === 1);
+    // A few events behind the commit wait for it...
+    source.append(...range(2, 10));
+    await new Promise((r) => setImmediate(r));
+    expect(handler.batches).toHaveLength(1);
+    // ...many are folded while it runs.
+    source.append(...range(11, 100));
+    await until('batch 2 during commit 1', () => handler.batches.length === 2);
+    expect(handler.batches[1]).toMatchObject({ seqs: range(2, 100), fromSeq: 1 });
+    expect(source.acked).toEqual([]);
+    handler.batches[0]!.commit();
+    await until('ack 1', () => source.acked.length === 1);
+    expect(source.acked).toEqual([1]);
+    handler.batches[1]!.commit();
+    await until('ack 100', () => source.acked.includes(100));
+    expect(source.acked).toEqual([1, 100]);
+  });
+
+  it('hands over again, in order, the batch that failed and the one folded on it', async () => {
+    const source = fakeLog();
+    const handler = controlledHandler();
+    await start(handler, source, { foldAgain: (e) => e instanceof StaleBatchError || (e as Error).message === 'copies' });
+    source.append(...range(1, 70));
+    await until('batch 1', () => handler.batches.length === 1);
+    source.append(...range(71, 140));
+    await until('batch 2', () => handler.batches.length === 2);
+    handler.batches[0]!.fail(new Error('copies'));
+    handler.batches[1]!.fail(new StaleBatchError(0));
+    await until('batch 1 again', () => handler.batches.length === 3);
+    expect(handler.batches[2]).toMatchObject({ seqs: range(1, 140), fromSeq: 0 });
+    handler.batches[2]!.commit();
+    await until('ack 140', () => source.acked.includes(140));
+    expect(source.acked).toEqual([140]);
+  });
+});
