@@ -10,6 +10,8 @@ import { emitTo, type LocalConnections } from './local-connections';
 interface Room {
   sub: Subscription;
   sockets: Set<Socket>;
+  /** Resolves once the subscription is live at the server. */
+  ready: Promise<void>;
 }
 
 /**
@@ -60,18 +62,44 @@ export class NodeDelivery {
 
   /** Puts sockets in a conversation's room, subscribing this node to it first if needed. */
   async joinRoom(conversationId: string, sockets: Iterable<Socket>): Promise<void> {
-    let room = this.rooms.get(conversationId);
-    if (!room) {
-      const sub = this.nc.subscribe(this.names.room(conversationId), {
-        callback: (err, msg) => {
-          if (!err) this.guard(() => this.onRoomBatch(conversationId, msg.json<RoomBatch>()));
-        },
-      });
-      this.rooms.set(conversationId, (room = { sub, sockets: new Set() }));
-      // The subscription is live at the server before anyone relies on it.
-      await this.nc.flush();
+    await this.joinRooms([[conversationId, sockets]]);
+  }
+
+  /**
+   * Puts sockets in the rooms of many conversations (the handshakes of a batch): every
+   * missing subscription is made, then one flush makes them all live at the server before
+   * anyone relies on them. A joiner of a room whose subscription is still on its way waits
+   * for it too.
+   */
+  async joinRooms(joins: Iterable<[conversationId: string, sockets: Iterable<Socket>]>): Promise<void> {
+    const waits = new Set<Promise<void>>();
+    const fresh: Array<() => void> = [];
+    for (const [conversationId, sockets] of joins) {
+      let room = this.rooms.get(conversationId);
+      if (!room) {
+        const sub = this.nc.subscribe(this.names.room(conversationId), {
+          callback: (err, msg) => {
+            if (!err) this.guard(() => this.onRoomBatch(conversationId, msg.json<RoomBatch>()));
+          },
+        });
+        let live!: () => void;
+        const ready = new Promise<void>((resolve) => (live = resolve));
+        fresh.push(live);
+        this.rooms.set(conversationId, (room = { sub, sockets: new Set(), ready }));
+      }
+      for (const s of sockets) room.sockets.add(s);
+      waits.add(room.ready);
     }
-    for (const s of sockets) room.sockets.add(s);
+    if (fresh.length) {
+      try {
+        await this.nc.flush();
+      } finally {
+        // A failed flush (NATS away) fails this join; others waiting on these rooms go on,
+        // as a flush of their own would have failed the same way.
+        for (const live of fresh) live();
+      }
+    }
+    await Promise.all(waits);
   }
 
   /** Takes sockets (or everyone) out of a room; the node unsubscribes when it is empty. */
