@@ -1,4 +1,4 @@
-import { io } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import type { Message } from '@chat/contracts';
 import { startApp, type AppProcess } from '../support/app-process';
@@ -110,6 +110,32 @@ describe('protection', () => {
       c?.close();
       return c !== undefined;
     });
+  });
+});
+
+describe('the connection cap under a burst of handshakes', () => {
+  const sys = useSystem('capburst', { CHAT_MAX_CONNECTIONS_PER_USER: '20' });
+
+  it('admits exactly 20 of 150 concurrent handshakes of one user and refuses the other 130 with "too many connections"', async () => {
+    const token = await tokenFor('burst');
+    const attempts = await Promise.all(
+      Array.from({ length: 150 }, () => new Promise<{ socket: Socket; outcome: string }>((resolve) => {
+        const socket = io(sys().app.url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+        socket.once('connect', () => resolve({ socket, outcome: 'connected' }));
+        socket.once('connect_error', (err) => resolve({ socket, outcome: err.message }));
+      })),
+    );
+    try {
+      const admitted = attempts.filter((a) => a.outcome === 'connected');
+      expect(admitted).toHaveLength(20);
+      expect(attempts.filter((a) => a.outcome === 'too many connections')).toHaveLength(130);
+      // The registry holds exactly the leases of the admitted sockets: no refused one left one behind.
+      const res = await fetch(`${sys().app.url}/v1/admin/users/burst/connections?limit=200`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+      const { connections } = (await res.json()) as { connections: Array<{ connectionId: string }> };
+      expect(connections.map((c) => c.connectionId).sort()).toEqual(admitted.map((a) => a.socket.id).sort());
+    } finally {
+      for (const { socket } of attempts) socket.disconnect();
+    }
   });
 });
 
