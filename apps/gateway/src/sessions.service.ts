@@ -119,6 +119,7 @@ export class SessionsService {
   admit(socket: Socket, next: (err?: Error) => void): void {
     this.admitted(socket).then(
       () => {
+        metrics.handshakes.inc({ result: 'admitted' });
         next();
         // Socket.IO drops, without a disconnect, a socket whose client went away while it
         // waited (it checks on the next tick): release what admission gave it.
@@ -126,7 +127,11 @@ export class SessionsService {
           if (!socket.connected) void this.release(socket);
         });
       },
-      (err: Error) => next(new Error(PUBLIC_REFUSALS.has(err.message) ? err.message : 'unavailable')),
+      (err: Error) => {
+        const refusal = PUBLIC_REFUSALS.has(err.message) ? err.message : 'unavailable';
+        metrics.handshakes.inc({ result: refusal });
+        next(new Error(refusal));
+      },
     );
   }
 
@@ -157,6 +162,7 @@ export class SessionsService {
     const large = await withPoolPatience(
       () => this.readModel.largeConversationsOfMany(items.map((i) => i.userId), this.config.CHAT_PUSH_FANOUT_MAX),
       deadline,
+      () => metrics.admissionPoolWaits.inc(),
     );
     const joins = new Map<string, Socket[]>();
     for (const { socket, userId } of items) for (const id of large.get(userId) ?? []) joins.set(id, [...(joins.get(id) ?? []), socket]);

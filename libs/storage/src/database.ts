@@ -73,12 +73,13 @@ export function isPoolWaitTimeout(err: unknown): boolean {
  * wait longer than the pool does takes its turn rather than failing. Any other error
  * (Postgres down, a bad query) is thrown at once.
  */
-export async function withPoolPatience<T>(work: () => Promise<T>, deadline: number): Promise<T> {
+export async function withPoolPatience<T>(work: () => Promise<T>, deadline: number, onWait: () => void = () => undefined): Promise<T> {
   for (;;) {
     try {
       return await work();
     } catch (err) {
       if (!isPoolWaitTimeout(err) || Date.now() >= deadline) throw err;
+      onWait();
     }
   }
 }
