@@ -269,6 +269,11 @@ export class SessionsService {
   async drain(server: Server): Promise<void> {
     this.draining = true;
     const deadline = Date.now() + this.config.CHAT_DRAIN_TIMEOUT;
+    // Handshakes being admitted finish first (queued ones are refused `draining`), so that
+    // every socket this node will hold is among those told to go.
+    await this.admissions.idle();
+    // Socket.IO connects an admitted socket on the next tick: let it, before looking.
+    await new Promise((resolve) => setImmediate(resolve));
     const sockets = [...this.local.sockets()];
     this.log.info({ sockets: sockets.length }, 'draining');
     for (const socket of sockets) socket.emit('draining', { reconnectInMs: 0 });
