@@ -81,7 +81,13 @@ export class SessionsService {
     const push = new PushRepository(pool);
     this.activity = new ActivityLog((batch) => push.touchMany(batch));
     const expired = () => new Error('unavailable');
-    this.admissions = new Batcher((items, deadline) => this.admitBatch(items, deadline), { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, expired });
+    const admitBatch = (items: Admission[], deadline: number) =>
+      this.admitBatch(items, deadline).catch((err: Error) => {
+        // Once per batch, not per handshake: each is refused `unavailable`.
+        this.log.warn({ err: err.message, handshakes: items.length }, 'handshakes refused: a backend failed');
+        throw err;
+      });
+    this.admissions = new Batcher(admitBatch, { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, expired });
     this.releases = new Batcher((items) => this.releaseBatch(items), { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, expired });
   }
 
