@@ -1,9 +1,11 @@
-import { io } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import type { Message } from '@chat/contracts';
 import { startApp, type AppProcess } from '../support/app-process';
 import { connectClient, refusedWith, tokenFor, wholeHistory, type TestClient } from '../support/clients';
+import { query } from '../support/inspect';
 import { createNamespace, TEST_ADMIN_TOKEN, UNLIMITED, type TestNamespace } from '../support/namespace';
+import { holdTableLock } from '../support/pg-lock';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
 
@@ -110,6 +112,62 @@ describe('protection', () => {
       c?.close();
       return c !== undefined;
     });
+  });
+});
+
+describe('the connection cap under a burst of handshakes', () => {
+  const sys = useSystem('capburst', { CHAT_MAX_CONNECTIONS_PER_USER: '20' });
+
+  it('admits exactly 20 of 150 concurrent handshakes of one user and refuses the other 130 with "too many connections"', async () => {
+    const token = await tokenFor('burst');
+    const attempts = await Promise.all(
+      Array.from({ length: 150 }, () => new Promise<{ socket: Socket; outcome: string }>((resolve) => {
+        const socket = io(sys().app.url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+        socket.once('connect', () => resolve({ socket, outcome: 'connected' }));
+        socket.once('connect_error', (err) => resolve({ socket, outcome: err.message }));
+      })),
+    );
+    try {
+      const admitted = attempts.filter((a) => a.outcome === 'connected');
+      expect(admitted).toHaveLength(20);
+      expect(attempts.filter((a) => a.outcome === 'too many connections')).toHaveLength(130);
+      // The registry holds exactly the leases of the admitted sockets: no refused one left one behind.
+      const res = await fetch(`${sys().app.url}/v1/admin/users/burst/connections?limit=200`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+      const { connections } = (await res.json()) as { connections: Array<{ connectionId: string }> };
+      expect(connections.map((c) => c.connectionId).sort()).toEqual(admitted.map((a) => a.socket.id).sort());
+    } finally {
+      for (const { socket } of attempts) socket.disconnect();
+    }
+  });
+});
+
+describe('a handshake while every Postgres connection is busy', () => {
+  const sys = useSystem('poolbusy', UNLIMITED);
+
+  it('waits its turn past the pool timeout (5 s) instead of being refused, and is admitted once a connection frees', async () => {
+    const reader = await sys().connect('reader');
+    const { next } = await reader.ok('sync', {});
+    const poolWaits = async () => Number(/^chat_admission_pool_waits_total (\d+)/m.exec(await (await fetch(`${sys().app.url}/metrics`)).text())?.[1] ?? 0);
+    const lock = await holdTableLock(sys().ns, 'inbox', 'ACCESS EXCLUSIVE');
+    let stuck: Array<Promise<unknown>> = [];
+    let late: Promise<TestClient> | undefined;
+    try {
+      // Syncs from a cursor read the inbox: each holds a pooled connection, blocked on the lock.
+      stuck = Array.from({ length: 30 }, () => reader.request('sync', { since: next }, 60_000));
+      await waitFor('all 20 pooled connections blocked', async () => {
+        const [row] = await query<{ n: number }>(sys().ns, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        return row!.n >= 20;
+      });
+      late = connectClient(sys().app.url, 'late');
+      late.catch(() => undefined); // judged below, once the lock is gone
+      await waitFor('the handshake to wait out a pool timeout', async () => (await poolWaits()) > 0, 20_000, 100);
+    } finally {
+      await lock.release();
+    }
+    const client = await late!;
+    expect(client.socket.connected).toBe(true);
+    client.close();
+    await Promise.all(stuck);
   });
 });
 

@@ -54,14 +54,18 @@ describe('wake-ups through a signed webhook', () => {
   const sys = useSystem('pushhook', { ...UNLIMITED, CHAT_PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET, CHAT_PUSH_COALESCE: '30s', CHAT_PUSH_ACTIVE_WITHIN: '1h' });
 
   it('wakes an offline, recently active user once for 20 messages in 2 s, signed, without text; not the online or the idle', async () => {
+    let erinLeaves = new Date();
     for (const user of ['carol', 'dave', 'erin']) {
       const c = await connectClient(sys().app.url, user);
       await c.ok('push:register', { platform: 'webhook', token: `${hooks.url}/${user}` });
+      erinLeaves = new Date(); // after her handshake and a round trip, before her disconnect
       if (user !== 'dave') c.close();
     }
     await sys().connect('dave'); // dave stays online
-    // erin was last seen two hours ago: longer than CHAT_PUSH_ACTIVE_WITHIN.
-    await waitFor('erin offline', async () => (await query(sys().ns, `SELECT 1 FROM public.user_activity WHERE user_id = 'erin'`)).length === 1);
+    // erin was last seen two hours ago: longer than CHAT_PUSH_ACTIVE_WITHIN. Her disconnect
+    // is written first (the gateway writes last activity every few seconds), so that it
+    // cannot overwrite the two hours afterwards.
+    await waitFor('erin offline', async () => (await query(sys().ns, `SELECT 1 FROM public.user_activity WHERE user_id = 'erin' AND last_active_at >= $1`, [erinLeaves])).length === 1);
     await query(sys().ns, `UPDATE public.user_activity SET last_active_at = now() - interval '2 hours' WHERE user_id = 'erin'`);
 
     const alice = await sys().connect('alice');

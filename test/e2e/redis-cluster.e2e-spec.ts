@@ -68,6 +68,20 @@ describe('the connection registry on a 3-master Redis Cluster', () => {
     const back = await registry.renew(dead.slice(0, 3).map((u) => ({ userId: u, connectionId: u, member: leaseMember('gwB', 2, u) })));
     expect(back).toEqual(dead.slice(0, 3).map((u) => ({ userId: u, transition: 'online' })));
   });
+
+  it('admits and releases the connections of many users at once, the cap checked per user on its own slot', async () => {
+    const registry = new ConnectionRegistry(redis, names);
+    const epoch = await registry.nextEpoch('gwC');
+    const users = Array.from({ length: 40 }, (_, i) => `batch${i}`);
+    const first = users.map((u) => ({ userId: u, member: leaseMember('gwC', epoch, `${u}-a`) }));
+    const second = users.map((u) => ({ userId: u, member: leaseMember('gwC', epoch, `${u}-b`) }));
+    // One batch: each user's first connection, then its second, against a cap of one.
+    expect(await registry.connectMany([...first, ...second], { cap: 1 })).toEqual([...users.map(() => 'online'), ...users.map(() => 'refused')]);
+    expect(await registry.connectMany(first, { cap: 1 })).toEqual(users.map(() => 'live')); // renewing a held lease is never refused
+    expect((await registry.nodesOf(users)).get('gwC')?.sort()).toEqual([...users].sort());
+    expect(await registry.disconnectMany(first)).toEqual(users.map(() => 'offline'));
+    expect((await registry.presence(users)).every((p) => p.status === 'offline')).toBe(true);
+  });
 });
 
 describe('the system with CHAT_REDIS_CLUSTER=1', () => {

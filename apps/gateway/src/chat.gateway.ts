@@ -57,6 +57,7 @@ export class ChatGateway
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.sessions.drain(this.server);
+    await this.sessions.settle();
   }
 
   onApplicationShutdown(): void {

@@ -17,6 +17,8 @@ interface Room {
   sub: Subscription;
   /** Each socket in the room, with the seq it joined at: the room's events up to it are not for it. */
   sockets: Map<Socket, number>;
+  /** Resolves once the subscription is live at the server. */
+  ready: Promise<void>;
   /** While the node reads back what its new subscription may have missed, the room's events wait here. */
   held?: RoomItem[];
 }
@@ -70,22 +72,62 @@ export class NodeDelivery {
    * effect are read back from the timeline.
    */
   async joinRoom(conversationId: string, sockets: Iterable<Socket>, joinedAt?: number): Promise<void> {
-    const existing = this.rooms.get(conversationId);
-    if (existing) {
-      for (const s of sockets) existing.sockets.set(s, joinedAt ?? 0);
+    if (joinedAt === undefined || this.rooms.has(conversationId)) {
+      await this.joinRooms([[conversationId, sockets]], joinedAt ?? 0);
       return;
     }
+    const { room, live } = this.subscribe(conversationId, true);
+    for (const s of sockets) room.sockets.set(s, joinedAt);
+    try {
+      await this.nc.flush();
+    } finally {
+      live();
+    }
+    await this.catchUp(conversationId, room, joinedAt);
+  }
+
+  /**
+   * Puts sockets in the rooms of many conversations (the handshakes of a batch): every
+   * missing subscription is made, then one flush makes them all live at the server before
+   * anyone relies on them. A joiner of a room whose subscription is still on its way waits
+   * for it too.
+   */
+  async joinRooms(joins: Iterable<[conversationId: string, sockets: Iterable<Socket>]>, joinedAt = 0): Promise<void> {
+    const waits = new Set<Promise<void>>();
+    const fresh: Array<() => void> = [];
+    for (const [conversationId, sockets] of joins) {
+      let room = this.rooms.get(conversationId);
+      if (!room) {
+        const made = this.subscribe(conversationId, false);
+        room = made.room;
+        fresh.push(made.live);
+      }
+      for (const s of sockets) room.sockets.set(s, joinedAt);
+      waits.add(room.ready);
+    }
+    if (fresh.length) {
+      try {
+        await this.nc.flush();
+      } finally {
+        // A failed flush (NATS away) fails this join; others waiting on these rooms go on,
+        // as a flush of their own would have failed the same way.
+        for (const live of fresh) live();
+      }
+    }
+    await Promise.all(waits);
+  }
+
+  private subscribe(conversationId: string, holding: boolean): { room: Room; live: () => void } {
     const sub = this.nc.subscribe(this.names.room(conversationId), {
       callback: (err, msg) => {
         if (!err) this.guard(() => this.onRoomBatch(conversationId, msg.json<RoomBatch>()));
       },
     });
-    const room: Room = { sub, sockets: new Map(), ...(joinedAt !== undefined && { held: [] }) };
+    let live!: () => void;
+    const ready = new Promise<void>((resolve) => (live = resolve));
+    const room: Room = { sub, sockets: new Map(), ready, ...(holding && { held: [] }) };
     this.rooms.set(conversationId, room);
-    for (const s of sockets) room.sockets.set(s, joinedAt ?? 0);
-    // The subscription is live at the server before anyone relies on it.
-    await this.nc.flush();
-    if (joinedAt !== undefined) await this.catchUp(conversationId, room, joinedAt);
+    return { room, live };
   }
 
   /** Takes sockets (or everyone) out of a room; the node unsubscribes when it is empty. */

@@ -2,10 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { Config } from '@chat/config';
-import { ConnectionRegistry, HEARTBEAT_MS, leaseMember, SWEEP_MS } from '@chat/connections';
+import { ConnectionRegistry, HEARTBEAT_MS, LEASE_MS, leaseMember, SWEEP_MS, type Transition } from '@chat/connections';
 import type { Pool } from 'pg';
 import { CONFIG, LOGGER, metrics, NODE_ID, PG_POOL } from '@chat/platform';
-import { PushRepository, ReadModelRepository } from '@chat/storage';
+import { PushRepository, ReadModelRepository, withPoolPatience } from '@chat/storage';
+import { ActivityLog } from './activity.log';
+import { Batcher, type Outcome } from './batcher';
 import { dataOf, LocalConnections, type SocketData } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
@@ -14,11 +16,41 @@ import { TokenVerifier } from './token.verifier';
 
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * How long a handshake may wait for its turn before it is refused `unavailable`: within
+ * Socket.IO clients' own 20 s connect timeout, even with a last pool wait (5 s) begun
+ * just before it.
+ */
+export const ADMIT_DEADLINE_MS = 12_000;
+/** Handshakes (or disconnects) one batch takes at most. */
+const BATCH_MAX = 500;
+/** Batches under way at once: one can wait on Postgres while the other writes to Redis. */
+const BATCHES_IN_FLIGHT = 2;
+/** Last activity is written this often (and on shutdown). */
+export const ACTIVITY_FLUSH_MS = 2_000;
+/** What a refused handshake may be told; anything else is `unavailable`. */
+const PUBLIC_REFUSALS = new Set(['unauthorized', 'too many connections', 'draining']);
+
+interface Admission {
+  socket: Socket;
+  userId: string;
+  member: string;
+}
+
+interface Release {
+  userId: string;
+  member: string;
+}
 
 /**
  * The life of a connection on this gateway: admission at the handshake (token, connection
  * cap, lease, rooms), the heartbeat that keeps leases alive and sweeps those of dead
  * gateways, and the drain on shutdown.
+ *
+ * Handshakes that arrive together are admitted together (a reconnect storm is thousands
+ * at once): one Postgres query for the rooms of all of them, one pipeline of lease
+ * scripts, last activity written later in one statement. While batches are under way the
+ * others queue, each until ADMIT_DEADLINE_MS; disconnects are released in batches too.
  */
 @Injectable()
 export class SessionsService {
@@ -26,6 +58,12 @@ export class SessionsService {
   private draining = false;
   private heartbeat?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
+  private activityFlusher?: NodeJS.Timeout;
+  /** Sockets whose lease (and rooms) admission wrote and nothing has released yet. */
+  private readonly held = new WeakSet<Socket>();
+  private readonly admissions: Batcher<Admission, void>;
+  private readonly releases: Batcher<Release, void>;
+  private readonly activity: ActivityLog;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -40,10 +78,18 @@ export class SessionsService {
     private readonly readModel: ReadModelRepository,
     @Inject(PG_POOL) pool: Pool,
   ) {
-    this.push = new PushRepository(pool);
+    const push = new PushRepository(pool);
+    this.activity = new ActivityLog((batch) => push.touchMany(batch));
+    const expired = () => new Error('unavailable');
+    const admitBatch = (items: Admission[], deadline: number) =>
+      this.admitBatch(items, deadline).catch((err: Error) => {
+        // Once per batch, not per handshake: each is refused `unavailable`.
+        this.log.warn({ err: err.message, handshakes: items.length }, 'handshakes refused: a backend failed');
+        throw err;
+      });
+    this.admissions = new Batcher(admitBatch, { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, expired });
+    this.releases = new Batcher((items) => this.releaseBatch(items), { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, expired });
   }
-
-  private readonly push: PushRepository;
 
   get isDraining(): boolean {
     return this.draining;
@@ -55,11 +101,21 @@ export class SessionsService {
     this.heartbeat.unref();
     this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweeper.unref();
+    this.activityFlusher = setInterval(() => void this.flushActivity(), ACTIVITY_FLUSH_MS);
+    this.activityFlusher.unref();
+  }
+
+  /** After the drain, before the pools close: what is queued is done, last activity written. */
+  async settle(): Promise<void> {
+    await Promise.all([this.admissions.idle(), this.releases.idle()]);
+    clearInterval(this.activityFlusher);
+    await this.flushActivity();
   }
 
   stop(): void {
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);
+    clearInterval(this.activityFlusher);
   }
 
   /**
@@ -68,16 +124,28 @@ export class SessionsService {
    */
   admit(socket: Socket, next: (err?: Error) => void): void {
     this.admitted(socket).then(
-      () => next(),
-      (err: Error) => next(new Error(err.message === 'unauthorized' || err.message === 'too many connections' || err.message === 'draining' ? err.message : 'unavailable')),
+      () => {
+        metrics.handshakes.inc({ result: 'admitted' });
+        next();
+        // Socket.IO drops, without a disconnect, a socket whose client went away while it
+        // waited (it checks on the next tick): release what admission gave it.
+        setImmediate(() => {
+          if (!socket.connected) void this.release(socket);
+        });
+      },
+      (err: Error) => {
+        const refusal = PUBLIC_REFUSALS.has(err.message) ? err.message : 'unavailable';
+        metrics.handshakes.inc({ result: refusal });
+        next(new Error(refusal));
+      },
     );
   }
 
   private async admitted(socket: Socket): Promise<void> {
     if (this.draining) throw new Error('draining');
+    const deadline = Date.now() + ADMIT_DEADLINE_MS;
     const session = await this.verifier.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
     if (!session) throw new Error('unauthorized');
-    if ((await this.registry.liveConnections(session.userId)) >= this.config.CHAT_MAX_CONNECTIONS_PER_USER) throw new Error('too many connections');
     const data: SocketData = {
       caller: { ...session, origin: `${this.nodeId}/${socket.id}` },
       member: leaseMember(this.nodeId, this.epoch, socket.id),
@@ -87,13 +155,41 @@ export class SessionsService {
       inFlight: 0,
     };
     Object.assign(socket.data as object, data);
-    // Rooms of the large conversations first, then the lease that routes small ones here.
-    for (const conversationId of await this.readModel.largeConversationsOf(session.userId, this.config.CHAT_PUSH_FANOUT_MAX)) {
-      await this.delivery.joinRoom(conversationId, [socket]);
+    await this.admissions.submit({ socket, userId: session.userId, member: data.member }, deadline);
+  }
+
+  /**
+   * Admits handshakes together. Rooms of large conversations first (one query for all),
+   * then the leases that route small ones here, each checked against the connection cap
+   * in the script that writes it; a handshake refused there leaves its rooms again.
+   */
+  private async admitBatch(items: Admission[], deadline: number): Promise<Array<Outcome<void>>> {
+    if (this.draining) return items.map(() => new Error('draining'));
+    const large = await withPoolPatience(
+      () => this.readModel.largeConversationsOfMany(items.map((i) => i.userId), this.config.CHAT_PUSH_FANOUT_MAX),
+      deadline,
+      () => metrics.admissionPoolWaits.inc(),
+    );
+    const joins = new Map<string, Socket[]>();
+    for (const { socket, userId } of items) for (const id of large.get(userId) ?? []) joins.set(id, [...(joins.get(id) ?? []), socket]);
+    try {
+      await this.delivery.joinRooms(joins);
+      const ups = await this.registry.connectMany(items, { cap: this.config.CHAT_MAX_CONNECTIONS_PER_USER });
+      return items.map(({ socket, userId }, i) => {
+        const up = ups[i]!;
+        if (up === 'refused' || up instanceof Error) {
+          this.delivery.dropSocket(socket);
+          return up === 'refused' ? new Error('too many connections') : up;
+        }
+        this.held.add(socket);
+        if (up === 'online') this.presence.announce(userId, 'online');
+        this.activity.note(userId);
+        return undefined;
+      });
+    } catch (err) {
+      for (const { socket } of items) this.delivery.dropSocket(socket);
+      throw err;
     }
-    const transition = await this.registry.connect(session.userId, data.member);
-    if (transition) this.presence.announce(session.userId, transition);
-    await this.push.touch(session.userId);
   }
 
   /** After admission: the socket is live for delivery. */
@@ -114,14 +210,39 @@ export class SessionsService {
     metrics.connections.set({ node: this.nodeId }, this.local.size);
     this.delivery.dropSocket(socket);
     this.presence.dropSocket(socket);
+    await this.release(socket);
+  }
+
+  /** Gives back what admission gave a socket: its rooms and its lease; once. */
+  private async release(socket: Socket): Promise<void> {
+    if (!this.held.has(socket)) return;
+    this.held.delete(socket);
+    const { caller, member } = dataOf(socket);
+    this.delivery.dropSocket(socket);
     // Last activity: the push notifier wakes only users seen within CHAT_PUSH_ACTIVE_WITHIN.
-    await this.push.touch(data.caller.userId).catch(() => undefined);
+    this.activity.note(caller.userId);
+    // Past LEASE_MS the lease has expired by itself and the sweep reports the transition.
+    await this.releases.submit({ userId: caller.userId, member }, Date.now() + LEASE_MS).catch((err: Error) => {
+      this.log.warn({ err: err.message }, 'lease release failed');
+    });
+  }
+
+  private async releaseBatch(items: Release[]): Promise<Array<Outcome<void>>> {
+    const downs: Array<Transition | undefined | Error> = await this.registry.disconnectMany(items);
+    return items.map(({ userId }, i) => {
+      const down = downs[i];
+      if (down instanceof Error) return down;
+      if (down) this.presence.announce(userId, down);
+      return undefined;
+    });
+  }
+
+  private async flushActivity(): Promise<void> {
     try {
-      const transition = await this.registry.disconnect(data.caller.userId, data.member);
-      if (transition) this.presence.announce(data.caller.userId, transition);
+      await this.activity.flush();
     } catch (err) {
-      // The lease expires by itself and the sweep reports the transition.
-      this.log.warn({ err: (err as Error).message }, 'lease release failed');
+      // Kept for the next flush.
+      this.log.warn({ err: (err as Error).message, users: this.activity.size }, 'last activity not written; will retry');
     }
   }
 
@@ -154,6 +275,11 @@ export class SessionsService {
   async drain(server: Server): Promise<void> {
     this.draining = true;
     const deadline = Date.now() + this.config.CHAT_DRAIN_TIMEOUT;
+    // Handshakes being admitted finish first (queued ones are refused `draining`), so that
+    // every socket this node will hold is among those told to go.
+    await this.admissions.idle();
+    // Socket.IO connects an admitted socket on the next tick: let it, before looking.
+    await new Promise((resolve) => setImmediate(resolve));
     const sockets = [...this.local.sockets()];
     this.log.info({ sockets: sockets.length }, 'draining');
     for (const socket of sockets) socket.emit('draining', { reconnectInMs: 0 });

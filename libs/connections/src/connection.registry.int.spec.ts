@@ -32,4 +32,24 @@ describe('ConnectionRegistry on a real Redis', () => {
     await registry.keepEpoch('gw1', epoch);
     expect(Number(await redis.get(names.epochKey('gw1')))).toBe(newer);
   });
+
+  it('admits a batch of many users with the cap counted in the script, and releases a batch with one transition per user', async () => {
+    const epoch = await registry.nextEpoch('gw2');
+    const users = Array.from({ length: 30 }, (_, i) => `b${i}`);
+    const lease = (u: string, device: string) => ({ userId: u, member: leaseMember('gw2', epoch, `${u}-${device}`) });
+    // Three devices of each user in one batch, against a cap of two: the third is refused.
+    const ups = await registry.connectMany(users.flatMap((u) => [lease(u, 'a'), lease(u, 'b'), lease(u, 'c')]), { cap: 2 });
+    expect(ups).toEqual(users.flatMap(() => ['online', 'live', 'refused']));
+    expect(await Promise.all(users.map((u) => registry.liveConnections(u)))).toEqual(users.map(() => 2));
+    // The lease index holds every user until its leases run out, where the sweeper looks.
+    const index = names.leaseIndexKey(names.leaseIndexShard('b7'));
+    expect(Number(await redis.zscore(index, 'b7'))).toBeGreaterThan(Date.now());
+
+    // Both devices of the even users leave in one batch, one device of the odd ones.
+    const leaving = users.flatMap((u, i) => (i % 2 === 0 ? [lease(u, 'a'), lease(u, 'b')] : [lease(u, 'a')]));
+    const downs = await registry.disconnectMany(leaving);
+    expect(downs).toEqual(users.flatMap((_, i) => (i % 2 === 0 ? [undefined, 'offline'] : [undefined])));
+    expect((await registry.presence(users)).map((p) => p.status)).toEqual(users.map((_, i) => (i % 2 === 0 ? 'offline' : 'online')));
+    expect(await registry.sweep()).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Presence } from '@chat/contracts';
 import { LEASE_INDEX_SHARDS, type Names } from '@chat/messaging';
 import { FEED_APPEND, INDEX_DROP_IF_DUE, LEASE_DOWN, LEASE_UP } from './leases.lua';
+import { sendAll } from './redis.batch';
 import { RedisClock } from './redis.clock';
 
 /** A standalone Redis or a Redis Cluster (CHAT_REDIS_CLUSTER=1): the registry works on both. */
@@ -23,6 +24,9 @@ export interface Lease {
 
 export type Transition = 'online' | 'offline';
 
+/** A lease written: the user just came 'online', or was online ('live'); or 'refused' at the cap. */
+export type LeaseUp = 'online' | 'live' | 'refused';
+
 /** One entry of the route feed: the users whose leases changed, numbered 1, 2, ... */
 export interface RouteChange {
   id: string;
@@ -37,7 +41,6 @@ const FEED_MAX_ENTRIES = 100_000;
 export const leaseMember = (nodeId: string, epoch: number, connectionId: string) => `${nodeId}|${epoch}|${connectionId}`;
 
 type LeaseRedis = RedisClient & {
-  leaseUp(k1: string, k2: string, k3: string, member: string, now: number, until: number): Promise<number>;
   leaseDown(k1: string, k2: string, k3: string, member: string, now: number, ttl: number): Promise<number>;
   indexDropIfDue(index: string, now: number, userId: string): Promise<number>;
   feedAppend(feed: string, counter: string, maxLen: number, users: string): Promise<number>;
@@ -50,9 +53,12 @@ type LeaseRedis = RedisClient & {
  * everything rebuilds from the gateways' heartbeats after a flush.
  *
  * Redis Cluster: every script and command touches one slot (a user's keys share the hash
- * tag `{userId}`; the lease index is sharded and written by commands of its own), and
- * there are no explicit pipelines (one per slot would be needed): commands go one per key,
- * written back to back without waiting for replies.
+ * tag `{userId}`; the lease index is sharded and written by commands of its own). Leases
+ * of many users go back to back (`sendAll`): one pipeline on a single Redis, one command
+ * each on a cluster, where a pipeline would have to stay within one slot.
+ *
+ * Leases are written only by connect/connectMany, disconnect/disconnectMany, renew and
+ * sweep (through leaseUp and the LEASE_DOWN script).
  */
 export class ConnectionRegistry {
   private readonly redis: LeaseRedis;
@@ -82,32 +88,81 @@ export class ConnectionRegistry {
     await this.redis.set(this.names.epochKey(nodeId), epoch, 'NX');
   }
 
+  /** Registers one connection's lease, without a cap; see connectMany. */
   async connect(userId: string, member: string, at?: number): Promise<Transition | undefined> {
-    const now = at ?? (await this.clock.now());
-    const [up] = await this.leaseUp([{ userId, member }], now);
-    await this.changed([userId]);
-    return up === 1 ? 'online' : undefined;
+    const [up] = await this.connectMany([{ userId, member }], { at });
+    if (up instanceof Error) throw up;
+    return up === 'online' ? 'online' : undefined;
+  }
+
+  /**
+   * Registers the leases of connections admitted together: one clock read, the lease
+   * index then every lease script written back to back. With `cap`, a user that already
+   * holds `cap` live leases gets none ('refused'), checked in the same script that adds
+   * it. One outcome per lease, in order: an Error for a lease that could not be written.
+   */
+  async connectMany(leases: Array<{ userId: string; member: string }>, opts: { cap?: number; at?: number } = {}): Promise<Array<LeaseUp | Error>> {
+    if (leases.length === 0) return [];
+    const now = opts.at ?? (await this.clock.now());
+    const ups = await this.leaseUp(leases, now, opts.cap ?? 0);
+    await this.changed(leases.filter((_, i) => ups[i] === 'online' || ups[i] === 'live').map((l) => l.userId));
+    return ups;
   }
 
   async disconnect(userId: string, member: string, at?: number): Promise<Transition | undefined> {
+    const [down] = await this.disconnectMany([{ userId, member }], at);
+    if (down instanceof Error) throw down;
+    return down;
+  }
+
+  /**
+   * Releases the leases of connections that ended together: one clock read, every lease
+   * script back to back, then the index entries of users that keep other leases. One
+   * outcome per lease: 'offline' for a user whose last lease this was, an Error for a
+   * lease that could not be released (it expires by itself; the sweep reports it).
+   */
+  async disconnectMany(leases: Array<{ userId: string; member: string }>, at?: number): Promise<Array<Transition | undefined | Error>> {
+    if (leases.length === 0) return [];
     const now = at ?? (await this.clock.now());
-    const down = await this.redis.leaseDown(...this.keys(userId), member, now, LAST_SEEN_TTL_MS);
+    const downs = await sendAll(this.redis, leases.map(({ userId, member }) => ['leaseDown', ...this.keys(userId), member, now, LAST_SEEN_TTL_MS]));
     // Leases remain: let the sweeper look when the latest of them runs out. A racing
     // connect may be lowered here; the sweeper finds its lease live and raises it again.
-    if (down > 0) await this.redis.zadd(this.indexOf(userId), 'LT', down, userId);
-    await this.changed([userId]);
-    return down === -1 ? 'offline' : undefined;
+    // A user's last script in the batch says what it keeps.
+    const latest = new Map<string, unknown>();
+    downs.forEach((down, i) => latest.set(leases[i]!.userId, down));
+    const remaining = new Map<number, Array<[string, number]>>();
+    for (const [userId, down] of latest) {
+      if (typeof down !== 'number' || down <= 0) continue;
+      const shard = this.names.leaseIndexShard(userId);
+      remaining.set(shard, [...(remaining.get(shard) ?? []), [userId, down]]);
+    }
+    const lowered = [...remaining];
+    const indexed = await sendAll(this.redis, lowered.map(([shard, users]) => ['zadd', this.names.leaseIndexKey(shard), 'LT', ...[...users].flatMap(([u, until]) => [until, u])]));
+    const failedShards = new Map(lowered.flatMap(([shard], i) => (indexed[i] instanceof Error ? [[shard, indexed[i] as Error]] : [])));
+    await this.changed(leases.filter((_, i) => !(downs[i] instanceof Error)).map((l) => l.userId));
+    return downs.map((down, i) => {
+      if (down instanceof Error) return down;
+      const failed = failedShards.get(this.names.leaseIndexShard(leases[i]!.userId));
+      if (failed && typeof down === 'number' && down > 0) return failed;
+      return down === -1 ? 'offline' : undefined;
+    });
   }
 
   /**
    * Renews the leases of every connection a node holds. Also re-creates them after Redis
    * lost them (flush, restart): users it finds offline come online again, reported here.
+   * Leases that could not be renewed are tried again at the next heartbeat, well within
+   * LEASE_MS; only when none could be is it an error.
    */
   async renew(leases: Iterable<Lease & { member: string }>, at?: number): Promise<Array<{ userId: string; transition: Transition }>> {
-    const now = at ?? (await this.clock.now());
     const all = [...leases];
-    const ups = await this.leaseUp(all, now);
-    const back = ups.flatMap((up, i) => (up === 1 ? [{ userId: all[i]!.userId, transition: 'online' as const }] : []));
+    if (all.length === 0) return [];
+    const now = at ?? (await this.clock.now());
+    const ups = await this.leaseUp(all, now, 0);
+    const failed = ups.find((up): up is Error => up instanceof Error);
+    if (failed && ups.every((up) => up instanceof Error)) throw failed;
+    const back = ups.flatMap((up, i) => (up === 'online' ? [{ userId: all[i]!.userId, transition: 'online' as const }] : []));
+    // Re-created leases (Redis lost them): the route feed's readers look these users up again.
     await this.changed(back.map((b) => b.userId));
     return back;
   }
@@ -226,29 +281,32 @@ export class ConnectionRegistry {
   /**
    * Writes the lease index first, then the leases: a process that dies in between leaves
    * an index entry without a lease (the sweeper drops it), never a lease nobody sweeps.
+   * So a lease whose index entry could not be written is not written either.
    */
-  private async leaseUp(leases: Array<{ userId: string; member: string }>, now: number): Promise<number[]> {
-    if (leases.length === 0) return [];
+  private async leaseUp(leases: Array<{ userId: string; member: string }>, now: number, cap: number): Promise<Array<LeaseUp | Error>> {
     const until = now + LEASE_MS;
     const byShard = new Map<number, Set<string>>();
     for (const { userId } of leases) {
       const shard = this.names.leaseIndexShard(userId);
       byShard.set(shard, (byShard.get(shard) ?? new Set()).add(userId));
     }
-    await Promise.all(
-      [...byShard].map(([shard, users]) => this.redis.zadd(this.names.leaseIndexKey(shard), 'GT', ...[...users].flatMap((u) => [until, u]))),
-    );
-    return Promise.all(leases.map(({ userId, member }) => this.redis.leaseUp(...this.keys(userId), member, now, until)));
+    const shards = [...byShard];
+    const indexed = await sendAll(this.redis, shards.map(([shard, users]) => ['zadd', this.names.leaseIndexKey(shard), 'GT', ...[...users].flatMap((u) => [until, u])]));
+    const failedShards = new Map(shards.flatMap(([shard], i) => (indexed[i] instanceof Error ? [[shard, indexed[i] as Error]] : [])));
+    const outcomes: Array<LeaseUp | Error> = leases.map(({ userId }) => failedShards.get(this.names.leaseIndexShard(userId)) ?? 'live');
+    const writable = leases.flatMap((lease, i) => (outcomes[i] instanceof Error ? [] : [{ ...lease, i }]));
+    const ups = await sendAll(this.redis, writable.map(({ userId, member }) => ['leaseUp', ...this.keys(userId), member, now, until, cap]));
+    writable.forEach(({ i }, j) => {
+      const up = ups[j];
+      outcomes[i] = up instanceof Error ? up : up === 1 ? 'online' : up === -1 ? 'refused' : 'live';
+    });
+    return outcomes;
   }
 
   /** Tells the route feed's readers that these users' leases changed. */
   private async changed(userIds: string[]): Promise<void> {
     if (userIds.length === 0) return;
     await this.redis.feedAppend(this.names.routeFeedKey(), this.names.routeFeedCounterKey(), FEED_MAX_ENTRIES, [...new Set(userIds)].join('\n'));
-  }
-
-  private indexOf(userId: string): string {
-    return this.names.leaseIndexKey(this.names.leaseIndexShard(userId));
   }
 
   private keys(userId: string): [string, string, string] {

@@ -6,9 +6,18 @@
  * expiry in ms. The lease index (where the sweeper looks) is kept by separate commands.
  */
 
-/** ARGV: member, now, until. Returns 1 when the user just came online. */
+/**
+ * ARGV: member, now, until, cap (0: none). Returns 1 when the user just came online, 0
+ * when it was online already, -1 when the lease is new and the user already holds `cap`
+ * live ones: counted and added in one step, so racing handshakes cannot pass the cap
+ * together. Renewing a lease the user holds is never refused.
+ */
 export const LEASE_UP = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local cap = tonumber(ARGV[4])
+if cap > 0 and not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= cap then
+  return -1
+end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
 redis.call('PEXPIREAT', KEYS[1], last)

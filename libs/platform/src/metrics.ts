@@ -11,6 +11,12 @@ const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 
 export const metrics = {
   connections: new Gauge({ name: 'chat_connections', help: 'Open Socket.IO connections on this gateway node', labelNames: ['node'], registers: [registry] }),
+  handshakes: new Counter({ name: 'chat_handshakes_total', help: 'Socket.IO handshakes answered, by result (admitted, or the connect_error message)', labelNames: ['result'], registers: [registry] }),
+  admissionPoolWaits: new Counter({
+    name: 'chat_admission_pool_waits_total',
+    help: 'Handshake batches that found every Postgres connection busy past the pool timeout and queued for another turn',
+    registers: [registry],
+  }),
   eventsReceived: new Counter({ name: 'chat_events_received_total', help: 'Client events received, by event name', labelNames: ['event'], registers: [registry] }),
   sends: new Counter({ name: 'chat_sends_total', help: 'message:send answered, by result (accepted, duplicate, or the error code)', labelNames: ['result'], registers: [registry] }),
   refusals: new Counter({ name: 'chat_refusals_total', help: 'Client events answered with an error, by event and code', labelNames: ['event', 'code'], registers: [registry] }),

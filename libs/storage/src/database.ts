@@ -63,3 +63,25 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     client.release();
   }
 }
+
+/** What pg-pool throws when no client was free within connectionTimeoutMillis. */
+export function isPoolWaitTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'timeout exceeded when trying to connect';
+}
+
+/**
+ * Runs `work`, and again each time it failed only because every pooled client was busy
+ * for connectionTimeoutMillis, until `deadline` (ms since the epoch): a caller that can
+ * wait longer than the pool does takes its turn rather than failing. Any other error
+ * (Postgres down, a bad query) is thrown at once.
+ */
+export async function withPoolPatience<T>(work: () => Promise<T>, deadline: number, onWait: () => void = () => undefined): Promise<T> {
+  for (;;) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!isPoolWaitTimeout(err) || Date.now() >= deadline) throw err;
+      onWait();
+    }
+  }
+}

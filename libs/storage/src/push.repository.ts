@@ -69,10 +69,21 @@ export class PushRepository {
   }
 
   async touch(userId: string, at = new Date()): Promise<void> {
+    await this.touchMany(new Map([[userId, at]]));
+  }
+
+  /**
+   * Last activity of many users in one statement, in user order so that two gateways
+   * writing overlapping users at once take their row locks in the same order.
+   */
+  async touchMany(activity: ReadonlyMap<string, Date>): Promise<void> {
+    if (activity.size === 0) return;
+    const users = [...activity.keys()].sort();
     await this.pool.query(
-      `INSERT INTO public.user_activity (user_id, last_active_at) VALUES ($1, $2)
+      `INSERT INTO public.user_activity (user_id, last_active_at)
+       SELECT * FROM unnest($1::text[], $2::timestamptz[])
        ON CONFLICT (user_id) DO UPDATE SET last_active_at = GREATEST(user_activity.last_active_at, excluded.last_active_at)`,
-      [userId, at],
+      [users, users.map((u) => activity.get(u)!)],
     );
   }
 

@@ -84,11 +84,26 @@ export class ReadModelRepository {
 
   /** The user's conversations with at least `size` members: their events come through rooms. */
   async largeConversationsOf(userId: string, size: number): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>(
-      `SELECT c.id FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = $1 AND c.member_count >= $2`,
-      [userId, size],
+    return (await this.largeConversationsOfMany([userId], size)).get(userId) ?? [];
+  }
+
+  /**
+   * largeConversationsOf for many users in one query (handshakes admitted together). Each
+   * of their memberships looks its conversation up by key (the LIMIT keeps the planner
+   * from turning that into a hash join over every conversation, which it prefers for a
+   * few thousand memberships and which grows with the table, not with the batch).
+   */
+  async largeConversationsOfMany(userIds: string[], size: number): Promise<Map<string, string[]>> {
+    const byUser = new Map<string, string[]>();
+    if (userIds.length === 0) return byUser;
+    const { rows } = await this.pool.query<{ user_id: string; id: string }>(
+      `SELECT m.user_id, c.id FROM members m
+         CROSS JOIN LATERAL (SELECT id FROM conversations WHERE id = m.conversation_id AND member_count >= $2 LIMIT 1) c
+        WHERE m.user_id = ANY($1::text[])`,
+      [[...new Set(userIds)], size],
     );
-    return rows.map((r) => r.id);
+    for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), r.id]);
+    return byUser;
   }
 
   /** Why the projection refused the event at (partition, seq), if it did. */
