@@ -34,6 +34,9 @@ describe('the all-in-one supervisor', () => {
     const first = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'before', body: 'before the kill' });
     await waitFor('the first message at bob', () => bob.messages().some((m) => m.seq === first.seq));
 
+    // The supervisor is held (SIGSTOP) while the worker dies and the sends are made, so that
+    // they are certainly made while no worker runs; it restarts the worker once let go.
+    process.kill(before.supervisor, 'SIGSTOP');
     process.kill(before.worker, 'SIGKILL');
     await waitFor('the worker gone', () => !processGroup(app!.child.pid!).some((p) => p.pid === before.worker));
     const readiness = async () => {
@@ -50,6 +53,7 @@ describe('the all-in-one supervisor', () => {
       const { seq } = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: `while-down-${i}`, body: `while the worker is down ${i}` });
       acks.push({ seq, at: Date.now() });
     }
+    process.kill(before.supervisor, 'SIGCONT');
     await waitFor('/readyz 200 again', async () => (await readiness()).status === 200, 30_000, 50);
 
     const after = allInOneProcesses(app.child.pid!);

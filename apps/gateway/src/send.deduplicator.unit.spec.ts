@@ -10,7 +10,7 @@ const at = '2026-01-01T00:00:00.000Z';
 const sent = (clientMsgId: string, senderId = 'ann'): MessageSent => ({ type: 'MessageSent', v: 1, conversationId: 'd_1', senderId, clientMsgId, body: 'b', at });
 
 /** A log, a read model and a projection watch the test controls. */
-function setUp(opts: { stored?: Record<string, SentMessage>; reached?: number; entryTimes?: Record<number, number>; lookupGate?: Promise<void> } = {}) {
+function setUp(opts: { stored?: Record<string, SentMessage>; reached?: number; entryTimes?: Record<number, number>; lookupGate?: Promise<void>; onceProjected?: (stored: Record<string, SentMessage>) => void } = {}) {
   const calls: string[] = [];
   let lastSeq = 10;
   const window = new Map<string, number>();
@@ -45,7 +45,11 @@ function setUp(opts: { stored?: Record<string, SentMessage>; reached?: number; e
   const waits: number[] = [];
   const watch = {
     reached: () => opts.reached ?? lastSeq,
-    waitFor: async (_p: number, seq: number) => (waits.push(seq), true),
+    waitFor: async (_p: number, seq: number) => {
+      waits.push(seq);
+      opts.onceProjected?.(stored);
+      return true;
+    },
   } as unknown as ProjectionWatch;
   const dedup = new SendDeduplicator(js, jsm, names, watch, readModel, 1_000);
   return { dedup, calls, stored, waits, lookups: () => lookups, forgetWindow: () => window.clear() };
@@ -79,10 +83,9 @@ describe('SendDeduplicator', () => {
 
   it('waits for a projection that lags past half the window, then finds the original the lookup could not see', async () => {
     // The projection reached seq 5; entries 6.. are more than half the window older than the new one.
-    const { dedup, stored, waits } = setUp({ reached: 5, entryTimes: { 6: 0, 11: 600 } });
-    const answer = dedup.send(0, sent('late'), 'gw/s');
-    stored.late = { conversationId: 'd_1', seq: 7, sentAt: at };
-    expect(await answer).toEqual({ seq: 7, sentAt: at, duplicate: true });
+    // The original (seq 7) reaches the read model only once the projection catches up.
+    const { dedup, waits } = setUp({ reached: 5, entryTimes: { 6: 0, 11: 600 }, onceProjected: (stored) => (stored.late = { conversationId: 'd_1', seq: 7, sentAt: at }) });
+    expect(await dedup.send(0, sent('late'), 'gw/s')).toEqual({ seq: 7, sentAt: at, duplicate: true });
     expect(waits).toEqual([10]);
   });
 
