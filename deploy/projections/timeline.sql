@@ -179,18 +179,20 @@ CREATE TABLE rejected_events (
 );
 
 
+
 -- One batch of the projector, written in one statement (one round trip): the rows the
--- batch computed (`doc`: ProjectionWrites as JSON, see ProjectionRepository.commit) and its
--- checkpoint, in the statement's own transaction, so the commit still waits for the WAL
--- flush. Raises CK001 when another writer moved the checkpoint past the batch's start,
--- and CK002 (the [sender, clientMsgId] pairs in DETAIL) when a send of the batch was
--- projected before: the projector then folds the batch again knowing those are copies.
-CREATE FUNCTION commit_batch(doc json) RETURNS void LANGUAGE plpgsql AS $$
+-- batch computed (`doc`: ProjectionWrites as JSON, see ProjectionRepository.commit, which
+-- leaves out empty lists) and its checkpoint, in the statement's own transaction, so the
+-- commit still waits for the WAL flush. Raises CK001 when another writer moved the
+-- checkpoint past the batch's start, and CK002 (the [sender, clientMsgId] pairs in
+-- DETAIL) when a send of the batch was projected before: the projector then folds the
+-- batch again knowing those are copies.
+CREATE FUNCTION commit_batch(doc jsonb) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   part int := (doc->>'partition')::int;
-  copies json;
+  copies jsonb;
 BEGIN
-  IF (doc->>'swapLock') IS NOT NULL THEN
+  IF doc ? 'swapLock' THEN
     -- A rebuild swaps the schema between two batches, never during one.
     PERFORM pg_advisory_xact_lock_shared((doc->>'swapLock')::bigint);
   END IF;
@@ -200,97 +202,133 @@ BEGIN
     RAISE EXCEPTION 'checkpoint of partition % is no longer %', part, doc->>'fromSeq' USING ERRCODE = 'CK001';
   END IF;
 
-  -- The batch was folded without reading client_msg_ids: a copy of a send in the log
-  -- (a resend past JetStream's duplicate window) is rare, and found here.
-  WITH sends AS (
-    SELECT * FROM json_to_recordset(doc->'clientMsgIds')
-      AS x("senderId" text, "clientMsgId" text, "conversationId" text, seq bigint, "sentAt" timestamptz)
-  ), ins AS (
-    INSERT INTO client_msg_ids (sender_id, client_msg_id, conversation_id, seq, sent_at)
-    SELECT * FROM sends ON CONFLICT DO NOTHING RETURNING sender_id, client_msg_id
-  )
-  SELECT json_agg(json_build_array(s."senderId", s."clientMsgId")) INTO copies FROM sends s
-   WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.sender_id = s."senderId" AND ins.client_msg_id = s."clientMsgId");
-  IF copies IS NOT NULL THEN
-    RAISE EXCEPTION 'sends projected before' USING ERRCODE = 'CK002', DETAIL = copies::text;
+  IF doc ? 'clientMsgIds' THEN
+    -- The batch was folded without reading client_msg_ids: a copy of a send in the log
+    -- (a resend past JetStream's duplicate window) is rare, and found here.
+    WITH sends AS (
+      SELECT * FROM jsonb_to_recordset(doc->'clientMsgIds')
+        AS x("senderId" text, "clientMsgId" text, "conversationId" text, seq bigint, "sentAt" timestamptz)
+    ), ins AS (
+      INSERT INTO client_msg_ids (sender_id, client_msg_id, conversation_id, seq, sent_at)
+      SELECT * FROM sends ON CONFLICT DO NOTHING RETURNING sender_id, client_msg_id
+    )
+    SELECT jsonb_agg(jsonb_build_array(s."senderId", s."clientMsgId")) INTO copies FROM sends s
+     WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.sender_id = s."senderId" AND ins.client_msg_id = s."clientMsgId");
+    IF copies IS NOT NULL THEN
+      RAISE EXCEPTION 'sends projected before' USING ERRCODE = 'CK002', DETAIL = copies::text;
+    END IF;
   END IF;
 
-  INSERT INTO conversations (id, partition, kind, title, created_by, created_at, direct_key, last_seq,
-                             message_count, member_count, last_activity_at, last_message, ever_pulled)
-  SELECT id, part, kind, title, "createdBy", "createdAt", "directKey", "lastSeq", "messageCount", "memberCount",
-         COALESCE("lastActivityAt", "createdAt"), "lastMessage", "everPulled"
-    FROM json_to_recordset(doc->'conversations')
-      AS x(id text, kind text, title text, "createdBy" text, "createdAt" timestamptz, "directKey" text, "lastSeq" bigint,
-           "messageCount" bigint, "memberCount" int, "lastActivityAt" timestamptz, "lastMessage" jsonb, "everPulled" boolean)
-  ON CONFLICT (id) DO UPDATE SET
-    ever_pulled = conversations.ever_pulled OR excluded.ever_pulled,
-    last_seq = excluded.last_seq, message_count = excluded.message_count,
-    member_count = excluded.member_count,
-    last_activity_at = GREATEST(conversations.last_activity_at, excluded.last_activity_at),
-    last_message = COALESCE(excluded.last_message, conversations.last_message);
+  IF doc ? 'conversations' THEN
+    INSERT INTO conversations (id, partition, kind, title, created_by, created_at, direct_key, last_seq,
+                               message_count, member_count, last_activity_at, last_message, ever_pulled)
+    SELECT id, part, kind, title, "createdBy", "createdAt", "directKey", "lastSeq", "messageCount", "memberCount",
+           COALESCE("lastActivityAt", "createdAt"), "lastMessage", "everPulled"
+      FROM jsonb_to_recordset(doc->'conversations')
+        AS x(id text, kind text, title text, "createdBy" text, "createdAt" timestamptz, "directKey" text, "lastSeq" bigint,
+             "messageCount" bigint, "memberCount" int, "lastActivityAt" timestamptz, "lastMessage" jsonb, "everPulled" boolean)
+    ON CONFLICT (id) DO UPDATE SET
+      ever_pulled = conversations.ever_pulled OR excluded.ever_pulled,
+      last_seq = excluded.last_seq, message_count = excluded.message_count,
+      member_count = excluded.member_count,
+      last_activity_at = GREATEST(conversations.last_activity_at, excluded.last_activity_at),
+      last_message = COALESCE(excluded.last_message, conversations.last_message);
+  END IF;
 
   -- Deletes before inserts: a user removed and added back within the batch gets a fresh row.
-  DELETE FROM members m USING json_to_recordset(doc->'memberDeletes') AS x("conversationId" text, "userId" text)
-   WHERE m.conversation_id = x."conversationId" AND m.user_id = x."userId";
-  INSERT INTO members (conversation_id, user_id, joined_seq)
-  SELECT * FROM json_to_recordset(doc->'memberInserts') AS x("conversationId" text, "userId" text, "joinedSeq" bigint)
-  ON CONFLICT DO NOTHING;
+  IF doc ? 'memberDeletes' THEN
+    DELETE FROM members m USING jsonb_to_recordset(doc->'memberDeletes') AS x("conversationId" text, "userId" text)
+     WHERE m.conversation_id = x."conversationId" AND m.user_id = x."userId";
+  END IF;
+  IF doc ? 'memberInserts' THEN
+    INSERT INTO members (conversation_id, user_id, joined_seq)
+    SELECT * FROM jsonb_to_recordset(doc->'memberInserts') AS x("conversationId" text, "userId" text, "joinedSeq" bigint)
+    ON CONFLICT DO NOTHING;
+  END IF;
 
-  INSERT INTO timeline (conversation_id, seq, partition, kind, message_no, target_seq, pulled, payload, at)
-  SELECT "conversationId", seq, part, kind, "messageNo", "targetSeq", pulled, payload, at
-    FROM json_to_recordset(doc->'timeline')
-      AS x("conversationId" text, seq bigint, kind text, "messageNo" bigint, "targetSeq" bigint, pulled boolean, payload jsonb, at timestamptz)
-  ON CONFLICT DO NOTHING;
+  IF doc ? 'timeline' THEN
+    INSERT INTO timeline (conversation_id, seq, partition, kind, message_no, target_seq, pulled, payload, at)
+    SELECT "conversationId", seq, part, kind, "messageNo", "targetSeq", pulled, payload, at
+      FROM jsonb_to_recordset(doc->'timeline')
+        AS x("conversationId" text, seq bigint, kind text, "messageNo" bigint, "targetSeq" bigint, pulled boolean, payload jsonb, at timestamptz)
+    ON CONFLICT DO NOTHING;
+  END IF;
 
-  -- Messages stored before the batch, folded with its edits, deletes and reactions; those
-  -- already archived get a patch over their block until the archiver folds it in.
-  WITH u AS (
-    SELECT * FROM json_to_recordset(doc->'messageUpdates') AS x("conversationId" text, seq bigint, payload jsonb)
-  ), hot AS (
-    UPDATE timeline t SET payload = u.payload FROM u
-     WHERE t.conversation_id = u."conversationId" AND t.seq = u.seq
-    RETURNING t.conversation_id, t.seq
-  )
-  INSERT INTO tier_patches (conversation_id, seq, payload)
-  SELECT u."conversationId", u.seq, u.payload FROM u
-   WHERE NOT EXISTS (SELECT 1 FROM hot WHERE hot.conversation_id = u."conversationId" AND hot.seq = u.seq)
-  ON CONFLICT (conversation_id, seq) DO UPDATE SET payload = excluded.payload;
-  UPDATE conversations c SET last_message = u.payload
-    FROM json_to_recordset(doc->'messageUpdates') AS u("conversationId" text, seq bigint, payload jsonb)
-   WHERE c.id = u."conversationId" AND (c.last_message->>'seq')::bigint = u.seq;
+  IF doc ? 'messageUpdates' THEN
+    -- Messages stored before the batch, folded with its edits, deletes and reactions; those
+    -- already archived get a patch over their block until the archiver folds it in.
+    WITH u AS (
+      SELECT * FROM jsonb_to_recordset(doc->'messageUpdates') AS x("conversationId" text, seq bigint, payload jsonb)
+    ), hot AS (
+      UPDATE timeline t SET payload = u.payload FROM u
+       WHERE t.conversation_id = u."conversationId" AND t.seq = u.seq
+      RETURNING t.conversation_id, t.seq
+    )
+    INSERT INTO tier_patches (conversation_id, seq, payload)
+    SELECT u."conversationId", u.seq, u.payload FROM u
+     WHERE NOT EXISTS (SELECT 1 FROM hot WHERE hot.conversation_id = u."conversationId" AND hot.seq = u.seq)
+    ON CONFLICT (conversation_id, seq) DO UPDATE SET payload = excluded.payload;
+    UPDATE conversations c SET last_message = u.payload
+      FROM jsonb_to_recordset(doc->'messageUpdates') AS u("conversationId" text, seq bigint, payload jsonb)
+     WHERE c.id = u."conversationId" AND (c.last_message->>'seq')::bigint = u.seq;
+  END IF;
 
-  -- A deleted message's body is gone from its earlier edit events too.
-  UPDATE timeline t SET payload = jsonb_set(t.payload, '{body}', '""')
-    FROM json_to_recordset(doc->'scrubEdits') AS x("conversationId" text, "targetSeq" bigint)
-   WHERE t.conversation_id = x."conversationId" AND t.target_seq = x."targetSeq" AND t.kind = 'message:edited';
+  IF doc ? 'scrubEdits' THEN
+    -- A deleted message's body is gone from its earlier edit events too.
+    UPDATE timeline t SET payload = jsonb_set(t.payload, '{body}', '""')
+      FROM jsonb_to_recordset(doc->'scrubEdits') AS x("conversationId" text, "targetSeq" bigint)
+     WHERE t.conversation_id = x."conversationId" AND t.target_seq = x."targetSeq" AND t.kind = 'message:edited';
+  END IF;
 
-  UPDATE membership_periods p SET left_seq = x."leftSeq"
-    FROM json_to_recordset(doc->'periodCloses') AS x("conversationId" text, "userId" text, "leftSeq" bigint)
-   WHERE p.conversation_id = x."conversationId" AND p.user_id = x."userId" AND p.left_seq IS NULL;
-  INSERT INTO membership_periods (conversation_id, user_id, joined_seq, left_seq)
-  SELECT * FROM json_to_recordset(doc->'periodInserts') AS x("conversationId" text, "userId" text, "joinedSeq" bigint, "leftSeq" bigint)
-  ON CONFLICT DO NOTHING;
+  IF doc ? 'periodCloses' THEN
+    UPDATE membership_periods p SET left_seq = x."leftSeq"
+      FROM jsonb_to_recordset(doc->'periodCloses') AS x("conversationId" text, "userId" text, "leftSeq" bigint)
+     WHERE p.conversation_id = x."conversationId" AND p.user_id = x."userId" AND p.left_seq IS NULL;
+  END IF;
+  IF doc ? 'periodInserts' THEN
+    INSERT INTO membership_periods (conversation_id, user_id, joined_seq, left_seq)
+    SELECT * FROM jsonb_to_recordset(doc->'periodInserts') AS x("conversationId" text, "userId" text, "joinedSeq" bigint, "leftSeq" bigint)
+    ON CONFLICT DO NOTHING;
+  END IF;
 
-  -- Markers move forward only, after the timeline rows so that a marker counts the
-  -- batch's own messages; the dense number of the last message at or below the marker
-  -- makes unread = message_count - read_count without counting rows.
-  UPDATE members m SET last_read_seq = x.seq,
-         read_count = COALESCE((SELECT t.message_no FROM timeline t
-                                 WHERE t.conversation_id = x."conversationId" AND t.kind = 'message' AND t.seq <= x.seq
-                                 ORDER BY t.seq DESC LIMIT 1), 0)
-    FROM (SELECT "conversationId", "userId", max(seq) AS seq
-            FROM json_to_recordset(doc->'readMarkers') AS u("conversationId" text, "userId" text, seq bigint)
-           GROUP BY 1, 2) AS x
-   WHERE m.conversation_id = x."conversationId" AND m.user_id = x."userId" AND m.last_read_seq < x.seq;
+  IF doc ? 'readMarkers' THEN
+    -- Markers move forward only, after the timeline rows so that a marker counts the
+    -- batch's own messages; the dense number of the last message at or below the marker
+    -- makes unread = message_count - read_count without counting rows.
+    UPDATE members m SET last_read_seq = x.seq,
+           read_count = COALESCE((SELECT t.message_no FROM timeline t
+                                   WHERE t.conversation_id = x."conversationId" AND t.kind = 'message' AND t.seq <= x.seq
+                                   ORDER BY t.seq DESC LIMIT 1), 0)
+      FROM (SELECT "conversationId", "userId", max(seq) AS seq
+              FROM jsonb_to_recordset(doc->'readMarkers') AS u("conversationId" text, "userId" text, seq bigint)
+             GROUP BY 1, 2) AS x
+     WHERE m.conversation_id = x."conversationId" AND m.user_id = x."userId" AND m.last_read_seq < x.seq;
+  END IF;
 
-  INSERT INTO inbox (user_id, partition, seq, conversation_id)
-  SELECT "userId", part, seq, "conversationId"
-    FROM json_to_recordset(doc->'inbox') AS x("userId" text, seq bigint, "conversationId" text)
-  ON CONFLICT DO NOTHING;
+  IF doc ? 'inbox' THEN
+    INSERT INTO inbox (user_id, partition, seq, conversation_id)
+    SELECT "userId", part, seq, "conversationId"
+      FROM jsonb_to_recordset(doc->'inbox') AS x("userId" text, seq bigint, "conversationId" text)
+    ON CONFLICT DO NOTHING;
+  END IF;
 
-  INSERT INTO rejected_events (partition, seq, conversation_id, code, reason)
-  SELECT part, seq, "conversationId", code, reason
-    FROM json_to_recordset(doc->'rejected') AS x(seq bigint, "conversationId" text, code text, reason text)
-  ON CONFLICT DO NOTHING;
+  IF doc ? 'rejected' THEN
+    INSERT INTO rejected_events (partition, seq, conversation_id, code, reason)
+    SELECT part, seq, "conversationId", code, reason
+      FROM jsonb_to_recordset(doc->'rejected') AS x(seq bigint, "conversationId" text, code text, reason text)
+    ON CONFLICT DO NOTHING;
+  END IF;
+END;
+$$;
+
+-- Batches of several partitions in one statement and one transaction (a group commit):
+-- if any of them raises, none is written, and the projector commits them one by one.
+CREATE FUNCTION commit_batches(docs jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  doc jsonb;
+BEGIN
+  FOR doc IN SELECT value FROM jsonb_array_elements(docs) LOOP
+    PERFORM commit_batch(doc);
+  END LOOP;
 END;
 $$;

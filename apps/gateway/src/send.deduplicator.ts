@@ -8,8 +8,8 @@ import { appendEvent, type Appended, type Names, type ProjectionWatch } from '@c
 
 /** How long a send waits for a lagging projection before answering UNAVAILABLE (the client retries with the same id). */
 const CONFIRM_WAIT_MS = 5_000;
-/** Read-model lookups of originals under way at once; the sends arriving meanwhile share the next one. */
-const LOOKUPS_IN_FLIGHT = 2;
+/** Lookups of originals start at most this often (see SharedLookup). */
+const LOOKUP_INTERVAL_MS = 2;
 
 type SendAck = AckResults['message:send'];
 
@@ -19,7 +19,7 @@ type SendAck = AckResults['message:send'];
  *
  * The send is appended at once, with a msg id that JetStream's duplicate window catches a
  * resend by; at the same time the read model (kept forever) is asked for an original, in
- * a lookup shared with the other sends of the moment, so no round trip comes before the
+ * a lookup shared with the other sends of the moment (SharedLookup), so no round trip comes before the
  * publish. A resend past the window is appended again all the same: that copy is refused
  * by the projector at its place in the log, and the answer is the original's.
  *
@@ -102,36 +102,54 @@ function duplicateOf(original: SentMessage, conversationId: string): SendAck {
 }
 
 /**
- * Finds originals in the read model. While LOOKUPS_IN_FLIGHT queries are under way, the
- * sends that arrive wait together for the next one: a burst costs a few queries, not one
- * each, and a lone send does not wait at all.
+ * Finds originals in the read model, in one query for the sends of a moment: one query at
+ * a time, started at most every LOOKUP_INTERVAL_MS, so the sends that arrive meanwhile go
+ * in the next (a query costs Postgres and this process a few hundred µs, however many
+ * pairs it asks for). A lone send after a quiet spell is looked up at once; under load the
+ * wait is shorter than the publish it runs beside.
  */
 class SharedLookup {
   private waiting: Array<{ senderId: string; clientMsgId: string; resolve: (m: SentMessage | undefined) => void; reject: (e: unknown) => void }> = [];
-  private inFlight = 0;
+  private running = false;
+  private timer?: NodeJS.Timeout;
+  private lastStart = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly readModel: ReadModelRepository) {}
 
   find(senderId: string, clientMsgId: string): Promise<SentMessage | undefined> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ senderId, clientMsgId, resolve, reject });
-      if (this.inFlight < LOOKUPS_IN_FLIGHT) void this.next();
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.running || this.timer) return;
+    const wait = this.lastStart + LOOKUP_INTERVAL_MS - performance.now();
+    if (wait <= 0) {
+      void this.next();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.next();
+    }, wait);
   }
 
   private async next(): Promise<void> {
     const batch = this.waiting;
     if (batch.length === 0) return;
     this.waiting = [];
-    this.inFlight++;
+    this.running = true;
+    this.lastStart = performance.now();
     try {
       const found = await this.readModel.sentMessages(batch);
       for (const b of batch) b.resolve(found.get(`${b.senderId}\n${b.clientMsgId}`));
     } catch (err) {
       for (const b of batch) b.reject(err);
     } finally {
-      this.inFlight--;
-      if (this.waiting.length) void this.next();
+      this.running = false;
+      if (this.waiting.length) this.schedule();
     }
   }
 }

@@ -18,8 +18,6 @@ export interface LoggedEvent {
 export interface BatchResult {
   /** Messages not projected in time: hand them back for later. */
   later: number[];
-  /** Resolves once every decision about the other events is recorded: ack them then. */
-  recorded: Promise<void>;
 }
 
 export interface NotifierSettings {
@@ -64,7 +62,7 @@ export class BatchNotifier {
       if (event.type === 'ConversationCreated' || event.type === 'MembersAdded' || event.type === 'MembersRemoved') this.deps.members.drop(event.conversationId);
       else if (event.type === 'MessageSent') messages.push({ seq, conversationId: event.conversationId, senderId: event.senderId });
     }
-    const nothing = { later: [], recorded: Promise.resolve() };
+    const nothing = { later: [] };
     if (messages.length === 0) return nothing;
 
     const last = Math.max(...messages.map((m) => m.seq));
@@ -72,10 +70,10 @@ export class BatchNotifier {
     const reached = this.deps.projection.reached(partition);
     const ready = messages.filter((m) => m.seq <= reached);
     const later = messages.filter((m) => m.seq > reached).map((m) => m.seq);
-    if (ready.length === 0) return { later, recorded: Promise.resolve() };
+    if (ready.length === 0) return { later };
 
     const deliveries = recipientsOf(ready, await this.deps.members.membersOf(ready.map((m) => m.conversationId)));
-    if (deliveries.length === 0) return { later, recorded: Promise.resolve() };
+    if (deliveries.length === 0) return { later };
     await this.deps.presence.refresh();
     const online = await this.deps.presence.online(recipientsIn(deliveries));
     const offline = offlineOf(deliveries, online);
@@ -88,7 +86,8 @@ export class BatchNotifier {
     const woken = await mapConcurrently(plan.wakes, this.deps.settings.sendConcurrency, (w) => this.wake(w, now));
     const decisions: PushDecision[] = [...plan.decided, ...woken.flat()];
     await this.deps.store.record(decisions);
-    return { later, recorded: this.deps.online.note(plan.online, decisions, ready.length) };
+    this.deps.online.note(plan.online, decisions);
+    return { later };
   }
 
   private async wake(plan: WakePlan, now: Date): Promise<PushDecision[]> {

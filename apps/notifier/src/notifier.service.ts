@@ -24,7 +24,8 @@ export const PUSH_PROVIDERS = Symbol('PUSH_PROVIDERS');
  * every event of the log, in batches (BatchNotifier decides a batch). Every other member
  * who is offline, has not read a message, has a registered device and was active within
  * CHAT_PUSH_ACTIVE_WITHIN gets at most one wake-up per CHAT_PUSH_COALESCE (conversation ids
- * and unread counts, never a body). Every decision is recorded before the batch is acked.
+ * and unread counts, never a body). Every decision but `online` is recorded before the batch
+ * is acked; `online` ones are written as ranges within ONLINE_FLUSH.intervalMs.
  */
 @Injectable()
 export class NotifierService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {

@@ -1,7 +1,7 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { upcast } from '@chat/domain';
-import { nakBackoff, settle, type Settlement } from '@chat/messaging';
+import { nakBackoff, readLoggedPayload, settle, type Settlement } from '@chat/messaging';
 import type { BatchResult, LoggedEvent } from './batch.notifier';
 
 export interface FeedDeps {
@@ -103,16 +103,9 @@ export class PartitionFeed {
 
   private async process(batch: JsMsg[]): Promise<void> {
     try {
-      const { later, recorded } = await this.deps.handle(this.deps.partition, batch.map(readEvent));
+      const { later } = await this.deps.handle(this.deps.partition, batch.map(readEvent));
       const handBack = new Set(later);
-      const done: JsMsg[] = [];
-      for (const m of batch) {
-        if (handBack.has(m.seq)) this.settle(m, { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) });
-        else done.push(m);
-      }
-      void recorded.then(() => {
-        for (const m of done) this.settle(m, { kind: 'ack' });
-      });
+      for (const m of batch) this.settle(m, handBack.has(m.seq) ? { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) } : { kind: 'ack' });
     } catch (err) {
       this.deps.log.error({ partition: this.deps.partition, size: batch.length, err: (err as Error).message }, 'notifier failed on a batch; will retry');
       for (const m of batch) this.settle(m, { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) });
@@ -127,7 +120,7 @@ export class PartitionFeed {
 
 function readEvent(m: JsMsg): LoggedEvent {
   try {
-    const event = upcast(m.json());
+    const event = upcast(readLoggedPayload(m).raw);
     return event ? { seq: m.seq, event } : { seq: m.seq };
   } catch {
     return { seq: m.seq };

@@ -53,7 +53,7 @@ const until = async (what: () => boolean) => {
 describe('PartitionFeed', () => {
   const log = { warn: () => undefined, error: () => undefined };
 
-  it('takes what arrived while a batch was at work as the next batch, and acks each only once its decisions are recorded', async () => {
+  it('takes what arrived while a batch was at work as the next batch, and acks each once it is decided', async () => {
     const c = fakeConsumer();
     const h = gatedHandler();
     const feed = new PartitionFeed({ partition: 0, open: async () => c.consumer, handle: h.handle, batchSize: 200, ackWaitMs: 10_000, log });
@@ -63,15 +63,13 @@ describe('PartitionFeed', () => {
     await until(() => h.batches.length === 1);
     const rest = [2, 3, 4].map((s) => fakeMessage(s));
     for (const m of rest) c.deliver(m.msg);
-    let record!: () => void;
-    h.finish({ later: [], recorded: new Promise<void>((r) => (record = r)) });
+    expect(first.settled).toEqual([]);
+    h.finish({ later: [] });
     await until(() => h.batches.length === 2);
     expect(h.batches.map((b) => b.map((e) => e.seq))).toEqual([[1], [2, 3, 4]]);
-    expect(first.settled).toEqual([]); // decided, but its online ranges are not written yet
-    record();
     await until(() => first.settled.length > 0);
     expect(first.settled).toEqual(['ack']);
-    h.finish({ later: [3], recorded: Promise.resolve() });
+    h.finish({ later: [3] });
     await until(() => rest.every((m) => m.settled.length > 0));
     expect(rest.map((m) => m.settled)).toEqual([['ack'], ['nak:250'], ['ack']]);
     await feed.stop();
@@ -91,7 +89,7 @@ describe('PartitionFeed', () => {
     const b = fakeMessage(3);
     c.deliver(b.msg);
     await until(() => h.batches.length === 2);
-    h.finish({ later: [], recorded: Promise.resolve() });
+    h.finish({ later: [] });
     await until(() => b.settled.length > 0);
     expect(b.settled).toEqual(['ack']);
     await feed.stop();
@@ -109,10 +107,10 @@ describe('PartitionFeed', () => {
     c.deliver(queued.msg);
     await waitFor('both said to be at work', () => first.settled.includes('working') && queued.settled.includes('working'));
     c.deliver(fakeMessage(2).msg); // the server sent it again meanwhile
-    h.finish({ later: [], recorded: Promise.resolve() });
+    h.finish({ later: [] });
     await until(() => h.batches.length === 2);
     expect(h.batches[1]!.map((e) => e.seq)).toEqual([2]);
-    h.finish({ later: [], recorded: Promise.resolve() });
+    h.finish({ later: [] });
     await until(() => queued.settled.includes('ack'));
     expect(queued.settled.filter((x) => x === 'ack')).toHaveLength(1);
     await feed.stop();
@@ -126,14 +124,14 @@ describe('PartitionFeed', () => {
     c.deliver(fakeMessage(1, { type: 'MembersAdded', v: 1, conversationId: 'g_a', by: 'ann', userIds: ['bob'], at }).msg);
     await until(() => h.batches.length === 1);
     for (const m of [fakeMessage(2, new Error('not json')), fakeMessage(3, { type: 'Nonsense' }), fakeMessage(4)]) c.deliver(m.msg);
-    h.finish({ later: [], recorded: Promise.resolve() });
+    h.finish({ later: [] });
     await until(() => h.batches.length === 2);
     expect(h.batches[0]![0]!.event?.type).toBe('MembersAdded');
     expect(h.batches[1]).toEqual([{ seq: 2 }, { seq: 3 }]); // at most batchSize at once
-    h.finish({ later: [], recorded: Promise.resolve() });
+    h.finish({ later: [] });
     await until(() => h.batches.length === 3);
     expect(h.batches[2]!.map((e) => e.event?.type)).toEqual(['MessageSent']);
-    h.finish({ later: [], recorded: Promise.resolve() });
+    h.finish({ later: [] });
     await feed.stop();
   });
 });

@@ -41,6 +41,25 @@ export function readLoggedPayload(m: { json<T>(): T; headers?: { get(key: string
   return { raw, ...(origin !== undefined && { origin }) };
 }
 
+/**
+ * Publishes wait for the end of the event loop's turn and go together: nats.js writes its
+ * buffer once per microtask checkpoint, and each client's command arrives in a callback of
+ * its own, so without this every send would cost a socket write to NATS of its own.
+ */
+let thisTurn: Array<() => void> | undefined;
+function atEndOfTurn<T>(work: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (!thisTurn) {
+      const turn: Array<() => void> = (thisTurn = []);
+      setImmediate(() => {
+        thisTurn = undefined;
+        for (const run of turn) run();
+      });
+    }
+    thisTurn.push(() => void work().then(resolve, reject));
+  });
+}
+
 /** Appends one event to its conversation's subject and waits for the stream's ack. */
 export async function appendEvent(
   js: JetStreamClient,
@@ -49,9 +68,8 @@ export async function appendEvent(
   event: ConversationEvent,
   opts: { msgId?: string; origin?: string; timeoutMs?: number } = {},
 ): Promise<Appended> {
-  const ack = await js.publish(names.conversationSubject(partition, event.conversationId), encodeLogged(event, opts.origin), {
-    timeout: opts.timeoutMs ?? 5_000,
-    ...(opts.msgId !== undefined && { msgID: opts.msgId }),
-  });
+  const subject = names.conversationSubject(partition, event.conversationId);
+  const data = encodeLogged(event, opts.origin);
+  const ack = await atEndOfTurn(() => js.publish(subject, data, { timeout: opts.timeoutMs ?? 5_000, ...(opts.msgId !== undefined && { msgID: opts.msgId }) }));
   return { seq: ack.seq, duplicate: ack.duplicate };
 }

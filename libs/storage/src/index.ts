@@ -10,3 +10,4 @@ export * from './blob.store';
 export * from './tiered-messages';
 export * from './archive.repository';
 export * from './push.repository';
+export * from './group.commit';

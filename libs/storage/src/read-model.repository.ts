@@ -122,11 +122,15 @@ export class ReadModelRepository {
 
   /** The originals of these (sender, clientMsgId) pairs, where they were projected. */
   async sentMessages(pairs: Array<{ senderId: string; clientMsgId: string }>): Promise<Map<string, SentMessage>> {
-    const { rows } = await this.pool.query<{ sender_id: string; client_msg_id: string; conversation_id: string; seq: string; sent_at: Date }>(
-      `SELECT s.sender_id, s.client_msg_id, s.conversation_id, s.seq, s.sent_at FROM client_msg_ids s
-        WHERE (s.sender_id, s.client_msg_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [pairs.map((p) => p.senderId), pairs.map((p) => p.clientMsgId)],
-    );
+    const { rows } = await this.pool.query<{ sender_id: string; client_msg_id: string; conversation_id: string; seq: string; sent_at: Date }>({
+      // Prepared once per connection: asked for with nearly every send. LATERAL ... OFFSET 0
+      // (a subquery the planner cannot merge into a join): one index probe per pair, never a
+      // hash join over the whole table, whatever the planner guesses of the table or arrays.
+      name: 'sent-messages',
+      text: `SELECT s.sender_id, s.client_msg_id, s.conversation_id, s.seq, s.sent_at FROM unnest($1::text[], $2::text[]) AS x(sender_id, client_msg_id)
+        CROSS JOIN LATERAL (SELECT * FROM client_msg_ids s WHERE s.sender_id = x.sender_id AND s.client_msg_id = x.client_msg_id OFFSET 0) s`,
+      values: [pairs.map((p) => p.senderId), pairs.map((p) => p.clientMsgId)],
+    });
     return new Map(
       rows.map((r) => [`${r.sender_id}\n${r.client_msg_id}`, { conversationId: r.conversation_id, seq: Number(r.seq), sentAt: r.sent_at.toISOString() }]),
     );

@@ -1,0 +1,37 @@
+import { GroupCommit } from './group.commit';
+
+describe('GroupCommit', () => {
+  it('commits what arrives while a statement runs in the next one, and gives each item of a failed group its own outcome', async () => {
+    const statements: string[][] = [];
+    let release: () => void = () => undefined;
+    const group = new GroupCommit<string>(
+      async (items) => {
+        statements.push(items);
+        if (items.includes('bad')) throw new Error('group failed');
+        await new Promise<void>((r) => (release = r));
+      },
+      async (item) => {
+        statements.push([`one:${item}`]);
+        if (item === 'bad') throw new Error(`${item} failed`);
+      },
+      0,
+    );
+    const first = group.commit('a');
+    await new Promise((r) => setTimeout(r, 5));
+    // 'a' alone went as one; b, c and bad wait for it and go together, then one by one.
+    const rest = ['b', 'c', 'bad'].map((x) => group.commit(x).then(() => 'ok', (e: Error) => e.message));
+    expect(statements).toEqual([['one:a']]);
+    await first;
+    expect(await Promise.all(rest)).toEqual(['ok', 'ok', 'bad failed']);
+    expect(statements).toEqual([['one:a'], ['b', 'c', 'bad'], ['one:b'], ['one:c'], ['one:bad']]);
+    release();
+  });
+
+  it('starts statements at most every interval', async () => {
+    const starts: number[] = [];
+    const group = new GroupCommit<number>(async () => void starts.push(performance.now()), async () => void starts.push(performance.now()), 30);
+    for (let i = 0; i < 3; i++) await group.commit(i);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(29);
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(29);
+  });
+});
