@@ -28,10 +28,21 @@ describe('GroupCommit', () => {
   });
 
   it('starts statements at most every interval', async () => {
-    const starts: number[] = [];
-    const group = new GroupCommit<number>(async () => void starts.push(performance.now()), async () => void starts.push(performance.now()), 30);
-    for (let i = 0; i < 3; i++) await group.commit(i);
-    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(29);
-    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(29);
+    jest.useFakeTimers();
+    try {
+      const started: number[] = [];
+      const group = new GroupCommit<number>(async (items) => void started.push(...items), async (item) => void started.push(item), 30);
+      const first = group.commit(1);
+      await jest.advanceTimersByTimeAsync(0);
+      await first;
+      const second = group.commit(2);
+      await jest.advanceTimersByTimeAsync(29);
+      expect(started).toEqual([1]);
+      await jest.advanceTimersByTimeAsync(1);
+      await second;
+      expect(started).toEqual([1, 2]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
