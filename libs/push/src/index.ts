@@ -4,3 +4,7 @@ export * from './fcm.provider';
 export * from './apns.provider';
 export * from './webpush.provider';
 export * from './retry';
+export * from './push.target';
+export * from './guarded.http';
+export * from './circuit.breaker';
+export * from './push.sender';

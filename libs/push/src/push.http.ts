@@ -2,8 +2,9 @@ import type { SendResult, WakeUp } from './push.types';
 
 /** Internal helpers shared by the providers (not exported from the lib's index). */
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_BODY_BYTES = 64 * 1024;
+/** Per request: a provider that has not answered by then is a failed try (CHAT_PUSH_TIMEOUT sets it for every provider). */
+export const DEFAULT_TIMEOUT_MS = 5_000;
+export const MAX_BODY_BYTES = 64 * 1024;
 
 export type TargetCheck = { ok: true; url: URL } | { ok: false; reason: string };
 
@@ -15,7 +16,7 @@ export function isLoopbackHost(hostname: string): boolean {
   return m !== null && m[1] === '127' && m.slice(2).every((o) => Number(o) <= 255);
 }
 
-/** Only `https:` URLs, or `http:` to a loopback host; no userinfo. */
+/** Only `https:` URLs, or `http:` to a loopback host; no userinfo. For endpoints the operator configures (users' targets: push.target.ts). */
 export function checkTarget(raw: string, allowLoopbackHttp = true): TargetCheck {
   let url: URL;
   try {

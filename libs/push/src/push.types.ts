@@ -24,4 +24,8 @@ export type SendResult =
 export interface PushProvider {
   readonly platform: Platform;
   send(w: WakeUp): Promise<SendResult>;
+  /** The server a wake-up goes to, for per-endpoint limits and circuit breakers; the platform when there is one server. */
+  endpointOf?(w: WakeUp): string;
+  /** Ends kept connections. */
+  close?(): void;
 }

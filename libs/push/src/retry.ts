@@ -10,6 +10,11 @@ export interface RetryOptions {
 
 export const MAX_BACKOFF_MS = 10_000;
 
+/** The pause before try n + 2 (n from 0) after a `retry`: Retry-After when given, else base * 2^n, capped at 10 s. */
+export function backoffMs(result: Extract<SendResult, { kind: 'retry' }>, n: number, baseMs: number): number {
+  return Math.min(Math.max(0, result.afterMs ?? baseMs * 2 ** n), MAX_BACKOFF_MS);
+}
+
 /**
  * Sends, and sends again while the provider answers `retry`: after `afterMs` (Retry-After) when given,
  * else base * 2^n, both capped at 10 s. Returns the last result with the number of tries made.
@@ -27,6 +32,6 @@ export async function sendWithRetry(provider: PushProvider, wake: WakeUp, opts: 
       result = { kind: 'failed', reason: e instanceof Error ? e.message : String(e) };
     }
     if (result.kind !== 'retry' || n + 1 >= attempts) return { ...result, attempts: n + 1 };
-    await sleep(Math.min(Math.max(0, result.afterMs ?? baseMs * 2 ** n), MAX_BACKOFF_MS));
+    await sleep(backoffMs(result, n, baseMs));
   }
 }

@@ -1,13 +1,17 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { DEFAULT_TIMEOUT_MS, checkTarget, classifyStatus, post, wireConversations } from './push.http';
+import { GuardedHttp } from './guarded.http';
+import { DEFAULT_TIMEOUT_MS, classifyStatus, wireConversations } from './push.http';
+import { checkPushTarget, type TargetPolicy } from './push.target';
 import type { PushProvider, SendResult, WakeUp } from './push.types';
 
 export interface WebhookOptions {
-  /** Per-request timeout (default 10 s). */
+  /** Per-request timeout, the whole exchange (default 5 s). */
   timeoutMs?: number;
-  /** Accept `http:` to loopback hosts (default true; turn off in production, where a user-registered
+  /** Accept loopback targets, `http:` too (default true; turn off in production, where a user-registered
    *  `http://localhost:...` URL would make this server POST to its own local services). */
   allowLoopbackHttp?: boolean;
+  /** The hosts (or `host:port`) a webhook may name (CHAT_PUSH_WEBHOOK_HOSTS); undefined: any public host. */
+  allowedHosts?: readonly string[];
   /** Clock in ms (tests). */
   now?: () => number;
 }
@@ -43,8 +47,9 @@ export function verifyWebhookSignature(
 export class WebhookProvider implements PushProvider {
   readonly platform = 'webhook' as const;
   private readonly timeoutMs: number;
-  private readonly allowLoopbackHttp: boolean;
+  private readonly policy: TargetPolicy;
   private readonly now: () => number;
+  private readonly http = new GuardedHttp();
 
   constructor(
     private readonly secret: string,
@@ -52,23 +57,39 @@ export class WebhookProvider implements PushProvider {
   ) {
     if (!secret) throw new Error('WebhookProvider: empty secret');
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.allowLoopbackHttp = opts.allowLoopbackHttp ?? true;
+    this.policy = { allowLoopback: opts.allowLoopbackHttp ?? true, ...(opts.allowedHosts && { allowedHosts: opts.allowedHosts }) };
     this.now = opts.now ?? Date.now;
   }
 
+  /** The receiving server (host and port): what a circuit breaker watches. */
+  endpointOf(w: WakeUp): string {
+    try {
+      return `webhook ${new URL(w.token).host}`;
+    } catch {
+      return 'webhook (invalid url)';
+    }
+  }
+
   async send(w: WakeUp): Promise<SendResult> {
-    const target = checkTarget(w.token, this.allowLoopbackHttp);
+    // Checked again here: the rules (or the operator's host list) may have changed since it was registered.
+    const target = checkPushTarget(w.token, this.policy);
     if (!target.ok) return { kind: 'failed', reason: target.reason };
     const body = JSON.stringify({ type: 'wake', userId: w.userId, deviceId: w.deviceId, conversations: wireConversations(w), at: w.at });
     const timestamp = String(Math.floor(this.now() / 1000));
-    const res = await post(
-      target.url.href,
-      { 'content-type': 'application/json', 'x-chat-timestamp': timestamp, 'x-chat-signature': sign(this.secret, timestamp, body) },
+    const res = await this.http.post({
+      url: target.url,
+      headers: { 'content-type': 'application/json', 'x-chat-timestamp': timestamp, 'x-chat-signature': sign(this.secret, timestamp, body) },
       body,
-      this.timeoutMs,
-    );
-    if ('error' in res) return { kind: 'retry', reason: `network: ${res.error}` };
+      timeoutMs: this.timeoutMs,
+      allowLoopback: this.policy.allowLoopback,
+      loopbackOnly: target.loopbackOnly,
+    });
+    if ('error' in res) return res.refused ? { kind: 'failed', reason: res.error } : { kind: 'retry', reason: `network: ${res.error}` };
     if (res.status === 404 || res.status === 410) return { kind: 'gone', reason: String(res.status) };
     return classifyStatus(res.status, res.headers.get('retry-after'));
+  }
+
+  close(): void {
+    this.http.close();
   }
 }

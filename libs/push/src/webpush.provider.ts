@@ -1,5 +1,7 @@
 import { SignJWT, importJWK, type KeyLike } from 'jose';
-import { DEFAULT_TIMEOUT_MS, checkTarget, classifyStatus, errorText, post } from './push.http';
+import { GuardedHttp } from './guarded.http';
+import { DEFAULT_TIMEOUT_MS, classifyStatus, errorText } from './push.http';
+import { checkPushTarget } from './push.target';
 import type { PushProvider, SendResult, WakeUp } from './push.types';
 
 export interface WebPushOptions {
@@ -10,7 +12,8 @@ export interface WebPushOptions {
   /** `mailto:...` or an https URL, for the push service to reach the operator. */
   subject: string;
   timeoutMs?: number;
-  /** Accept loopback `http:` subscription endpoints (default true; see WebhookOptions). */
+  /** Accept loopback subscription endpoints, `http:` too (default true; see WebhookOptions). Endpoints
+   *  are judged by the same address rules as webhooks, with no host list (push services are many). */
   allowLoopbackHttp?: boolean;
   /** Clock in ms (tests). */
   now?: () => number;
@@ -30,6 +33,7 @@ export class WebPushProvider implements PushProvider {
   private readonly now: () => number;
   private key?: Promise<KeyLike | Uint8Array>;
   private readonly jwts = new Map<string, { value: string; exp: number }>();
+  private readonly http = new GuardedHttp();
 
   constructor(private readonly opts: WebPushOptions) {
     const pub = Buffer.from(opts.publicKey ?? '', 'base64url');
@@ -42,6 +46,19 @@ export class WebPushProvider implements PushProvider {
     this.now = opts.now ?? Date.now;
   }
 
+  /** The push service (host and port): what a circuit breaker watches. */
+  endpointOf(w: WakeUp): string {
+    try {
+      return `webpush ${new URL(String((JSON.parse(w.token) as { endpoint?: unknown } | null)?.endpoint)).host}`;
+    } catch {
+      return 'webpush (invalid endpoint)';
+    }
+  }
+
+  close(): void {
+    this.http.close();
+  }
+
   async send(w: WakeUp): Promise<SendResult> {
     let endpoint: unknown;
     try {
@@ -50,7 +67,7 @@ export class WebPushProvider implements PushProvider {
       return { kind: 'failed', reason: 'subscription is not JSON' };
     }
     if (typeof endpoint !== 'string') return { kind: 'failed', reason: 'subscription without endpoint' };
-    const target = checkTarget(endpoint, this.allowLoopbackHttp);
+    const target = checkPushTarget(endpoint, { allowLoopback: this.allowLoopbackHttp });
     if (!target.ok) return { kind: 'failed', reason: target.reason };
     let jwt: string;
     try {
@@ -58,13 +75,15 @@ export class WebPushProvider implements PushProvider {
     } catch (e) {
       return { kind: 'failed', reason: `vapid: ${errorText(e)}` };
     }
-    const res = await post(
-      target.url.href,
-      { TTL: '60', Urgency: 'high', Authorization: `vapid t=${jwt}, k=${this.opts.publicKey}` },
-      new Uint8Array(0),
-      this.timeoutMs,
-    );
-    if ('error' in res) return { kind: 'retry', reason: `network: ${res.error}` };
+    const res = await this.http.post({
+      url: target.url,
+      headers: { TTL: '60', Urgency: 'high', Authorization: `vapid t=${jwt}, k=${this.opts.publicKey}` },
+      body: new Uint8Array(0),
+      timeoutMs: this.timeoutMs,
+      allowLoopback: this.allowLoopbackHttp,
+      loopbackOnly: target.loopbackOnly,
+    });
+    if ('error' in res) return res.refused ? { kind: 'failed', reason: res.error } : { kind: 'retry', reason: `network: ${res.error}` };
     if (res.status === 404 || res.status === 410) return { kind: 'gone', reason: String(res.status) };
     return classifyStatus(res.status, res.headers.get('retry-after'));
   }
