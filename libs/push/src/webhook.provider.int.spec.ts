@@ -1,6 +1,9 @@
 import { sendWithRetry } from './retry';
 import { verifyWebhookSignature, WebhookProvider } from './webhook.provider';
 import { createHmac } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { GuardedHttp } from './guarded.http';
 import { closedPort, useHttp1Fake, SECRET_TEXT, sleepStub, wakeUp, WIRE_CONVERSATIONS } from './loopback.support.spec';
 
 describe('WebhookProvider against a loopback receiver', () => {
@@ -99,5 +102,43 @@ describe('WebhookProvider against a loopback receiver', () => {
     const r = await new WebhookProvider(secret).send(wakeUp('webhook', `http://127.0.0.1:${port}/hook`));
     expect(r).toMatchObject({ kind: 'retry' });
     expect(r.kind === 'retry' && r.reason).toMatch(/^network: /);
+  });
+
+  it('a receiver that accepts the connection and never answers costs one timeout, then retry', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((s) => void sockets.push(s));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const provider = new WebhookProvider(secret, { timeoutMs: 300 });
+      expect(await provider.send(wakeUp('webhook', `http://127.0.0.1:${port}/hook`))).toEqual({ kind: 'retry', reason: 'network: timeout' });
+      expect(sockets).toHaveLength(1);
+      provider.close();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('sends only to the allowed hosts, and refuses loopback names at connect time where loopback is not allowed', async () => {
+    fake().reply('/hook', { status: 200 });
+    const listed = new WebhookProvider(secret, { allowedHosts: ['127.0.0.1'] });
+    expect(await listed.send(wakeUp('webhook', fake().url('/hook')))).toEqual({ kind: 'sent' });
+    const unlisted = new WebhookProvider(secret, { allowedHosts: ['hooks.example.com'] });
+    expect(await unlisted.send(wakeUp('webhook', fake().url('/hook')))).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/not among the allowed push hosts/) });
+    const none = new WebhookProvider(secret, { allowedHosts: [] });
+    expect((await none.send(wakeUp('webhook', fake().url('/hook')))).kind).toBe('failed');
+    expect(fake().seen).toHaveLength(1);
+
+    // The lookup itself: `localhost` resolves to loopback, which this request may not reach.
+    const http = new GuardedHttp();
+    const url = new URL(fake().url('/hook').replace('127.0.0.1', 'localhost'));
+    expect(await http.post({ url, headers: {}, body: '{}', timeoutMs: 2000, allowLoopback: false, loopbackOnly: false })).toEqual({
+      error: expect.stringMatching(/^refused address: localhost resolves to (127\.0\.0\.1|::1) is a loopback address$/), refused: true,
+    });
+    expect(await http.post({ url, headers: {}, body: '{}', timeoutMs: 2000, allowLoopback: true, loopbackOnly: true })).toMatchObject({ status: 200 });
+    expect(fake().seen).toHaveLength(2);
+    for (const p of [listed, unlisted, none]) p.close();
+    http.close();
   });
 });
