@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { createServer as createH2, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import { verifyWebhookSignature } from '@chat/push';
 import { freePort, startApp, type AppProcess } from '../support/app-process';
@@ -51,7 +52,10 @@ describe('wake-ups through a signed webhook', () => {
     hooks = await receiver(() => ({ status: 200 }));
   });
   afterAll(async () => hooks?.close());
-  const sys = useSystem('pushhook', { ...UNLIMITED, CHAT_PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET, CHAT_PUSH_COALESCE: '30s', CHAT_PUSH_ACTIVE_WITHIN: '1h' });
+  const sys = useSystem('pushhook', {
+    ...UNLIMITED, CHAT_PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET, CHAT_PUSH_COALESCE: '30s', CHAT_PUSH_ACTIVE_WITHIN: '1h',
+    CHAT_PUSH_WEBHOOK_HOSTS: '127.0.0.1,hooks.example.com,10.1.2.3,169.254.169.254',
+  });
 
   it('wakes an offline, recently active user once for 20 messages in 2 s, signed, without text; not the online or the idle', async () => {
     let erinLeaves = new Date();
@@ -115,13 +119,55 @@ describe('wake-ups through a signed webhook', () => {
     expect(hooks.got.filter((r) => r.path === '/gus')).toHaveLength(1);
   });
 
-  it('refuses a webhook that is neither https nor loopback, and a platform without settings', async () => {
+  it('refuses webhooks to hosts not allowed, to private, link-local and encoded addresses, and other schemes; and a platform without settings', async () => {
     const c = await sys().connect('frank');
-    expect(await c.request('push:register', { platform: 'webhook', token: 'http://example.com/hook' })).toEqual({ ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST' }) });
+    const refused = [
+      'http://example.com/hook', 'https://evil.example.org/hook', 'https://10.1.2.3:8443/x', 'https://169.254.169.254/latest/meta-data/',
+      'https://[fd00::1]/x', 'https://[::ffff:127.0.0.1]/x', 'http://2130706433/x', 'http://0177.0.0.1/x', 'http://0x7f.1/x',
+      'file:///etc/passwd', 'gopher://127.0.0.1:6379/_INFO', 'https://user:pw@hooks.example.com/x', 'http://hooks.example.com/x',
+    ];
+    for (const token of refused) {
+      expect([token, await c.request('push:register', { platform: 'webhook', token })]).toEqual([token, { ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST' }) }]);
+    }
     expect(await c.request('push:register', { platform: 'fcm', token: 'abc' })).toEqual({ ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringMatching(/not configured/) }) });
+    expect(await query(sys().ns, `SELECT 1 FROM public.push_devices WHERE user_id = 'frank'`)).toEqual([]);
     await c.ok('push:register', { platform: 'webhook', token: 'https://hooks.example.com/frank' });
     await c.ok('push:unregister', {});
     expect(await query(sys().ns, `SELECT 1 FROM public.push_devices WHERE user_id = 'frank'`)).toEqual([]);
+  });
+
+  it('keeps one registration per token for connections without a device id, and at most 10 per user', async () => {
+    // Five reconnects without a `did`, each registering the same URL: one registration.
+    for (let i = 0; i < 5; i++) {
+      const c = await connectClient(sys().app.url, 'ines');
+      await c.ok('push:register', { platform: 'webhook', token: 'https://hooks.example.com/ines' });
+      c.close();
+    }
+    expect(await query(sys().ns, `SELECT device_id FROM public.push_devices WHERE user_id = 'ines'`)).toHaveLength(1);
+    // Its connection can unregister it.
+    const again = await connectClient(sys().app.url, 'ines');
+    await again.ok('push:register', { platform: 'webhook', token: 'https://hooks.example.com/ines' });
+    await again.ok('push:unregister', {});
+    expect(await query(sys().ns, `SELECT 1 FROM public.push_devices WHERE user_id = 'ines'`)).toEqual([]);
+    again.close();
+
+    for (let i = 0; i < 10; i++) {
+      const c = await connectClient(sys().app.url, 'jo', { deviceId: `dev${i}` });
+      await c.ok('push:register', { platform: 'webhook', token: `https://hooks.example.com/jo/${i}` });
+      c.close();
+    }
+    const eleventh = await connectClient(sys().app.url, 'jo', { deviceId: 'dev10' });
+    expect(await eleventh.request('push:register', { platform: 'webhook', token: 'https://hooks.example.com/jo/10' })).toEqual({
+      ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringMatching(/at most 10 push registrations/) }),
+    });
+    const known = await connectClient(sys().app.url, 'jo', { deviceId: 'dev3' });
+    await known.ok('push:register', { platform: 'webhook', token: 'https://hooks.example.com/jo/3b' }); // replacing its own: fine
+    expect(await query(sys().ns, `SELECT 1 FROM public.push_devices WHERE user_id = 'jo'`)).toHaveLength(10);
+    await known.ok('push:unregister', {});
+    await eleventh.ok('push:register', { platform: 'webhook', token: 'https://hooks.example.com/jo/10' });
+    expect(await query(sys().ns, `SELECT 1 FROM public.push_devices WHERE user_id = 'jo'`)).toHaveLength(10);
+    eleventh.close();
+    known.close();
   });
 });
 
@@ -203,7 +249,7 @@ describe('a notifier that crashes right after sending', () => {
   let app: AppProcess | undefined;
   beforeAll(async () => {
     hooks = await receiver(() => ({ status: 200 }));
-    ns = createNamespace('pushcrash', { ...UNLIMITED, CHAT_PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET, CHAT_PUSH_ACTIVE_WITHIN: '1h' });
+    ns = createNamespace('pushcrash', { ...UNLIMITED, CHAT_PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET, CHAT_PUSH_ACTIVE_WITHIN: '1h', CHAT_PUSH_WEBHOOK_HOSTS: '127.0.0.1' });
   });
   afterAll(async () => {
     await app?.stop();
@@ -232,5 +278,98 @@ describe('a notifier that crashes right after sending', () => {
     expect(app.output().match(/test hook: notifier crashing/g)).toHaveLength(1);
     expect(hooks.got).toHaveLength(1);
     alice.close();
+  });
+});
+
+/** A TCP server that accepts connections and never answers: a dead webhook endpoint. */
+async function hangingEndpoint() {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createNetServer((s) => {
+    accepted++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get accepted() { return accepted; },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+describe('a webhook endpoint that accepts connections and never answers', () => {
+  let hooks: Awaited<ReturnType<typeof receiver>>;
+  let dead: Awaited<ReturnType<typeof hangingEndpoint>>;
+  beforeAll(async () => {
+    hooks = await receiver(() => ({ status: 200 }));
+    dead = await hangingEndpoint();
+  });
+  afterAll(async () => {
+    await dead?.close();
+    await hooks?.close();
+  });
+  // One partition: every message below goes through the same partition feed.
+  const sys = useSystem('pushhang', {
+    ...UNLIMITED, CHAT_PARTITIONS: '1', CHAT_PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET, CHAT_PUSH_ACTIVE_WITHIN: '1h',
+    CHAT_PUSH_WEBHOOK_HOSTS: '127.0.0.1', CHAT_PUSH_TIMEOUT: '6s',
+  });
+
+  it("does not hold back another user's wake-up, and decides every message once", async () => {
+    const hanging = ['hana', 'hugo', 'hedy'];
+    for (const user of [...hanging, 'olga', 'pete']) {
+      const c = await connectClient(sys().app.url, user);
+      await c.ok('push:register', { platform: 'webhook', token: `${hanging.includes(user) ? dead.url : hooks.url}/${user}` });
+      c.close();
+    }
+    await waitFor('five offline', async () => (await query(sys().ns, `SELECT count(*)::int AS n FROM public.user_activity WHERE user_id IN ('hana','hugo','hedy','olga','pete')`))[0]!.n === 5);
+    const alice = await sys().connect('alice');
+    const { conversation: group } = await alice.ok('conversation:create', { type: 'group', members: hanging });
+    const { conversation: toOlga } = await alice.ok('conversation:create', { type: 'direct', members: ['olga'] });
+    const { conversation: toPete } = await alice.ok('conversation:create', { type: 'direct', members: ['pete'] });
+    const sent = new Map<string, number>(); // conversation -> messages
+    const send = async (conversationId: string, id: string) => {
+      await alice.ok('message:send', { conversationId, clientMsgId: id, body: 'wake' });
+      sent.set(conversationId, (sent.get(conversationId) ?? 0) + 1);
+    };
+
+    await send(group.id, 'g0');
+    await waitFor('the notifier to be stuck on the dead endpoint', () => dead.accepted >= 1, 20_000);
+    await send(toOlga.id, 'o0');
+    // Well within one provider timeout (6 s): nothing waited for the dead endpoint.
+    await waitFor("olga's wake-up", () => hooks.got.some((r) => r.path === '/olga'), 5_000);
+
+    // More messages while the dead endpoint holds its calls, past the notifier's 10 s ack wait.
+    const until = Date.now() + 12_000;
+    for (let i = 1; Date.now() < until; i++) {
+      await send(group.id, `g${i}`);
+      await send(toPete.id, `p${i}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await waitFor("pete's wake-up", () => hooks.got.some((r) => r.path === '/pete'), 5_000);
+
+    // Every recipient's every message is decided exactly once, the dead endpoint's included.
+    const expected = { hana: sent.get(group.id)!, hugo: sent.get(group.id)!, hedy: sent.get(group.id)!, olga: 1, pete: sent.get(toPete.id)! };
+    for (const [user, n] of Object.entries(expected)) {
+      await waitFor(`${user}'s ${n} decisions`, async () => (await decisionsOf(sys().app.url, user)).length >= n, 60_000, 250);
+    }
+    // Redeliveries would come after the ack wait; give them the time to show.
+    await new Promise((r) => setTimeout(r, 11_000));
+    for (const [user, n] of Object.entries(expected)) {
+      const decisions = await decisionsOf(sys().app.url, user);
+      expect({ user, seqs: new Set(decisions.map((d) => d.seq)).size, decisions: decisions.length }).toEqual({ user, seqs: n, decisions: n });
+    }
+    for (const user of hanging) {
+      const decisions = await decisionsOf(sys().app.url, user);
+      expect(decisions.filter((d) => d.decision === 'failed')).toEqual([expect.objectContaining({ detail: expect.stringMatching(/timeout|circuit_open/) })]);
+      expect(decisions.filter((d) => d.decision !== 'failed').every((d) => d.decision === 'coalesced')).toBe(true);
+    }
+    expect(hooks.got.filter((r) => r.path === '/olga')).toHaveLength(1);
+    expect(hooks.got.filter((r) => r.path === '/pete')).toHaveLength(1);
   });
 });

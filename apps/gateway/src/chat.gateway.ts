@@ -92,8 +92,8 @@ export class ChatGateway
     typing: async (c, p) => (await this.typing.relay(c, p), {}),
     'presence:subscribe': async (_c, p, s) => ({ presence: await this.presence.subscribe(s, p.userIds) }),
     'presence:unsubscribe': async (_c, p, s) => (this.presence.unsubscribe(s, p.userIds), {}),
-    'push:register': async (c, p, s) => (await this.pushDevices.register(c, p, s.id), {}),
-    'push:unregister': async (c, _p, s) => (await this.pushDevices.unregister(c, s.id), {}),
+    'push:register': async (c, p, s) => (await this.pushDevices.register(c, p, dataOf(s)), {}),
+    'push:unregister': async (c, _p, s) => (await this.pushDevices.unregister(c, dataOf(s)), {}),
   };
 
   /** Socket.IO delivers every event here: the payload first, the ack callback last. */

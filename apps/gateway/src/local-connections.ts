@@ -20,6 +20,8 @@ export interface SocketData {
   limits: { send: TokenBucket; other: TokenBucket };
   /** Events being handled: a draining gateway waits for them before closing the socket. */
   inFlight: number;
+  /** The push registration this connection made when its token has no `did` (push:unregister removes it). */
+  pushDeviceId?: string;
 }
 
 export const dataOf = (socket: Socket) => socket.data as SocketData;

@@ -137,15 +137,22 @@ export function planBatch(deliveries: readonly Delivery[], facts: BatchFacts): B
  * messages are `coalesced` into that one wake-up.
  */
 export function wakeDecisions(plan: WakePlan, outcome: WakeOutcome): PushDecision[] {
+  if (plan.messages.length === 0) return [];
+  if (outcome.kind === 'coalesced') return plan.messages.map((m) => ({ userId: plan.userId, conversationId: m.conversationId, seq: m.seq, decision: 'coalesced' }));
+  return [sentDecision(plan, outcome), ...followerDecisions(plan)];
+}
+
+/** The decision on a sent plan's first message: `woken` when some device took the wake-up, else `failed`. */
+export function sentDecision(plan: WakePlan, outcome: Extract<WakeOutcome, { kind: 'sent' }>): PushDecision {
+  const first = plan.messages[0]!;
+  const of = { userId: plan.userId, conversationId: first.conversationId, seq: first.seq };
+  return outcome.woken.length
+    ? { ...of, decision: 'woken', detail: [...outcome.woken, ...outcome.problems].join('; ') }
+    : { ...of, decision: 'failed', detail: outcome.problems.join('; ') };
+}
+
+/** The plan's other messages: `coalesced` into the wake-up of its first, whatever becomes of that one. */
+export function followerDecisions(plan: WakePlan): PushDecision[] {
   const [first, ...rest] = plan.messages;
-  if (!first) return [];
-  const of = (m: { conversationId: string; seq: number }) => ({ userId: plan.userId, conversationId: m.conversationId, seq: m.seq });
-  if (outcome.kind === 'coalesced') return plan.messages.map((m) => ({ ...of(m), decision: 'coalesced' }));
-  const decisions: PushDecision[] = [
-    outcome.woken.length
-      ? { ...of(first), decision: 'woken', detail: [...outcome.woken, ...outcome.problems].join('; ') }
-      : { ...of(first), decision: 'failed', detail: outcome.problems.join('; ') },
-  ];
-  for (const m of rest) decisions.push({ ...of(m), decision: 'coalesced', detail: `in the wake-up for seq ${first.seq}` });
-  return decisions;
+  return rest.map((m) => ({ userId: plan.userId, conversationId: m.conversationId, seq: m.seq, decision: 'coalesced', detail: `in the wake-up for seq ${first!.seq}` }));
 }

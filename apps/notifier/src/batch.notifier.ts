@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import type { RouteTable } from '@chat/connections';
 import type { ConversationEvent } from '@chat/domain';
 import type { ProjectionWatch } from '@chat/messaging';
-import { sendWithRetry, type Platform, type PushProvider } from '@chat/push';
 import type { PushDecision, PushRepository } from '@chat/storage';
-import { offlineOf, planBatch, recipientsIn, recipientsOf, wakeDecisions, type BatchMessage, type WakeOutcome, type WakePlan } from './batch.decider';
+import { followerDecisions, offlineOf, planBatch, recipientsIn, recipientsOf, wakeDecisions, type BatchMessage, type WakePlan } from './batch.decider';
 import type { MemberCache } from './member.cache';
 import type { OnlineRecorder } from './online.recorder';
 import type { WakeClaims } from './wake.claims';
+import type { WakeSender } from './wake.sender';
 
 /** One event of the partition as the notifier reads it; `event` is undefined when it cannot be read. */
 export interface LoggedEvent {
@@ -18,13 +18,19 @@ export interface LoggedEvent {
 export interface BatchResult {
   /** Messages not projected in time: hand them back for later. */
   later: number[];
+  /**
+   * Messages whose decision waits for a wake-up still being sent (off the batch: the feed
+   * goes on with the next one). Settle each when its promise does: ack when it resolves
+   * (the decision is recorded), hand it back when it rejects.
+   */
+  held?: ReadonlyMap<number, Promise<void>>;
 }
 
 export interface NotifierSettings {
   activeWithinMs: number;
   /** How long a batch waits for its projection (members, read markers) before its rest is retried later. */
   projectionWaitMs: number;
-  /** Wake-ups in flight at once. */
+  /** Wake windows claimed at once (Redis round trips). */
   sendConcurrency: number;
 }
 
@@ -36,9 +42,7 @@ export interface NotifierDeps {
   store: Pick<PushRepository, 'readMarkers' | 'devicesOf' | 'lastActive' | 'record' | 'forget'>;
   online: Pick<OnlineRecorder, 'note'>;
   claims: WakeClaims;
-  providers: ReadonlyMap<Platform, PushProvider>;
-  /** Runs after each wake-up a provider took (the crash test hook). */
-  afterSend: () => void;
+  wakes: Pick<WakeSender, 'wake'>;
   now: () => Date;
   settings: NotifierSettings;
   log: Pick<Logger, 'warn'>;
@@ -48,9 +52,10 @@ export interface NotifierDeps {
  * One batch of a partition's events, handled together: membership events drop cached
  * members; the messages wait for their projection (progress notices, no polling), then
  * members, presence, read markers, devices and activity are read once for the whole batch,
- * every recipient of every message gets its decision, wake-ups of different users go out
- * concurrently, and the decisions are written in one statement (`online` ones as ranges,
- * by the OnlineRecorder).
+ * every recipient of every message gets its decision, and the decisions are written in one
+ * statement (`online` ones as ranges, by the OnlineRecorder). Wake-ups are claimed here and
+ * handed to the WakeSender: the batch does not wait for providers, so a slow or dead
+ * endpoint holds back only the messages of its own wake-ups (`held`), never the partition.
  */
 export class BatchNotifier {
   constructor(private readonly deps: NotifierDeps) {}
@@ -83,36 +88,37 @@ export class BatchNotifier {
     const now = this.deps.now();
     const plan = planBatch(deliveries, { online, markers, devices, lastActive, now, activeWithinMs: this.deps.settings.activeWithinMs });
 
-    const woken = await mapConcurrently(plan.wakes, this.deps.settings.sendConcurrency, (w) => this.wake(w, now));
-    const decisions: PushDecision[] = [...plan.decided, ...woken.flat()];
+    const claims = await mapConcurrently(plan.wakes, this.deps.settings.sendConcurrency, async (wake) => ({ wake, claimed: await this.claim(wake) }));
+    const decisions: PushDecision[] = [...plan.decided];
+    const sending: WakePlan[] = [];
+    for (const { wake, claimed } of claims) {
+      if (claimed) {
+        sending.push(wake);
+        decisions.push(...followerDecisions(wake));
+      } else decisions.push(...wakeDecisions(wake, { kind: 'coalesced' }));
+    }
     await this.deps.store.record(decisions);
-    this.deps.online.note(plan.online, decisions);
-    return { later };
+    const firsts = sending.map((w) => ({ userId: w.userId, conversationId: w.messages[0]!.conversationId }));
+    this.deps.online.note(plan.online, [...decisions, ...firsts]);
+
+    // Sent only once the rest is recorded: a batch that fails is redelivered, finds the windows claimed and sends nothing.
+    const at = now.toISOString();
+    const bySeq = new Map<number, Promise<void>[]>();
+    for (const wake of sending) {
+      const seq = wake.messages[0]!.seq;
+      bySeq.set(seq, [...(bySeq.get(seq) ?? []), this.deps.wakes.wake(wake, at)]);
+    }
+    const held = new Map<number, Promise<void>>();
+    for (const [seq, sends] of bySeq) {
+      const all = Promise.all(sends).then(() => undefined);
+      all.catch(() => undefined); // the feed takes the failure; this only keeps it from being reported unhandled meanwhile
+      held.set(seq, all);
+    }
+    return { later, held };
   }
 
-  private async wake(plan: WakePlan, now: Date): Promise<PushDecision[]> {
-    if (!(await this.deps.claims.claim(plan.userId, plan.messages[0]!.seq))) return wakeDecisions(plan, { kind: 'coalesced' });
-    const results = await Promise.all(plan.devices.map(async (device): Promise<{ woken?: string; problem?: string }> => {
-      const provider = this.deps.providers.get(device.platform);
-      if (!provider) return { problem: `${device.platform}: not configured` };
-      const result = await sendWithRetry(provider, {
-        userId: plan.userId, deviceId: device.deviceId, platform: device.platform, token: device.token, at: now.toISOString(), conversations: plan.conversations,
-      });
-      if (result.kind === 'sent') {
-        this.deps.afterSend();
-        return { woken: `${device.platform}:${device.deviceId}` };
-      }
-      if (result.kind === 'gone') {
-        await this.deps.store.forget(device).catch((err: Error) => this.deps.log.warn({ userId: plan.userId, deviceId: device.deviceId, err: err.message }, 'removing a gone token failed'));
-      }
-      return { problem: `${device.platform}:${device.deviceId} ${result.kind}: ${result.reason}` };
-    }));
-    const outcome: WakeOutcome = {
-      kind: 'sent',
-      woken: results.flatMap((r) => (r.woken ? [r.woken] : [])),
-      problems: results.flatMap((r) => (r.problem ? [r.problem] : [])),
-    };
-    return wakeDecisions(plan, outcome);
+  private async claim(plan: WakePlan): Promise<boolean> {
+    return this.deps.claims.claim(plan.userId, plan.messages[0]!.seq);
   }
 }
 

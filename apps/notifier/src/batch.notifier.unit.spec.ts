@@ -1,14 +1,15 @@
 import type { ConversationEvent } from '@chat/domain';
-import type { Platform, PushProvider, SendResult, WakeUp } from '@chat/push';
+import { PushSender, type Platform, type PushProvider, type SendResult, type WakeUp } from '@chat/push';
 import type { OnlineRange, PushDecision, PushDevice, ReadMarker } from '@chat/storage';
 import { BatchNotifier, type LoggedEvent, type NotifierDeps } from './batch.notifier';
 import { MemberCache } from './member.cache';
 import { OnlineRecorder } from './online.recorder';
+import { WakeSender } from './wake.sender';
 
 /*
  * The notifier's batch work at the service tier: the real decider, member cache and online
- * recorder, with fakes for what it reads and sends through (projection progress, route
- * table, repositories, Redis claims, push providers).
+ * recorder, wake sender and push sender, with fakes for what they read and send through
+ * (projection progress, route table, repositories, Redis claims, push providers).
  */
 
 const HOUR = 3_600_000;
@@ -44,7 +45,10 @@ function fakeWorld() {
   let inFlight = 0;
   let maxInFlight = 0;
   const answers = new Map<string, SendResult[]>();
+  /** Tokens whose sends wait until the test lets them go. */
+  const gates = new Map<string, Promise<void>>();
   let failWrites = 0;
+  let failRecords = 0;
   let sends = 0;
 
   const provider: PushProvider = {
@@ -54,6 +58,7 @@ function fakeWorld() {
       maxInFlight = Math.max(maxInFlight, inFlight);
       // Let the other sends of the batch start before this one answers.
       await new Promise((r) => setImmediate(r));
+      await gates.get(w.token);
       inFlight--;
       wakeUps.push(w);
       return answers.get(w.token)?.shift() ?? { kind: 'sent' };
@@ -79,6 +84,10 @@ function fakeWorld() {
     },
     record: async (decisions: PushDecision[]) => {
       calls.record!++;
+      if (failRecords > 0) {
+        failRecords--;
+        throw new Error('postgres is away');
+      }
       recorded.push(...decisions);
     },
     forget: async (device: PushDevice) => {
@@ -126,14 +135,35 @@ function fakeWorld() {
         return true;
       },
     },
-    providers: new Map<Platform, PushProvider>([['webhook', provider]]),
-    afterSend: () => void sends++,
+    wakes: new WakeSender({
+      sender: new PushSender({ attemptTimeoutMs: 10_000 }),
+      providers: new Map<Platform, PushProvider>([['webhook', provider]]),
+      store,
+      afterSend: () => void sends++,
+      log: { warn: () => undefined },
+    }),
     now: () => now,
     settings: { activeWithinMs: 2 * HOUR, projectionWaitMs: 10_000, sendConcurrency: 8 },
     log: { warn: () => undefined },
   };
+  const notifier = new BatchNotifier(deps);
   return {
-    notifier: new BatchNotifier(deps), recorder, members, online, markers, devices, active, calls, recorded, ranges, forgotten, claimed, wakeUps, answers,
+    notifier, recorder,
+    /** A batch, and then the wake-ups it handed off, each until its decision is recorded. */
+    async handle(events: LoggedEvent[]) {
+      const result = await notifier.handle(P, events);
+      await Promise.all(result.held?.values() ?? []);
+      return result;
+    },
+    hold(token: string) {
+      let release!: () => void;
+      gates.set(token, new Promise<void>((r) => (release = r)));
+      return () => {
+        gates.delete(token);
+        release();
+      };
+    },
+    failNextRecords: (n: number) => void (failRecords = n), members, online, markers, devices, active, calls, recorded, ranges, forgotten, claimed, wakeUps, answers,
     get maxInFlight() { return maxInFlight; },
     get sends() { return sends; },
     commitUpTo: (seq: number) => void (committed = seq),
@@ -157,7 +187,7 @@ async function until(done: () => boolean): Promise<void> {
 }
 
 describe('BatchNotifier', () => {
-  it('decides a batch of 20 messages with one read of each kind and one insert, wakes the offline member once, and the online one costs no query', async () => {
+  it('decides a batch of 20 messages with one read of each kind, one insert for the batch and one for its wake-ups, wakes the offline member once, and the online one costs no query', async () => {
     const w = fakeWorld();
     w.group('g_a', ['ann', 'bob', 'carol', 'erin']);
     w.online.add('bob');
@@ -167,11 +197,11 @@ describe('BatchNotifier', () => {
     w.markers.set('g_a', new Map([['carol', { lastReadSeq: 0, unread: 20 }]]));
     const batch = Array.from({ length: 20 }, (_, i) => sent(i + 1, 'g_a'));
 
-    const { later } = await w.notifier.handle(P, batch);
+    const { later } = await w.handle(batch);
 
     expect(later).toEqual([]);
-    expect(w.calls).toEqual({ membersOf: 1, refresh: 1, online: 1, readMarkers: 1, devicesOf: 1, lastActive: 1, record: 1, waitFor: 1 });
-    expect(decisionsOf(w.recorded, 'carol')).toEqual([[1, 'woken'], ...Array.from({ length: 19 }, (_, i) => [i + 2, 'coalesced'])]);
+    expect(w.calls).toEqual({ membersOf: 1, refresh: 1, online: 1, readMarkers: 1, devicesOf: 1, lastActive: 1, record: 2, waitFor: 1 });
+    expect(decisionsOf(w.recorded, 'carol').sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([[1, 'woken'], ...Array.from({ length: 19 }, (_, i) => [i + 2, 'coalesced'])]);
     expect(decisionsOf(w.recorded, 'erin')).toEqual(Array.from({ length: 20 }, (_, i) => [i + 1, 'idle']));
     expect(decisionsOf(w.recorded, 'bob')).toEqual([]);
     expect(decisionsOf(w.recorded, 'ann')).toEqual([]);
@@ -190,12 +220,12 @@ describe('BatchNotifier', () => {
     const w = fakeWorld();
     w.group('g_a', ['ann', 'bob']);
     w.offlineActive('bob', 'dan');
-    await w.notifier.handle(P, [sent(1, 'g_a')]);
-    await w.notifier.handle(P, [sent(2, 'g_a'), reaction(3, 'g_a')]);
+    await w.handle([sent(1, 'g_a')]);
+    await w.handle([sent(2, 'g_a'), reaction(3, 'g_a')]);
     expect(w.calls.membersOf).toBe(1);
 
     w.members.get('g_a')!.set('dan', 4);
-    await w.notifier.handle(P, [added(4, 'g_a', ['dan']), sent(5, 'g_a')]);
+    await w.handle([added(4, 'g_a', ['dan']), sent(5, 'g_a')]);
     expect(w.calls.membersOf).toBe(2);
     expect(decisionsOf(w.recorded, 'dan')).toEqual([[5, 'woken']]);
   });
@@ -205,9 +235,9 @@ describe('BatchNotifier', () => {
     w.group('g_a', ['ann', 'bob']);
     w.members.get('g_a')!.set('dan', 3);
     w.offlineActive('bob', 'dan');
-    await w.notifier.handle(P, [sent(2, 'g_a'), added(3, 'g_a', ['dan']), sent(4, 'g_a')]);
+    await w.handle([sent(2, 'g_a'), added(3, 'g_a', ['dan']), sent(4, 'g_a')]);
     expect(decisionsOf(w.recorded, 'dan')).toEqual([[4, 'woken']]);
-    expect(decisionsOf(w.recorded, 'bob')).toEqual([[2, 'woken'], [4, 'coalesced']]);
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([[4, 'coalesced'], [2, 'woken']]);
   });
 
   it('sends the wake-ups of different users concurrently, one per user, naming every conversation it has news in', async () => {
@@ -215,11 +245,11 @@ describe('BatchNotifier', () => {
     w.group('g_a', ['ann', 'bob', 'cat', 'dan']);
     w.group('g_b', ['ann', 'bob']);
     w.offlineActive('bob', 'cat', 'dan');
-    await w.notifier.handle(P, [sent(1, 'g_a'), sent(2, 'g_b'), sent(3, 'g_a')]);
+    await w.handle([sent(1, 'g_a'), sent(2, 'g_b'), sent(3, 'g_a')]);
     expect(w.maxInFlight).toBe(3);
     expect(w.wakeUps.map((x) => x.userId).sort()).toEqual(['bob', 'cat', 'dan']);
     expect(w.wakeUps.find((x) => x.userId === 'bob')!.conversations.map((c) => c.conversationId)).toEqual(['g_a', 'g_b']);
-    expect(decisionsOf(w.recorded, 'bob')).toEqual([[1, 'woken'], [2, 'coalesced'], [3, 'coalesced']]);
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([[2, 'coalesced'], [3, 'coalesced'], [1, 'woken']]);
   });
 
   it('sends nothing to a user whose window is claimed already (a redelivery after a crash)', async () => {
@@ -227,7 +257,7 @@ describe('BatchNotifier', () => {
     w.group('g_a', ['ann', 'bob']);
     w.offlineActive('bob');
     w.claimed.set('bob', 1);
-    await w.notifier.handle(P, [sent(1, 'g_a'), sent(2, 'g_a')]);
+    await w.handle([sent(1, 'g_a'), sent(2, 'g_a')]);
     expect(w.wakeUps).toEqual([]);
     expect(decisionsOf(w.recorded, 'bob')).toEqual([[1, 'coalesced'], [2, 'coalesced']]);
   });
@@ -237,7 +267,7 @@ describe('BatchNotifier', () => {
     w.group('g_a', ['ann', 'bob']);
     w.offlineActive('bob');
     w.commitUpTo(5);
-    const { later } = await w.notifier.handle(P, [sent(4, 'g_a'), sent(6, 'g_a'), sent(7, 'g_a')]);
+    const { later } = await w.handle([sent(4, 'g_a'), sent(6, 'g_a'), sent(7, 'g_a')]);
     expect(w.calls.waitFor).toBe(1);
     expect(later).toEqual([6, 7]);
     expect(decisionsOf(w.recorded, 'bob')).toEqual([[4, 'woken']]);
@@ -246,7 +276,7 @@ describe('BatchNotifier', () => {
   it('reads nothing for a batch without messages', async () => {
     const w = fakeWorld();
     w.group('g_a', ['ann', 'bob']);
-    const { later } = await w.notifier.handle(P, [reaction(1, 'g_a'), added(2, 'g_a', ['cat']), { seq: 3 }]);
+    const { later } = await w.handle([reaction(1, 'g_a'), added(2, 'g_a', ['cat']), { seq: 3 }]);
     expect(later).toEqual([]);
     expect(w.calls).toEqual({ membersOf: 0, refresh: 0, online: 0, readMarkers: 0, devicesOf: 0, lastActive: 0, record: 0, waitFor: 0 });
   });
@@ -255,7 +285,7 @@ describe('BatchNotifier', () => {
     const w = fakeWorld();
     w.group('g_a', ['ann', 'bob', 'cat']);
     w.online.add('bob').add('cat');
-    await w.notifier.handle(P, [sent(1, 'g_a'), sent(2, 'g_a')]);
+    await w.handle([sent(1, 'g_a'), sent(2, 'g_a')]);
     expect(w.calls).toMatchObject({ refresh: 1, online: 1, readMarkers: 0, devicesOf: 0, lastActive: 0 });
     expect(w.recorded).toEqual([]);
   });
@@ -267,7 +297,7 @@ describe('BatchNotifier', () => {
     w.devices.set('cat', [webhook('cat'), webhook('cat', 'd2')]);
     w.answers.set(webhook('bob').token, [{ kind: 'gone', reason: '410' }]);
     w.answers.set(webhook('cat').token, [{ kind: 'failed', reason: '400' }]);
-    await w.notifier.handle(P, [sent(1, 'g_a')]);
+    await w.handle([sent(1, 'g_a')]);
     expect(w.recorded.find((d) => d.userId === 'bob')).toEqual({ userId: 'bob', conversationId: 'g_a', seq: 1, decision: 'failed', detail: 'webhook:d1 gone: 410' });
     expect(w.recorded.find((d) => d.userId === 'cat')).toEqual({ userId: 'cat', conversationId: 'g_a', seq: 1, decision: 'woken', detail: 'webhook:d2; webhook:d1 failed: 400' });
     expect(w.forgotten).toEqual([webhook('bob')]);
@@ -278,11 +308,11 @@ describe('BatchNotifier', () => {
     const w = fakeWorld();
     w.group('g_a', ['ann', 'bob']);
     w.online.add('bob');
-    await w.notifier.handle(P, [sent(1, 'g_a'), sent(2, 'g_a')]);
+    await w.handle([sent(1, 'g_a'), sent(2, 'g_a')]);
     w.online.delete('bob'); // offline, no device
-    await w.notifier.handle(P, [sent(3, 'g_a')]);
+    await w.handle([sent(3, 'g_a')]);
     w.online.add('bob');
-    await w.notifier.handle(P, [sent(4, 'g_a')]);
+    await w.handle([sent(4, 'g_a')]);
     await w.recorder.flush();
     expect(w.ranges).toEqual([
       { userId: 'bob', conversationId: 'g_a', fromSeq: 1, toSeq: 2, messages: 2 },
@@ -295,7 +325,7 @@ describe('BatchNotifier', () => {
     const w = fakeWorld();
     w.group('g_a', ['ann', 'bob']);
     w.online.add('bob');
-    await w.notifier.handle(P, [sent(1, 'g_a')]);
+    await w.handle([sent(1, 'g_a')]);
     w.failNextWrites(1);
     await w.recorder.flush();
     expect(w.ranges).toEqual([]);
@@ -313,5 +343,59 @@ describe('BatchNotifier', () => {
     recorder.note([{ userId: 'bob', conversationId: 'g_b', seq: 2 }, { userId: 'cy', conversationId: 'g_b', seq: 2 }], []);
     await until(() => ranges.length === 2);
     expect(ranges.map((r) => r.userId)).toEqual(['bob', 'cy']);
+  });
+
+  it('does not wait for a wake-up: the batch returns with its message held, the rest recorded; the held one settles when its decision is recorded', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    w.offlineActive('bob');
+    const release = w.hold(webhook('bob').token);
+    const { held } = await w.notifier.handle(P, [sent(1, 'g_a'), sent(2, 'g_a')]);
+    expect([...held!.keys()]).toEqual([1]);
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([[2, 'coalesced']]);
+    let settled = false;
+    void held!.get(1)!.then(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    release();
+    await held!.get(1);
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([[2, 'coalesced'], [1, 'woken']]);
+  });
+
+  it("a wake-up that hangs does not hold another user's, in the same batch or a later one", async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    w.group('g_b', ['ann', 'cat']);
+    w.group('g_c', ['ann', 'dan']);
+    w.offlineActive('bob', 'cat', 'dan');
+    w.hold(webhook('bob').token); // never answers
+    const first = await w.notifier.handle(P, [sent(1, 'g_a'), sent(2, 'g_b')]);
+    await first.held!.get(2);
+    const later = await w.notifier.handle(P, [sent(3, 'g_c')]);
+    await later.held!.get(3);
+    expect(w.wakeUps.map((x) => x.userId).sort()).toEqual(['cat', 'dan']);
+    expect(decisionsOf(w.recorded, 'cat')).toEqual([[2, 'woken']]);
+    expect(decisionsOf(w.recorded, 'dan')).toEqual([[3, 'woken']]);
+    expect(decisionsOf(w.recorded, 'bob')).toEqual([]);
+  });
+
+  it('a wake-up whose decision cannot be recorded rejects its held message, so that the feed hands it back', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    w.offlineActive('bob');
+    const release = w.hold(webhook('bob').token);
+    const { held } = await w.notifier.handle(P, [sent(1, 'g_a')]);
+    w.failNextRecords(1);
+    release();
+    await expect(held!.get(1)).rejects.toThrow('postgres is away');
+  });
+
+  it('names the tries a wake-up took', async () => {
+    const w = fakeWorld();
+    w.group('g_a', ['ann', 'bob']);
+    w.offlineActive('bob');
+    w.answers.set(webhook('bob').token, [{ kind: 'retry', reason: '503', afterMs: 0 }, { kind: 'sent' }]);
+    await w.handle([sent(1, 'g_a')]);
+    expect(w.recorded).toEqual([{ userId: 'bob', conversationId: 'g_a', seq: 1, decision: 'woken', detail: 'webhook:d1 (2 tries)' }]);
   });
 });

@@ -5,7 +5,7 @@ import type { Config } from '@chat/config';
 import { RouteTable, type RedisClient } from '@chat/connections';
 import { ProjectionWatch, type Names } from '@chat/messaging';
 import { CONFIG, LOGGER, NAMES, NATS, REDIS } from '@chat/platform';
-import type { Platform, PushProvider } from '@chat/push';
+import { PushSender, type Platform, type PushProvider } from '@chat/push';
 import { PushRepository, ReadModelRepository } from '@chat/storage';
 import { BatchNotifier } from './batch.notifier';
 import { crashAfterSends } from './crash.hook';
@@ -14,17 +14,20 @@ import { NotifierService, PUSH_PROVIDERS } from './notifier.service';
 import { OnlineRecorder } from './online.recorder';
 import { pushProviders } from './push.providers';
 import { RedisWakeClaims } from './wake.claims';
+import { WakeSender } from './wake.sender';
 
 /** How long a batch waits for its projection before its messages are retried later. */
 const PROJECTION_WAIT_MS = 10_000;
-/** Wake-ups in flight at once, across users. */
-const SEND_CONCURRENCY = 32;
+/** Wake windows claimed at once, across users (Redis round trips; the sends have the PushSender's bounds). */
+const CLAIM_CONCURRENCY = 32;
 
 /** The notifier: wake-ups for offline users through push providers. */
 @Module({
   providers: [
     NotifierService,
     { provide: PUSH_PROVIDERS, inject: [CONFIG], useFactory: (config: Config) => pushProviders(config) },
+    // A try's own deadline is CHAT_PUSH_TIMEOUT per request; FCM and APNs may make two requests (token, send).
+    { provide: PushSender, inject: [CONFIG], useFactory: (config: Config) => new PushSender({ attemptTimeoutMs: 2 * config.CHAT_PUSH_TIMEOUT + 1_000 }) },
     {
       provide: ProjectionWatch,
       inject: [NATS, NAMES, ReadModelRepository],
@@ -33,10 +36,10 @@ const SEND_CONCURRENCY = 32;
     { provide: OnlineRecorder, inject: [PushRepository, LOGGER], useFactory: (push: PushRepository, log: Logger) => new OnlineRecorder(push, log) },
     {
       provide: BatchNotifier,
-      inject: [CONFIG, NAMES, REDIS, LOGGER, ProjectionWatch, RouteTable, PushRepository, OnlineRecorder, PUSH_PROVIDERS],
+      inject: [CONFIG, NAMES, REDIS, LOGGER, ProjectionWatch, RouteTable, PushRepository, OnlineRecorder, PUSH_PROVIDERS, PushSender],
       useFactory: (
         config: Config, names: Names, redis: RedisClient, log: Logger, watch: ProjectionWatch, routes: RouteTable,
-        push: PushRepository, online: OnlineRecorder, providers: Map<Platform, PushProvider>,
+        push: PushRepository, online: OnlineRecorder, providers: Map<Platform, PushProvider>, sender: PushSender,
       ) =>
         new BatchNotifier({
           projection: watch,
@@ -45,10 +48,9 @@ const SEND_CONCURRENCY = 32;
           store: push,
           online,
           claims: new RedisWakeClaims(redis, names, config.CHAT_PUSH_COALESCE),
-          providers,
-          afterSend: crashAfterSends(config.CHAT_TEST_NOTIFIER_CRASH_AFTER_SENDS),
+          wakes: new WakeSender({ sender, providers, store: push, afterSend: crashAfterSends(config.CHAT_TEST_NOTIFIER_CRASH_AFTER_SENDS), log }),
           now: () => new Date(),
-          settings: { activeWithinMs: config.CHAT_PUSH_ACTIVE_WITHIN, projectionWaitMs: PROJECTION_WAIT_MS, sendConcurrency: SEND_CONCURRENCY },
+          settings: { activeWithinMs: config.CHAT_PUSH_ACTIVE_WITHIN, projectionWaitMs: PROJECTION_WAIT_MS, sendConcurrency: CLAIM_CONCURRENCY },
           log,
         }),
     },

@@ -4,7 +4,7 @@ import { nanos } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { isNotFound, ProjectionWatch, type Names } from '@chat/messaging';
 import { JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES } from '@chat/platform';
-import type { Platform, PushProvider } from '@chat/push';
+import { PushSender, type Platform, type PushProvider } from '@chat/push';
 import { BatchNotifier } from './batch.notifier';
 import { OnlineRecorder } from './online.recorder';
 import { PartitionFeed } from './partition.feed';
@@ -24,8 +24,9 @@ export const PUSH_PROVIDERS = Symbol('PUSH_PROVIDERS');
  * every event of the log, in batches (BatchNotifier decides a batch). Every other member
  * who is offline, has not read a message, has a registered device and was active within
  * CHAT_PUSH_ACTIVE_WITHIN gets at most one wake-up per CHAT_PUSH_COALESCE (conversation ids
- * and unread counts, never a body). Every decision but `online` is recorded before the batch
- * is acked; `online` ones are written as ranges within ONLINE_FLUSH.intervalMs.
+ * and unread counts, never a body). Every decision but `online` is recorded before its
+ * message is acked; `online` ones are written as ranges within ONLINE_FLUSH.intervalMs.
+ * Wake-ups go out through the PushSender, off the partition's path.
  */
 @Injectable()
 export class NotifierService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -39,6 +40,7 @@ export class NotifierService implements OnApplicationBootstrap, BeforeApplicatio
     private readonly watch: ProjectionWatch,
     private readonly online: OnlineRecorder,
     private readonly batches: BatchNotifier,
+    private readonly sender: PushSender,
     @Inject(PUSH_PROVIDERS) private readonly providers: Map<Platform, PushProvider>,
   ) {}
 
@@ -65,11 +67,14 @@ export class NotifierService implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  /** Before the connections close: finish the batches at work, write the online ranges, ack. */
+  /** Before the connections close: finish the batches and wake-ups at work, write the online ranges, ack. */
   async beforeApplicationShutdown(): Promise<void> {
     // Batches waiting for their projection hand their messages back now rather than at the timeout.
     this.watch.stop();
-    await Promise.all(this.feeds.map((f) => f.stop()));
+    const stopped = Promise.all(this.feeds.map((f) => f.stop()));
+    // Tries in flight end within their timeout; retries are given up (recorded as such).
+    this.sender.drain();
+    await stopped;
     await this.online.close();
   }
 

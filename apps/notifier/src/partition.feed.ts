@@ -22,7 +22,8 @@ const MAX_RETRY_MS = 5_000;
  * delivered while the previous batch was at work (so batches grow under load and a lone
  * message goes through at once). A batch's events are acked after its decisions are
  * recorded, so a crash redelivers them; events whose projection did not come in time are
- * handed back with a delay.
+ * handed back with a delay. A message whose wake-up is still being sent is held (and kept
+ * from redelivery) until its decision is recorded, while the next batches go on.
  */
 export class PartitionFeed {
   private queue: JsMsg[] = [];
@@ -33,6 +34,8 @@ export class PartitionFeed {
   private stopping = false;
   private loop?: Promise<void>;
   private messages?: ConsumerMessages;
+  /** Settlements waiting for a wake-up's decision. */
+  private readonly waiting = new Set<Promise<void>>();
 
   constructor(private readonly deps: FeedDeps) {}
 
@@ -47,11 +50,16 @@ export class PartitionFeed {
     this.loop = this.run();
   }
 
-  /** Stops taking batches and waits for the one at work; what was delivered but not taken comes back after the ack wait. */
+  /**
+   * Stops taking batches and waits for the one at work and for the wake-ups its messages
+   * wait for (their sender is drained meanwhile); what was delivered but not taken comes
+   * back after the ack wait.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
     await this.loop;
+    while (this.waiting.size) await Promise.all([...this.waiting]);
     clearInterval(this.heartbeat);
     await this.messages?.close();
   }
@@ -103,13 +111,33 @@ export class PartitionFeed {
 
   private async process(batch: JsMsg[]): Promise<void> {
     try {
-      const { later } = await this.deps.handle(this.deps.partition, batch.map(readEvent));
+      const { later, held } = await this.deps.handle(this.deps.partition, batch.map(readEvent));
       const handBack = new Set(later);
-      for (const m of batch) this.settle(m, handBack.has(m.seq) ? { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) } : { kind: 'ack' });
+      for (const m of batch) {
+        const decided = held?.get(m.seq);
+        if (decided) this.settleWhen(m, decided);
+        else this.settle(m, handBack.has(m.seq) ? { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) } : { kind: 'ack' });
+      }
     } catch (err) {
       this.deps.log.error({ partition: this.deps.partition, size: batch.length, err: (err as Error).message }, 'notifier failed on a batch; will retry');
       for (const m of batch) this.settle(m, { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) });
     }
+  }
+
+  /** Acks once the wake-up's decision is recorded; hands the message back if that failed. It stays held (heartbeats) meanwhile. */
+  private settleWhen(m: JsMsg, decided: Promise<void>): void {
+    const done = decided
+      .then(
+        () => this.settle(m, { kind: 'ack' }),
+        (err: Error) => {
+          this.deps.log.error({ partition: this.deps.partition, seq: m.seq, err: err.message }, 'recording a wake-up failed; will retry');
+          this.settle(m, { kind: 'nak', delayMs: nakBackoff(m.info.deliveryCount) });
+        },
+      )
+      // a connection that closed meanwhile: the message comes back after the ack wait
+      .catch((err: Error) => this.deps.log.error({ partition: this.deps.partition, seq: m.seq, err: err.message }, 'settling a held message failed'));
+    this.waiting.add(done);
+    void done.finally(() => this.waiting.delete(done));
   }
 
   private settle(m: JsMsg, s: Settlement): void {

@@ -134,4 +134,36 @@ describe('PartitionFeed', () => {
     h.finish({ later: [] });
     await feed.stop();
   });
+
+  it('goes on with the next batches while a held message waits for its wake-up, keeps it from redelivery, and acks it once decided (hands it back when that failed)', async () => {
+    const c = fakeConsumer();
+    const h = gatedHandler();
+    const feed = new PartitionFeed({ partition: 0, open: async () => c.consumer, handle: h.handle, batchSize: 200, ackWaitMs: 20, log });
+    await feed.start();
+    const [one, two, three] = [fakeMessage(1), fakeMessage(2), fakeMessage(3)];
+    c.deliver(one!.msg);
+    c.deliver(two!.msg);
+    await until(() => h.batches.length === 1);
+    let decide!: () => void;
+    let fail!: (e: Error) => void;
+    const held = new Map([
+      [1, new Promise<void>((r) => (decide = r))],
+      [2, new Promise<void>((_r, j) => (fail = j))],
+    ]);
+    h.finish({ later: [], held });
+    c.deliver(three!.msg);
+    await until(() => h.batches.length === 2);
+    h.finish({ later: [] });
+    await until(() => three!.settled.includes('ack'));
+    await waitFor('the held ones said to be at work', () => one!.settled.includes('working') && two!.settled.includes('working'));
+    expect(one!.settled.every((x) => x === 'working')).toBe(true);
+    c.deliver(fakeMessage(1).msg); // redelivered meanwhile: still held, not a new batch
+    const stopped = feed.stop();
+    decide();
+    fail(new Error('postgres is away'));
+    await stopped;
+    expect(h.batches).toHaveLength(2);
+    expect(one!.settled.filter((x) => x !== 'working')).toEqual(['ack']);
+    expect(two!.settled.filter((x) => x !== 'working')).toEqual(['nak:250']);
+  });
 });

@@ -100,6 +100,14 @@ export const configSchema = z.object({
   /** Webhook and Web Push targets on http://loopback: for local receivers and tests; off in production unless set. */
   CHAT_PUSH_ALLOW_LOOPBACK: flag.optional(),
   CHAT_PUSH_WEBHOOK_SECRET: z.string().min(16, 'expected at least 16 characters').default('dev-only-webhook-secret'),
+  /** Host names (or host:port) webhook targets may name, comma separated, compared case-insensitively; empty: no webhooks. */
+  CHAT_PUSH_WEBHOOK_HOSTS: z
+    .string()
+    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/, 'expected host names or host:port, comma separated')))
+    .default([]),
+  /** One provider call (connect, answer) at most this long; the try then counts as failed and is retried later. */
+  CHAT_PUSH_TIMEOUT: duration.pipe(z.number().min(100, 'expected at least 100ms').max(60_000, 'expected at most 60s')).default(5_000),
   CHAT_FCM_PROJECT_ID: z.string().min(1).optional(),
   CHAT_FCM_CLIENT_EMAIL: z.string().min(1).optional(),
   CHAT_FCM_PRIVATE_KEY: z.string().min(1).optional(),

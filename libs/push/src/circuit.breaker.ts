@@ -36,9 +36,9 @@ export class CircuitBreakers {
   admit(endpoint: string): Admission {
     const s = this.states.get(endpoint);
     if (!s || s.kind === 'closed') return { ok: true, trial: false };
-    if (s.kind === 'half-open') return { ok: false, reason: `circuit open: ${endpoint}: a trial is under way`, retryInMs: this.opts.coolDownMs };
+    if (s.kind === 'half-open') return { ok: false, reason: `${endpoint}: a trial after the cool-down is under way`, retryInMs: this.opts.coolDownMs };
     const left = s.until - this.opts.now();
-    if (left > 0) return { ok: false, reason: `circuit open: ${endpoint} failed ${s.failures} times in a row; next trial in ${Math.ceil(left / 1000)} s`, retryInMs: left };
+    if (left > 0) return { ok: false, reason: `${endpoint} failed ${s.failures} times in a row; next trial in ${Math.ceil(left / 1000)} s`, retryInMs: left };
     this.states.set(endpoint, { kind: 'half-open', failures: s.failures });
     return { ok: true, trial: true };
   }

@@ -19,7 +19,7 @@ describe('CircuitBreakers', () => {
     expect(b.state('hooks:443')).toBe('closed');
     fail(b, 'hooks:443', 1);
     expect(b.state('hooks:443')).toBe('open');
-    expect(b.admit('hooks:443')).toEqual({ ok: false, reason: 'circuit open: hooks:443 failed 3 times in a row; next trial in 30 s', retryInMs: 30_000 });
+    expect(b.admit('hooks:443')).toEqual({ ok: false, reason: 'hooks:443 failed 3 times in a row; next trial in 30 s', retryInMs: 30_000 });
     advance(29_999);
     expect(b.admit('hooks:443').ok).toBe(false);
     // other endpoints are not affected
@@ -40,7 +40,7 @@ describe('CircuitBreakers', () => {
     advance(30_000);
     expect(b.admit('e')).toEqual({ ok: true, trial: true });
     expect(b.state('e')).toBe('half-open');
-    expect(b.admit('e')).toMatchObject({ ok: false, reason: 'circuit open: e: a trial is under way' });
+    expect(b.admit('e')).toMatchObject({ ok: false, reason: 'e: a trial after the cool-down is under way' });
     b.record('e', true);
     expect(b.state('e')).toBe('closed');
     expect(b.admit('e')).toEqual({ ok: true, trial: false });

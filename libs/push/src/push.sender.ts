@@ -18,7 +18,7 @@ export interface SenderOptions {
   setTimer: (fn: () => void, ms: number) => { cancel(): void };
 }
 
-export const SENDER_DEFAULTS = { concurrency: 64, perEndpoint: 16, attempts: 4, baseMs: 500 };
+export const SENDER_DEFAULTS = { concurrency: 64, perEndpoint: 32, attempts: 4, baseMs: 500 };
 
 /** How a wake-up to one device ended, and after how many tries. `circuit_open`: not tried (again), its endpoint's circuit is open. */
 export type Delivery = (SendResult | { kind: 'circuit_open'; reason: string }) & { attempts: number };

@@ -124,7 +124,7 @@ describe('PushSender', () => {
     const skipped = collect(sender.send(p.provider, wake('u4', 'https://dead.example/4')));
     const other = collect(sender.send(p.provider, wake('ok')));
     await time.advance(0);
-    expect(skipped.value).toEqual({ kind: 'circuit_open', reason: 'circuit open: dead.example failed 3 times in a row; next trial in 30 s', attempts: 0 });
+    expect(skipped.value).toEqual({ kind: 'circuit_open', reason: 'dead.example failed 3 times in a row; next trial in 30 s', attempts: 0 });
     expect(other.value).toEqual({ kind: 'sent', attempts: 1 });
     expect(p.calls.filter((c) => c.includes('dead'))).toHaveLength(3);
 
@@ -147,7 +147,7 @@ describe('PushSender', () => {
     await time.advance(0);
     expect(breakers.state('dead.example')).toBe('open');
     await time.advance(1000);
-    expect(a.value).toEqual({ kind: 'circuit_open', reason: expect.stringMatching(/^circuit open: dead.example .* \(last try: 503\)$/), attempts: 1 });
+    expect(a.value).toEqual({ kind: 'circuit_open', reason: expect.stringMatching(/^dead.example failed .* \(last try: 503\)$/), attempts: 1 });
     expect(others.map((o) => o.value?.kind)).toEqual(['circuit_open', 'circuit_open']);
   });
 

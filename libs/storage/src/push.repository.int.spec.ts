@@ -64,4 +64,25 @@ describe("the notifier's batched reads and its decisions on a real Postgres", ()
     ]);
     expect(await push.decisions('bob', 1, decisions[1]!.id)).toEqual([decisions[2]]);
   });
+
+  it('registers at most `max` devices per user, even when registrations race; a device or a token registered again replaces its row', async () => {
+    const devices = async (userId: string) =>
+      (await pool.query<{ device_id: string; token: string }>('SELECT device_id, token FROM public.push_devices WHERE user_id = $1 ORDER BY device_id', [userId])).rows;
+    const reg = (deviceId: string, token: string) => push.register({ userId: 'eve', deviceId, platform: 'webhook', token }, 3);
+    // ten at once for a cap of three
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => reg(`d${i}`, `https://hooks.example.com/${i}`)));
+    expect(results.filter(Boolean)).toHaveLength(3);
+    expect(await devices('eve')).toHaveLength(3);
+    const [kept] = await devices('eve');
+    // the same device again: replaced, not refused
+    expect(await reg(kept!.device_id, 'https://hooks.example.com/new')).toBe(true);
+    // another device with a token already registered: takes it over
+    expect(await reg('d-other', 'https://hooks.example.com/new')).toBe(true);
+    expect((await devices('eve')).filter((d) => d.token === 'https://hooks.example.com/new').map((d) => d.device_id)).toEqual(['d-other']);
+    expect(await devices('eve')).toHaveLength(3);
+    expect(await reg('d-fourth', 'https://hooks.example.com/4th')).toBe(false);
+    expect(await devices('eve')).toHaveLength(3);
+    // other users are not counted
+    expect(await push.register({ userId: 'fay', deviceId: 'd1', platform: 'webhook', token: 'https://hooks.example.com/1' }, 3)).toBe(true);
+  });
 });

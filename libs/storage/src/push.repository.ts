@@ -1,4 +1,8 @@
 import type { Pool } from 'pg';
+import { inTransaction } from './database';
+
+/** Advisory lock class of a user's push registrations (with the user id's hash as second key). */
+export const PUSH_REGISTRATION_LOCK = 7243004;
 
 export interface PushDevice {
   userId: string;
@@ -41,12 +45,30 @@ export interface ReadMarker {
 export class PushRepository {
   constructor(private readonly pool: Pool) {}
 
-  async register(device: PushDevice): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO public.push_devices (user_id, device_id, platform, token) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (user_id, device_id) DO UPDATE SET platform = excluded.platform, token = excluded.token, registered_at = now()`,
-      [device.userId, device.deviceId, device.platform, device.token],
-    );
+  /**
+   * Registers a device, or replaces its registration; another device of the user with the
+   * same token gives its registration up (one token, one wake-up). False, changing nothing,
+   * when the user already has `max` registrations besides these. Under a per-user lock, so
+   * that registrations racing each other cannot pass the cap together.
+   */
+  async register(device: PushDevice, max = Number.POSITIVE_INFINITY): Promise<boolean> {
+    return inTransaction(this.pool, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [PUSH_REGISTRATION_LOCK, device.userId]);
+      const args = [device.userId, device.deviceId, device.platform, device.token];
+      const { rows } = await c.query<{ others: number }>(
+        `SELECT count(*)::int AS others FROM public.push_devices
+          WHERE user_id = $1 AND device_id <> $2 AND NOT (platform = $3 AND token = $4)`,
+        args,
+      );
+      if (rows[0]!.others >= max) return false;
+      await c.query('DELETE FROM public.push_devices WHERE user_id = $1 AND device_id <> $2 AND platform = $3 AND token = $4', args);
+      await c.query(
+        `INSERT INTO public.push_devices (user_id, device_id, platform, token) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, device_id) DO UPDATE SET platform = excluded.platform, token = excluded.token, registered_at = now()`,
+        args,
+      );
+      return true;
+    });
   }
 
   async unregister(userId: string, deviceId: string): Promise<void> {
