@@ -52,6 +52,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads CHAT_PUSH_WEBHOOK_HOSTS as lower-case hosts (none by default) and CHAT_PUSH_TIMEOUT as a duration (5 s)', () => {
+    expect(loadConfig({})).toMatchObject({ CHAT_PUSH_WEBHOOK_HOSTS: [], CHAT_PUSH_TIMEOUT: 5000 });
+    expect(loadConfig({ CHAT_PUSH_WEBHOOK_HOSTS: 'Hooks.Example.com, push.example.net:8443,,[::1]:9000', CHAT_PUSH_TIMEOUT: '2s' })).toMatchObject({
+      CHAT_PUSH_WEBHOOK_HOSTS: ['hooks.example.com', 'push.example.net:8443', '[::1]:9000'], CHAT_PUSH_TIMEOUT: 2000,
+    });
+    expect(refusal({ CHAT_PUSH_WEBHOOK_HOSTS: 'https://hooks.example.com/' }).variable).toBe('CHAT_PUSH_WEBHOOK_HOSTS');
+    expect(refusal({ CHAT_PUSH_WEBHOOK_HOSTS: '*.example.com' }).variable).toBe('CHAT_PUSH_WEBHOOK_HOSTS');
+    expect(refusal({ CHAT_PUSH_TIMEOUT: '10ms' }).variable).toBe('CHAT_PUSH_TIMEOUT');
+  });
+
   it('splits CHAT_ALLOWED_ORIGINS on commas, trimming spaces and empty entries', () => {
     expect(loadConfig({ CHAT_ALLOWED_ORIGINS: 'https://a.example, http://localhost:5173,' }).CHAT_ALLOWED_ORIGINS).toEqual([
       'https://a.example', 'http://localhost:5173',

@@ -16,6 +16,8 @@ export function backoffMs(result: Extract<SendResult, { kind: 'retry' }>, n: num
 }
 
 /**
+ * Inline retries for one caller that may wait (tools, tests); the notifier uses PushSender,
+ * which retries off its caller's path, with per-endpoint bounds and circuit breakers.
  * Sends, and sends again while the provider answers `retry`: after `afterMs` (Retry-After) when given,
  * else base * 2^n, both capped at 10 s. Returns the last result with the number of tries made.
  * A provider that throws is reported as `failed` (providers are meant to return, not throw).
