@@ -70,9 +70,21 @@ export class LocalConnections {
 function closeTooFarBehind(socket: Socket): boolean {
   watchHardCap(socket);
   if (waiting(socket) <= MAX_BUFFERED_PACKETS) return false;
-  socket.conn.close();
-  metrics.slowClients.inc();
+  dropSlowClient(socket);
   return true;
+}
+
+/**
+ * Ends a slow client's transport at once, with what waits for it. Engine.IO's plain
+ * close() first waits for its buffer to drain, which a client that does not read never
+ * lets happen: the connection (its lease, its buffer) would stay until the heartbeat
+ * gives up, 45 s later. ws likewise would wait for a close handshake the client does not
+ * read. The client reconnects and catches up with sync.
+ */
+function dropSlowClient(socket: Socket): void {
+  socket.conn.close(true);
+  outgoing(socket).transport?.socket?.terminate?.();
+  metrics.slowClients.inc();
 }
 
 /** What Engine.IO and ws expose of a connection's outgoing side (not in their typings). */
@@ -80,7 +92,7 @@ interface Outgoing {
   /** Packets Engine.IO holds while its transport cannot take them; replaced by a new array at each flush. */
   writeBuffer: Array<{ data?: unknown }>;
   /** The websocket transport's ws socket; polling has none. */
-  transport?: { socket?: { bufferedAmount?: number } };
+  transport?: { socket?: { bufferedAmount?: number; terminate?: () => void } };
 }
 
 const outgoing = (socket: Socket) => socket.conn as unknown as Outgoing;
@@ -119,8 +131,7 @@ export function watchHardCap(socket: Socket): void {
   work.overHard = setTimeout(() => {
     work.overHard = undefined;
     if (!socket.connected || waitingBytes(socket) <= work.settings.hardBytes) return;
-    socket.conn.close();
-    metrics.slowClients.inc();
+    dropSlowClient(socket);
   }, work.settings.graceMs);
   work.overHard.unref();
 }
@@ -149,8 +160,7 @@ export function closedIfNotReadingAcks(socket: Socket, now = Date.now()): boolea
     socket.conn.once('drain', () => behindSince.delete(socket));
   }
   if (backlog <= MAX_WAITING_ACKS && now - (since ?? now) < DEAF_AFTER_MS) return false;
-  socket.conn.close();
-  metrics.slowClients.inc();
+  dropSlowClient(socket);
   return true;
 }
 
