@@ -153,7 +153,9 @@ describe('a handshake while every Postgres connection is busy', () => {
     let late: Promise<TestClient> | undefined;
     try {
       // Syncs from a cursor read the inbox: each holds a pooled connection, blocked on the lock.
-      stuck = Array.from({ length: 30 }, () => reader.request('sync', { since: next }, 60_000));
+      // A connection has at most 4 queries under way (CHAT_MAX_QUERIES_IN_FLIGHT): eight devices, four each.
+      const readers = [reader, ...(await Promise.all(Array.from({ length: 7 }, (_, i) => sys().connect('reader', { deviceId: `r${i}` }))))];
+      stuck = readers.flatMap((r) => Array.from({ length: 4 }, () => r.request('sync', { since: next }, 60_000)));
       await waitFor('all 20 pooled connections blocked', async () => {
         const [row] = await query<{ n: number }>(sys().ns, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
         return row!.n >= 20;

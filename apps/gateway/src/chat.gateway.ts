@@ -16,7 +16,8 @@ import { ProjectionWatch } from '@chat/messaging';
 import { LOGGER, metrics } from '@chat/platform';
 import { CorruptBlockError } from '@chat/storage';
 import { CommandsService, type Caller } from './commands.service';
-import { closedIfNotReadingAcks, dataOf } from './local-connections';
+import { WorkLimits } from './connection.work';
+import { closedIfNotReadingAcks, dataOf, waitingBytes } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
 import { PushDevices } from './push.devices';
@@ -40,6 +41,7 @@ export class ChatGateway
     private readonly presence: PresenceHub,
     private readonly typing: TypingRelay,
     private readonly limits: RateLimits,
+    private readonly work: WorkLimits,
     private readonly watch: ProjectionWatch,
     private readonly pushDevices: PushDevices,
     @Inject(LOGGER) private readonly log: Logger,
@@ -136,6 +138,12 @@ export class ChatGateway
     if (wait > 0) return rateLimited(wait);
     const parsed = parseClientPayload(event, payload);
     if (!parsed.ok) return fail(parsed.code, parsed.message);
+    const query = QUERIES.has(event);
+    if (query) {
+      const later = this.work.admit(data.work, waitingBytes(socket));
+      if (later > 0) return rateLimited(later);
+    }
+    const started = performance.now();
     data.inFlight++;
     const timer = event === 'sync' || event === 'history' ? metrics.queryLatency.startTimer({ query: event }) : undefined;
     try {
@@ -153,9 +161,13 @@ export class ChatGateway
     } finally {
       timer?.();
       data.inFlight--;
+      if (query) this.work.done(data.work, performance.now() - started);
     }
   }
 }
+
+/** Events answered from the read models, whose answers can be large: they take one of the connection's query slots. */
+const QUERIES: ReadonlySet<ClientEventName> = new Set<ClientEventName>(['sync', 'history', 'conversation:list']);
 
 function rateLimited(retryAfterMs: number): AckFailure {
   return { ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests', retryAfterMs } };

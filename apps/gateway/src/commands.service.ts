@@ -163,7 +163,7 @@ export class CommandsService {
     if (!(await this.watch.waitFor(c.partition, seq, PROJECTION_WAIT_MS))) return seq;
     const refused = await this.readModel.rejection(c.partition, seq);
     // CONFLICT and NO_CHANGE mean "already so": an idempotent success.
-    if (refused && (refused.code === 'NOT_FOUND' || refused.code === 'FORBIDDEN' || refused.code === 'BAD_REQUEST')) {
+    if (refused && (refused.code === 'NOT_FOUND' || refused.code === 'FORBIDDEN' || refused.code === 'BAD_REQUEST' || refused.code === 'PAYLOAD_TOO_LARGE')) {
       throw new ChatError(refused.code, refused.reason);
     }
     return seq;

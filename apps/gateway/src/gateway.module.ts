@@ -11,9 +11,10 @@ import { ReadModelRepository } from '@chat/storage';
 import { ChatGateway } from './chat.gateway';
 import { CommandsService } from './commands.service';
 import { ConversationCache } from './conversation.cache';
+import { WorkLimits } from './connection.work';
+import { DEAF_AFTER_MS, LocalConnections } from './local-connections';
 import { DevTokenController } from './dev-token.controller';
 import { SendDeduplicator } from './send.deduplicator';
-import { LocalConnections } from './local-connections';
 import { NodeController } from './node.controller';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
@@ -46,6 +47,15 @@ export class GatewayModule {
           useValue: new RateLimits({
             sendRate: config.CHAT_SEND_RATE, sendBurst: config.CHAT_SEND_BURST,
             eventRate: config.CHAT_EVENT_RATE, eventBurst: config.CHAT_EVENT_BURST,
+          }),
+        },
+        {
+          provide: WorkLimits,
+          useValue: new WorkLimits({
+            maxQueries: config.CHAT_MAX_QUERIES_IN_FLIGHT,
+            softBytes: config.CHAT_WRITE_BUFFER_SOFT_BYTES, hardBytes: config.CHAT_WRITE_BUFFER_HARD_BYTES,
+            // "Stays over": as long as a backlog of acks may wait unflushed before it counts as not reading.
+            graceMs: DEAF_AFTER_MS,
           }),
         },
         { provide: ConversationCache, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new ConversationCache(rm) },

@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import type { ChatEvent, ClientToServerEvents, ServerToClientEvents, Typing } from '@chat/contracts';
 import { metrics } from '@chat/platform';
 import type { Caller } from './commands.service';
+import type { ConnectionWork } from './connection.work';
 import type { TokenBucket } from './rate-limiter';
 
 /** The gateway's sockets, typed by the contract's event maps: a payload cannot drift from it. */
@@ -18,6 +19,8 @@ export interface SocketData {
   /** Users whose presence this connection watches. */
   watching: Set<string>;
   limits: { send: TokenBucket; other: TokenBucket };
+  /** Queries under way and the write buffer caps (connection.work.ts). */
+  work: ConnectionWork;
   /** Events being handled: a draining gateway waits for them before closing the socket. */
   inFlight: number;
   /** The push registration this connection made when its token has no `did` (push:unregister removes it). */
@@ -67,13 +70,73 @@ export class LocalConnections {
  * Engine.IO queues packets while the transport cannot write (the client is not reading).
  */
 function closeTooFarBehind(socket: Socket): boolean {
+  watchHardCap(socket);
   if (waiting(socket) <= MAX_BUFFERED_PACKETS) return false;
-  socket.conn.close();
-  metrics.slowClients.inc();
+  dropSlowClient(socket);
   return true;
 }
 
-const waiting = (socket: Socket) => (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length;
+/**
+ * Ends a slow client's transport at once, with what waits for it. Engine.IO's plain
+ * close() first waits for its buffer to drain, which a client that does not read never
+ * lets happen: the connection (its lease, its buffer) would stay until the heartbeat
+ * gives up, 45 s later. ws likewise would wait for a close handshake the client does not
+ * read. The client reconnects and catches up with sync.
+ */
+function dropSlowClient(socket: Socket): void {
+  socket.conn.close(true);
+  outgoing(socket).transport?.socket?.terminate?.();
+  metrics.slowClients.inc();
+}
+
+/** What Engine.IO and ws expose of a connection's outgoing side (not in their typings). */
+interface Outgoing {
+  /** Packets Engine.IO holds while its transport cannot take them; replaced by a new array at each flush. */
+  writeBuffer: Array<{ data?: unknown }>;
+  /** The websocket transport's ws socket; polling has none. */
+  transport?: { socket?: { bufferedAmount?: number; terminate?: () => void } };
+}
+
+const outgoing = (socket: Socket) => socket.conn as unknown as Outgoing;
+const waiting = (socket: Socket) => outgoing(socket).writeBuffer.length;
+
+/** Bytes counted so far of a socket's current writeBuffer: each packet is measured once. */
+const counted = new WeakMap<Socket, { buffer: unknown[]; packets: number; bytes: number }>();
+
+/**
+ * Bytes waiting to be written to a socket: packets Engine.IO holds, and what ws has been
+ * handed but the kernel has not taken (its `bufferedAmount`). Amortised O(1): a buffer's
+ * packets are measured once as they arrive, and a flush starts a new buffer.
+ */
+export function waitingBytes(socket: Socket): number {
+  const out = outgoing(socket);
+  const buffer = out.writeBuffer;
+  let c = counted.get(socket);
+  if (!c || c.buffer !== buffer || c.packets > buffer.length) counted.set(socket, (c = { buffer, packets: 0, bytes: 0 }));
+  for (; c.packets < buffer.length; c.packets++) c.bytes += sizeOf(buffer[c.packets]?.data);
+  return c.bytes + (out.transport?.socket?.bufferedAmount ?? 0);
+}
+
+const sizeOf = (data: unknown) => (typeof data === 'string' ? data.length : data instanceof Uint8Array ? data.byteLength : 0);
+
+/**
+ * A socket over the hard write buffer cap is checked again `graceMs` later; still over,
+ * its transport is closed (the client reconnects and syncs), so a client that does not
+ * read cannot hold more than about that much of this process's memory. Until then it is
+ * written to as usual: a reading client on a slow link gets the time to catch up.
+ * While the buffer is empty (the transport takes every packet) there is nothing to count.
+ */
+export function watchHardCap(socket: Socket): void {
+  const work = dataOf(socket).work;
+  if (!work || work.overHard || waiting(socket) === 0) return;
+  if (waitingBytes(socket) <= work.settings.hardBytes) return;
+  work.overHard = setTimeout(() => {
+    work.overHard = undefined;
+    if (!socket.connected || waitingBytes(socket) <= work.settings.hardBytes) return;
+    dropSlowClient(socket);
+  }, work.settings.graceMs);
+  work.overHard.unref();
+}
 
 /** Acks waiting this long while the transport takes none of them: the client is not reading. */
 export const DEAF_AFTER_MS = 2_000;
@@ -89,6 +152,7 @@ const behindSince = new WeakMap<Socket, number>();
  * is over MAX_WAITING_ACKS.
  */
 export function closedIfNotReadingAcks(socket: Socket, now = Date.now()): boolean {
+  watchHardCap(socket);
   const backlog = waiting(socket);
   if (backlog <= MAX_BUFFERED_PACKETS) return false;
   const since = behindSince.get(socket);
@@ -98,8 +162,7 @@ export function closedIfNotReadingAcks(socket: Socket, now = Date.now()): boolea
     socket.conn.once('drain', () => behindSince.delete(socket));
   }
   if (backlog <= MAX_WAITING_ACKS && now - (since ?? now) < DEAF_AFTER_MS) return false;
-  socket.conn.close();
-  metrics.slowClients.inc();
+  dropSlowClient(socket);
   return true;
 }
 

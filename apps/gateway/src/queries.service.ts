@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { TIERED } from '@chat/platform';
+import type { Config } from '@chat/config';
+import { CONFIG, metrics, TIERED } from '@chat/platform';
 import type { AckResults, ChatEvent, ClientPayload } from '@chat/contracts';
 import { ChatError, DEFAULT_HISTORY_LIMIT, DEFAULT_LIST_LIMIT, DEFAULT_SYNC_LIMIT } from '@chat/contracts';
 import { decodeCursor, encodeCursor, ReadModelRepository, type TieredMessages } from '@chat/storage';
+import { AnswerBudget } from './answer.budget';
 import { ConversationCache } from './conversation.cache';
 import type { Session } from './token.verifier';
 
@@ -10,10 +12,14 @@ import type { Session } from './token.verifier';
 const SNAPSHOT_MESSAGES = 20;
 const SNAPSHOT_CONVERSATIONS = 1000;
 
-/** Client reads: conversation list, history and sync, all from the read models. */
+/**
+ * Client reads: conversation list, history and sync, all from the read models. Each answer
+ * carries at most CHAT_MAX_ANSWER_BYTES of items (answer.budget.ts) and pages on as usual.
+ */
 @Injectable()
 export class QueriesService {
   constructor(
+    @Inject(CONFIG) private readonly config: Config,
     private readonly readModel: ReadModelRepository,
     private readonly conversations: ConversationCache,
     @Inject(TIERED) private readonly tiered: TieredMessages,
@@ -23,14 +29,22 @@ export class QueriesService {
     const limit = p.limit ?? DEFAULT_LIST_LIMIT;
     const before = p.before === undefined ? undefined : decodeListCursor(p.before);
     const rows = await this.readModel.listConversations(caller.userId, limit + 1, before);
-    const page = rows.slice(0, limit);
+    const budget = this.budget();
+    const page = budget.leading(rows.slice(0, limit));
+    this.spent('conversation:list', budget);
     const last = page[page.length - 1];
-    return { conversations: page, ...(rows.length > limit && last && { next: encodeListCursor(last.lastActivityAt, last.id) }) };
+    const more = rows.length > page.length;
+    return { conversations: page, ...(more && last && { next: encodeListCursor(last.lastActivityAt, last.id) }) };
   }
 
   async history(caller: Session, p: ClientPayload<'history'>): Promise<AckResults['history']> {
     await this.memberOf(caller.userId, p.conversationId);
-    return this.tiered.page(p.conversationId, { ...(p.beforeSeq !== undefined && { beforeSeq: p.beforeSeq }) }, p.limit ?? DEFAULT_HISTORY_LIMIT, 'desc');
+    const page = await this.tiered.page(p.conversationId, { ...(p.beforeSeq !== undefined && { beforeSeq: p.beforeSeq }) }, p.limit ?? DEFAULT_HISTORY_LIMIT, 'desc');
+    // The newest that fit: the client pages back from the first one, as always.
+    const budget = this.budget();
+    const messages = budget.trailing(page.messages);
+    this.spent('history', budget);
+    return { messages, hasMore: page.hasMore || messages.length < page.messages.length };
   }
 
   async sync(caller: Session, p: ClientPayload<'sync'>): Promise<AckResults['sync']> {
@@ -47,41 +61,62 @@ export class QueriesService {
     const watermarks = [...cursor.watermarks];
     const events: ChatEvent[] = [];
     let hasMore = false;
+    const budget = this.budget();
     for (const part of partitions) {
       const room = limit - events.length;
-      if (room <= 0) {
+      if (room <= 0 || budget.exhausted) {
         hasMore ||= part.events.length > 0;
         continue;
       }
       // Each partition was read up to limit + 1 rows: taking all of them means nothing
       // is left below its checkpoint, so the watermark can move up to the checkpoint.
-      const taken = part.events.slice(0, room);
+      const taken = budget.leading(part.events.slice(0, room), (e) => e.event);
       for (const e of taken) events.push(e.event);
       if (taken.length === part.events.length) {
         watermarks[part.partition] = part.upto;
       } else {
         hasMore = true;
-        watermarks[part.partition] = taken[taken.length - 1]!.seq;
+        // Nothing of this partition fitted: its watermark stays where it was.
+        if (taken.length > 0) watermarks[part.partition] = taken[taken.length - 1]!.seq;
       }
     }
+    this.spent('sync', budget);
     return { next: encodeCursor({ watermarks: Array.from(watermarks, (w) => w ?? 0) }), events, hasMore };
   }
 
+  /**
+   * Conversations newest activity first, then the latest messages of each, as long as the
+   * budget lasts: a conversation past it comes with fewer messages or none (history has
+   * them). The cursor is the snapshot's either way: nothing after it is missed.
+   */
   private async snapshot(userId: string): Promise<AckResults['sync']> {
     const snap = await this.readModel.snapshot(userId, SNAPSHOT_MESSAGES, SNAPSHOT_CONVERSATIONS);
-    // Conversations whose latest messages are partly archived: read those through the tiers.
+    const budget = this.budget();
+    const conversations = budget.leading(snap.conversations);
     const events: ChatEvent[] = [];
-    for (const c of snap.conversations) {
+    for (const c of conversations) {
+      if (budget.exhausted) break;
       const hot = snap.messages.filter((m) => m.conversationId === c.id);
       const want = Math.min(SNAPSHOT_MESSAGES, snap.messageCounts.get(c.id) ?? 0);
-      events.push(...(hot.length >= want ? hot : (await this.tiered.page(c.id, {}, SNAPSHOT_MESSAGES, 'desc')).messages));
+      // Conversations whose latest messages are partly archived: read those through the tiers.
+      const latest = hot.length >= want ? hot : (await this.tiered.page(c.id, {}, SNAPSHOT_MESSAGES, 'desc')).messages;
+      events.push(...budget.trailing(latest));
     }
+    this.spent('sync', budget);
     return {
       next: encodeCursor({ watermarks: snap.watermarks }),
       events,
       hasMore: false,
-      conversations: snap.conversations,
+      conversations,
     };
+  }
+
+  private budget(): AnswerBudget {
+    return new AnswerBudget(this.config.CHAT_MAX_ANSWER_BYTES);
+  }
+
+  private spent(query: 'sync' | 'history' | 'conversation:list', budget: AnswerBudget): void {
+    metrics.answerBytes.inc({ query }, budget.spent);
   }
 
   /** NOT_FOUND for an unknown conversation, FORBIDDEN for one the user is not in. */

@@ -8,6 +8,7 @@ import { CONFIG, LOGGER, metrics, NODE_ID, PG_POOL } from '@chat/platform';
 import { PushRepository, ReadModelRepository, withPoolPatience } from '@chat/storage';
 import { ActivityLog } from './activity.log';
 import { Batcher, type Outcome } from './batcher';
+import { WorkLimits } from './connection.work';
 import { dataOf, LocalConnections, type SocketData } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
@@ -75,6 +76,7 @@ export class SessionsService {
     private readonly delivery: NodeDelivery,
     private readonly presence: PresenceHub,
     private readonly limits: RateLimits,
+    private readonly work: WorkLimits,
     private readonly readModel: ReadModelRepository,
     @Inject(PG_POOL) pool: Pool,
   ) {
@@ -152,6 +154,7 @@ export class SessionsService {
       readMarkers: new Map(),
       watching: new Set(),
       limits: this.limits.forConnection(),
+      work: this.work.forConnection(),
       inFlight: 0,
     };
     Object.assign(socket.data as object, data);

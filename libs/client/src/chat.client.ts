@@ -158,7 +158,13 @@ export class ChatClient {
       try {
         const since = await this.store.get();
         result = await this.request('sync', since ? { since } : {});
-      } catch {
+      } catch (err) {
+        // The connection's other queries (history pages the app asked for) took every slot: soon again.
+        const { code, retryAfterMs } = err as { code?: string; retryAfterMs?: number };
+        if (code === 'RATE_LIMITED' && this.socket.connected) {
+          await new Promise((r) => setTimeout(r, retryAfterMs ?? 1_000));
+          continue;
+        }
         return; // offline again: the next connect syncs
       }
       if (result.conversations) this.fire('snapshot', result.conversations, result.events);

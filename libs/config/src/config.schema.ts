@@ -82,6 +82,14 @@ export const configSchema = z.object({
   CHAT_EVENT_RATE: int(1, 1_000_000).default(100),
   CHAT_EVENT_BURST: int(1, 1_000_000).default(300),
   CHAT_DRAIN_TIMEOUT: duration.default(10_000),
+  /** Work per connection: queries (sync, history, conversation:list) under way at once; more are RATE_LIMITED. */
+  CHAT_MAX_QUERIES_IN_FLIGHT: int(1, 1_000).default(4),
+  /** Items of a query answer stop at about this many bytes of JSON; the answer pages on ("more" and cursors as usual). */
+  CHAT_MAX_ANSWER_BYTES: int(64 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** Bytes waiting to be written to a connection over which its new queries are RATE_LIMITED. */
+  CHAT_WRITE_BUFFER_SOFT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(2 * 1024 * 1024),
+  /** Bytes waiting to be written to a connection over which, still so 2 s later, its transport is closed. */
+  CHAT_WRITE_BUFFER_HARD_BYTES: int(128 * 1024, 4 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   /** A client that has not sent all its request headers by then is disconnected (slowloris). */
   CHAT_HTTP_HEADERS_TIMEOUT: duration.pipe(z.number().min(100, 'expected at least 100ms')).default(10_000),
   CHAT_S3_ENDPOINT: url(['http:', 'https:']).default('http://127.0.0.1:4569'),
@@ -172,6 +180,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (!parsed.CHAT_REDIS_CLUSTER && parsed.CHAT_REDIS_URL.length > 1) {
     throw new ConfigError('CHAT_REDIS_URL', `several URLs need CHAT_REDIS_CLUSTER=1 (got ${JSON.stringify(env.CHAT_REDIS_URL)})`);
+  }
+  if (parsed.CHAT_WRITE_BUFFER_HARD_BYTES <= parsed.CHAT_WRITE_BUFFER_SOFT_BYTES) {
+    throw new ConfigError('CHAT_WRITE_BUFFER_HARD_BYTES', `must be above CHAT_WRITE_BUFFER_SOFT_BYTES (${parsed.CHAT_WRITE_BUFFER_SOFT_BYTES}) (got ${JSON.stringify(env.CHAT_WRITE_BUFFER_HARD_BYTES ?? String(parsed.CHAT_WRITE_BUFFER_HARD_BYTES))})`);
   }
   const production = parsed.NODE_ENV === 'production';
   const warnings: string[] = [];

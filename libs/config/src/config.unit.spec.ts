@@ -133,6 +133,18 @@ describe('loadConfig', () => {
     expect(refusal({ CHAT_HTTP_HEADERS_TIMEOUT: '50ms' }).variable).toBe('CHAT_HTTP_HEADERS_TIMEOUT');
   });
 
+  it('bounds the work of one connection by default, and wants the hard write buffer cap above the soft one', () => {
+    expect(loadConfig({})).toMatchObject({
+      CHAT_MAX_QUERIES_IN_FLIGHT: 4, CHAT_MAX_ANSWER_BYTES: 1024 * 1024,
+      CHAT_WRITE_BUFFER_SOFT_BYTES: 2 * 1024 * 1024, CHAT_WRITE_BUFFER_HARD_BYTES: 16 * 1024 * 1024,
+    });
+    expect(loadConfig({ CHAT_MAX_QUERIES_IN_FLIGHT: '1', CHAT_MAX_ANSWER_BYTES: '65536' })).toMatchObject({ CHAT_MAX_QUERIES_IN_FLIGHT: 1, CHAT_MAX_ANSWER_BYTES: 65_536 });
+    expect(refusal({ CHAT_MAX_QUERIES_IN_FLIGHT: '0' }).variable).toBe('CHAT_MAX_QUERIES_IN_FLIGHT');
+    // Below one 16 KiB message with its envelope: a page could not make progress.
+    expect(refusal({ CHAT_MAX_ANSWER_BYTES: '1000' }).variable).toBe('CHAT_MAX_ANSWER_BYTES');
+    expect(refusal({ CHAT_WRITE_BUFFER_SOFT_BYTES: '4194304', CHAT_WRITE_BUFFER_HARD_BYTES: '4194304' }).variable).toBe('CHAT_WRITE_BUFFER_HARD_BYTES');
+  });
+
   it('gives no warning when both secrets are set', () => {
     expect(loadConfig({ CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN }).warnings).toEqual([]);
   });

@@ -1,9 +1,10 @@
 import type { ConversationCommand } from './commands';
 import type { Conversation, ConversationState, MessageRef } from './conversation.state';
 import type { ConversationEvent, MembersAdded, MembersRemoved, ReadMarked } from './events';
+import { MAX_DISTINCT_REACTIONS } from './message.state';
 
 /** Why the rules refuse something. The gateway maps these to PROTOCOL.md error codes. */
-export type RejectionCode = 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'CONFLICT';
+export type RejectionCode = 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE' | 'CONFLICT';
 
 export interface Rejection {
   code: RejectionCode;
@@ -123,6 +124,10 @@ export function admit(state: ConversationState, event: ConversationEvent, target
       // Own properties only: an emoji such as `__proto__` or `toString` is just a name here.
       const has = Object.hasOwn(target!.reactions, event.emoji) && target!.reactions[event.emoji]!.includes(event.userId);
       if (event.type === 'ReactionAdded' ? has : !has) return { code: 'CONFLICT', reason: event.type === 'ReactionAdded' ? 'already reacted' : 'no such reaction' };
+      // Joining an emoji already there is always allowed; only a new emoji counts.
+      if (event.type === 'ReactionAdded' && !Object.hasOwn(target!.reactions, event.emoji) && Object.keys(target!.reactions).length >= MAX_DISTINCT_REACTIONS) {
+        return { code: 'PAYLOAD_TOO_LARGE', reason: `a message carries at most ${MAX_DISTINCT_REACTIONS} distinct reactions` };
+      }
       return undefined;
     }
     case 'ReadMarked':

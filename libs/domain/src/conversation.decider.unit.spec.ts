@@ -2,7 +2,7 @@ import type { ConversationCommand } from './commands';
 import { admit, decide, evolve, readMarkerAt, type Decision } from './conversation.decider';
 import type { Conversation, ConversationState, MessageRef } from './conversation.state';
 import type { ConversationEvent } from './events';
-import { evolveMessage, messageRef, type MessageState } from './message.state';
+import { evolveMessage, MAX_DISTINCT_REACTIONS, messageRef, type MessageState } from './message.state';
 
 const AT = '2024-01-01T00:00:00.000Z';
 const CID = 'c1';
@@ -452,5 +452,53 @@ describe('reactions named like Object.prototype members', () => {
     expect(admit(state, react('ReactionAdded'), messageRef(message))).toMatchObject({ code: 'CONFLICT' });
     evolveMessage(message, react('ReactionRemoved'));
     expect(message.reactions).toBeUndefined();
+  });
+});
+
+describe('distinct reactions per message are bounded, in log order', () => {
+  const emoji = (i: number) => `:e${i}:`;
+  const full = () => Object.fromEntries(Array.from({ length: MAX_DISTINCT_REACTIONS }, (_, i) => [emoji(i), ['alice']]));
+
+  it(`refuses a new emoji on a message with ${MAX_DISTINCT_REACTIONS} distinct ones with PAYLOAD_TOO_LARGE, at decide and at admit`, () => {
+    const target = ref('bob', full());
+    expect(decide(react('carol', emoji(MAX_DISTINCT_REACTIONS)), groupWithMessage(), target)).toEqual({
+      ok: false, rejection: { code: 'PAYLOAD_TOO_LARGE', reason: expect.stringContaining(String(MAX_DISTINCT_REACTIONS)) },
+    });
+    expect(admit(groupWithMessage(), reactionAdded('carol', emoji(MAX_DISTINCT_REACTIONS)), target)?.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('still lets members join an emoji already there, and remove theirs, when the message is full', () => {
+    const target = ref('bob', full());
+    expect(events(decide(react('carol', emoji(3)), groupWithMessage(), target))).toHaveLength(1);
+    expect(events(decide(unreact('alice', emoji(3)), groupWithMessage(), target))).toHaveLength(1);
+    // Already reacted stays an idempotent no-op, not a refusal.
+    expect(decide(react('alice', emoji(3)), groupWithMessage(), target)).toEqual({ ok: true, events: [] });
+  });
+
+  it('folds two racing adds of the last free place the same way on every replay: the first in the log wins', () => {
+    const state = groupWithMessage();
+    const replay = () => {
+      const message: MessageState = { senderId: 'bob', body: 'hi' };
+      const log = [
+        ...Array.from({ length: MAX_DISTINCT_REACTIONS - 1 }, (_, i) => reactionAdded('alice', emoji(i))),
+        // Both decided on a message with one free place; the log orders them.
+        reactionAdded('carol', ':last:'),
+        reactionAdded('bob', ':too-many:'),
+        // A removal frees a place: a later new emoji fits again.
+        reactionRemoved('alice', emoji(0)),
+        reactionAdded('bob', ':after:'),
+      ];
+      const verdicts = log.map((event) => {
+        const rejection = admit(state, event, messageRef(message));
+        if (!rejection) evolveMessage(message, event as Parameters<typeof evolveMessage>[1]);
+        return rejection?.code ?? 'ok';
+      });
+      return { verdicts, reactions: message.reactions };
+    };
+    const first = replay();
+    expect(first.verdicts.slice(-4)).toEqual(['ok', 'PAYLOAD_TOO_LARGE', 'ok', 'ok']);
+    expect(Object.keys(first.reactions!)).toHaveLength(MAX_DISTINCT_REACTIONS);
+    expect(first.reactions![':too-many:']).toBeUndefined();
+    expect(replay()).toEqual(first);
   });
 });

@@ -2,6 +2,14 @@ import type { MessageRef } from './conversation.state';
 import type { MessageChange } from './events';
 import type { UserId } from './ids';
 
+/**
+ * Distinct emoji one message may carry. A rule of the log, not a setting: the projector
+ * applies it at each reaction's place in the log, so every replay keeps the same reactions
+ * (a knob changed between two replays would not). 32 x 64 characters keeps a message's
+ * reactions to a few KiB of emoji names, however many members react.
+ */
+export const MAX_DISTINCT_REACTIONS = 32;
+
 /** A message as its log folds it: what edits, a deletion and reactions change. */
 export interface MessageState {
   senderId: UserId;
