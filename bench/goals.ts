@@ -25,6 +25,7 @@ export interface GoalInputs {
   storm?: { seconds: number; missing: number };
   groups500?: Partial<Record<'push' | 'pull', { p99Ms: number; deliveries: number; expected: number }>>;
   kbPerConnection?: number;
+  heavy?: { p99Ratio: number; alone: number; beside: number; complete: boolean };
 }
 
 /** figure / ceiling must be at least `need`. */
@@ -58,6 +59,8 @@ export function goals(g: GoalInputs): Goal[] {
     group('push'),
     group('pull'),
     limit('resident memory per idle connection <= 20 KiB', g.kbPerConnection, undefined, 20, 'KiB'),
+    limit('quiet pairs beside a heavy sender: p99 <= 2x their p99 alone, everything delivered', g.heavy?.p99Ratio,
+      g.heavy && `${round(g.heavy.beside, 1)} ms against ${round(g.heavy.alone, 1)} ms alone`, 2, 'x alone', false, g.heavy?.complete ?? false),
   ];
 }
 

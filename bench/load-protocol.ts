@@ -34,7 +34,16 @@ export type WorkerCommand =
   | { type: 'drop'; userIds: string[] }
   | { type: 'sendEach'; sends: Send[]; tag: string }
   | { type: 'storm'; url: string; users: Array<{ userId: string; cursor: string; expect: string[] }> }
+  | { type: 'heavy'; userId: string; conversationId: string; seconds: number; sendsPerS: number; bodyBytes: number; historyLoops: number }
   | { type: 'close' };
+
+/** What one heavy client got in a `heavy` run: its acks and refusals by code, and the bytes its queries were answered. */
+export interface HeavyReport {
+  acked: number;
+  refused: Record<string, number>;
+  historyAnswers: number;
+  historyBytes: number;
+}
 
 export type WorkerReply =
   | { type: 'progress'; connected: number }
@@ -47,5 +56,6 @@ export type WorkerReply =
   | { type: 'dropped' }
   | { type: 'sent'; keys: string[] }
   | { type: 'stormed'; seconds: number; missing: string[] }
+  | { type: 'heavied'; report: HeavyReport }
   | { type: 'closed' }
   | { type: 'error'; message: string };

@@ -9,7 +9,7 @@
  */
 import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
-import type { WorkerCommand, WorkerReply, LoadReport } from './load-protocol';
+import type { WorkerCommand, WorkerReply, LoadReport, HeavyReport } from './load-protocol';
 
 const key = new TextEncoder().encode(process.env.CHAT_JWT_SECRET ?? '');
 const now = () => performance.timeOrigin + performance.now();
@@ -135,6 +135,58 @@ async function load(sends: Array<{ userId: string; conversationId: string }>, ra
   return { sent, acked, errors, sendSeconds, startedAt: started, lastAckAt, ackLatencies: acks };
 }
 
+/**
+ * One client at and past its limits, as an abusive or buggy app would be: large sends
+ * at `sendsPerS` without waiting for acks (past the server's send rate, so many are
+ * refused), and `historyLoops` loops each asking for the largest history page again as
+ * soon as the last one is answered or the server's retryAfterMs has passed.
+ */
+async function heavy(cmd: Extract<WorkerCommand, { type: 'heavy' }>): Promise<HeavyReport> {
+  const c = clients.get(cmd.userId)!;
+  const report: HeavyReport = { acked: 0, refused: {}, historyAnswers: 0, historyBytes: 0 };
+  const refuse = (code: string) => void (report.refused[code] = (report.refused[code] ?? 0) + 1);
+  const deadline = now() + cmd.seconds * 1000;
+  const body = 'h'.repeat(cmd.bodyBytes);
+  const pending: Promise<void>[] = [];
+  let sent = 0;
+  const started = now();
+  const sends = new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.floor(((now() - started) / 1000) * cmd.sendsPerS);
+      for (; sent < due; sent++) {
+        pending.push(request(c, 'message:send', { conversationId: cmd.conversationId, clientMsgId: `heavy-${sent}`, body }).then(
+          (a) => (a.ok ? void report.acked++ : refuse(a.error?.code ?? 'UNKNOWN')),
+          () => refuse('TIMEOUT'),
+        ));
+      }
+      if (now() >= deadline) resolve();
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+  const histories = Array.from({ length: cmd.historyLoops }, async () => {
+    while (now() < deadline) {
+      try {
+        const page = await request(c, 'history', { conversationId: cmd.conversationId, limit: 200 });
+        if (page.ok) {
+          report.historyAnswers++;
+          report.historyBytes += JSON.stringify(page).length;
+        } else {
+          refuse(`history ${page.error?.code ?? 'UNKNOWN'}`);
+          // At its limits, not past them: the next try comes when the server said it would be admitted.
+          const retryAfterMs = (page.error as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? 1;
+          await new Promise((r) => setTimeout(r, retryAfterMs));
+        }
+      } catch {
+        refuse('history TIMEOUT');
+      }
+    }
+  });
+  await Promise.all([sends, ...histories]);
+  await Promise.all(pending);
+  return report;
+}
+
 async function handle(cmd: WorkerCommand): Promise<WorkerReply> {
   switch (cmd.type) {
     case 'connect':
@@ -205,6 +257,8 @@ async function handle(cmd: WorkerCommand): Promise<WorkerReply> {
       }));
       return { type: 'stormed', seconds: (now() - started) / 1000, missing };
     }
+    case 'heavy':
+      return { type: 'heavied', report: await heavy(cmd) };
     case 'close':
       for (const c of clients.values()) c.socket.disconnect();
       clients.clear();

@@ -17,6 +17,7 @@ import { latencyPlot } from './plot';
 import { summarizeProfiles } from './profile';
 import { connectionsScenario } from './scenarios/connections';
 import { groups, type GroupRow } from './scenarios/groups';
+import { defaultLimits, heavySender, type HeavySenderResult } from './scenarios/heavy-sender';
 import { naiveBaseline } from './scenarios/naive-baseline';
 import { oneToOne, type OneToOneResult } from './scenarios/one-to-one';
 import { P99_LIMIT_MS, type RateStep } from './scenarios/rate-steps';
@@ -28,7 +29,7 @@ import { round, table } from './stats';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const split = args.includes('--split');
-const ALL = ['relay', 'naive', 'chat', 'groups', 'storm', 'connections', 'replay', 'tiers', 'profile'] as const;
+const ALL = ['relay', 'naive', 'chat', 'groups', 'heavy', 'storm', 'connections', 'replay', 'tiers', 'profile'] as const;
 type Phase = (typeof ALL)[number];
 const onlyArg = args[args.indexOf('--only') + 1];
 const phases: readonly Phase[] = args.includes('--only') && onlyArg ? (onlyArg.split(',') as Phase[]) : ALL.filter((p) => p !== 'profile' || !quick);
@@ -44,8 +45,8 @@ const say = (line: string) => process.stdout.write(`[bench ${((Date.now() - star
 
 /** Sizes of each scenario: the full run stays within 15 minutes, --quick within 3. */
 const SIZE = quick
-  ? { workers: 2, pairs: 400, stepSeconds: 2, halfSeconds: 4, groupSeconds: 3, groupUsers: 500, groupRate: 20, storm: 2_000, connections: 3_000, replayEvents: 10_000, tierMessages: 4_000, tierReads: 100 }
-  : { workers: 3, pairs: 600, stepSeconds: 4, halfSeconds: 10, groupSeconds: 6, groupUsers: 500, groupRate: 20, storm: 5_000, connections: 15_000, replayEvents: 40_000, tierMessages: 20_000, tierReads: 300 };
+  ? { workers: 2, pairs: 400, stepSeconds: 2, halfSeconds: 4, groupSeconds: 3, groupUsers: 500, groupRate: 20, storm: 2_000, heavyPairs: 1_000, heavyRate: 200, heavySeconds: 5, connections: 3_000, replayEvents: 10_000, tierMessages: 4_000, tierReads: 100 }
+  : { workers: 3, pairs: 600, stepSeconds: 4, halfSeconds: 10, groupSeconds: 6, groupUsers: 500, groupRate: 20, storm: 5_000, heavyPairs: 1_000, heavyRate: 300, heavySeconds: 10, connections: 15_000, replayEvents: 40_000, tierMessages: 20_000, tierReads: 300 };
 
 async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
@@ -119,6 +120,23 @@ async function main(): Promise<void> {
     }
   }
 
+  let heavy: HeavySenderResult | undefined;
+  if (wants('heavy')) {
+    // The server's default per-user limits: they are what holds the heavy sender back.
+    const hns = new BenchNamespace(defaultLimits());
+    try {
+      say(`(g) one heavy sender at its limits beside ${SIZE.heavyPairs} quiet pairs at ${SIZE.heavyRate} sends/s`);
+      const system = await startSystem(hns, { split });
+      try {
+        heavy = await heavySender({ urls: system.gatewayUrls, workers: SIZE.workers, pairs: SIZE.heavyPairs, rate: SIZE.heavyRate, seconds: SIZE.heavySeconds, historyLoops: 16 }, say);
+      } finally {
+        await system.stop();
+      }
+    } finally {
+      await hns.drop();
+    }
+  }
+
   let connections: Awaited<ReturnType<typeof connectionsScenario>> | undefined;
   if (wants('connections')) {
     say(`(a) idle authenticated connections: ${SIZE.connections} to one gateway process`);
@@ -156,6 +174,7 @@ async function main(): Promise<void> {
     ...(storm && { storm: { seconds: storm.seconds, missing: storm.missing.length } }),
     groups500: { ...(group500('push') && { push: group500('push') }), ...(group500('pull') && { pull: group500('pull') }) },
     kbPerConnection: connections?.gateway.kbPerConnection,
+    ...(heavy && { heavy: { p99Ratio: heavy.p99Ratio, alone: heavy.alone.latency.p99, beside: heavy.beside.latency.p99, complete: heavy.beside.deliveries >= heavy.beside.expected } }),
   });
   md.push('### Headline: the 1:1 message path, chat against the raw relay and the naive baseline', headlineTable(headline, previous));
   md.push('### Goals', goalsTable(goalRows));
@@ -196,6 +215,12 @@ async function main(): Promise<void> {
     md.push(`### (c) Groups at ${SIZE.groupRate} sends/s`, table(['members', 'groups', 'fan-out', 'sends/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'delivered'],
       (['push', 'pull'] as const).flatMap((mode) => groupRows![mode].map((r) => [r.size, r.groups, mode, rate(r.step.sendsPerS), rate(r.step.deliveriesPerS), ms(r.step.latency.p50), ms(r.step.latency.p99), `${r.step.deliveries}/${r.step.expected}`]))));
   }
+  if (heavy) {
+    const h = heavy;
+    md.push(`### (g) One heavy sender beside ${h.pairs} quiet pairs at ${h.rate} sends/s`, table(['quiet pairs', 'sends/s', 'p50 ms', 'p99 ms', 'delivered', 'errors'],
+      ([['alone', h.alone], ['beside the heavy sender', h.beside]] as const).map(([label, s]) => [label, rate(s.sendsPerS), ms(s.latency.p50), ms(s.latency.p99), `${s.deliveries}/${s.expected}`, Object.keys(s.errors).length ? JSON.stringify(s.errors) : 'none'])),
+      `The heavy sender, one client under the server's default limits, sent 16 KiB messages at four times its send rate and asked for history pages of 200 in 16 loops (each again on its answer or after the retryAfterMs it was given): ${h.heavy.acked} sends acked, refused ${JSON.stringify(h.heavy.refused)}, ${h.heavy.historyAnswers} history pages answered (${round(h.heavy.historyBytes / 2 ** 20, 0)} MiB).`);
+  }
   if (tiers) {
     md.push('### (f) History pages of 50 per tier', table(['tier', 'p50 ms', 'p99 ms', 'bytes/message stored', 'payload bytes/message'],
       tiers.map((t) => [t.tier, round(t.p50, 2), round(t.p99, 2), Math.round(t.bytesPerMessage), t.payloadBytesPerMessage === null ? null : Math.round(t.payloadBytesPerMessage)])));
@@ -222,7 +247,7 @@ async function main(): Promise<void> {
     naive_baseline_rows: naive?.rows ?? null,
     goals: goalRows, previous: previous ? { at: previous.at, chat: previous.chat, relay: previous.relay, naive: previous.naive } : null,
     cpu_clock_ticks_per_s: ticksPerSecond(), shared_services: services,
-    machine, chat, relay, naive, groups: groupRows, connections, replay, tiers,
+    machine, chat, relay, naive, groups: groupRows, heavy, connections, replay, tiers,
   });
   const dir = RESULTS;
   mkdirSync(dir, { recursive: true });

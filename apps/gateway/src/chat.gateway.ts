@@ -82,15 +82,15 @@ export class ChatGateway
     'conversation:create': (c, p) => this.commands.create(c, p),
     'conversation:add_members': (c, p) => this.commands.addMembers(c, p),
     'conversation:remove_members': (c, p) => this.commands.removeMembers(c, p),
-    'conversation:list': (c, p) => this.queries.list(c, p),
+    'conversation:list': (c, p, s) => this.queries.list(c, p, this.answerMeter(c, s)),
     'message:send': (c, p) => this.commands.send(c, p),
     'message:edit': (c, p) => this.commands.edit(c, p),
     'message:delete': (c, p) => this.commands.delete(c, p),
     'reaction:add': (c, p) => this.commands.react(c, p, 'add'),
     'reaction:remove': (c, p) => this.commands.react(c, p, 'remove'),
     read: (c, p, s) => this.commands.read(c, p, dataOf(s).readMarkers),
-    sync: (c, p) => this.queries.sync(c, p),
-    history: (c, p) => this.queries.history(c, p),
+    sync: (c, p, s) => this.queries.sync(c, p, this.answerMeter(c, s)),
+    history: (c, p, s) => this.queries.history(c, p, this.answerMeter(c, s)),
     typing: async (c, p) => (await this.typing.relay(c, p), {}),
     'presence:subscribe': async (_c, p, s) => ({ presence: await this.presence.subscribe(s, p.userIds) }),
     'presence:unsubscribe': async (_c, p, s) => (this.presence.unsubscribe(s, p.userIds), {}),
@@ -140,6 +140,8 @@ export class ChatGateway
     if (!parsed.ok) return fail(parsed.code, parsed.message);
     const query = QUERIES.has(event);
     if (query) {
+      const owed = this.limits.answerWait(caller.userId, data.limits);
+      if (owed > 0) return rateLimited(owed);
       const later = this.work.admit(data.work, waitingBytes(socket));
       if (later > 0) return rateLimited(later);
     }
@@ -163,6 +165,11 @@ export class ChatGateway
       data.inFlight--;
       if (query) this.work.done(data.work, performance.now() - started);
     }
+  }
+
+  /** What a query's answer costs its connection's and user's answer buckets, once its size is known. */
+  private answerMeter(caller: Caller, socket: Socket): (bytes: number) => void {
+    return (bytes) => this.limits.spendAnswer(caller.userId, dataOf(socket).limits, bytes);
   }
 }
 

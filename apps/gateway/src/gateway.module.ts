@@ -47,6 +47,7 @@ export class GatewayModule {
           useValue: new RateLimits({
             sendRate: config.CHAT_SEND_RATE, sendBurst: config.CHAT_SEND_BURST,
             eventRate: config.CHAT_EVENT_RATE, eventBurst: config.CHAT_EVENT_BURST,
+            answerRate: config.CHAT_ANSWER_BYTES_RATE, answerBurst: config.CHAT_ANSWER_BYTES_BURST,
           }),
         },
         {

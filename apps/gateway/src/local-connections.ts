@@ -4,7 +4,7 @@ import type { ChatEvent, ClientToServerEvents, ServerToClientEvents, Typing } fr
 import { metrics } from '@chat/platform';
 import type { Caller } from './commands.service';
 import type { ConnectionWork } from './connection.work';
-import type { TokenBucket } from './rate-limiter';
+import type { Buckets } from './rate-limiter';
 
 /** The gateway's sockets, typed by the contract's event maps: a payload cannot drift from it. */
 export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -18,7 +18,7 @@ export interface SocketData {
   readMarkers: Map<string, number>;
   /** Users whose presence this connection watches. */
   watching: Set<string>;
-  limits: { send: TokenBucket; other: TokenBucket };
+  limits: Buckets;
   /** Queries under way and the write buffer caps (connection.work.ts). */
   work: ConnectionWork;
   /** Events being handled: a draining gateway waits for them before closing the socket. */

@@ -16,6 +16,10 @@ const SNAPSHOT_CONVERSATIONS = 1000;
  * Client reads: conversation list, history and sync, all from the read models. Each answer
  * carries at most CHAT_MAX_ANSWER_BYTES of items (answer.budget.ts) and pages on as usual.
  */
+/** Told what an answer cost in bytes: the connection's answer budget (rate-limiter.ts). */
+export type AnswerMeter = (bytes: number) => void;
+const ignore: AnswerMeter = () => undefined;
+
 @Injectable()
 export class QueriesService {
   constructor(
@@ -25,30 +29,30 @@ export class QueriesService {
     @Inject(TIERED) private readonly tiered: TieredMessages,
   ) {}
 
-  async list(caller: Session, p: ClientPayload<'conversation:list'>): Promise<AckResults['conversation:list']> {
+  async list(caller: Session, p: ClientPayload<'conversation:list'>, spent: AnswerMeter = ignore): Promise<AckResults['conversation:list']> {
     const limit = p.limit ?? DEFAULT_LIST_LIMIT;
     const before = p.before === undefined ? undefined : decodeListCursor(p.before);
     const rows = await this.readModel.listConversations(caller.userId, limit + 1, before);
     const budget = this.budget();
     const page = budget.leading(rows.slice(0, limit));
-    this.spent('conversation:list', budget);
+    this.spent('conversation:list', budget, spent);
     const last = page[page.length - 1];
     const more = rows.length > page.length;
     return { conversations: page, ...(more && last && { next: encodeListCursor(last.lastActivityAt, last.id) }) };
   }
 
-  async history(caller: Session, p: ClientPayload<'history'>): Promise<AckResults['history']> {
+  async history(caller: Session, p: ClientPayload<'history'>, spent: AnswerMeter = ignore): Promise<AckResults['history']> {
     await this.memberOf(caller.userId, p.conversationId);
     const page = await this.tiered.page(p.conversationId, { ...(p.beforeSeq !== undefined && { beforeSeq: p.beforeSeq }) }, p.limit ?? DEFAULT_HISTORY_LIMIT, 'desc');
     // The newest that fit: the client pages back from the first one, as always.
     const budget = this.budget();
     const messages = budget.trailing(page.messages);
-    this.spent('history', budget);
+    this.spent('history', budget, spent);
     return { messages, hasMore: page.hasMore || messages.length < page.messages.length };
   }
 
-  async sync(caller: Session, p: ClientPayload<'sync'>): Promise<AckResults['sync']> {
-    if (p.since === undefined) return this.snapshot(caller.userId);
+  async sync(caller: Session, p: ClientPayload<'sync'>, spent: AnswerMeter = ignore): Promise<AckResults['sync']> {
+    if (p.since === undefined) return this.snapshot(caller.userId, spent);
     const cursor = decodeCursor(p.since);
     if (!cursor) throw new ChatError('BAD_REQUEST', 'since: not a sync cursor');
     const limit = p.limit ?? DEFAULT_SYNC_LIMIT;
@@ -56,7 +60,7 @@ export class QueriesService {
     // A watermark below the pruning horizon is too old to serve; one past the checkpoint
     // was not written by this deployment's projection. Either way: start over with a
     // snapshot rather than leave a silent gap.
-    if (partitions.some((p) => p.after < p.horizon || p.after > p.upto)) return { ...(await this.snapshot(caller.userId)), reset: true };
+    if (partitions.some((p) => p.after < p.horizon || p.after > p.upto)) return { ...(await this.snapshot(caller.userId, spent)), reset: true };
 
     const watermarks = [...cursor.watermarks];
     const events: ChatEvent[] = [];
@@ -80,7 +84,7 @@ export class QueriesService {
         if (taken.length > 0) watermarks[part.partition] = taken[taken.length - 1]!.seq;
       }
     }
-    this.spent('sync', budget);
+    this.spent('sync', budget, spent);
     return { next: encodeCursor({ watermarks: Array.from(watermarks, (w) => w ?? 0) }), events, hasMore };
   }
 
@@ -89,7 +93,7 @@ export class QueriesService {
    * budget lasts: a conversation past it comes with fewer messages or none (history has
    * them). The cursor is the snapshot's either way: nothing after it is missed.
    */
-  private async snapshot(userId: string): Promise<AckResults['sync']> {
+  private async snapshot(userId: string, spent: AnswerMeter): Promise<AckResults['sync']> {
     const snap = await this.readModel.snapshot(userId, SNAPSHOT_MESSAGES, SNAPSHOT_CONVERSATIONS);
     const budget = this.budget();
     const conversations = budget.leading(snap.conversations);
@@ -102,7 +106,7 @@ export class QueriesService {
       const latest = hot.length >= want ? hot : (await this.tiered.page(c.id, {}, SNAPSHOT_MESSAGES, 'desc')).messages;
       events.push(...budget.trailing(latest));
     }
-    this.spent('sync', budget);
+    this.spent('sync', budget, spent);
     return {
       next: encodeCursor({ watermarks: snap.watermarks }),
       events,
@@ -115,8 +119,9 @@ export class QueriesService {
     return new AnswerBudget(this.config.CHAT_MAX_ANSWER_BYTES);
   }
 
-  private spent(query: 'sync' | 'history' | 'conversation:list', budget: AnswerBudget): void {
+  private spent(query: 'sync' | 'history' | 'conversation:list', budget: AnswerBudget, meter: AnswerMeter): void {
     metrics.answerBytes.inc({ query }, budget.spent);
+    meter(budget.spent);
   }
 
   /** NOT_FOUND for an unknown conversation, FORBIDDEN for one the user is not in. */

@@ -16,13 +16,32 @@ export class TokenBucket {
   }
 
   take(now = Date.now()): number {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
-    this.at = now;
+    this.refill(now);
     if (this.tokens >= 1) {
       this.tokens -= 1;
       return 0;
     }
     return Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+  }
+
+  /**
+   * For costs known only afterwards (the bytes of an answer, spent with `spend`): 0 while
+   * the bucket holds anything, else the ms until it does again.
+   */
+  ready(now = Date.now()): number {
+    this.refill(now);
+    return this.tokens > 0 ? 0 : Math.max(1, Math.ceil((-this.tokens / this.rate) * 1000));
+  }
+
+  /** Spends `n` tokens, into debt if need be: the next `ready` waits until it is paid back. */
+  spend(n: number, now = Date.now()): void {
+    this.refill(now);
+    this.tokens -= n;
+  }
+
+  private refill(now: number): void {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
+    this.at = now;
   }
 
   /** Full again: nothing to remember. */
@@ -36,6 +55,16 @@ export interface RateSettings {
   sendBurst: number;
   eventRate: number;
   eventBurst: number;
+  /** Bytes of query answers a second, and saved up: what a cheap request for a large answer may cost. */
+  answerRate: number;
+  answerBurst: number;
+}
+
+/** One connection's buckets (and, per gateway, a user's). */
+export interface Buckets {
+  send: TokenBucket;
+  other: TokenBucket;
+  answer: TokenBucket;
 }
 
 /** What a user's connections on this gateway share: three times one connection's budget. */
@@ -46,33 +75,49 @@ const PER_USER_FACTOR = 3;
  * buckets are kept per gateway: a user spread over several gateways gets each one's budget.
  */
 export class RateLimits {
-  private readonly users = new Map<string, { send: TokenBucket; other: TokenBucket }>();
+  private readonly users = new Map<string, Buckets>();
 
   constructor(private readonly settings: RateSettings) {}
 
-  forConnection(): { send: TokenBucket; other: TokenBucket } {
-    const s = this.settings;
-    return { send: new TokenBucket(s.sendRate, s.sendBurst), other: new TokenBucket(s.eventRate, s.eventBurst) };
+  forConnection(now = Date.now()): Buckets {
+    return this.buckets(1, now);
   }
 
   /** 0 when allowed, else the ms to wait; the connection's own buckets are checked first. */
-  check(userId: string, connection: { send: TokenBucket; other: TokenBucket }, kind: 'send' | 'other', now = Date.now()): number {
+  check(userId: string, connection: Buckets, kind: 'send' | 'other', now = Date.now()): number {
     const own = connection[kind].take(now);
     if (own > 0) return own;
-    let user = this.users.get(userId);
-    if (!user) {
-      const s = this.settings;
-      user = {
-        send: new TokenBucket(s.sendRate * PER_USER_FACTOR, s.sendBurst * PER_USER_FACTOR, now),
-        other: new TokenBucket(s.eventRate * PER_USER_FACTOR, s.eventBurst * PER_USER_FACTOR, now),
-      };
-      this.users.set(userId, user);
-    }
-    return user[kind].take(now);
+    return this.user(userId, now)[kind].take(now);
+  }
+
+  /** 0 when a query may run, else the ms until the answers already sent are paid for. */
+  answerWait(userId: string, connection: Buckets, now = Date.now()): number {
+    return Math.max(connection.answer.ready(now), this.user(userId, now).answer.ready(now));
+  }
+
+  /** What an answer cost, once its size is known. */
+  spendAnswer(userId: string, connection: Buckets, bytes: number, now = Date.now()): void {
+    connection.answer.spend(bytes, now);
+    this.user(userId, now).answer.spend(bytes, now);
   }
 
   /** Forgets users whose buckets are full again, so the map does not grow with every user ever seen. */
   prune(now = Date.now()): void {
-    for (const [userId, b] of this.users) if (b.send.idle(now) && b.other.idle(now)) this.users.delete(userId);
+    for (const [userId, b] of this.users) if (b.send.idle(now) && b.other.idle(now) && b.answer.idle(now)) this.users.delete(userId);
+  }
+
+  private user(userId: string, now: number): Buckets {
+    let user = this.users.get(userId);
+    if (!user) this.users.set(userId, (user = this.buckets(PER_USER_FACTOR, now)));
+    return user;
+  }
+
+  private buckets(factor: number, now: number): Buckets {
+    const s = this.settings;
+    return {
+      send: new TokenBucket(s.sendRate * factor, s.sendBurst * factor, now),
+      other: new TokenBucket(s.eventRate * factor, s.eventBurst * factor, now),
+      answer: new TokenBucket(s.answerRate * factor, s.answerBurst * factor, now),
+    };
   }
 }

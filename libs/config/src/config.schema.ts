@@ -85,7 +85,10 @@ export const configSchema = z.object({
   /** Work per connection: queries (sync, history, conversation:list) under way at once; more are RATE_LIMITED. */
   CHAT_MAX_QUERIES_IN_FLIGHT: int(1, 1_000).default(4),
   /** Items of a query answer stop at about this many bytes of JSON; the answer pages on ("more" and cursors as usual). */
-  CHAT_MAX_ANSWER_BYTES: int(64 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
+  CHAT_MAX_ANSWER_BYTES: int(64 * 1024, 64 * 1024 * 1024).default(512 * 1024),
+  /** Bytes of query answers a connection is sent a second (a user's connections on one gateway: three times), and saved up. */
+  CHAT_ANSWER_BYTES_RATE: int(64 * 1024, 1024 * 1024 * 1024).default(2 * 1024 * 1024),
+  CHAT_ANSWER_BYTES_BURST: int(64 * 1024, 4 * 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   /** Bytes waiting to be written to a connection over which its new queries are RATE_LIMITED. */
   CHAT_WRITE_BUFFER_SOFT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(2 * 1024 * 1024),
   /** Bytes waiting to be written to a connection over which, still so 2 s later, its transport is closed. */
