@@ -5,7 +5,8 @@ import { CONVERSATION_ID_PATTERN, USER_ID_PATTERN } from '@chat/domain';
 /** `limit`/`cursor` on every list: the cursor is the `next` of the previous page. */
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().min(1).max(500).optional(),
+  // A cursor is base64url: checked here, so that nothing else reaches the decoder.
+  cursor: z.string().min(1).max(500).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor of this list').optional(),
 });
 
 export const messagesQuery = pageQuery.extend({
@@ -16,15 +17,27 @@ export const messagesQuery = pageQuery.extend({
 export const userIdParam = z.string().regex(USER_ID_PATTERN, 'not a user id');
 export const conversationIdParam = z.string().regex(CONVERSATION_ID_PATTERN, 'not a conversation id');
 
+/**
+ * A 400 with the contract's error body, `{ error: { code: "BAD_REQUEST", message } }`; the
+ * top-level `message` of earlier versions is kept beside it.
+ */
+export function badRequest(message: string): BadRequestException {
+  return new BadRequestException({ statusCode: 400, message, error: { code: 'BAD_REQUEST', message } });
+}
+
 /** Parses one request part; a mismatch is a 400 naming the parameter. */
 export function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  throw new BadRequestException(`${issue.path.length ? issue.path.join('.') : where}: ${issue.message}`);
+  throw badRequest(`${issue.path.length ? issue.path.join('.') : where}: ${issue.message}`);
 }
 
-/** Opaque page cursors: base64url JSON, refused with a 400 when they do not decode. */
+/**
+ * Opaque page cursors: base64url JSON, refused with a 400 when they do not decode to what
+ * `schema` allows. Each schema is as strict as what the list itself writes (canonical
+ * timestamps, ids without control characters): whatever it lets through reaches a query.
+ */
 export function encodePage(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
@@ -37,7 +50,7 @@ export function decodePage<T extends z.ZodType>(schema: T, cursor: string | unde
   } catch {
     // fall through
   }
-  throw new BadRequestException('cursor: not a cursor of this list');
+  throw badRequest('cursor: not a cursor of this list');
 }
 
 interface RouteDoc {

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, NotFoundException, Param, Query, ServiceUnavai
 import { z } from 'zod';
 import { AdminGuard, TIERED } from '@chat/platform';
 import { CorruptBlockError, ReadModelRepository, type TieredMessages } from '@chat/storage';
-import { conversationIdParam, decodePage, encodePage, messagesQuery, pageQuery, parse } from './admin.routes';
+import { conversationIdParam, decodePage, encodePage, messagesQuery, pageQuery, parse, userIdParam } from './admin.routes';
 
 /** `GET /v1/admin/conversations/:id` (with members) and its messages by seq. */
 @Controller('v1/admin/conversations/:id')
@@ -19,7 +19,7 @@ export class ConversationsController {
     const { limit, cursor } = parse(pageQuery, query, 'query');
     const conversation = await this.readModel.conversationDetails(id);
     if (!conversation) throw new NotFoundException('no such conversation');
-    const members = await this.readModel.members(id, limit + 1, decodePage(z.string(), cursor));
+    const members = await this.readModel.members(id, limit + 1, decodePage(userIdParam, cursor));
     const page = members.slice(0, limit);
     return { conversation, members: page, ...(members.length > limit && { next: encodePage(page[page.length - 1]!.userId) }) };
   }

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
-import { z } from 'zod';
 import { ConnectionRegistry } from '@chat/connections';
+import { cursorText, listPosition } from '@chat/contracts';
 import { AdminGuard } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
 import { decodePage, encodePage, pageQuery, parse, userIdParam } from './admin.routes';
@@ -18,7 +18,7 @@ export class UsersController {
   async conversations(@Param('userId') rawUser: string, @Query() query: unknown) {
     const userId = parse(userIdParam, rawUser, 'userId');
     const { limit, cursor } = parse(pageQuery, query, 'query');
-    const before = decodePage(z.object({ at: z.string(), id: z.string() }), cursor);
+    const before = decodePage(listPosition, cursor);
     const rows = await this.readModel.listConversations(userId, limit + 1, before);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -35,7 +35,7 @@ export class UsersController {
   async connections(@Param('userId') rawUser: string, @Query() query: unknown) {
     const userId = parse(userIdParam, rawUser, 'userId');
     const { limit, cursor } = parse(pageQuery, query, 'query');
-    const after = decodePage(z.string(), cursor) ?? '';
+    const after = decodePage(cursorText, cursor) ?? '';
     // Ordered by code units, as the cursor's `>` compares (localeCompare would disagree on case).
     const all = (await this.registry.leases(userId)).sort((a, b) => (a.connectionId < b.connectionId ? -1 : a.connectionId > b.connectionId ? 1 : 0)).filter((l) => l.connectionId > after);
     const page = all.slice(0, limit);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import {
   ChatError,
+  containsBinary,
   isClientEventName,
   parseClientPayload,
   type Ack,
@@ -113,7 +114,7 @@ export class ChatGateway
       return;
     }
     const handler = this.handlers[event] as (c: Caller, p: unknown, s: Socket) => Promise<AckResults[ClientEventName]>;
-    void this.run(socket, event, args[0], handler).then((answer) => {
+    void this.run(socket, event, args, handler).then((answer) => {
       if (!answer.ok) metrics.refusals.inc({ event, code: answer.error.code });
       if (event === 'message:send') metrics.sends.inc({ result: answer.ok ? ((answer as { duplicate?: boolean }).duplicate ? 'duplicate' : 'accepted') : answer.error.code });
       ack?.(answer);
@@ -128,7 +129,7 @@ export class ChatGateway
   private async run<E extends ClientEventName>(
     socket: Socket,
     event: E,
-    payload: unknown,
+    args: unknown[],
     work: (caller: Caller, payload: ClientPayload<E>, socket: Socket) => Promise<AckResults[E]>,
   ): Promise<Ack<AckResults[E]>> {
     const data = dataOf(socket);
@@ -136,7 +137,9 @@ export class ChatGateway
     if (caller.exp * 1000 <= Date.now()) return fail('UNAUTHORIZED', 'token expired; reconnect with a new one');
     const wait = this.limits.check(caller.userId, data.limits, event === 'message:send' ? 'send' : 'other');
     if (wait > 0) return rateLimited(wait);
-    const parsed = parseClientPayload(event, payload);
+    // JSON only: binary anywhere in the packet is refused, even where no field would read it.
+    if (containsBinary(args)) return fail('BAD_REQUEST', 'binary data is not allowed: the protocol is JSON only');
+    const parsed = parseClientPayload(event, args[0]);
     if (!parsed.ok) return fail(parsed.code, parsed.message);
     const query = QUERIES.has(event);
     if (query) {

@@ -3,7 +3,7 @@ import type { Config } from '@chat/config';
 import { CONFIG, metrics, TIERED } from '@chat/platform';
 import type { AckResults, ChatEvent, ClientPayload } from '@chat/contracts';
 import { ChatError, DEFAULT_HISTORY_LIMIT, DEFAULT_LIST_LIMIT, DEFAULT_SYNC_LIMIT } from '@chat/contracts';
-import { decodeCursor, encodeCursor, ReadModelRepository, type TieredMessages } from '@chat/storage';
+import { decodeCursor, decodeListCursor, encodeCursor, encodeListCursor, ReadModelRepository, type TieredMessages } from '@chat/storage';
 import { AnswerBudget } from './answer.budget';
 import { ConversationCache } from './conversation.cache';
 import type { Session } from './token.verifier';
@@ -32,13 +32,14 @@ export class QueriesService {
   async list(caller: Session, p: ClientPayload<'conversation:list'>, spent: AnswerMeter = ignore): Promise<AckResults['conversation:list']> {
     const limit = p.limit ?? DEFAULT_LIST_LIMIT;
     const before = p.before === undefined ? undefined : decodeListCursor(p.before);
+    if (p.before !== undefined && !before) throw new ChatError('BAD_REQUEST', 'before: not a conversation list cursor');
     const rows = await this.readModel.listConversations(caller.userId, limit + 1, before);
     const budget = this.budget();
     const page = budget.leading(rows.slice(0, limit));
     this.spent('conversation:list', budget, spent);
     const last = page[page.length - 1];
     const more = rows.length > page.length;
-    return { conversations: page, ...(more && last && { next: encodeListCursor(last.lastActivityAt, last.id) }) };
+    return { conversations: page, ...(more && last && { next: encodeListCursor({ at: last.lastActivityAt, id: last.id }) }) };
   }
 
   async history(caller: Session, p: ClientPayload<'history'>, spent: AnswerMeter = ignore): Promise<AckResults['history']> {
@@ -131,18 +132,4 @@ export class QueriesService {
     if (!c.members.has(userId)) throw new ChatError('FORBIDDEN', 'not a member of this conversation');
     return c;
   }
-}
-
-function encodeListCursor(at: string, id: string): string {
-  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
-}
-
-function decodeListCursor(text: string): { at: string; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at))) return { at, id };
-  } catch {
-    // fall through
-  }
-  throw new ChatError('BAD_REQUEST', 'before: not a conversation list cursor');
 }

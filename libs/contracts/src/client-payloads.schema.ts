@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONVERSATION_ID_PATTERN, isStorableText, USER_ID_PATTERN } from '@chat/domain';
+import { CONVERSATION_ID_PATTERN, hasControlCharacter, isStorableText, USER_ID_PATTERN } from '@chat/domain';
 
 /** PROTOCOL.md: a message body is at most 16 KiB of UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -24,10 +24,11 @@ const userId = z.string().regex(USER_ID_PATTERN, 'not a user id');
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const positiveSeq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const limit = (max: number) => z.number().int().min(1).max(max);
-// The id goes into a NATS header value and a unique index: printable, no control characters.
-const clientMsgId = text().min(1).max(64).regex(/^[^\x00-\x1f\x7f]+$/, 'control characters are not allowed');
+const noControl = (s: string) => !hasControlCharacter(s);
+// The id goes into a NATS header value and a unique index: printable, no control characters (C0, DEL or C1).
+const clientMsgId = text().min(1).max(64).refine(noControl, 'control characters are not allowed');
 // One emoji (possibly several code points, e.g. flags or skin tones) or a short :name:.
-const emoji = text().min(1).max(64).regex(/^[^\s\x00-\x1f\x7f]+$/, 'no whitespace or control characters');
+const emoji = text().min(1).max(64).regex(/^\S+$/, 'no whitespace or control characters').refine(noControl, 'no whitespace or control characters');
 const body = text()
   .min(1)
   .refine((s) => utf8Bytes(s) <= MAX_BODY_BYTES, { message: `body is over ${MAX_BODY_BYTES} bytes of UTF-8`, params: { tooLarge: true } });

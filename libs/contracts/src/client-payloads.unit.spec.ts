@@ -164,12 +164,25 @@ describe('parseClientPayload', () => {
     ['a newline', 'a\nb'],
     ['a NUL', 'a\u0000b'],
     ['DEL', 'a\u007fb'],
+    ['NEL (U+0085, a C1 control)', 'a\u0085b'],
+    ['U+0080', '\u0080'],
+    ['U+009F', 'x\u009f'],
     ['nothing', ''],
     ['65 chars', 'x'.repeat(65)],
   ])('refuses a clientMsgId with %s with BAD_REQUEST', (_, clientMsgId) => {
     const result = failure('message:send', { ...valid['message:send'], clientMsgId });
     expect(result.code).toBe('BAD_REQUEST');
     expect(result.message.startsWith('clientMsgId: ')).toBe(true);
+  });
+
+  it.each(['a\u0085', '\u0009', 'a b', '\u00a0', '\u009f'])('refuses the emoji %j (whitespace or a control character) with BAD_REQUEST', (emoji) => {
+    const result = failure('reaction:add', { ...valid['reaction:add'], emoji });
+    expect(result.code).toBe('BAD_REQUEST');
+    expect(result.message.startsWith('emoji: ')).toBe(true);
+  });
+
+  it.each(['__proto__', 'constructor', 'toString', '👍🏽', '🇫🇷', ':tada:'])('accepts the emoji %j', (emoji) => {
+    expect(parseClientPayload('reaction:add', { ...valid['reaction:add'], emoji }).ok).toBe(true);
   });
 
   // Postgres stores neither: one such string in the log would stop a projector partition.

@@ -1,4 +1,6 @@
 export * from './errors';
 export * from './shapes';
 export * from './client-payloads.schema';
+export * from './cursors';
+export * from './binary';
 export * from './socket-events';

@@ -4,6 +4,7 @@ export * from './projection.rows';
 export * from './projection.repository';
 export * from './read-model.repository';
 export * from './sync.cursor';
+export * from './list.cursor';
 export * from './projection-schema';
 export * from './block.codec';
 export * from './blob.store';
