@@ -51,6 +51,7 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
         type: 'MessageSent', v: 1, conversationId: cmd.conversationId, senderId: cmd.senderId,
         clientMsgId: cmd.clientMsgId, body: cmd.body, at: cmd.at,
         ...(cmd.replyToSeq !== undefined && { replyToSeq: cmd.replyToSeq }),
+        ...(state && { basis: state.lastSeq }),
       });
     case 'EditMessage':
       return checked(state, { type: 'MessageEdited', v: 1, conversationId: cmd.conversationId, by: cmd.by, targetSeq: cmd.targetSeq, body: cmd.body, at: cmd.at }, target);
@@ -104,7 +105,9 @@ export function admit(state: ConversationState, event: ConversationEvent, target
         u === event.by || event.by === state.createdBy ? undefined : 'only the creator removes other members',
       );
     case 'MessageSent':
-      if (!state.members.has(event.senderId)) return { code: 'FORBIDDEN', reason: 'sender is not a member' };
+      if (!state.members.has(event.senderId) && !concurrentWithRemoval(state, event.senderId, event.basis)) {
+        return { code: 'FORBIDDEN', reason: 'sender is not a member' };
+      }
       if (event.replyToSeq !== undefined && event.replyToSeq > state.lastSeq) {
         return { code: 'NOT_FOUND', reason: 'replyToSeq is past the end of the conversation' };
       }
@@ -179,6 +182,19 @@ export function membershipEffect(state: Conversation, event: MembersAdded | Memb
   return event.type === 'MembersAdded' ? unique.filter((u) => !state.members.has(u)) : unique.filter((u) => state.members.has(u));
 }
 
+/** How many of a conversation's latest removals its state keeps, to judge concurrent sends by. */
+export const DEPARTED_KEPT = 64;
+
+/**
+ * A send by a user who is no longer a member is still admitted when the state it was
+ * decided on (`basis`) is older than the user's removal: the gateway checked a membership
+ * that held then, acked the send once it was in the log, and the removal landed in between.
+ */
+function concurrentWithRemoval(state: Conversation, senderId: string, basis: number | undefined): boolean {
+  const removedAt = state.departed?.get(senderId);
+  return basis !== undefined && removedAt !== undefined && removedAt > basis;
+}
+
 /** The state after an admitted event at `seq`. Never called for a rejected event. */
 export function evolve(state: ConversationState, event: ConversationEvent, seq: number): Conversation {
   if (event.type === 'ConversationCreated') {
@@ -190,11 +206,17 @@ export function evolve(state: ConversationState, event: ConversationEvent, seq: 
   }
   if (!state) throw new Error(`evolve: ${event.type} before ConversationCreated`);
   switch (event.type) {
-    case 'MembersAdded':
-      return { ...state, lastSeq: seq, members: new Set([...state.members, ...event.userIds]) };
+    case 'MembersAdded': {
+      const departed = state.departed && new Map([...state.departed].filter(([u]) => !event.userIds.includes(u)));
+      return { ...state, lastSeq: seq, members: new Set([...state.members, ...event.userIds]), ...(departed && { departed }) };
+    }
     case 'MembersRemoved': {
       const gone = new Set(event.userIds);
-      return { ...state, lastSeq: seq, members: new Set([...state.members].filter((u) => !gone.has(u))) };
+      const departed = new Map(state.departed);
+      for (const u of gone) if (state.members.has(u)) departed.set(u, seq);
+      // Removals are appended in seq order, so the map's first entries are the oldest.
+      for (const u of departed.keys()) if (departed.size > DEPARTED_KEPT) departed.delete(u);
+      return { ...state, lastSeq: seq, members: new Set([...state.members].filter((u) => !gone.has(u))), departed };
     }
     case 'MessageSent':
       return { ...state, lastSeq: seq, messageCount: state.messageCount + 1 };

@@ -1,5 +1,5 @@
 import type { ConversationCommand } from './commands';
-import { admit, decide, evolve, readMarkerAt, type Decision } from './conversation.decider';
+import { admit, decide, DEPARTED_KEPT, evolve, readMarkerAt, type Decision } from './conversation.decider';
 import type { Conversation, ConversationState, MessageRef } from './conversation.state';
 import type { ConversationEvent } from './events';
 import { evolveMessage, MAX_DISTINCT_REACTIONS, messageRef, type MessageState } from './message.state';
@@ -136,10 +136,10 @@ describe('decide: RemoveMembers', () => {
 });
 
 describe('decide: SendMessage', () => {
-  it('lets a member send, copying every field including replyToSeq', () => {
+  it('lets a member send, copying every field including replyToSeq, with the position it was decided on', () => {
     const state = given(created('group', ['alice', 'bob']), sent('alice'));
     expect(events(decide(send('bob', 2), state))).toEqual([
-      { type: 'MessageSent', v: 1, conversationId: CID, senderId: 'bob', clientMsgId: 'cm-1', body: 'hello', at: AT, replyToSeq: 2 },
+      { type: 'MessageSent', v: 1, conversationId: CID, senderId: 'bob', clientMsgId: 'cm-1', body: 'hello', at: AT, replyToSeq: 2, basis: 2 },
     ]);
   });
 
@@ -179,6 +179,44 @@ describe('decide: MarkRead', () => {
 
   it('refuses a read marker in an unknown conversation with NOT_FOUND', () => {
     expect(code(decide(markRead('alice', 1), undefined))).toBe('NOT_FOUND');
+  });
+});
+
+describe('admit: a send concurrent with its sender\'s removal', () => {
+  // Seqs: 1 created, 2 removal of bob.
+  const decidedBefore = () => events(decide(send('bob'), group()))[0]!;
+
+  it('records the position the send was decided on', () => {
+    expect(decidedBefore()).toMatchObject({ type: 'MessageSent', basis: 1 });
+  });
+
+  it('admits a send decided before the removal and appended after it: it was acked', () => {
+    const after = given(created('group', ['alice', 'bob', 'carol']), removed('alice', ['bob']));
+    expect(admit(after, decidedBefore())).toBeUndefined();
+    // It counts as a message, not as making bob a member again.
+    expect(evolve(after, decidedBefore(), 3).members.has('bob')).toBe(false);
+  });
+
+  it('refuses a send decided on a state that already had the removal, or without a position', () => {
+    const after = given(created('group', ['alice', 'bob', 'carol']), removed('alice', ['bob']));
+    expect(admit(after, { ...decidedBefore(), basis: 2 } as ConversationEvent)?.code).toBe('FORBIDDEN');
+    expect(admit(after, sent('bob'))?.code).toBe('FORBIDDEN');
+  });
+
+  it('refuses a stranger whatever position its send names', () => {
+    const after = given(created('group', ['alice', 'bob', 'carol']), removed('alice', ['bob']));
+    expect(admit(after, { ...sent('mallory'), basis: 0 } as ConversationEvent)?.code).toBe('FORBIDDEN');
+  });
+
+  it('forgets a removal once the user is a member again, and keeps only the latest removals', () => {
+    const back = given(created('group', ['alice', 'bob', 'carol']), removed('alice', ['bob']), added('alice', ['bob']));
+    expect(back!.departed?.has('bob')).toBe(false);
+    const many = Array.from({ length: DEPARTED_KEPT + 5 }, (_, i) => `u${i}`);
+    let state = given(created('group', ['alice', ...many]));
+    many.forEach((u, i) => (state = evolve(state, removed(u, [u]), i + 2)));
+    expect(state!.departed!.size).toBe(DEPARTED_KEPT);
+    expect(state!.departed!.has('u0')).toBe(false);
+    expect(state!.departed!.get(many[many.length - 1]!)).toBe(many.length + 1);
   });
 });
 

@@ -13,6 +13,8 @@ export interface Conversation {
   lastSeq: number;
   /** Dense count of messages: the n-th message has number n. Unread counts derive from it. */
   messageCount: number;
+  /** Seq of the removal of each recently removed user (not a member again since): what a concurrent send is judged by. */
+  departed?: ReadonlyMap<UserId, number>;
 }
 
 /** `undefined` is a conversation whose log holds no (accepted) creation yet. */

@@ -55,6 +55,12 @@ export interface MessageSent {
   clientMsgId: string;
   body: string;
   replyToSeq?: number;
+  /**
+   * The conversation's position (its lastSeq) in the state the send was decided on. A
+   * member removed after it, by a removal the deciding gateway could not have seen yet,
+   * still sends: the send was concurrent with the removal, and it was acked.
+   */
+  basis?: number;
   at: string;
 }
 

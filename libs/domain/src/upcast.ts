@@ -29,7 +29,7 @@ export function upcast(raw: unknown): ConversationEvent | undefined {
       return isUserId(str(raw.by)) && isUserList(raw.userIds) ? (raw as unknown as ConversationEvent) : undefined;
     case 'MessageSent':
       return isUserId(str(raw.senderId)) && typeof raw.clientMsgId === 'string' && typeof raw.body === 'string' &&
-        (raw.replyToSeq === undefined || isSeq(raw.replyToSeq))
+        (raw.replyToSeq === undefined || isSeq(raw.replyToSeq)) && (raw.basis === undefined || isSeq(raw.basis))
         ? (raw as unknown as ConversationEvent)
         : undefined;
     case 'MessageEdited':

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Conversation } from '@chat/domain';
+import { DEPARTED_KEPT, type Conversation } from '@chat/domain';
 import type { Message } from '@chat/contracts';
 import { GroupCommit } from './group.commit';
 import { PROJECTION_LOCK } from './projection-schema';
@@ -55,10 +55,17 @@ export class ProjectionRepository {
     if (ids.length === 0) return found;
     const { rows } = await this.pool.query<{
       id: string; kind: 'direct' | 'group'; title: string | null; created_by: string; created_at: Date;
-      last_seq: string; message_count: string; members: string[] | null;
+      last_seq: string; message_count: string; members: string[] | null; departed: Record<string, string> | null;
     }>(
+      // The latest removals (of users not back since) are what a concurrent send is judged
+      // by; a send decided before older removals than these is refused as before.
       `SELECT c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.message_count,
-              (SELECT array_agg(m.user_id) FROM members m WHERE m.conversation_id = c.id) AS members
+              (SELECT array_agg(m.user_id) FROM members m WHERE m.conversation_id = c.id) AS members,
+              (SELECT jsonb_object_agg(d.user_id, d.left_seq) FROM (
+                 SELECT p.user_id, max(p.left_seq) AS left_seq FROM membership_periods p
+                  WHERE p.conversation_id = c.id AND p.left_seq IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = c.id AND m.user_id = p.user_id)
+                  GROUP BY p.user_id ORDER BY 2 DESC LIMIT ${DEPARTED_KEPT}) d) AS departed
          FROM conversations c WHERE c.id = ANY($1::text[])`,
       [ids],
     );
@@ -67,6 +74,8 @@ export class ProjectionRepository {
         id: r.id, kind: r.kind, createdBy: r.created_by, createdAt: r.created_at.toISOString(),
         members: new Set(r.members ?? []), lastSeq: Number(r.last_seq), messageCount: Number(r.message_count),
         ...(r.title !== null && { title: r.title }),
+        // Oldest first, as the rules keep them (jsonb orders keys by their text).
+        ...(r.departed && { departed: new Map(Object.entries(r.departed).map(([u, seq]) => [u, Number(seq)] as const).sort((a, b) => a[1] - b[1])) }),
       });
     }
     return found;
