@@ -36,6 +36,8 @@ describe('typing and presence', () => {
 
   it('reports each online/offline transition exactly once, across devices', async () => {
     const watcher = await sys().connect('watcher');
+    // Presence is for users who share a conversation.
+    await watcher.ok('conversation:create', { type: 'direct', members: ['dora'] });
     const { presence } = await watcher.ok('presence:subscribe', { userIds: ['dora'] });
     expect(presence).toEqual([{ userId: 'dora', status: 'offline' }]);
     const phone = await sys().connect('dora', { deviceId: 'phone' });

@@ -56,7 +56,7 @@ describe('hostile input against a running gateway', () => {
       const placeholders = Array.from({ length: 10 }, (_, num) => ({ _placeholder: true, num }));
       raw.send(`4510-1["history",{"conversationId":"x","parts":${JSON.stringify(placeholders)}}]`);
       for (let i = 0; i < 10; i++) raw.send(Buffer.alloc(200 * 1024, i));
-      expect(await raw.ack(1)).toEqual({ ok: false, error: expect.objectContaining({ code: 'NOT_FOUND' }) });
+      expect(await raw.ack(1)).toEqual({ ok: false, error: expect.objectContaining({ code: 'FORBIDDEN' }) });
       raw.send(`452-2["message:send",{"_placeholder":true,"num":0}]`);
       raw.send(Buffer.alloc(10));
       raw.send(Buffer.alloc(10));
@@ -120,7 +120,7 @@ describe('hostile input against a running gateway', () => {
       raw.send(`423["sync",{"since":${nested(100_000, '"x"')}}]`);
       raw.send(`424["conversation:list",${'{"a":'.repeat(40_000)}1${'}'.repeat(40_000)}]`);
       expect(await raw.ack(1)).toEqual({ ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST' }) });
-      expect(await raw.ack(2)).toEqual({ ok: false, error: expect.objectContaining({ code: 'NOT_FOUND' }) });
+      expect(await raw.ack(2)).toEqual({ ok: false, error: expect.objectContaining({ code: 'FORBIDDEN' }) });
       expect(await raw.ack(3)).toEqual({ ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST' }) });
       expect(await raw.ack(4)).toEqual(expect.objectContaining({ ok: true }));
       // With a binary attachment at the bottom, Socket.IO's own reconstruction recurses: it
