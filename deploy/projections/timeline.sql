@@ -60,6 +60,11 @@ CREATE TABLE timeline (
   pulled          boolean NOT NULL DEFAULT false,
   payload         jsonb NOT NULL,
   at              timestamptz NOT NULL,
+  -- the seq of the last event that changed payload after the row was first folded (an
+  -- edit, delete or reaction of the message; the delete that emptied an edit's body);
+  -- NULL: as the event made it. Sync shows a changed row only to a user who was a member
+  -- at that seq or later: a removed member never reads what happened after it left.
+  changed_seq     bigint,
   PRIMARY KEY (conversation_id, seq, at)
 ) PARTITION BY RANGE (at);
 CREATE TABLE timeline_default PARTITION OF timeline DEFAULT;
@@ -222,8 +227,16 @@ BEGIN
   IF doc ? 'conversations' THEN
     INSERT INTO conversations (id, partition, kind, title, created_by, created_at, direct_key, last_seq,
                                message_count, member_count, last_activity_at, last_message, ever_pulled)
-    SELECT id, part, kind, title, "createdBy", "createdAt", "directKey", "lastSeq", "messageCount", "memberCount",
-           COALESCE("lastActivityAt", "createdAt"), "lastMessage", "everPulled"
+    -- A pair's key goes to its first conversation. A second one (two gateways deriving
+    -- ids with different keys created the pair at once: a CHAT_ID_SECRET change, a rolling
+    -- upgrade) is kept without it rather than stopping the partition on the unique index;
+    -- creates find the first. Across partitions the loser's commit fails once on the index
+    -- and its retry takes this branch.
+    SELECT id, part, kind, title, "createdBy", "createdAt",
+           CASE WHEN "directKey" IS NULL THEN NULL
+                WHEN EXISTS (SELECT 1 FROM conversations o WHERE o.direct_key = x."directKey" AND o.id <> x.id) THEN NULL
+                ELSE "directKey" END,
+           "lastSeq", "messageCount", "memberCount", COALESCE("lastActivityAt", "createdAt"), "lastMessage", "everPulled"
       FROM jsonb_to_recordset(doc->'conversations')
         AS x(id text, kind text, title text, "createdBy" text, "createdAt" timestamptz, "directKey" text, "lastSeq" bigint,
              "messageCount" bigint, "memberCount" int, "lastActivityAt" timestamptz, "lastMessage" jsonb, "everPulled" boolean)
@@ -247,10 +260,11 @@ BEGIN
   END IF;
 
   IF doc ? 'timeline' THEN
-    INSERT INTO timeline (conversation_id, seq, partition, kind, message_no, target_seq, pulled, payload, at)
-    SELECT "conversationId", seq, part, kind, "messageNo", "targetSeq", pulled, payload, at
+    INSERT INTO timeline (conversation_id, seq, partition, kind, message_no, target_seq, pulled, payload, at, changed_seq)
+    SELECT "conversationId", seq, part, kind, "messageNo", "targetSeq", pulled, payload, at, "changedSeq"
       FROM jsonb_to_recordset(doc->'timeline')
-        AS x("conversationId" text, seq bigint, kind text, "messageNo" bigint, "targetSeq" bigint, pulled boolean, payload jsonb, at timestamptz)
+        AS x("conversationId" text, seq bigint, kind text, "messageNo" bigint, "targetSeq" bigint, pulled boolean, payload jsonb, at timestamptz,
+             "changedSeq" bigint)
     ON CONFLICT DO NOTHING;
   END IF;
 
@@ -258,9 +272,9 @@ BEGIN
     -- Messages stored before the batch, folded with its edits, deletes and reactions; those
     -- already archived get a patch over their block until the archiver folds it in.
     WITH u AS (
-      SELECT * FROM jsonb_to_recordset(doc->'messageUpdates') AS x("conversationId" text, seq bigint, payload jsonb)
+      SELECT * FROM jsonb_to_recordset(doc->'messageUpdates') AS x("conversationId" text, seq bigint, payload jsonb, "changedSeq" bigint)
     ), hot AS (
-      UPDATE timeline t SET payload = u.payload FROM u
+      UPDATE timeline t SET payload = u.payload, changed_seq = u."changedSeq" FROM u
        WHERE t.conversation_id = u."conversationId" AND t.seq = u.seq
       RETURNING t.conversation_id, t.seq
     )
@@ -275,8 +289,8 @@ BEGIN
 
   IF doc ? 'scrubEdits' THEN
     -- A deleted message's body is gone from its earlier edit events too.
-    UPDATE timeline t SET payload = jsonb_set(t.payload, '{body}', '""')
-      FROM jsonb_to_recordset(doc->'scrubEdits') AS x("conversationId" text, "targetSeq" bigint)
+    UPDATE timeline t SET payload = jsonb_set(t.payload, '{body}', '""'), changed_seq = x.seq
+      FROM jsonb_to_recordset(doc->'scrubEdits') AS x("conversationId" text, "targetSeq" bigint, seq bigint)
      WHERE t.conversation_id = x."conversationId" AND t.target_seq = x."targetSeq" AND t.kind = 'message:edited';
   END IF;
 

@@ -109,6 +109,13 @@ describe('configuration at boot', () => {
     expect(lines[0]).toMatch(new RegExp(`^config: ${variable}: .*${value.replace(/[.]/g, '\\.')}`));
   });
 
+  it('refuses to run in production with development tokens on', async () => {
+    const env: Record<string, string> = { NODE_ENV: 'production', CHAT_ADMIN_TOKEN: 'x'.repeat(20), CHAT_JWT_SECRET: 'y'.repeat(40), CHAT_DEV_TOKENS: '1' };
+    const { code, stderr } = await boot(env);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toMatch(/^config: CHAT_DEV_TOKENS: must be off when NODE_ENV=production$/);
+  });
+
   it('refuses to run in production without a JWT secret', async () => {
     const env: Record<string, string> = { NODE_ENV: 'production', CHAT_ADMIN_TOKEN: 'x'.repeat(20), CHAT_JWT_SECRET: '' };
     const { code, stderr } = await boot(env);

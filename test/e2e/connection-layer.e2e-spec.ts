@@ -36,6 +36,8 @@ describe('typing and presence', () => {
 
   it('reports each online/offline transition exactly once, across devices', async () => {
     const watcher = await sys().connect('watcher');
+    // Presence is for users who share a conversation.
+    await watcher.ok('conversation:create', { type: 'direct', members: ['dora'] });
     const { presence } = await watcher.ok('presence:subscribe', { userIds: ['dora'] });
     expect(presence).toEqual([{ userId: 'dora', status: 'offline' }]);
     const phone = await sys().connect('dora', { deviceId: 'phone' });
@@ -61,7 +63,7 @@ describe('typing and presence', () => {
 });
 
 describe('protection', () => {
-  const sys = useSystem('protect', { CHAT_MAX_CONNECTIONS_PER_USER: '3', CHAT_ALLOWED_ORIGINS: 'https://app.example.com' });
+  const sys = useSystem('protect', { CHAT_MAX_CONNECTIONS_PER_USER: '3', CHAT_ALLOWED_ORIGINS: 'https://app.example.com', CHAT_PUBLIC_URL: 'https://chat.example.com/' });
 
   it('answers a flood of 10,000 sends from one socket with RATE_LIMITED, while the other clients keep being served', async () => {
     const flooder = await sys().connect('flooder');
@@ -90,17 +92,22 @@ describe('protection', () => {
     expect(flooder.socket.connected).toBe(true);
   });
 
-  it('refuses a socket from a foreign Origin on both transports, and accepts the allowed one', async () => {
+  it('refuses a socket from a foreign Origin on both transports, and accepts the public and the allowed ones', async () => {
     const token = await tokenFor('origin-user');
-    for (const transports of [['websocket'], ['polling']] as const) {
-      expect(await refusedWith(sys().app.url, { token }, { transports: [...transports], extraHeaders: { origin: 'https://evil.example.com' } })).toMatch(/origin not allowed|xhr poll error|websocket error/);
+    // With CHAT_PUBLIC_URL set, the address the client dialled is not an origin of the server's (nor is its Host).
+    for (const origin of ['https://evil.example.com', sys().app.url]) {
+      for (const transports of [['websocket'], ['polling']] as const) {
+        expect(await refusedWith(sys().app.url, { token }, { transports: [...transports], extraHeaders: { origin } })).toMatch(/origin not allowed|xhr poll error|websocket error/);
+      }
     }
-    const ok = io(sys().app.url, { auth: { token }, transports: ['websocket'], extraHeaders: { origin: 'https://app.example.com' }, forceNew: true, reconnection: false });
-    await new Promise<void>((resolve, reject) => {
-      ok.once('connect', () => resolve());
-      ok.once('connect_error', reject);
-    });
-    ok.disconnect();
+    for (const origin of ['https://app.example.com', 'https://chat.example.com']) {
+      const ok = io(sys().app.url, { auth: { token }, transports: ['websocket'], extraHeaders: { origin }, forceNew: true, reconnection: false });
+      await new Promise<void>((resolve, reject) => {
+        ok.once('connect', () => resolve());
+        ok.once('connect_error', reject);
+      });
+      ok.disconnect();
+    }
   });
 
   it('caps the connections of one user', async () => {

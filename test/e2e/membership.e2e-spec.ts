@@ -34,13 +34,13 @@ describe('membership rules', () => {
     expect(snap.events).toEqual([]);
   });
 
-  it('answers NOT_FOUND for a conversation that does not exist', async () => {
+  it('answers a conversation that does not exist as one the caller is not in (FORBIDDEN): existence is not told', async () => {
     const alice = await sys().connect('alice');
     for (const [event, payload] of [
       ['message:send', { conversationId: 'g_nope', clientMsgId: 'x', body: 'hello?' }],
       ['history', { conversationId: 'g_nope' }],
     ] as const) {
-      expect(await alice.request(event, payload)).toEqual({ ok: false, error: expect.objectContaining({ code: 'NOT_FOUND' }) });
+      expect(await alice.request(event, payload)).toEqual({ ok: false, error: { code: 'FORBIDDEN', message: 'not a member of this conversation' } });
     }
   });
 

@@ -93,7 +93,8 @@ describe('three gateways, one projector, HAProxy in front', () => {
     const watcher = await connect(0, 'watcher');
     const victims = await Promise.all(['v1', 'v2', 'v3'].map((u) => connect(2, u)));
     const sender = await connect(1, 'sender');
-    const { conversation } = await sender.ok('conversation:create', { type: 'group', members: ['v1', 'v2', 'v3'] });
+    // The watcher shares the group: presence is for users who share a conversation.
+    const { conversation } = await sender.ok('conversation:create', { type: 'group', members: ['v1', 'v2', 'v3', 'watcher'] });
     for (const v of victims) await waitForEvents(v, 1, (e) => e.type === 'conversation');
     const cursors = await Promise.all(victims.map(async (v) => (await v.ok('sync', {})).next));
     const { presence } = await watcher.ok('presence:subscribe', { userIds: ['v1', 'v2', 'v3'] });

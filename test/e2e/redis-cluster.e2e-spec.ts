@@ -89,12 +89,13 @@ describe('the system with CHAT_REDIS_CLUSTER=1', () => {
     const sys = await startSystem('rediscl', { CHAT_REDIS_URL: redisCluster.urls, CHAT_REDIS_CLUSTER: '1' });
     try {
       const ann = await sys.connect('ann');
+      // Presence is for users who share a conversation.
+      const { conversation } = await ann.ok('conversation:create', { type: 'direct', members: ['bob'] });
       const { presence } = await ann.ok('presence:subscribe', { userIds: ['bob'] });
       expect(presence).toEqual([{ userId: 'bob', status: 'offline' }]);
       const bob = await sys.connect('bob', { deviceId: 'phone' });
       await waitFor('ann to see bob online', () => ann.presence.some((p) => p.userId === 'bob' && p.status === 'online'));
 
-      const { conversation } = await ann.ok('conversation:create', { type: 'direct', members: ['bob'] });
       await ann.ok('typing', { conversationId: conversation.id, state: 'start' });
       await waitFor('bob to see ann typing', () => bob.typing.some((t) => t.userId === 'ann' && t.state === 'start'));
       const { seq } = await ann.ok('message:send', { conversationId: conversation.id, clientMsgId: 'rc-1', body: 'over the cluster' });

@@ -70,6 +70,11 @@ describe('authentication attacks', () => {
     ['no issuer', () => ({ token: hs({ ...good(), iss: undefined }) })],
     ['a wrong audience', () => ({ token: hs({ ...good(), aud: 'admin' }) })],
     ['no audience', () => ({ token: hs({ ...good(), aud: undefined }) })],
+    // CHAT_JWT_MAX_TTL (30 days by default): no token lives forever.
+    ['a token that expires in 1e300 seconds', () => ({ token: hs({ ...good(), exp: 1e300 }) })],
+    ['a token issued in 1e300 that expires then (no lifetime on paper)', () => ({ token: hs({ ...good(), iat: 1e300, exp: 1e300 }) })],
+    ['a token issued a year ago that is still valid', () => ({ token: hs({ ...good(), iat: now() - 365 * 86_400 }) })],
+    ['a token without iat valid for 31 days', () => ({ token: hs({ ...good(), exp: now() + 31 * 86_400 }) })],
     ['a subject that is a NATS wildcard', () => ({ token: hs({ ...good(), sub: 'a.>' }) })],
     ['a device id with a space', () => ({ token: hs({ ...good(), did: 'a b' }) })],
   ];
@@ -109,6 +114,21 @@ describe('authentication attacks', () => {
       expect(upgrade).toMatch(/^HTTP\/1\.1 400 [^]*origin not allowed$/);
       // And a real client with a valid token never connects.
       expect(await refusedWith(sys().app.url, { token: token() }, { transports: ['polling'], extraHeaders: { origin } })).toMatch(/xhr poll error|origin not allowed/);
+    });
+
+    it.each<[string, (port: string) => [origin: string, host: string]]>([
+      ['a rebound DNS name (Host and Origin agree)', () => ['http://evil.example', 'evil.example']],
+      ['a rebound DNS name on the server\'s port', (port) => [`http://evil.example:${port}`, `evil.example:${port}`]],
+    ])('refuses %s on both transports: the Host header is never trusted', async (_what, headers) => {
+      const [o, h] = headers(new URL(sys().app.url).port);
+      const polling = await rawHttp(sys().app.url, `GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: ${h}\r\nOrigin: ${o}\r\nConnection: close\r\n\r\n`);
+      expect(polling).toMatch(/^HTTP\/1\.1 403 [^]*origin not allowed/);
+      const upgrade = await rawHttp(
+        sys().app.url,
+        `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${h}\r\nOrigin: ${o}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.alloc(16).toString('base64')}\r\n\r\n`,
+      );
+      expect(upgrade).toMatch(/^HTTP\/1\.1 400 [^]*origin not allowed$/);
+      expect(await refusedWith(sys().app.url, { token: token() }, { transports: ['polling'], extraHeaders: { origin: o, host: h } })).toMatch(/xhr poll error|origin not allowed/);
     });
 
     it('gives a foreign origin no CORS grant, and accepts the server\'s own origin and clients without an Origin', async () => {

@@ -107,6 +107,8 @@ describe('a gateway whose clock is 10 minutes ahead', () => {
     const cy = await open(skewed, 'cy');
     const di = await open(right, 'di');
     const watcher = await open(right, 'ed');
+    // Presence is for users who share a conversation.
+    await watcher.ok('conversation:create', { type: 'group', members: ['cy', 'di'] });
     expect((await watcher.ok('presence:subscribe', { userIds: ['cy', 'di'] })).presence.map((p) => p.status)).toEqual(['online', 'online']);
 
     // cy's lease, written by the skewed gateway, ends within a lease length of Redis's now.

@@ -121,7 +121,7 @@ describe('hostile input against a running gateway', () => {
       raw.send(`423["sync",{"since":${nested(100_000, '"x"')}}]`);
       raw.send(`424["conversation:list",${'{"a":'.repeat(40_000)}1${'}'.repeat(40_000)}]`);
       expect(await raw.ack(1)).toEqual({ ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST' }) });
-      expect(await raw.ack(2)).toEqual({ ok: false, error: expect.objectContaining({ code: 'NOT_FOUND' }) });
+      expect(await raw.ack(2)).toEqual({ ok: false, error: expect.objectContaining({ code: 'FORBIDDEN' }) });
       expect(await raw.ack(3)).toEqual({ ok: false, error: expect.objectContaining({ code: 'BAD_REQUEST' }) });
       expect(await raw.ack(4)).toEqual(expect.objectContaining({ ok: true }));
       // With a binary attachment at the bottom, Socket.IO's own reconstruction recurses: it

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { trustedOrigins } from '@chat/config';
 import { HealthModule, InfraModule, bootstrap } from '@chat/platform';
 import { ApiModule } from '../../api/src/api.module';
 import { GatewayModule } from '../../gateway/src/gateway.module';
@@ -15,6 +16,6 @@ void bootstrap({
     imports: [InfraModule.forRoot(config, 'aio-front'), HealthModule.withSiblings(new WorkerSibling(link)), GatewayModule.forRoot(config), ApiModule],
   }),
   configure: (app, config) => {
-    app.useWebSocketAdapter(new ChatSocketAdapter(app, config.CHAT_ALLOWED_ORIGINS));
+    app.useWebSocketAdapter(new ChatSocketAdapter(app, trustedOrigins(config), config.CHAT_ALLOWED_ORIGINS));
   },
 }).then(() => link.started());

@@ -9,6 +9,7 @@ import { CONFIG, JETSTREAM, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
 import { directConversationId, groupConversationId } from './ids';
+import { requireMember } from './membership.guard';
 import { SendDeduplicator } from './send.deduplicator';
 import type { Session } from './token.verifier';
 
@@ -53,7 +54,7 @@ export class CommandsService {
       const key = directKey(members);
       const existing = await this.readModel.directConversationId(key);
       if (existing) return { conversation: toConversationInfo(await this.known(existing)) };
-      id = directConversationId(key);
+      id = directConversationId(key, this.config.CHAT_ID_SECRET);
     } else {
       id = groupConversationId();
     }
@@ -73,8 +74,8 @@ export class CommandsService {
   }
 
   async addMembers(caller: Caller, p: ClientPayload<'conversation:add_members'>): Promise<AckResults['conversation:add_members']> {
-    const c = await this.conversations.refresh(p.conversationId);
-    if (c && c.members.size + p.userIds.length > this.config.CHAT_MAX_GROUP_MEMBERS) {
+    const c = requireMember(await this.conversations.refresh(p.conversationId), caller.userId);
+    if (c.members.size + p.userIds.length > this.config.CHAT_MAX_GROUP_MEMBERS) {
       const fresh = p.userIds.filter((u) => !c.members.has(u)).length;
       if (c.members.size + fresh > this.config.CHAT_MAX_GROUP_MEMBERS) {
         throw new ChatError('PAYLOAD_TOO_LARGE', `a group has at most ${this.config.CHAT_MAX_GROUP_MEMBERS} members`);
@@ -84,19 +85,19 @@ export class CommandsService {
   }
 
   async removeMembers(caller: Caller, p: ClientPayload<'conversation:remove_members'>): Promise<AckResults['conversation:remove_members']> {
-    const c = await this.conversations.refresh(p.conversationId);
+    const c = requireMember(await this.conversations.refresh(p.conversationId), caller.userId);
     return this.changeMembers(caller, c, { type: 'RemoveMembers', conversationId: p.conversationId, by: caller.userId, userIds: p.userIds, at: new Date().toISOString() });
   }
 
   async send(caller: Caller, p: ClientPayload<'message:send'>): Promise<AckResults['message:send']> {
-    const c = await this.conversations.get(p.conversationId);
+    const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
     const at = new Date().toISOString();
     const decision = decide(
       { type: 'SendMessage', conversationId: p.conversationId, senderId: caller.userId, clientMsgId: p.clientMsgId, body: p.body, at, ...(p.replyToSeq !== undefined && { replyToSeq: p.replyToSeq }) },
       c,
     );
     const [event] = accepted(decision);
-    return this.sends.send(c!.partition, event as MessageSent, caller.origin);
+    return this.sends.send(c.partition, event as MessageSent, caller.origin);
   }
 
   async edit(caller: Caller, p: ClientPayload<'message:edit'>): Promise<AckResults['message:edit']> {
@@ -118,22 +119,22 @@ export class CommandsService {
    * for the conversation, so repeating one costs no append (the projector drops the rest).
    */
   async read(caller: Caller, p: ClientPayload<'read'>, lastSent: Map<string, number>): Promise<AckResults['read']> {
-    const c = await this.conversations.get(p.conversationId);
+    const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
     const [event] = accepted(decide({ type: 'MarkRead', conversationId: p.conversationId, userId: caller.userId, seq: p.seq, at: new Date().toISOString() }, c));
     if (p.seq <= (lastSent.get(p.conversationId) ?? 0)) return {};
-    await appendEvent(this.js, this.names, c!.partition, event!, { origin: caller.origin });
+    await appendEvent(this.js, this.names, c.partition, event!, { origin: caller.origin });
     lastSent.set(p.conversationId, p.seq);
     return {};
   }
 
   /** Edits, deletes and reactions: checked against the target message as the read model has it. */
   private async changeMessage(caller: Caller, conversationId: string, targetSeq: number, command: (at: string) => ConversationCommand): Promise<{ seq: number }> {
-    const c = await this.conversations.get(conversationId);
-    const decision = decide(command(new Date().toISOString()), c, c && c.members.has(caller.userId) ? await this.target(c, targetSeq) : undefined);
+    const c = requireMember(await this.conversations.get(conversationId), caller.userId);
+    const decision = decide(command(new Date().toISOString()), c, await this.target(c, targetSeq));
     const events = accepted(decision);
     // Already so (a reaction twice): nothing appended; answer with the conversation's end.
-    if (events.length === 0) return { seq: (await this.conversations.refresh(conversationId))?.lastSeq ?? c!.lastSeq };
-    return { seq: await this.appendConfirmed(caller, c!, events[0]!) };
+    if (events.length === 0) return { seq: (await this.conversations.refresh(conversationId))?.lastSeq ?? c.lastSeq };
+    return { seq: await this.appendConfirmed(caller, c, events[0]!) };
   }
 
   /** The target as projected; a message sent a moment ago may still be on its way there. */
@@ -144,11 +145,11 @@ export class CommandsService {
     return messageRef(m);
   }
 
-  private async changeMembers(caller: Caller, c: ConversationRecord | undefined, cmd: ConversationCommand): Promise<{ seq: number }> {
+  private async changeMembers(caller: Caller, c: ConversationRecord, cmd: ConversationCommand): Promise<{ seq: number }> {
     const events = accepted(decide(cmd, c));
-    if (events.length === 0) return { seq: c!.lastSeq };
-    const seq = await this.appendConfirmed(caller, c!, events[0]!);
-    this.conversations.invalidate(c!.id);
+    if (events.length === 0) return { seq: c.lastSeq };
+    const seq = await this.appendConfirmed(caller, c, events[0]!);
+    this.conversations.invalidate(c.id);
     return { seq };
   }
 

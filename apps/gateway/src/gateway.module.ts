@@ -41,7 +41,11 @@ export class GatewayModule {
         PushDevices,
         LocalConnections,
         AdminGuard,
-        { provide: TokenVerifier, useValue: new TokenVerifier(config.CHAT_JWT_SECRET, { issuer: config.CHAT_JWT_ISSUER, audience: config.CHAT_JWT_AUDIENCE }, config.CHAT_JWT_CLOCK_TOLERANCE) },
+        { provide: TokenVerifier, useValue: new TokenVerifier(
+            config.CHAT_JWT_SECRET,
+            { issuer: config.CHAT_JWT_ISSUER, audience: config.CHAT_JWT_AUDIENCE, maxTtlS: Math.floor(config.CHAT_JWT_MAX_TTL / 1000) },
+            config.CHAT_JWT_CLOCK_TOLERANCE,
+          ) },
         {
           provide: RateLimits,
           useValue: new RateLimits({
@@ -79,8 +83,9 @@ export class GatewayModule {
         },
         {
           provide: PresenceHub,
-          inject: [NATS, NAMES, ConnectionRegistry],
-          useFactory: (nc: NatsConnection, names: Names, registry: ConnectionRegistry) => new PresenceHub(nc, names, registry),
+          inject: [NATS, NAMES, ConnectionRegistry, ReadModelRepository],
+          useFactory: (nc: NatsConnection, names: Names, registry: ConnectionRegistry, rm: ReadModelRepository) =>
+            new PresenceHub(nc, names, registry, (userId, others) => rm.sharingAConversation(userId, others)),
         },
         {
           provide: TypingRelay,

@@ -22,6 +22,8 @@ export class PresenceHub {
     private readonly nc: NatsConnection,
     private readonly names: Names,
     private readonly registry: ConnectionRegistry,
+    /** Those of `others` whose presence `userId` may see: who share a conversation with it. */
+    private readonly mayWatch: (userId: string, others: string[]) => Promise<Set<string>>,
   ) {}
 
   announce(userId: string, transition: Transition, at = new Date()): void {
@@ -30,10 +32,21 @@ export class PresenceHub {
     metrics.presenceTransitions.inc({ status: transition });
   }
 
+  /**
+   * Watches those of `userIds` who share a conversation with the caller (and the caller
+   * itself); the others are left out of the answer and never relayed, exactly as if they
+   * had no presence: a stranger learns nothing of anyone's comings and goings.
+   */
   async subscribe(socket: Socket, userIds: string[]): Promise<Presence[]> {
-    const watching = dataOf(socket).watching;
-    const fresh = [...new Set(userIds)].filter((u) => !watching.has(u));
-    if (watching.size + fresh.length > MAX_WATCHED) throw new ChatError('PAYLOAD_TOO_LARGE', `a connection watches at most ${MAX_WATCHED} users`);
+    const { watching, caller } = dataOf(socket);
+    const asked = [...new Set(userIds)];
+    if (watching.size + asked.filter((u) => !watching.has(u)).length > MAX_WATCHED) {
+      throw new ChatError('PAYLOAD_TOO_LARGE', `a connection watches at most ${MAX_WATCHED} users`);
+    }
+    const others = asked.filter((u) => u !== caller.userId);
+    const allowed = await this.mayWatch(caller.userId, others);
+    const visible = asked.filter((u) => u === caller.userId || allowed.has(u));
+    const fresh = visible.filter((u) => !watching.has(u));
     let subscribed = false;
     for (const userId of fresh) {
       watching.add(userId);
@@ -51,7 +64,7 @@ export class PresenceHub {
     }
     // Subscribed before reading the current state: no transition can fall between the two.
     if (subscribed) await this.nc.flush();
-    return this.registry.presence([...new Set(userIds)]);
+    return visible.length ? this.registry.presence(visible) : [];
   }
 
   unsubscribe(socket: Socket, userIds: string[]): void {

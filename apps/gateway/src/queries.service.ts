@@ -6,6 +6,7 @@ import { ChatError, DEFAULT_HISTORY_LIMIT, DEFAULT_LIST_LIMIT, DEFAULT_SYNC_LIMI
 import { decodeCursor, decodeListCursor, encodeCursor, encodeListCursor, ReadModelRepository, type TieredMessages } from '@chat/storage';
 import { AnswerBudget } from './answer.budget';
 import { ConversationCache } from './conversation.cache';
+import { requireMember } from './membership.guard';
 import type { Session } from './token.verifier';
 
 /** A snapshot carries this many latest messages of each conversation. */
@@ -125,11 +126,8 @@ export class QueriesService {
     meter(budget.spent);
   }
 
-  /** NOT_FOUND for an unknown conversation, FORBIDDEN for one the user is not in. */
+  /** FORBIDDEN for a conversation the user is not in, whether it exists or not. */
   async memberOf(userId: string, conversationId: string) {
-    const c = await this.conversations.get(conversationId);
-    if (!c) throw new ChatError('NOT_FOUND', 'no such conversation');
-    if (!c.members.has(userId)) throw new ChatError('FORBIDDEN', 'not a member of this conversation');
-    return c;
+    return requireMember(await this.conversations.get(conversationId), userId);
   }
 }

@@ -51,7 +51,9 @@ export class SendDeduplicator {
       this.lookup.find(senderId, clientMsgId),
       appendEvent(this.js, this.names, partition, event, { msgId: this.names.sendMsgId(senderId, clientMsgId), origin }),
     ]);
-    if (original && (original.seq < appended.seq || appended.duplicate)) return duplicateOf(original, conversationId);
+    // An original of another conversation is a reuse whatever its seq: seqs of different
+    // partitions are not comparable (and the window, per stream, did not see it).
+    if (original && (original.conversationId !== conversationId || original.seq < appended.seq || appended.duplicate)) return duplicateOf(original, conversationId);
     // The lookup saw everything projected before this entry. Past the window that may not
     // be all, and then the entry under this msg id (even one JetStream calls the original)
     // may itself be a late copy.
@@ -60,7 +62,7 @@ export class SendDeduplicator {
         throw new ChatError('UNAVAILABLE', 'the projection is behind the log; retry with the same clientMsgId');
       }
       const older = await this.lookup.find(senderId, clientMsgId);
-      if (older && older.seq < appended.seq) return duplicateOf(older, conversationId);
+      if (older && (older.conversationId !== conversationId || older.seq < appended.seq)) return duplicateOf(older, conversationId);
     }
     if (appended.duplicate) return duplicateOf(await this.originalInLog(partition, appended, event), conversationId);
     return { seq: appended.seq, sentAt: event.at };

@@ -81,6 +81,12 @@ describe('SendDeduplicator', () => {
     await expect(dedup.send(0, sent('m1'), 'gw/s')).rejects.toBeInstanceOf(ChatError);
   });
 
+  it('refuses a clientMsgId used in a conversation of another partition, whose seq is past this one\'s', async () => {
+    // Seqs of different streams: the original's 50 in partition 1 says nothing of this send's 11 in partition 0.
+    const { dedup } = setUp({ stored: { m1: { conversationId: 'd_2', seq: 50, sentAt: at } } });
+    await expect(dedup.send(0, sent('m1'), 'gw/s')).rejects.toEqual(expect.objectContaining({ code: 'BAD_REQUEST' }));
+  });
+
   it('waits for a projection that lags past half the window, then finds the original the lookup could not see', async () => {
     // The projection reached seq 5; entries 6.. are more than half the window older than the new one.
     // The original (seq 7) reaches the read model only once the projection catches up.

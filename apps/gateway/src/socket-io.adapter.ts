@@ -7,27 +7,32 @@ import type { Server, ServerOptions } from 'socket.io';
 export const MAX_HTTP_BUFFER_SIZE = 256 * 1024;
 
 /**
- * Browser origins allowed to open a socket: the listed ones, the server's own origin, and
+ * Browser origins allowed to open a socket: exactly those listed (`trustedOrigins`), and
  * requests without an Origin header (native apps and servers, which are not browsers).
+ * Never compared with the request's Host: a page on a rebound DNS name sends a Host and an
+ * Origin of its own choosing that agree.
  */
-export function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
+export function originAllowed(req: IncomingMessage, trusted: ReadonlySet<string>): boolean {
   const origin = req.headers.origin;
   if (!origin) return true;
-  if (allowed.includes(origin)) return true;
-  try {
-    return new URL(origin).host === req.headers.host;
-  } catch {
-    return false;
-  }
+  return trusted.has(origin);
 }
 
 /** Socket.IO with the settings the protocol relies on, applied to both transports. */
 export class ChatSocketAdapter extends IoAdapter {
+  private readonly trusted: ReadonlySet<string>;
+
+  /**
+   * `trusted`: every origin that may open a socket (`trustedOrigins(config)`); `cors`: those
+   * of them on other sites than the server's, granted CORS (CHAT_ALLOWED_ORIGINS).
+   */
   constructor(
     app: INestApplicationContext,
-    private readonly allowedOrigins: readonly string[],
+    trusted: readonly string[],
+    private readonly cors: readonly string[],
   ) {
     super(app);
+    this.trusted = new Set(trusted);
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
@@ -38,9 +43,9 @@ export class ChatSocketAdapter extends IoAdapter {
       // Compression costs CPU per message and memory per socket; chat payloads are small.
       perMessageDeflate: false,
       httpCompression: false,
-      cors: { origin: this.allowedOrigins.length ? [...this.allowedOrigins] : false, credentials: true },
+      cors: { origin: this.cors.length ? [...this.cors] : false, credentials: true },
       allowRequest: (req, callback) => {
-        const ok = originAllowed(req, this.allowedOrigins);
+        const ok = originAllowed(req, this.trusted);
         callback(ok ? null : 'origin not allowed', ok);
       },
     } as ServerOptions);

@@ -18,7 +18,12 @@ const DEVICE_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 export interface ExpectedClaims {
   issuer?: string;
   audience?: string;
+  /** The longest lifetime a token may claim, in seconds (CHAT_JWT_MAX_TTL). */
+  maxTtlS?: number;
 }
+
+/** 30 days: CHAT_JWT_MAX_TTL's default. */
+export const DEFAULT_MAX_TTL_S = 30 * 86_400;
 
 /** HS256 only: pinning the algorithm refuses `alg: none` and key-confusion tricks. */
 export class TokenVerifier {
@@ -46,6 +51,7 @@ export class TokenVerifier {
         ...(audience !== undefined && { audience }),
       });
       if (typeof payload.sub !== 'string' || !isUserId(payload.sub) || typeof payload.exp !== 'number') return undefined;
+      if (!this.lifetimeWithin(payload.exp, payload.iat)) return undefined;
       const did = payload.did;
       if (did !== undefined && (typeof did !== 'string' || !DEVICE_ID.test(did))) return undefined;
       return { userId: payload.sub, exp: payload.exp + this.clockToleranceS, ...(did !== undefined && { deviceId: did }) };
@@ -54,8 +60,19 @@ export class TokenVerifier {
     }
   }
 
-  /** Development tokens (`CHAT_DEV_TOKENS=1`): valid for a day. */
-  async issue(userId: string, deviceId?: string, ttlSeconds = 86_400): Promise<string> {
+  /**
+   * A token may not live longer than the maximum: counted from its `iat`, or from now when
+   * it has none, and never from an `iat` in the future (which would let `exp` be anything).
+   * jose checks that `iat` is a number, not where it lies.
+   */
+  private lifetimeWithin(exp: number, iat: number | undefined): boolean {
+    const now = Math.floor(Date.now() / 1000);
+    const from = iat === undefined ? now : Math.min(iat, now);
+    return exp - from <= (this.expected.maxTtlS ?? DEFAULT_MAX_TTL_S) + this.clockToleranceS;
+  }
+
+  /** Development tokens (`CHAT_DEV_TOKENS=1`): valid for a day, or CHAT_JWT_MAX_TTL if shorter. */
+  async issue(userId: string, deviceId?: string, ttlSeconds = Math.min(86_400, this.expected.maxTtlS ?? DEFAULT_MAX_TTL_S)): Promise<string> {
     const jwt = new SignJWT(deviceId ? { did: deviceId } : {});
     if (this.expected.issuer !== undefined) jwt.setIssuer(this.expected.issuer);
     if (this.expected.audience !== undefined) jwt.setAudience(this.expected.audience);

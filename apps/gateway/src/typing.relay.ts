@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { ClientPayload, Typing } from '@chat/contracts';
-import { ChatError } from '@chat/contracts';
 import type { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
 import { metrics } from '@chat/platform';
 import type { Caller } from './commands.service';
 import type { ConversationCache } from './conversation.cache';
+import { requireMember } from './membership.guard';
 import type { NodeDelivery } from './node.delivery';
 
 /** One `start` per user and conversation gets through in this window; the rest are dropped. */
@@ -26,9 +26,7 @@ export class TypingRelay {
   ) {}
 
   async relay(caller: Caller, p: ClientPayload<'typing'>): Promise<void> {
-    const c = await this.conversations.get(p.conversationId);
-    if (!c) throw new ChatError('NOT_FOUND', 'no such conversation');
-    if (!c.members.has(caller.userId)) throw new ChatError('FORBIDDEN', 'not a member of this conversation');
+    const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
     if (p.state === 'start') {
       const first = await this.redis.set(this.names.typingKey(c.id, caller.userId), '1', 'PX', TYPING_WINDOW_MS, 'NX');
       if (first === null) {

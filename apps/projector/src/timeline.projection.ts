@@ -70,6 +70,8 @@ interface Touch {
   activityAt?: string;
   lastMessage?: Message;
   pulled: boolean;
+  /** The batch holds the conversation's creation. */
+  created?: boolean;
 }
 
 /**
@@ -88,7 +90,8 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
   const touched = new Map<string, Touch>();
   /** Working copies of the messages the batch creates or changes, by `messageKey`. */
   const messages = new Map<string, Message>();
-  const changed = new Set<string>();
+  /** `messageKey` -> seq of the batch's last change to that message. */
+  const changed = new Map<string, number>();
   const periods = new PeriodTracker(writes);
   /** conversation\nuser of everyone the batch removed: their member rows are deleted, whatever follows. */
   const removedInBatch = new Set<string>();
@@ -154,6 +157,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
         visible = changed_(event.type === 'ConversationCreated' ? 'created' : 'members_added', [...joined]);
         for (const userId of joined) periods.opened(conversationId, userId, seq);
         touch.activityAt = event.at;
+        if (event.type === 'ConversationCreated') touch.created = true;
         break;
       }
       case 'MembersRemoved': {
@@ -192,13 +196,14 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
       case 'ReactionRemoved': {
         const message = messageOf(conversationId, event.targetSeq)!;
         visible = fold(message, event, seq);
-        changed.add(messageKey(conversationId, event.targetSeq));
+        changed.set(messageKey(conversationId, event.targetSeq), seq);
         if (event.type === 'MessageDeleted') {
           // The body is gone from every read model: earlier edits carried it too.
-          writes.scrubEdits.push({ conversationId, targetSeq: event.targetSeq });
+          writes.scrubEdits.push({ conversationId, targetSeq: event.targetSeq, seq });
           for (const row of writes.timeline) {
             if (row.conversationId === conversationId && row.targetSeq === event.targetSeq && row.payload.type === 'message:edited') {
               row.payload = { ...row.payload, body: '' };
+              row.changedSeq = seq;
             }
           }
         }
@@ -220,7 +225,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     touch.pulled ||= pulled;
     writes.timeline.push({
       conversationId, seq, kind: visible.type, payload: event.type === 'MessageSent' ? messages.get(messageKey(conversationId, seq))! : visible, at: event.at,
-      messageNo, targetSeq: isMessageChange(event) ? event.targetSeq : null, pulled,
+      messageNo, targetSeq: isMessageChange(event) ? event.targetSeq : null, pulled, changedSeq: null,
     });
     for (const userId of inboxOf) writes.inbox.push({ userId, seq, conversationId });
     // The room takes over when the conversation becomes large; new members join it first.
@@ -239,12 +244,19 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     }
   }
 
-  // Messages stored before this batch that it changed: their folded form replaces the stored one.
-  const created = new Set(writes.timeline.filter((r) => r.kind === 'message').map((r) => messageKey(r.conversationId, r.seq)));
-  for (const key of changed) {
+  // Messages the batch changed: those it created are written folded, with the seq of their
+  // last change; the folded form of those stored before replaces the stored one.
+  const created = new Set<string>();
+  for (const row of writes.timeline) {
+    if (row.kind !== 'message') continue;
+    const key = messageKey(row.conversationId, row.seq);
+    created.add(key);
+    row.changedSeq = changed.get(key) ?? null;
+  }
+  for (const [key, changedSeq] of changed) {
     if (created.has(key)) continue;
     const m = messages.get(key)!;
-    writes.messageUpdates.push({ conversationId: m.conversationId, seq: m.seq, payload: m });
+    writes.messageUpdates.push({ conversationId: m.conversationId, seq: m.seq, payload: m, changedSeq });
   }
 
   const finals = new Map<string, Conversation>();
@@ -330,7 +342,8 @@ class PeriodTracker {
 function conversationRow(c: Conversation, touch: Touch): ConversationRow {
   return {
     id: c.id, kind: c.kind, title: c.title ?? null, createdBy: c.createdBy, createdAt: c.createdAt,
-    directKey: c.kind === 'direct' ? directKey([...c.members]) : null,
+    // Only a creation claims the pair's key (the stored row keeps it afterwards).
+    directKey: c.kind === 'direct' && touch.created ? directKey([...c.members]) : null,
     lastSeq: c.lastSeq, messageCount: c.messageCount, memberCount: c.members.size, everPulled: touch.pulled,
     // Reads, edits and reactions do not reorder a user's conversation list; the rest does.
     ...(touch.activityAt !== undefined && { lastActivityAt: touch.activityAt }),

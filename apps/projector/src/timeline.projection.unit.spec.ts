@@ -493,9 +493,9 @@ describe('projectBatch: edits, deletes and reactions on a stored message', () =>
   it('folds an edit by the author into a message update and writes a message:edited row and event', () => {
     const targets = targetsOf(storedMessage());
     const { writes, deliveries } = project(log(10, edited(11, 'bob', 5, 'better')), existing(), [], 10, { targets });
-    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: { ...storedMessage(), body: 'better', editedAt: t(11) } }]);
+    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: { ...storedMessage(), body: 'better', editedAt: t(11) }, changedSeq: 11 }]);
     const event = { type: 'message:edited', conversationId: CID, seq: 11, targetSeq: 5, body: 'better', editedAt: t(11) };
-    expect(writes.timeline).toEqual([{ conversationId: CID, seq: 11, kind: 'message:edited', payload: event, at: t(11), messageNo: null, targetSeq: 5, pulled: false }]);
+    expect(writes.timeline).toEqual([{ conversationId: CID, seq: 11, kind: 'message:edited', payload: event, at: t(11), messageNo: null, targetSeq: 5, pulled: false, changedSeq: null }]);
     expect(deliveries).toEqual([{ event, recipients: ['alice', 'bob', 'carol'], origin: 'node-11', room: false }]);
     expect(inboxOf(writes, 11)).toEqual(['alice', 'bob', 'carol']);
     expect(writes.scrubEdits).toEqual([]);
@@ -508,7 +508,8 @@ describe('projectBatch: edits, deletes and reactions on a stored message', () =>
       existing(), [], 10, { targets: targetsOf(storedMessage()) },
     );
     expect(writes.rejected).toEqual([]);
-    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: { ...storedMessage(), reactions: { '👍': ['carol'], '🎉': ['carol'] } } }]);
+    // Changed last by the reaction at 14: what sync compares with a removed member's leave.
+    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: { ...storedMessage(), reactions: { '👍': ['carol'], '🎉': ['carol'] } }, changedSeq: 14 }]);
     expect(deliveries.map((d) => d.event)).toEqual([
       { type: 'reaction', conversationId: CID, seq: 11, targetSeq: 5, userId: 'alice', emoji: '👍', op: 'add' },
       { type: 'reaction', conversationId: CID, seq: 12, targetSeq: 5, userId: 'carol', emoji: '👍', op: 'add' },
@@ -522,7 +523,7 @@ describe('projectBatch: edits, deletes and reactions on a stored message', () =>
 
   it('drops the reactions field when the last reaction is removed', () => {
     const { writes } = project(log(10, unreacted(11, 'alice', 5)), existing(), [], 10, { targets: targetsOf(storedMessage({ reactions: { '👍': ['alice'] } })) });
-    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: storedMessage() }]);
+    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: storedMessage(), changedSeq: 11 }]);
     expect(writes.messageUpdates[0]!.payload).not.toHaveProperty('reactions');
   });
 
@@ -530,20 +531,23 @@ describe('projectBatch: edits, deletes and reactions on a stored message', () =>
     const targets = targetsOf(storedMessage({ body: 'edited before', editedAt: t(7), reactions: { '👍': ['alice', 'carol'] } }));
     const { writes, deliveries } = project(log(10, deleted(11, 'alice', 5)), existing(), [], 10, { targets });
     expect(writes.messageUpdates).toEqual([
-      { conversationId: CID, seq: 5, payload: { type: 'message', conversationId: CID, seq: 5, senderId: 'bob', clientMsgId: 'old', body: '', sentAt: t(5), deleted: true } },
+      { conversationId: CID, seq: 5, payload: { type: 'message', conversationId: CID, seq: 5, senderId: 'bob', clientMsgId: 'old', body: '', sentAt: t(5), deleted: true }, changedSeq: 11 },
     ]);
-    expect(writes.scrubEdits).toEqual([{ conversationId: CID, targetSeq: 5 }]);
+    expect(writes.scrubEdits).toEqual([{ conversationId: CID, targetSeq: 5, seq: 11 }]);
     const event = { type: 'message:deleted', conversationId: CID, seq: 11, targetSeq: 5 };
-    expect(writes.timeline).toEqual([{ conversationId: CID, seq: 11, kind: 'message:deleted', payload: event, at: t(11), messageNo: null, targetSeq: 5, pulled: false }]);
+    expect(writes.timeline).toEqual([{ conversationId: CID, seq: 11, kind: 'message:deleted', payload: event, at: t(11), messageNo: null, targetSeq: 5, pulled: false, changedSeq: null }]);
     expect(deliveries.map((d) => d.event)).toEqual([event]);
   });
 
   it('scrubs the body of the batch\'s own edit rows of a message it deletes', () => {
     const { writes } = project(log(10, edited(11, 'bob', 5, 'secret'), sent(12, 'carol', 'x'), deleted(13, 'bob', 5)), existing(), [], 10, { targets: targetsOf(storedMessage()) });
     expect(rowAt(writes, 11)!.payload).toEqual({ type: 'message:edited', conversationId: CID, seq: 11, targetSeq: 5, body: '', editedAt: t(11) });
+    // The scrubbed edit row was changed by the delete; the other message's row was not changed.
+    expect(rowAt(writes, 11)!.changedSeq).toBe(13);
+    expect(rowAt(writes, 12)!.changedSeq).toBeNull();
     expect(writes.messageUpdates.map((u) => u.payload)).toEqual([expect.objectContaining({ seq: 5, body: '', deleted: true })]);
     expect(writes.messageUpdates[0]!.payload).not.toHaveProperty('editedAt');
-    expect(writes.scrubEdits).toEqual([{ conversationId: CID, targetSeq: 5 }]);
+    expect(writes.scrubEdits).toEqual([{ conversationId: CID, targetSeq: 5, seq: 13 }]);
     expect(JSON.stringify(writes.timeline)).not.toContain('secret');
   });
 
@@ -582,7 +586,7 @@ describe('projectBatch: edits, deletes and reactions on a stored message', () =>
       targets: targetsOf(storedMessage()),
     });
     expect(writes.rejected.map((r) => [r.seq, r.code])).toEqual([[11, 'FORBIDDEN']]);
-    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: { ...storedMessage(), body: 'mine', editedAt: t(13), reactions: { '👍': ['carol'] } } }]);
+    expect(writes.messageUpdates).toEqual([{ conversationId: CID, seq: 5, payload: { ...storedMessage(), body: 'mine', editedAt: t(13), reactions: { '👍': ['carol'] } }, changedSeq: 13 }]);
     expect(JSON.stringify(writes)).not.toContain('hijack');
   });
 
@@ -614,6 +618,7 @@ describe('projectBatch: edits, deletes and reactions on a message sent in the sa
       type: 'message', conversationId: CID, seq: 11, senderId: 'bob', clientMsgId: 'm', body: 'better', sentAt: t(11), editedAt: t(12),
     });
     expect(writes.messageUpdates).toEqual([]);
+    expect(rowAt(writes, 11)!.changedSeq).toBe(12);
     expect(deliveries[0]!.event).toEqual({ type: 'message', conversationId: CID, seq: 11, senderId: 'bob', clientMsgId: 'm', body: 'body m', sentAt: t(11) });
     expect(deliveries[1]!.event).toEqual({ type: 'message:edited', conversationId: CID, seq: 12, targetSeq: 11, body: 'better', editedAt: t(12) });
     expect(rowAt(writes, 12)).toMatchObject({ kind: 'message:edited', targetSeq: 11, messageNo: null });
@@ -639,7 +644,8 @@ describe('projectBatch: edits, deletes and reactions on a message sent in the sa
     );
     expect(rowAt(writes, 11)!.payload).toEqual({ type: 'message', conversationId: CID, seq: 11, senderId: 'bob', clientMsgId: 'm', body: '', sentAt: t(11), deleted: true });
     expect(rowAt(writes, 12)!.payload).toMatchObject({ type: 'message:edited', targetSeq: 11, body: '' });
-    expect(writes.scrubEdits).toEqual([{ conversationId: CID, targetSeq: 11 }]);
+    expect([rowAt(writes, 11)!.changedSeq, rowAt(writes, 12)!.changedSeq, rowAt(writes, 13)!.changedSeq]).toEqual([14, 14, null]);
+    expect(writes.scrubEdits).toEqual([{ conversationId: CID, targetSeq: 11, seq: 14 }]);
     expect(writes.messageUpdates).toEqual([]);
     expect(writes.conversations[0]!.lastMessage).toMatchObject({ seq: 11, body: '', deleted: true });
     expect(deliveries[0]!.event).toMatchObject({ type: 'message', seq: 11, body: 'body m' });
@@ -650,6 +656,7 @@ describe('projectBatch: edits, deletes and reactions on a message sent in the sa
     const { writes, deliveries } = project(log(10, sent(11, 'bob', 'm'), edited(12, 'carol', 11, 'hijack')), existing());
     expect(writes.rejected).toEqual([{ seq: 12, conversationId: CID, code: 'FORBIDDEN', reason: expect.any(String) }]);
     expect(rowAt(writes, 11)!.payload).toEqual({ type: 'message', conversationId: CID, seq: 11, senderId: 'bob', clientMsgId: 'm', body: 'body m', sentAt: t(11) });
+    expect(rowAt(writes, 11)!.changedSeq).toBeNull();
     expect(writes.timeline.map((r) => r.seq)).toEqual([11]);
     expect(deliveries.map((d) => d.event.seq)).toEqual([11]);
     expect(writes.conversations[0]).toMatchObject({ lastSeq: 11 });

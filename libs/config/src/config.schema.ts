@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { parseDuration } from './duration';
 
@@ -68,12 +69,18 @@ export const configSchema = z.object({
   CHAT_DEV_TOKENS: flag.default(false),
   /** Seconds a token's `exp` (and `nbf`/`iat`) may be off by: clocks of issuers and gateways drift. */
   CHAT_JWT_CLOCK_TOLERANCE: int(0, 3600).default(30),
+  /** The longest lifetime a token may have (`exp` - `iat`, or `exp` - now without `iat`). */
+  CHAT_JWT_MAX_TTL: duration.pipe(z.number().min(1_000, 'expected at least 1s')).default(30 * 86_400_000),
+  /** Keys the derivation of direct conversation ids; by default derived from CHAT_JWT_SECRET. */
+  CHAT_ID_SECRET: z.string().min(32, 'expected at least 32 characters').optional(),
   CHAT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9_-]').default('chat'),
   CHAT_PARTITIONS: int(1, 1024).default(4),
   CHAT_PUSH_FANOUT_MAX: int(2, 1_000_000).default(100),
   CHAT_STREAM_REPLICAS: int(1, 5).default(1),
   CHAT_MAX_GROUP_MEMBERS: int(2, 100_000).default(100_000),
   CHAT_ALLOWED_ORIGINS: z.string().default(''),
+  /** Where browsers load the web client: its origin may open sockets (default: the loopback origins of PORT). */
+  CHAT_PUBLIC_URL: url(['http:', 'https:']).transform((s) => new URL(s).origin).optional(),
   /** A stable node id (a pod name): a restarted gateway with the same id fences its old leases by epoch. */
   CHAT_NODE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'expected 1-40 characters of [A-Za-z0-9_-]').optional(),
   CHAT_MAX_CONNECTIONS_PER_USER: int(1, 10_000).default(20),
@@ -148,13 +155,17 @@ export const configSchema = z.object({
 
 type Parsed = z.infer<typeof configSchema>;
 
-export interface Config extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN' | 'CHAT_ALLOWED_ORIGINS' | 'CHAT_PUSH_ALLOW_LOOPBACK' | 'CHAT_PROJECTOR_PARTITIONS'> {
+export interface Config
+  extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN' | 'CHAT_ALLOWED_ORIGINS' | 'CHAT_PUSH_ALLOW_LOOPBACK' | 'CHAT_PROJECTOR_PARTITIONS' | 'CHAT_ID_SECRET'> {
   /** The partitions this projector owns: CHAT_PROJECTOR_PARTITIONS, or every partition. */
   CHAT_PROJECTOR_PARTITIONS: number[];
   CHAT_PUSH_ALLOW_LOOPBACK: boolean;
   CHAT_JWT_SECRET: string;
   CHAT_ADMIN_TOKEN: string;
+  /** Origins (`scheme://host[:port]`), as listed. */
   CHAT_ALLOWED_ORIGINS: string[];
+  /** CHAT_ID_SECRET, or a key derived from CHAT_JWT_SECRET. */
+  CHAT_ID_SECRET: string;
   /** Lines to print at start: development defaults that must not reach production. */
   warnings: string[];
 }
@@ -188,6 +199,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('CHAT_WRITE_BUFFER_HARD_BYTES', `must be above CHAT_WRITE_BUFFER_SOFT_BYTES (${parsed.CHAT_WRITE_BUFFER_SOFT_BYTES}) (got ${JSON.stringify(env.CHAT_WRITE_BUFFER_HARD_BYTES ?? String(parsed.CHAT_WRITE_BUFFER_HARD_BYTES))})`);
   }
   const production = parsed.NODE_ENV === 'production';
+  if (production && parsed.CHAT_DEV_TOKENS) {
+    // Anyone could mint a token for any user: the flag is for the local quick start only.
+    throw new ConfigError('CHAT_DEV_TOKENS', 'must be off when NODE_ENV=production');
+  }
+  const allowedOrigins = parsed.CHAT_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean).map((o) => {
+    const origin = originOf(o);
+    if (origin === undefined) throw new ConfigError('CHAT_ALLOWED_ORIGINS', `expected http(s) origins, comma separated (got ${JSON.stringify(o)})`);
+    return origin;
+  });
   const warnings: string[] = [];
   const secret = (name: 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN', fallback: string): string => {
     const value = parsed[name];
@@ -196,16 +216,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     warnings.push(`${name} is not set: using the DEVELOPMENT value ${JSON.stringify(fallback)}; never run like this in production`);
     return fallback;
   };
+  const jwtSecret = secret('CHAT_JWT_SECRET', DEV_JWT_SECRET);
   return {
     ...parsed,
-    CHAT_JWT_SECRET: secret('CHAT_JWT_SECRET', DEV_JWT_SECRET),
+    CHAT_JWT_SECRET: jwtSecret,
     CHAT_ADMIN_TOKEN: secret('CHAT_ADMIN_TOKEN', DEV_ADMIN_TOKEN),
+    // A key of its own for ids, so that knowing ids tells nothing of the token secret.
+    CHAT_ID_SECRET: parsed.CHAT_ID_SECRET ?? createHmac('sha256', jwtSecret).update('chat direct conversation ids').digest('base64url'),
     CHAT_PROJECTOR_PARTITIONS: parsed.CHAT_PROJECTOR_PARTITIONS ?? Array.from({ length: parsed.CHAT_PARTITIONS }, (_, p) => p),
-    CHAT_ALLOWED_ORIGINS: parsed.CHAT_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    CHAT_ALLOWED_ORIGINS: allowedOrigins,
     // A user registering http://localhost could make the server call its own services.
     CHAT_PUSH_ALLOW_LOOPBACK: parsed.CHAT_PUSH_ALLOW_LOOPBACK ?? !production,
     warnings,
   };
+}
+
+/** `https://a.example:8443` of an http(s) URL with nothing after its origin but `/`; else undefined. */
+function originOf(text: string): string | undefined {
+  try {
+    const u = new URL(text);
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.pathname !== '/' || u.search || u.hash) return undefined;
+    return u.origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The browser origins that may open a socket: the public origin (CHAT_PUBLIC_URL; unset,
+ * the loopback origins of PORT, where the quick start serves the web client) and
+ * CHAT_ALLOWED_ORIGINS. Never derived from a request (its Host header is the client's to
+ * choose: DNS rebinding).
+ */
+export function trustedOrigins(config: Pick<Config, 'CHAT_PUBLIC_URL' | 'CHAT_ALLOWED_ORIGINS' | 'PORT'>): string[] {
+  const own = config.CHAT_PUBLIC_URL !== undefined
+    ? [config.CHAT_PUBLIC_URL]
+    : ['localhost', '127.0.0.1', '[::1]'].map((host) => new URL(`http://${host}:${config.PORT}`).origin);
+  return [...new Set([...own, ...config.CHAT_ALLOWED_ORIGINS])];
 }
 
 /** For `main.ts`: one clear line on stderr and exit 1, rather than a stack trace. */

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config.schema';
+import { ConfigError, loadConfig, trustedOrigins } from './config.schema';
 import { parseDuration } from './duration';
 
 const SECRET = 's'.repeat(32);
@@ -164,6 +164,45 @@ describe('loadConfig', () => {
       CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN, warnings: [],
     });
   });
+
+  it('refuses development tokens with NODE_ENV=production, and takes them elsewhere', () => {
+    const err = refusal({ NODE_ENV: 'production', CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN, CHAT_DEV_TOKENS: '1' });
+    expect(err.message).toBe('config: CHAT_DEV_TOKENS: must be off when NODE_ENV=production');
+    expect(loadConfig({ NODE_ENV: 'production', CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN, CHAT_DEV_TOKENS: '0' }).CHAT_DEV_TOKENS).toBe(false);
+    expect(loadConfig({ CHAT_DEV_TOKENS: '1' }).CHAT_DEV_TOKENS).toBe(true);
+  });
+
+  it('takes CHAT_JWT_MAX_TTL as a duration of at least 1 s, 30 days by default', () => {
+    expect(loadConfig({}).CHAT_JWT_MAX_TTL).toBe(30 * 86_400_000);
+    expect(loadConfig({ CHAT_JWT_MAX_TTL: '2h' }).CHAT_JWT_MAX_TTL).toBe(7_200_000);
+    expect(refusal({ CHAT_JWT_MAX_TTL: '500ms' }).variable).toBe('CHAT_JWT_MAX_TTL');
+    expect(refusal({ CHAT_JWT_MAX_TTL: 'forever' }).variable).toBe('CHAT_JWT_MAX_TTL');
+  });
+
+  it('keys direct ids with CHAT_ID_SECRET, else with a key derived from (and unlike) CHAT_JWT_SECRET', () => {
+    expect(loadConfig({ CHAT_ID_SECRET: 'i'.repeat(32) }).CHAT_ID_SECRET).toBe('i'.repeat(32));
+    const derived = loadConfig({ CHAT_JWT_SECRET: SECRET }).CHAT_ID_SECRET;
+    expect(derived).toBe(loadConfig({ CHAT_JWT_SECRET: SECRET }).CHAT_ID_SECRET);
+    expect(derived).not.toBe(loadConfig({ CHAT_JWT_SECRET: 't'.repeat(32) }).CHAT_ID_SECRET);
+    expect(derived).not.toContain(SECRET);
+    expect(refusal({ CHAT_ID_SECRET: 'short' }).variable).toBe('CHAT_ID_SECRET');
+  });
+
+  it('trusts the public origin and the listed ones, never anything else; the loopback origins of PORT without CHAT_PUBLIC_URL', () => {
+    expect(trustedOrigins(loadConfig({ PORT: '3000' }))).toEqual(['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000']);
+    expect(trustedOrigins(loadConfig({ PORT: '80' }))).toEqual(['http://localhost', 'http://127.0.0.1', 'http://[::1]']);
+    const config = loadConfig({ CHAT_PUBLIC_URL: 'https://chat.example.com/app/', CHAT_ALLOWED_ORIGINS: 'https://admin.example.com:8443/, https://chat.example.com' });
+    expect(config.CHAT_PUBLIC_URL).toBe('https://chat.example.com');
+    expect(config.CHAT_ALLOWED_ORIGINS).toEqual(['https://admin.example.com:8443', 'https://chat.example.com']);
+    expect(trustedOrigins(config)).toEqual(['https://chat.example.com', 'https://admin.example.com:8443']);
+  });
+
+  it.each(['null', '*', 'chat.example.com', 'https://chat.example.com/app', 'ftp://chat.example.com', 'https://u:p@chat.example.com'])(
+    'refuses %p in CHAT_ALLOWED_ORIGINS: only http(s) origins',
+    (entry) => {
+      expect(refusal({ CHAT_ALLOWED_ORIGINS: `https://ok.example.com,${entry}` }).variable).toBe('CHAT_ALLOWED_ORIGINS');
+    },
+  );
 
   it('refuses a CHAT_JWT_SECRET shorter than 32 characters', () => {
     const err = refusal({ CHAT_JWT_SECRET: 's'.repeat(31) });

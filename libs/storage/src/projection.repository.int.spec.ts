@@ -52,7 +52,7 @@ describe('projection repository on a real Postgres', () => {
       batch(0, 2, (w) => {
         w.conversations.push({ id: 'g_1', kind: 'group', title: 't', createdBy: 'a', createdAt: at, directKey: null, lastSeq: 2, messageCount: 1, memberCount: 2, everPulled: false, lastActivityAt: at, lastMessage: message });
         w.memberInserts.push({ conversationId: 'g_1', userId: 'a', joinedSeq: 1 }, { conversationId: 'g_1', userId: 'b', joinedSeq: 1 });
-        w.timeline.push({ conversationId: 'g_1', seq: 2, kind: 'message', messageNo: 1, targetSeq: null, pulled: false, payload: message, at });
+        w.timeline.push({ conversationId: 'g_1', seq: 2, kind: 'message', messageNo: 1, targetSeq: null, pulled: false, payload: message, at, changedSeq: null });
         w.clientMsgIds.push({ senderId: 'a', clientMsgId: 'c1', conversationId: 'g_1', seq: 2, sentAt: at });
         w.inbox.push({ userId: 'a', seq: 2, conversationId: 'g_1' }, { userId: 'b', seq: 2, conversationId: 'g_1' });
         w.readMarkers.push({ conversationId: 'g_1', userId: 'b', seq: 2 });
@@ -85,11 +85,57 @@ describe('projection repository on a real Postgres', () => {
     const bad = batch(2, 3, (w) => {
       w.inbox.push({ userId: 'z', seq: 3, conversationId: 'g_1' });
       // timestamps that do not parse make the batch fail half way
-      w.timeline.push({ conversationId: 'g_1', seq: 3, kind: 'message', messageNo: 2, targetSeq: null, pulled: false, payload: { type: 'read', conversationId: 'g_1', userId: 'z', seq: 1 }, at: 'not a time' });
+      w.timeline.push({ conversationId: 'g_1', seq: 3, kind: 'message', messageNo: 2, targetSeq: null, pulled: false, payload: { type: 'read', conversationId: 'g_1', userId: 'z', seq: 1 }, at: 'not a time', changedSeq: null });
     });
     await expect(repo.commit(bad)).rejects.toThrow();
     expect((await repo.checkpoints([0])).get(0)).toBe(2);
     expect((await pool.query(`SELECT count(*)::int AS n FROM inbox WHERE user_id = 'z'`)).rows[0].n).toBe(0);
+  });
+
+  it('gives a direct pair\'s key to its first conversation and keeps a second one of the pair without it', async () => {
+    const at = '2026-01-01T00:00:02.000Z';
+    const direct = (id: string) => ({
+      id, kind: 'direct' as const, title: null, createdBy: 'a', createdAt: at, directKey: 'a\nb', lastSeq: 1, messageCount: 0, memberCount: 2, everPulled: false,
+    });
+    await repo.checkpoints([2]);
+    await repo.commit({ ...batch(0, 0), partition: 2, fromSeq: 0, toSeq: 1, conversations: [direct('d_first')] });
+    // Ids derived with another key (a rolling upgrade, a changed CHAT_ID_SECRET): the same pair again.
+    await repo.commit({ ...batch(0, 0), partition: 2, fromSeq: 1, toSeq: 2, conversations: [direct('d_second')] });
+    expect(await reads.directConversationId('a\nb')).toBe('d_first');
+    const { rows } = await pool.query(`SELECT id, direct_key FROM conversations WHERE id LIKE 'd_%' ORDER BY id`);
+    expect(rows).toEqual([{ id: 'd_first', direct_key: 'a\nb' }, { id: 'd_second', direct_key: null }]);
+  });
+
+  it('shows a removed member the rows changed before its removal, and none changed after it, pushed or pulled', async () => {
+    const at = '2026-01-01T00:00:03.000Z';
+    const msg = (seq: number, body: string) => ({ type: 'message' as const, conversationId: 'g_rm', seq, senderId: 'a', clientMsgId: `rm${seq}`, body, sentAt: at });
+    // g_rm in partition 3: bob was a member from 1 to his removal at 20, carol still is.
+    // Message 2 was last changed at 10 (bob saw that), 3 at 30 (after he left), 4 never.
+    const rows = [
+      { seq: 2, body: 'edited at 10', changedSeq: 10 },
+      { seq: 3, body: 'edited at 30', changedSeq: 30 },
+      { seq: 4, body: 'as sent', changedSeq: null },
+    ];
+    for (const pulled of [false, true]) {
+      const id = pulled ? 'g_rmpull' : 'g_rm';
+      await pool.query('DELETE FROM checkpoints WHERE partition = 3');
+      await repo.checkpoints([3]);
+      await repo.commit({
+        ...batch(0, 0), partition: 3, fromSeq: 0, toSeq: 40,
+        conversations: [{ id, kind: 'group', title: null, createdBy: 'a', createdAt: at, directKey: null, lastSeq: 40, messageCount: 3, memberCount: 2, everPulled: pulled }],
+        timeline: rows.map((r) => ({ conversationId: id, seq: r.seq, kind: 'message', messageNo: r.seq - 1, targetSeq: null, pulled, payload: { ...msg(r.seq, r.body), conversationId: id }, at, changedSeq: r.changedSeq })),
+        inbox: pulled ? [] : rows.flatMap((r) => [{ userId: 'bob', seq: r.seq, conversationId: id }, { userId: 'carol', seq: r.seq, conversationId: id }]),
+        periodInserts: [{ conversationId: id, userId: 'bob', joinedSeq: 1, leftSeq: 20 }, { conversationId: id, userId: 'carol', joinedSeq: 1, leftSeq: null }],
+      });
+      const seqsOf = async (user: string) => (await reads.eventsAfter(user, [0, 0, 0, 0], 100)).find((p) => p.partition === 3)!.events.map((e) => e.seq);
+      expect({ pulled, bob: await seqsOf('bob'), carol: await seqsOf('carol') }).toEqual({ pulled, bob: [2, 4], carol: [2, 3, 4] });
+      // Back as a member (a new open period): he reads the conversation's history again, so its current state.
+      await repo.commit({ ...batch(0, 0), partition: 3, fromSeq: 40, toSeq: 50, periodInserts: [{ conversationId: id, userId: 'bob', joinedSeq: 45, leftSeq: null }] });
+      expect(await seqsOf('bob')).toEqual([2, 3, 4]);
+      await pool.query(`DELETE FROM inbox WHERE partition = 3`);
+      await pool.query(`DELETE FROM membership_periods WHERE conversation_id = $1`, [id]);
+      await pool.query(`DELETE FROM timeline WHERE conversation_id = $1`, [id]);
+    }
   });
 
   it('reads a user\'s inbox after a watermark, only up to the checkpoint', async () => {

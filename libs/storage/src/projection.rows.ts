@@ -13,9 +13,9 @@ export interface ProjectionWrites {
   readMarkers: Array<{ conversationId: string; userId: string; seq: number }>;
   timeline: TimelineRow[];
   /** Messages stored before the batch, folded with the batch's edits, deletes and reactions. */
-  messageUpdates: Array<{ conversationId: string; seq: number; payload: Message }>;
-  /** Deleted messages whose earlier edit events must lose their body too. */
-  scrubEdits: Array<{ conversationId: string; targetSeq: number }>;
+  messageUpdates: Array<{ conversationId: string; seq: number; payload: Message; changedSeq: number }>;
+  /** Deleted messages whose earlier edit events must lose their body too; `seq`: the delete's. */
+  scrubEdits: Array<{ conversationId: string; targetSeq: number; seq: number }>;
   /** Membership periods the batch opened (leftSeq null) or opened and closed. */
   periodInserts: Array<{ conversationId: string; userId: string; joinedSeq: number; leftSeq: number | null }>;
   /** Open periods from earlier batches that the batch closed. */
@@ -59,6 +59,8 @@ export interface TimelineRow {
   pulled: boolean;
   payload: ChatEvent;
   at: string;
+  /** The last event of the batch that changed `payload` after this row's own event (null: none). */
+  changedSeq: number | null;
 }
 
 export function emptyWrites(partition: number, fromSeq: number): ProjectionWrites {

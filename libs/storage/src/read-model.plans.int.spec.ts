@@ -100,6 +100,11 @@ describe('read model queries at scale (real Postgres, a few hundred thousand row
         WHERE i % $7 <> 0`,
       [MEMBERS_EACH, USERS, PARTITIONS, EVENTS_EACH, CONVERSATIONS, INBOX_EACH, LARGE_EVERY],
     );
+    // A third of the events were changed after they were written (edits, reactions), and
+    // u2345 left its conversations a few events after joining: sync checks those rows
+    // against the user's membership periods.
+    await pool.query('UPDATE timeline SET changed_seq = seq + 1 WHERE seq % 3 = 0');
+    await pool.query(`UPDATE membership_periods SET left_seq = joined_seq + 1 WHERE user_id = 'u2345'`);
     await pool.query(
       `INSERT INTO checkpoints (projection, partition, last_seq) SELECT 'timeline', p, $2 FROM generate_series(0, $1 - 1) AS p`,
       [PARTITIONS, (CONVERSATIONS + 1) * EVENTS_EACH],
@@ -137,6 +142,8 @@ describe('read model queries at scale (real Postgres, a few hundred thousand row
     ['sync from a cursor (inbox and pulled timeline)', () => reads.eventsAfter('u1234', [0, 0, 0, 0], 500)],
     ['sync from a recent cursor', () => reads.eventsAfter('u1234', [120_000, 120_000, 120_000, 120_000], 500)],
     ['sync of a member of a large conversation', () => reads.eventsAfter('u1000', [1_000, 1_000, 1_000, 1_000], 500)],
+    ['sync of a user removed from its conversations (changed rows checked against its periods)', () => reads.eventsAfter('u2345', [0, 0, 0, 0], 500)],
+    ['users who share a conversation with the caller (presence:subscribe of 500)', () => reads.sharingAConversation('u1234', Array.from({ length: 500 }, (_, n) => `u${n * 97}`))],
     ['sync without a cursor (snapshot)', () => reads.snapshot('u1234', 20, 1000)],
     ['large conversations of one user (handshake)', () => reads.largeConversationsOf('u1000', 100)],
     ['large conversations of 500 users at once (a batch of handshakes)', () => reads.largeConversationsOfMany(Array.from({ length: 500 }, (_, n) => `u${n * 97}`), 100)],
@@ -166,5 +173,12 @@ describe('read model queries at scale (real Postgres, a few hundred thousand row
     // Pulled: every event of the four large conversations (the user joined each at its first seq).
     const pulled = await reads.eventsAfter('u1000', [0, 0, 0, 0], 500);
     expect(pulled.reduce((n, p) => n + p.events.length, 0)).toBe(4 * EVENTS_EACH);
+    // u2345 is in c234, c5234, c10234 and c15234 (small), joined at i*15 and left at
+    // i*15 + 1; its inbox holds i*15, changed at i*15 + 1 (after it left: not shown), and
+    // i*15 + 1, never changed (shown).
+    const removed = await reads.eventsAfter('u2345', [0, 0, 0, 0], 500);
+    expect(removed.flatMap((p) => p.events.map((e) => e.seq)).sort((a, b) => a - b)).toEqual([234, 5234, 10234, 15234].map((i) => i * EVENTS_EACH + 1));
+    // u1234 shares c123 with u1230..u1239 (members i*10 + k); u0 shares nothing with it.
+    expect([...(await reads.sharingAConversation('u1234', ['u1230', 'u1239', 'u1240', 'u0', 'u1234']))].sort()).toEqual(['u1230', 'u1234', 'u1239']);
   });
 });

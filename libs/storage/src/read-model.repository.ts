@@ -106,6 +106,22 @@ export class ReadModelRepository {
     return byUser;
   }
 
+  /**
+   * Those of `others` who share at least one conversation with `userId` now. Each is a
+   * join of two users' memberships on the conversation id, both read in that order from
+   * members_by_user: the work grows with the conversations of the two, not with the table.
+   */
+  async sharingAConversation(userId: string, others: string[]): Promise<Set<string>> {
+    if (others.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ user_id: string }>(
+      `SELECT o.user_id FROM unnest($2::text[]) AS o(user_id)
+        WHERE EXISTS (SELECT 1 FROM members a JOIN members b ON b.conversation_id = a.conversation_id AND b.user_id = $1
+                       WHERE a.user_id = o.user_id)`,
+      [userId, [...new Set(others)]],
+    );
+    return new Set(rows.map((r) => r.user_id));
+  }
+
   /** Why the projection refused the event at (partition, seq), if it did. */
   async rejection(partition: number, seq: number): Promise<{ code: string; reason: string } | undefined> {
     const { rows } = await this.pool.query<{ code: string; reason: string }>(
@@ -161,6 +177,12 @@ export class ReadModelRepository {
    * one statement so that checkpoints and rows come from one snapshot: its inbox rows
    * (push) and the pulled timeline rows of every conversation it was a member of at the
    * time (pull), merged by seq per partition.
+   *
+   * A row changed after it was written (a message edited, reacted to or deleted; an edit
+   * emptied by a delete) is left out unless the user was a member at its last change or
+   * later (SEEN_AS_CHANGED): a removed member sees each message as it was while it was a
+   * member, or not at all. The read model keeps a message's latest state only, so the
+   * state at the removal cannot be shown. Rows never changed need no lookup.
    */
   async eventsAfter(userId: string, watermarks: number[], limit: number): Promise<PartitionEvents[]> {
     const { rows } = await this.pool.query<{ partition: number; after: string; upto: string; horizon: string; seq: string | null; payload: ChatEvent | null }>(
@@ -176,13 +198,14 @@ export class ReadModelRepository {
              SELECT i.seq, t.payload FROM inbox i
                JOIN timeline t ON t.conversation_id = i.conversation_id AND t.seq = i.seq
               WHERE i.user_id = $1 AND i.partition = w.partition AND i.seq > w.after AND i.seq <= w.upto
+                AND ${SEEN_AS_CHANGED}
              UNION ALL
              SELECT t.seq, t.payload FROM membership_periods p
                JOIN conversations c ON c.id = p.conversation_id AND c.partition = w.partition AND c.ever_pulled
                JOIN timeline t ON t.conversation_id = p.conversation_id AND t.pulled
                               AND t.seq > GREATEST(w.after, p.joined_seq - 1) AND t.seq <= w.upto
                               AND (p.left_seq IS NULL OR t.seq < p.left_seq)
-              WHERE p.user_id = $1 AND (p.left_seq IS NULL OR p.left_seq > w.after)) u
+              WHERE p.user_id = $1 AND (p.left_seq IS NULL OR p.left_seq > w.after) AND ${SEEN_AS_CHANGED}) u
             ORDER BY u.seq LIMIT $3) e ON true
         ORDER BY w.partition, e.seq`,
       [userId, watermarks, limit + 1, this.projection],
@@ -248,6 +271,16 @@ export class ReadModelRepository {
     return new Map(rows.map((r) => [r.partition, Number(r.last_seq)]));
   }
 }
+
+/**
+ * The timeline row `t` is as the user last saw it while a member: never changed, or changed
+ * last at a seq before the end of one of the user's membership periods (or the user is a
+ * member now). A period ends at the user's removal (`left_seq`), so a change after that
+ * belongs to no period. (One primary-key probe, for changed rows only.)
+ */
+const SEEN_AS_CHANGED = `(t.changed_seq IS NULL OR EXISTS (
+  SELECT 1 FROM membership_periods s WHERE s.conversation_id = t.conversation_id AND s.user_id = $1
+     AND (s.left_seq IS NULL OR s.left_seq > t.changed_seq)))`;
 
 const SUMMARY_SELECT = `
   SELECT c.id, c.kind, c.title, c.member_count, c.last_seq, m.last_read_seq,
