@@ -38,8 +38,6 @@ export class ConversationModel {
   lastSeq: number;
   /** Events the log must have gained since the conversation was created (creation excluded). */
   appended = 0;
-  /** Events of lost races that are in the log and that the projector must have refused (counted in `appended`). */
-  refusedForSure = 0;
   /** Events of lost races that may or may not have reached the log (refused by the gateway, or by the projector). */
   refusedMaybe = 0;
   private readonly lastReadSent = new Map<string, number>();
@@ -159,13 +157,6 @@ export class ConversationModel {
     if (users.size) m.reactions.set(emoji, users);
     else m.reactions.delete(emoji);
     this.appendedAt(seq);
-  }
-
-  /** A send acked with a seq after the sender's removal: in the log, refused by the projector, shown nowhere. */
-  sendLost(seq: number): void {
-    this.seqs.push(seq);
-    this.appended++;
-    this.refusedForSure++;
   }
 
   /** A change refused because it lost a race: the gateway may have appended it before the projector said no. */
