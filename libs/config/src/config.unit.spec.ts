@@ -135,7 +135,8 @@ describe('loadConfig', () => {
 
   it('bounds the work of one connection by default, and wants the hard write buffer cap above the soft one', () => {
     expect(loadConfig({})).toMatchObject({
-      CHAT_MAX_QUERIES_IN_FLIGHT: 4, CHAT_MAX_ANSWER_BYTES: 1024 * 1024,
+      CHAT_MAX_QUERIES_IN_FLIGHT: 4, CHAT_MAX_ANSWER_BYTES: 512 * 1024,
+      CHAT_ANSWER_BYTES_RATE: 2 * 1024 * 1024, CHAT_ANSWER_BYTES_BURST: 4 * 1024 * 1024,
       CHAT_WRITE_BUFFER_SOFT_BYTES: 2 * 1024 * 1024, CHAT_WRITE_BUFFER_HARD_BYTES: 16 * 1024 * 1024,
     });
     expect(loadConfig({ CHAT_MAX_QUERIES_IN_FLIGHT: '1', CHAT_MAX_ANSWER_BYTES: '65536' })).toMatchObject({ CHAT_MAX_QUERIES_IN_FLIGHT: 1, CHAT_MAX_ANSWER_BYTES: 65_536 });
