@@ -49,7 +49,8 @@ export class QueriesService {
     // The newest that fit: the client pages back from the first one, as always.
     const budget = this.budget();
     const messages = budget.trailing(page.messages);
-    this.spent('history', budget, spent);
+    // A trimmed page still read every row of it: the answer bytes charged are what was read.
+    this.spent('history', budget, spent, page.messages.length / Math.max(1, messages.length));
     return { messages, hasMore: page.hasMore || messages.length < page.messages.length };
   }
 
@@ -121,9 +122,9 @@ export class QueriesService {
     return new AnswerBudget(this.config.CHAT_MAX_ANSWER_BYTES);
   }
 
-  private spent(query: 'sync' | 'history' | 'conversation:list', budget: AnswerBudget, meter: AnswerMeter): void {
+  private spent(query: 'sync' | 'history' | 'conversation:list', budget: AnswerBudget, meter: AnswerMeter, readPerAnswered = 1): void {
     metrics.answerBytes.inc({ query }, budget.spent);
-    meter(budget.spent);
+    meter(Math.round(budget.spent * readPerAnswered));
   }
 
   /** FORBIDDEN for a conversation the user is not in, whether it exists or not. */
