@@ -73,7 +73,7 @@ export async function stepUntilSaturated(
 ): Promise<{ steps: RateStep[]; best: RateStep | undefined }> {
   const steps: RateStep[] = [];
   let rate = opts.start;
-  for (let i = 0; i < (opts.maxSteps ?? 14); i++) {
+  for (let i = 0; i < (opts.maxSteps ?? 24); i++) {
     const step = await runAtRate(pool, sends, Math.round(rate), opts.seconds, `${opts.tag}${i}`, opts.fanout, opts.cpu);
     steps.push(step);
     onStep(step);
