@@ -17,6 +17,9 @@ const HARD_BYTES = 2 * 1024 * 1024;
 const ENVELOPE = 1024;
 const BODY = 'x'.repeat(16 * 1024);
 
+/** The answer-byte buckets out of the way, where a test is about the other work limits. */
+const ANSWERS_UNLIMITED = { CHAT_ANSWER_BYTES_RATE: String(1024 ** 3), CHAT_ANSWER_BYTES_BURST: String(4 * 1024 ** 3) };
+
 type Answer = { ok: boolean; messages?: Message[]; hasMore?: boolean; error?: { code: string; retryAfterMs?: number } };
 
 /**
@@ -67,7 +70,7 @@ const size = (answer: unknown) => Buffer.byteLength(JSON.stringify(answer));
 describe('the work one connection can have in flight', () => {
   // Event budgets out of the way: every RATE_LIMITED here comes from the work limits.
   const sys = useSystem('bounds', {
-    ...UNLIMITED,
+    ...UNLIMITED, ...ANSWERS_UNLIMITED,
     CHAT_MAX_ANSWER_BYTES: String(ANSWER_BYTES),
     CHAT_WRITE_BUFFER_SOFT_BYTES: String(SOFT_BYTES),
     CHAT_WRITE_BUFFER_HARD_BYTES: String(HARD_BYTES),
@@ -185,5 +188,50 @@ describe('the work one connection can have in flight', () => {
     expect(Object.keys(message!.reactions!)).toHaveLength(MAX_DISTINCT_REACTIONS);
     expect(message!.reactions![emoji(0)]).toEqual(['bob', 'alice']);
     expect(message!.reactions![':raced:']).toBeUndefined();
+  });
+});
+
+describe('the answer bytes one connection is sent a second', () => {
+  const RATE = 1024 * 1024;
+  const sys = useSystem('answers', {
+    ...UNLIMITED,
+    CHAT_MAX_ANSWER_BYTES: String(ANSWER_BYTES),
+    CHAT_ANSWER_BYTES_RATE: String(RATE),
+    CHAT_ANSWER_BYTES_BURST: String(RATE),
+  });
+
+  it('refuses a client paging faster than its answer budget RATE_LIMITED with retryAfterMs, and one honouring it gets every message once', async () => {
+    const alice = await sys().connect('alice');
+    const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob'] });
+    const conversationId = conversation.id;
+    const acks = await Promise.all(Array.from({ length: 200 }, (_, i) => alice.ok('message:send', { conversationId, clientMsgId: `big-${i}`, body: BODY })));
+    const sent = acks.map((a) => a.seq).sort((a, b) => a - b);
+    await caughtUp(sys().ns);
+
+    const bob = await sys().connect('bob');
+    const pages: Message[][] = [];
+    const refusals: number[] = [];
+    let beforeSeq: number | undefined;
+    for (;;) {
+      const page = (await bob.request('history', { conversationId, limit: 20, ...(beforeSeq !== undefined && { beforeSeq }) })) as Answer;
+      if (!page.ok) {
+        expect(page.error).toEqual(expect.objectContaining({ code: 'RATE_LIMITED', retryAfterMs: expect.any(Number) }));
+        refusals.push(page.error!.retryAfterMs!);
+        // What the contract asks of a client: try again once retryAfterMs has passed.
+        await new Promise((r) => setTimeout(r, page.error!.retryAfterMs!));
+        continue;
+      }
+      pages.unshift(page.messages!);
+      if (!page.hasMore) break;
+      beforeSeq = page.messages![0]!.seq;
+    }
+    // 3.3 MB of messages through a 1 MiB/s budget: refused on the way, each refusal with a
+    // wait that pays back what was read, and nothing missing or twice.
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.every((ms) => ms > 0 && ms <= 10_000)).toBe(true);
+    expect(pages.flat().map((m) => m.seq)).toEqual(sent);
+    // Another user's connection has a budget of its own.
+    const carol = await sys().connect('carol');
+    expect(await carol.request('conversation:list', {})).toEqual(expect.objectContaining({ ok: true }));
   });
 });
