@@ -121,7 +121,10 @@ describe('redelivery to the projector', () => {
     // The failures happened, and the projector retried past them.
     const [{ last_value }] = await query<{ last_value: string }>(sys().ns, 'SELECT last_value FROM public.inbox_write_attempts');
     expect(Number(last_value)).toBeGreaterThan(4);
-    expect(sys().app.output().match(/batch failed; retrying/g)?.length).toBeGreaterThanOrEqual(4);
+    // Commits of several partitions share one statement, and a failed group is retried one
+    // partition at a time inside the group commit: how many of the four failures reach a
+    // pump (and its log) depends on how the batches were grouped, but some always do.
+    expect(sys().app.output().match(/batch failed; retrying/g)?.length).toBeGreaterThanOrEqual(1);
 
     await expectAppliedOnce(b, conversations, ledger);
     await expectNothingLost(sys().ns, ledger, { url: sys().app.url, members, cursors });
