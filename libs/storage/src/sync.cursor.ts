@@ -1,3 +1,5 @@
+import { decodeOpaque, encodeOpaque } from './opaque.cursor';
+
 /**
  * The sync cursor: one watermark per partition (the projector checkpoint the reader saw),
  * opaque to clients. Everything at or below a watermark was committed when it was read,
@@ -10,18 +12,12 @@ export interface SyncCursor {
 const VERSION = 1;
 
 export function encodeCursor(cursor: SyncCursor): string {
-  return Buffer.from(JSON.stringify({ v: VERSION, w: cursor.watermarks })).toString('base64url');
+  return encodeOpaque({ v: VERSION, w: cursor.watermarks });
 }
 
 /** `undefined` for anything that is not a cursor this server wrote. */
 export function decodeCursor(text: string): SyncCursor | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
+  const raw = decodeOpaque(text);
   const r = raw as { v?: unknown; w?: unknown };
   if (typeof raw !== 'object' || raw === null || r.v !== VERSION || !Array.isArray(r.w) || r.w.length > 4096) return undefined;
   if (!r.w.every((n) => Number.isSafeInteger(n) && n >= 0)) return undefined;
