@@ -204,15 +204,8 @@ export class ConversationModel {
   }
 }
 
-export interface ComparableMessage {
-  seq: number;
-  senderId: string;
-  clientMsgId: string;
-  body: string;
-  deleted: boolean;
-  edited: boolean;
-  reactions: Record<string, string[]>;
-}
+/** A model message as `toEqual` compares it with a served one: reactions as sorted lists. */
+export type ComparableMessage = Omit<ModelMessage, 'reactions'> & { reactions: Record<string, string[]> };
 
 export function comparable(m: Message): ComparableMessage {
   return {
