@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { AckResults, ClientPayload } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { Config } from '@chat/config';
 import { decide, evolve, messageRef, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef, type MessageSent } from '@chat/domain';
-import { appendEvent, ProjectionWatch, type Names } from '@chat/messaging';
-import { CONFIG, JETSTREAM, NAMES, TIERED } from '@chat/platform';
+import { appendEvent, ProjectionWatch, type LogPublisher, type Names } from '@chat/messaging';
+import { CONFIG, LOG_PUBLISHER, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
 import { directConversationId, groupConversationId } from './ids';
@@ -32,7 +31,7 @@ export class CommandsService {
   constructor(
     @Inject(CONFIG) private readonly config: Config,
     @Inject(NAMES) private readonly names: Names,
-    @Inject(JETSTREAM) private readonly js: JetStreamClient,
+    @Inject(LOG_PUBLISHER) private readonly log: LogPublisher,
     private readonly readModel: ReadModelRepository,
     private readonly conversations: ConversationCache,
     private readonly watch: ProjectionWatch,
@@ -63,7 +62,7 @@ export class CommandsService {
     const [event] = accepted(
       decide({ type: 'CreateConversation', conversationId: id, kind: p.type, creator: caller.userId, members, at, ...(p.title !== undefined && { title: p.title }) }, undefined),
     );
-    const appended = await appendEvent(this.js, this.names, partition, event!, { msgId: this.names.createMsgId(id), origin: caller.origin });
+    const appended = await appendEvent(this.log, this.names, partition, event!, { msgId: this.names.createMsgId(id), origin: caller.origin });
     await this.watch.waitFor(partition, appended.seq, PROJECTION_WAIT_MS);
     // A racing create of the same direct pair may have won; the read model says which.
     const stored = await this.conversations.refresh(id);
@@ -122,7 +121,7 @@ export class CommandsService {
     const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
     const [event] = accepted(decide({ type: 'MarkRead', conversationId: p.conversationId, userId: caller.userId, seq: p.seq, at: new Date().toISOString() }, c));
     if (p.seq <= (lastSent.get(p.conversationId) ?? 0)) return {};
-    await appendEvent(this.js, this.names, c.partition, event!, { origin: caller.origin });
+    await appendEvent(this.log, this.names, c.partition, event!, { origin: caller.origin });
     lastSent.set(p.conversationId, p.seq);
     return {};
   }
@@ -160,7 +159,7 @@ export class CommandsService {
    * If the projection is slow, the answer comes after PROJECTION_WAIT_MS all the same.
    */
   private async appendConfirmed(caller: Caller, c: ConversationRecord, event: ConversationEvent): Promise<number> {
-    const { seq } = await appendEvent(this.js, this.names, c.partition, event, { origin: caller.origin });
+    const { seq } = await appendEvent(this.log, this.names, c.partition, event, { origin: caller.origin });
     if (!(await this.watch.waitFor(c.partition, seq, PROJECTION_WAIT_MS))) return seq;
     const refused = await this.readModel.rejection(c.partition, seq);
     // CONFLICT and NO_CHANGE mean "already so": an idempotent success.

@@ -1,12 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry } from '@chat/connections';
-import { ProjectionWatch, type Names } from '@chat/messaging';
-import { AdminGuard, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
+import { ProjectionWatch, type LogPublisher, type Names } from '@chat/messaging';
+import { AdminGuard, JETSTREAM_MANAGER, LOG_PUBLISHER, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
 import { ChatGateway } from './chat.gateway';
 import { CommandsService } from './commands.service';
@@ -71,9 +71,9 @@ export class GatewayModule {
         },
         {
           provide: SendDeduplicator,
-          inject: [JETSTREAM, JETSTREAM_MANAGER, NAMES, ProjectionWatch, ReadModelRepository],
-          useFactory: (js: JetStreamClient, jsm: JetStreamManager, names: Names, watch: ProjectionWatch, rm: ReadModelRepository) =>
-            new SendDeduplicator(js, jsm, names, watch, rm, config.CHAT_DUPLICATE_WINDOW),
+          inject: [LOG_PUBLISHER, JETSTREAM_MANAGER, NAMES, ProjectionWatch, ReadModelRepository],
+          useFactory: (log: LogPublisher, jsm: JetStreamManager, names: Names, watch: ProjectionWatch, rm: ReadModelRepository) =>
+            new SendDeduplicator(log, jsm, names, watch, rm, config.CHAT_DUPLICATE_WINDOW),
         },
         {
           provide: NodeDelivery,

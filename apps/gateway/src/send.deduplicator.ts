@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { AckResults } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { ConversationEvent, MessageSent } from '@chat/domain';
 import type { ReadModelRepository, SentMessage } from '@chat/storage';
-import { appendEvent, type Appended, type Names, type ProjectionWatch } from '@chat/messaging';
+import { appendEvent, type Appended, type LogPublisher, type Names, type ProjectionWatch } from '@chat/messaging';
 
 /** How long a send waits for a lagging projection before answering UNAVAILABLE (the client retries with the same id). */
 const CONFIRM_WAIT_MS = 5_000;
@@ -34,7 +34,7 @@ export class SendDeduplicator {
   private readonly lookup: SharedLookup;
 
   constructor(
-    private readonly js: JetStreamClient,
+    private readonly log: LogPublisher,
     private readonly jsm: JetStreamManager,
     private readonly names: Names,
     private readonly watch: ProjectionWatch,
@@ -49,7 +49,7 @@ export class SendDeduplicator {
     const projectedBefore = this.watch.reached(partition);
     const [original, appended] = await Promise.all([
       this.lookup.find(senderId, clientMsgId),
-      appendEvent(this.js, this.names, partition, event, { msgId: this.names.sendMsgId(senderId, clientMsgId), origin }),
+      appendEvent(this.log, this.names, partition, event, { msgId: this.names.sendMsgId(senderId, clientMsgId), origin }),
     ]);
     // An original of another conversation is a reuse whatever its seq: seqs of different
     // partitions are not comparable (and the window, per stream, did not see it).

@@ -5,3 +5,4 @@ export * from './publish';
 export * from './settle';
 export * from './delivery.wire';
 export * from './projection.watch';
+export * from './jetstream.publisher';

@@ -1,5 +1,5 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { ConversationEvent } from '@chat/domain';
+import type { LogPublisher } from './jetstream.publisher';
 import { HEADERS, type Names } from './names';
 
 export interface Appended {
@@ -62,7 +62,7 @@ function atEndOfTurn<T>(work: () => Promise<T>): Promise<T> {
 
 /** Appends one event to its conversation's subject and waits for the stream's ack. */
 export async function appendEvent(
-  js: JetStreamClient,
+  log: LogPublisher,
   names: Names,
   partition: number,
   event: ConversationEvent,
@@ -70,6 +70,6 @@ export async function appendEvent(
 ): Promise<Appended> {
   const subject = names.conversationSubject(partition, event.conversationId);
   const data = encodeLogged(event, opts.origin);
-  const ack = await atEndOfTurn(() => js.publish(subject, data, { timeout: opts.timeoutMs ?? 5_000, ...(opts.msgId !== undefined && { msgID: opts.msgId }) }));
+  const ack = await atEndOfTurn(() => log.publish(subject, data, { timeout: opts.timeoutMs ?? 5_000, ...(opts.msgId !== undefined && { msgID: opts.msgId }) }));
   return { seq: ack.seq, duplicate: ack.duplicate };
 }

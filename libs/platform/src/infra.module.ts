@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
-import { connectNats, ensureStreams, Names } from '@chat/messaging';
+import { connectNats, ensureStreams, JetStreamPublisher, Names } from '@chat/messaging';
 import { BlobStore, createPool, ensureDatabase, ensureProjectionSchema, migrate, TieredMessages, TIMELINE } from '@chat/storage';
 import { createLogger } from './logger';
 import { createRedis } from './redis.client';
 import { sharedExports, sharedProviders } from './shared.providers';
-import { BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS, TIERED } from './tokens';
+import { BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOG_PUBLISHER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS, TIERED } from './tokens';
 
 /** The cold tier's store as configured (CHAT_S3_*). */
 export function blobStoreOf(config: Config): BlobStore {
@@ -80,13 +80,14 @@ export class InfraModule implements OnApplicationShutdown {
         { provide: TIERED, inject: [PG_POOL, BLOBS], useFactory: (pool: Pool, blobs: BlobStore) => new TieredMessages(pool, blobs) },
         { provide: JETSTREAM, inject: [NATS], useFactory: (nc: NatsConnection) => jetstream(nc) },
         { provide: JETSTREAM_MANAGER, inject: [NATS], useFactory: (nc: NatsConnection) => jetstreamManager(nc) },
+        { provide: LOG_PUBLISHER, inject: [NATS], useFactory: (nc: NatsConnection) => new JetStreamPublisher(nc) },
         {
           provide: REDIS,
           useFactory: () => createRedis(config),
         },
         ...sharedProviders,
       ],
-      exports: [CONFIG, LOGGER, NAMES, NODE_ID, PG_POOL, NATS, JETSTREAM, JETSTREAM_MANAGER, REDIS, BLOBS, TIERED, ...sharedExports],
+      exports: [CONFIG, LOGGER, NAMES, NODE_ID, PG_POOL, NATS, JETSTREAM, JETSTREAM_MANAGER, LOG_PUBLISHER, REDIS, BLOBS, TIERED, ...sharedExports],
     };
   }
 

@@ -3,6 +3,8 @@ export const CONFIG = Symbol('CONFIG');
 export const NATS = Symbol('NATS');
 export const JETSTREAM = Symbol('JETSTREAM');
 export const JETSTREAM_MANAGER = Symbol('JETSTREAM_MANAGER');
+/** Appends to the log (`LogPublisher`): JetStream publishes without nats.js's per-request costs. */
+export const LOG_PUBLISHER = Symbol('LOG_PUBLISHER');
 export const PG_POOL = Symbol('PG_POOL');
 export const REDIS = Symbol('REDIS');
 export const NAMES = Symbol('NAMES');
