@@ -15,6 +15,8 @@ describe('bad input', () => {
     const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob'] });
     const ok = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'first', body: 'hello' });
     const id = conversation.id;
+    // The send is acked once it is in the log; its rows come with the projection.
+    await caughtUp(sys().ns);
     const before = await footprint(sys().ns);
 
     const cases: Array<[string, string, unknown, string]> = [
@@ -65,6 +67,7 @@ describe('bad input', () => {
     // Still serving, and nothing above wrote anything.
     const history = await alice.ok('history', { conversationId: id });
     expect(history.messages.map((m) => m.clientMsgId)).toEqual(['first']);
+    await caughtUp(sys().ns);
     expect(await footprint(sys().ns)).toEqual(before);
   });
 
