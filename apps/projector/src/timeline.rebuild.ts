@@ -89,7 +89,10 @@ export class TimelineRebuild {
       await guard.query('BEGIN');
       await createProjectionTables(guard, TIMELINE, fresh);
       await guard.query('COMMIT');
-      freshPool = createPool(this.deps.databaseUrl, names.partitions + 1, fresh);
+      // Commits into the fresh copy need not wait for the WAL flush: a crash before the
+      // swap throws the copy away, and the swap's own commit (synchronous, on the live
+      // pool) flushes the WAL up to it, everything replayed before included.
+      freshPool = createPool(this.deps.databaseUrl, names.partitions + 1, fresh, { asyncCommit: true });
       const repository = new ProjectionRepository(freshPool, TIMELINE, { takesSwapLock: false });
       await repository.checkpoints(names.allPartitions());
       // The fresh schema has no archived tier yet: everything it replays is hot.

@@ -26,14 +26,22 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-/** A pool whose unqualified table names resolve in `schema` (a projection's), then public. */
-export function createPool(url: string, max = 10, schema?: string): Pool {
+/**
+ * A pool whose unqualified table names resolve in `schema` (a projection's), then public.
+ * `asyncCommit`: commits do not wait for the WAL flush (only for writes that are redone
+ * from the log if lost, such as a rebuild's fresh schema).
+ */
+export function createPool(url: string, max = 10, schema?: string, opts: { asyncCommit?: boolean } = {}): Pool {
+  const settings = [
+    ...(schema !== undefined ? [`-c search_path=${quoteIdent(schema)},public`] : []),
+    ...(opts.asyncCommit ? ['-c synchronous_commit=off'] : []),
+  ];
   const pool = new Pool({
     connectionString: url,
     max,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
-    ...(schema !== undefined && { options: `-c search_path=${quoteIdent(schema)},public` }),
+    ...(settings.length > 0 && { options: settings.join(' ') }),
   });
   // An idle client that loses its server emits here; without a listener that would crash the process.
   pool.on('error', () => undefined);
