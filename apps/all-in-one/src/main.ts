@@ -8,7 +8,7 @@ import { Supervisor } from './supervisor';
  * What `npm start` and `npm run up` run: a supervisor of two processes, so that the work
  * spreads over more than one core. `front` serves everything on PORT (gateway, web
  * client, admin API, and health and metrics for both); `worker` runs the projector, the
- * notifier and the archiver. The configuration is checked here first, once.
+ * notifier, the archiver and the webhooks. The configuration is checked here first, once.
  */
 const config = loadConfigOrExit();
 new Supervisor({

@@ -11,10 +11,11 @@ import { PushDecisionsController } from './push-decisions.controller';
 import { RebuildService } from './rebuild.service';
 import { StorageController } from './storage.controller';
 import { UsersController } from './users.controller';
+import { WebhooksController } from './webhooks.controller';
 
 /** The admin REST API: bearer CHAT_ADMIN_TOKEN on every route. */
 @Module({
-  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController, AdminPageController, PushDecisionsController],
+  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController, AdminPageController, PushDecisionsController, WebhooksController],
   providers: [
     AdminGuard,
     RebuildService,

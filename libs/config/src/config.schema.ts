@@ -1,9 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { parseDuration } from './duration';
+// The pure rules alone (not @chat/push, whose providers the supervisor has no use for).
+import { checkPushTarget } from '../../push/src/push.target';
 
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789abcdef';
 const DEV_ADMIN_TOKEN = 'dev-only-admin-token';
+const DEV_WEBHOOK_SECRET = 'dev-only-integrator-webhook-secret';
 
 const int = (min: number, max: number) =>
   z.string().regex(/^\d+$/, `expected an integer from ${min} to ${max}`).transform(Number).pipe(z.number().int().min(min).max(max));
@@ -126,6 +129,16 @@ export const configSchema = z.object({
     .default([]),
   /** One provider call (connect, answer) at most this long; the try then counts as failed and is retried later. */
   CHAT_PUSH_TIMEOUT: duration.pipe(z.number().min(100, 'expected at least 100ms').max(60_000, 'expected at most 60s')).default(5_000),
+  /** Where every conversation event is POSTed (apps/webhooks); unset: no webhooks. Its target rules are checked in loadConfig. */
+  CHAT_WEBHOOK_URL: z.string().optional(),
+  /** Keys the HMAC-SHA256 signature of every webhook call; required with CHAT_WEBHOOK_URL in production. */
+  CHAT_WEBHOOK_SECRET: z.string().min(16, 'expected at least 16 characters').optional(),
+  /** CHAT_WEBHOOK_URL on loopback, over http: too (local receivers, tests); off in production unless set. */
+  CHAT_WEBHOOK_ALLOW_LOOPBACK: flag.optional(),
+  /** One webhook call (connect to answer) at most this long; then it counts as failed and is tried again. */
+  CHAT_WEBHOOK_TIMEOUT: duration.pipe(z.number().min(100, 'expected at least 100ms').max(60_000, 'expected at most 60s')).default(5_000),
+  /** Webhook calls in flight per partition, each conversation one at a time (1: strictly one after the other per partition). */
+  CHAT_WEBHOOK_CONCURRENCY: int(1, 256).default(8),
   CHAT_FCM_PROJECT_ID: z.string().min(1).optional(),
   CHAT_FCM_CLIENT_EMAIL: z.string().min(1).optional(),
   CHAT_FCM_PRIVATE_KEY: z.string().min(1).optional(),
@@ -156,10 +169,11 @@ export const configSchema = z.object({
 type Parsed = z.infer<typeof configSchema>;
 
 export interface Config
-  extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN' | 'CHAT_ALLOWED_ORIGINS' | 'CHAT_PUSH_ALLOW_LOOPBACK' | 'CHAT_PROJECTOR_PARTITIONS' | 'CHAT_ID_SECRET'> {
+  extends Omit<Parsed, 'CHAT_JWT_SECRET' | 'CHAT_ADMIN_TOKEN' | 'CHAT_ALLOWED_ORIGINS' | 'CHAT_PUSH_ALLOW_LOOPBACK' | 'CHAT_PROJECTOR_PARTITIONS' | 'CHAT_ID_SECRET' | 'CHAT_WEBHOOK_ALLOW_LOOPBACK'> {
   /** The partitions this projector owns: CHAT_PROJECTOR_PARTITIONS, or every partition. */
   CHAT_PROJECTOR_PARTITIONS: number[];
   CHAT_PUSH_ALLOW_LOOPBACK: boolean;
+  CHAT_WEBHOOK_ALLOW_LOOPBACK: boolean;
   CHAT_JWT_SECRET: string;
   CHAT_ADMIN_TOKEN: string;
   /** Origins (`scheme://host[:port]`), as listed. */
@@ -217,6 +231,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return fallback;
   };
   const jwtSecret = secret('CHAT_JWT_SECRET', DEV_JWT_SECRET);
+  const webhookLoopback = parsed.CHAT_WEBHOOK_ALLOW_LOOPBACK ?? !production;
+  let webhookSecret = parsed.CHAT_WEBHOOK_SECRET;
+  if (parsed.CHAT_WEBHOOK_URL !== undefined) {
+    // The push targets' rules (https, public addresses, plain spelling), without their host
+    // list: the operator names this URL. Names are judged again by their addresses at each connect.
+    const target = checkPushTarget(parsed.CHAT_WEBHOOK_URL, { allowLoopback: webhookLoopback });
+    if (!target.ok) {
+      const loopback = /loopback/.test(target.reason) && !webhookLoopback ? '; loopback needs CHAT_WEBHOOK_ALLOW_LOOPBACK=1' : '';
+      throw new ConfigError('CHAT_WEBHOOK_URL', `${target.reason}${loopback} (got ${JSON.stringify(withoutQuery(parsed.CHAT_WEBHOOK_URL))})`);
+    }
+    if (webhookSecret === undefined) {
+      if (production) throw new ConfigError('CHAT_WEBHOOK_SECRET', 'required with CHAT_WEBHOOK_URL when NODE_ENV=production');
+      warnings.push(`CHAT_WEBHOOK_SECRET is not set: signing webhooks with the DEVELOPMENT value ${JSON.stringify(DEV_WEBHOOK_SECRET)}; never run like this in production`);
+      webhookSecret = DEV_WEBHOOK_SECRET;
+    }
+  }
   return {
     ...parsed,
     CHAT_JWT_SECRET: jwtSecret,
@@ -227,8 +257,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     CHAT_ALLOWED_ORIGINS: allowedOrigins,
     // A user registering http://localhost could make the server call its own services.
     CHAT_PUSH_ALLOW_LOOPBACK: parsed.CHAT_PUSH_ALLOW_LOOPBACK ?? !production,
+    CHAT_WEBHOOK_ALLOW_LOOPBACK: webhookLoopback,
+    CHAT_WEBHOOK_SECRET: webhookSecret,
     warnings,
   };
+}
+
+/** A URL as it may be printed: its query (which may carry a key) left out. */
+function withoutQuery(text: string): string {
+  const cut = text.search(/[?#]/);
+  return cut < 0 ? text : `${text.slice(0, cut)}?...`;
 }
 
 /** `https://a.example:8443` of an http(s) URL with nothing after its origin but `/`; else undefined. */

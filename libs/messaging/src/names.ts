@@ -3,8 +3,8 @@ import { isConversationId } from '@chat/domain';
 /** Names a node id may take: one NATS subject token. */
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Readers of the log with one durable consumer per partition: the projection, the notifier. */
-export type ProjectionName = 'timeline' | 'notifier';
+/** Readers of the log with one durable consumer per partition: the projection, the notifier, the integrator webhooks. */
+export type ProjectionName = 'timeline' | 'notifier' | 'webhooks';
 
 /**
  * The only place that builds a stream, subject, consumer, header or Redis key name. Every
@@ -133,6 +133,14 @@ export class Names {
   /** Redis key held for CHAT_PUSH_COALESCE after a user was woken: one wake-up per window. */
   pushCoalesceKey(userId: string): string {
     return `${this.namespace}:push:{${userId}}`;
+  }
+
+  /**
+   * Redis hash partition -> what the webhook sender last reported of it (last error, last
+   * delivery), for `GET /v1/admin/webhooks`. One hash tag: one slot.
+   */
+  webhookStatusKey(): string {
+    return `${this.namespace}:webhooks:{${this.namespace}:webhooks}`;
   }
 
   /** Redis key that lets one `typing: start` per user and conversation through every 3 s. */

@@ -61,7 +61,30 @@ export async function resetProjectionConsumer(
   projection: ProjectionName,
   p: number,
   afterSeq: number,
-  opts: { maxAckPending: number; ackPolicy: AckPolicy; ackWaitMs: number },
+  opts: ConsumerSettings,
+): Promise<string> {
+  return resetConsumer(jsm, names, projection, p, afterSeq + 1, opts);
+}
+
+export interface ConsumerSettings {
+  maxAckPending: number;
+  ackPolicy: AckPolicy;
+  ackWaitMs: number;
+}
+
+/**
+ * Deletes a durable consumer of partition `p` (if there is one) and creates it again to
+ * start at stream sequence `startSeq`, reading its settings back. JetStream cannot move a
+ * consumer: this is how one is moved (a projection after its checkpoint, the webhooks to
+ * where an operator replays them from).
+ */
+export async function resetConsumer(
+  jsm: JetStreamManager,
+  names: Names,
+  projection: ProjectionName,
+  p: number,
+  startSeq: number,
+  opts: ConsumerSettings,
 ): Promise<string> {
   const stream = names.stream(p);
   const durable = names.consumer(projection, p);
@@ -74,7 +97,7 @@ export async function resetProjectionConsumer(
     durable_name: durable,
     ack_policy: opts.ackPolicy,
     deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: afterSeq + 1,
+    opt_start_seq: startSeq,
     max_ack_pending: opts.maxAckPending,
     ack_wait: nanos(opts.ackWaitMs),
     max_deliver: -1,

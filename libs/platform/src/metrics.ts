@@ -41,5 +41,11 @@ export const metrics = {
   projectorBatchSeconds: new Histogram({ name: 'chat_projector_batch_seconds', help: 'Time to load, fold and commit one batch', buckets: latencyBuckets, registers: [registry] }),
   projectionLag: new Gauge({ name: 'chat_projection_lag_events', help: 'Events in the log not yet projected, per partition', labelNames: ['partition'], registers: [registry] }),
   deliveryFailures: new Counter({ name: 'chat_live_delivery_failures_total', help: 'Committed events whose live delivery was given up (their clients catch up by sync)', registers: [registry] }),
+  webhookCalls: new Counter({
+    name: 'chat_webhooks_total',
+    help: 'Integrator webhook outcomes: delivered (a 2xx), failed (one call that was not; it is tried again), skipped (an event nobody sees)',
+    labelNames: ['result'],
+    registers: [registry],
+  }),
   projectedEvents: new Counter({ name: 'chat_projected_events_total', help: 'Events projected (applied or refused by the rules)', registers: [registry] }),
 };

@@ -8,3 +8,5 @@ export * from './push.target';
 export * from './guarded.http';
 export * from './circuit.breaker';
 export * from './push.sender';
+// The one helper of the providers' internals that other callers of HTTP endpoints need.
+export { retryAfterMs } from './push.http';

@@ -16,7 +16,11 @@ export interface WebhookOptions {
   now?: () => number;
 }
 
-function sign(secret: string, timestamp: string, body: string): string {
+/**
+ * `x-chat-signature` of a call: `sha256=` and the hex HMAC-SHA256 of `<timestamp>.<body>`.
+ * Push wake-ups and integrator webhooks (apps/webhooks) are signed alike.
+ */
+export function signWebhook(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
@@ -38,7 +42,7 @@ export function verifyWebhookSignature(
     const nowSec = opts.nowSec ?? Math.floor(Date.now() / 1000);
     if (Math.abs(nowSec - Number(ts)) > opts.toleranceSec) return false;
   }
-  const expected = Buffer.from(sign(secret, ts, Buffer.isBuffer(body) ? body.toString('utf8') : body), 'utf8');
+  const expected = Buffer.from(signWebhook(secret, ts, Buffer.isBuffer(body) ? body.toString('utf8') : body), 'utf8');
   const given = Buffer.from(header, 'utf8');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
@@ -78,7 +82,7 @@ export class WebhookProvider implements PushProvider {
     const timestamp = String(Math.floor(this.now() / 1000));
     const res = await this.http.post({
       url: target.url,
-      headers: { 'content-type': 'application/json', 'x-chat-timestamp': timestamp, 'x-chat-signature': sign(this.secret, timestamp, body) },
+      headers: { 'content-type': 'application/json', 'x-chat-timestamp': timestamp, 'x-chat-signature': signWebhook(this.secret, timestamp, body) },
       body,
       timeoutMs: this.timeoutMs,
       allowLoopback: this.policy.allowLoopback,

@@ -12,3 +12,4 @@ export * from './tiered-messages';
 export * from './archive.repository';
 export * from './push.repository';
 export * from './group.commit';
+export * from './webhook.repository';
