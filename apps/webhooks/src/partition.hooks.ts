@@ -43,6 +43,8 @@ export interface PartitionHooksDeps {
   batchSize: number;
   /** The consumer's ack wait: events held say they are still at work twice per wait. */
   ackWaitMs: number;
+  /** The pause before try `attempt + 1` (default retryDelayMs). */
+  retryDelay?: (attempt: number, retryAfterMs?: number) => number;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
@@ -184,9 +186,11 @@ export class PartitionHooks {
     const current = () => generation === this.generation && !this.stopping;
     const p = this.deps.partition;
     const last = batch[batch.length - 1]!.seq;
-    while (!(await this.deps.projected(p, last, PROJECTION_WAIT_MS))) {
+    for (let attempt = 1; !(await this.deps.projected(p, last, PROJECTION_WAIT_MS)); attempt++) {
       if (!current()) return;
       this.deps.log.warn({ partition: p, seq: last }, 'webhooks wait for the projection to reach their events');
+      // A wait that ends at once (no projection to watch) must not spin.
+      await this.pause((this.deps.retryDelay ?? retryDelayMs)(attempt));
     }
     const entries = batch.map((m) => this.entryOf(m));
     let resolved: Map<number, HookedEvent> | undefined;
@@ -196,7 +200,7 @@ export class PartitionHooks {
         resolved = await this.deps.resolve(p, entries);
       } catch (err) {
         this.deps.log.error({ partition: p, err: (err as Error).message }, 'reading the events of webhooks failed; will retry');
-        await this.pause(retryDelayMs(attempt));
+        await this.pause((this.deps.retryDelay ?? retryDelayMs)(attempt));
       }
     }
     if (!current()) return;
@@ -242,7 +246,7 @@ export class PartitionHooks {
       if (attempt === 1 || attempt % 10 === 0) {
         this.deps.log.warn({ partition: p, id: item.hook.id, attempt, err: outcome.error }, 'webhook call failed; will retry');
       }
-      await this.pause(retryDelayMs(attempt, outcome.retryAfterMs));
+      await this.pause((this.deps.retryDelay ?? retryDelayMs)(attempt, outcome.retryAfterMs));
     }
   }
 

@@ -33,7 +33,7 @@ export function parseReplayArgs(argv: string[], partitionCount: number): ReplayA
           const seq = Number(v);
           if (!Number.isSafeInteger(seq) || seq < 1) return `--from ${v}: a seq is at least 1`;
           from = { seq };
-        } else if (ISO_TIME.test(v) && !Number.isNaN(Date.parse(v))) {
+        } else if (isIsoTime(v)) {
           from = { time: new Date(v) };
         } else return `--from ${JSON.stringify(v)}: not a seq nor an ISO time with a zone (2025-01-31T12:00:00Z)`;
         break;
@@ -54,6 +54,15 @@ export function parseReplayArgs(argv: string[], partitionCount: number): ReplayA
   }
   if (!from) return '--from is required';
   return { from, follow, ...(partitions && { partitions }) };
+}
+
+/** The form of ISO_TIME, and a real date and time (JavaScript reads 30 February as 2 March). */
+function isIsoTime(text: string): boolean {
+  if (!ISO_TIME.test(text)) return false;
+  const [y, mo, d, h, mi, sec] = text.split(/[-T:.Z+]/).map(Number) as [number, number, number, number, number, number?];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  const realDay = day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
+  return realDay && h < 24 && mi < 60 && (sec === undefined || Number.isNaN(sec) || sec < 60) && !Number.isNaN(Date.parse(text));
 }
 
 function partitionList(text: string, count: number): number[] | string {

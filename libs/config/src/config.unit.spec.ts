@@ -205,6 +205,41 @@ describe('loadConfig', () => {
     },
   );
 
+  it('leaves webhooks off without CHAT_WEBHOOK_URL; with it, takes only https to a public host, or loopback where allowed', () => {
+    const off = loadConfig({});
+    expect([off.CHAT_WEBHOOK_URL, off.CHAT_WEBHOOK_SECRET]).toEqual([undefined, undefined]);
+    expect(off).toMatchObject({ CHAT_WEBHOOK_TIMEOUT: 5000, CHAT_WEBHOOK_CONCURRENCY: 8 });
+    const prod = { NODE_ENV: 'production', CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN, CHAT_WEBHOOK_SECRET: 'w'.repeat(16) };
+    expect(loadConfig({ ...prod, CHAT_WEBHOOK_URL: 'https://hooks.example.com/chat?key=k' })).toMatchObject({
+      CHAT_WEBHOOK_URL: 'https://hooks.example.com/chat?key=k', CHAT_WEBHOOK_SECRET: 'w'.repeat(16), CHAT_WEBHOOK_ALLOW_LOOPBACK: false, warnings: [],
+    });
+    for (const url of [
+      'http://hooks.example.com/x', 'ftp://hooks.example.com/x', 'https://user:pw@hooks.example.com/x', 'https://10.0.0.5/x', 'https://169.254.169.254/x',
+      'https://[fd00::1]/x', 'https://2130706433/x', 'https://127.0.0.1/x', 'http://localhost:8080/x', 'not a url',
+    ]) {
+      const err = refusal({ ...prod, CHAT_WEBHOOK_URL: url });
+      expect([url, err.variable]).toEqual([url, 'CHAT_WEBHOOK_URL']);
+    }
+    expect(refusal({ ...prod, CHAT_WEBHOOK_URL: 'http://127.0.0.1:9/x' }).message).toMatch(/loopback needs CHAT_WEBHOOK_ALLOW_LOOPBACK=1/);
+    // The refusal names the URL without its query, which may hold a key.
+    expect(refusal({ ...prod, CHAT_WEBHOOK_URL: 'https://10.0.0.5/x?key=secret' }).message).not.toMatch(/secret/);
+    // Loopback, over http too: on by default outside production, or when asked for.
+    expect(loadConfig({ CHAT_WEBHOOK_URL: 'http://127.0.0.1:9000/hooks', CHAT_WEBHOOK_SECRET: 'w'.repeat(16) }).CHAT_WEBHOOK_ALLOW_LOOPBACK).toBe(true);
+    expect(loadConfig({ ...prod, CHAT_WEBHOOK_ALLOW_LOOPBACK: '1', CHAT_WEBHOOK_URL: 'http://[::1]:9000/hooks' }).CHAT_WEBHOOK_URL).toBe('http://[::1]:9000/hooks');
+    expect(refusal({ CHAT_WEBHOOK_ALLOW_LOOPBACK: '0', CHAT_WEBHOOK_URL: 'http://127.0.0.1:9000/hooks' }).variable).toBe('CHAT_WEBHOOK_URL');
+    expect(refusal({ CHAT_WEBHOOK_TIMEOUT: '50ms' }).variable).toBe('CHAT_WEBHOOK_TIMEOUT');
+    expect(refusal({ CHAT_WEBHOOK_CONCURRENCY: '0' }).variable).toBe('CHAT_WEBHOOK_CONCURRENCY');
+  });
+
+  it('signs webhooks with a development secret and a warning outside production, and requires CHAT_WEBHOOK_SECRET in production', () => {
+    const dev = loadConfig({ CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN, CHAT_WEBHOOK_URL: 'https://hooks.example.com/chat' });
+    expect(dev.CHAT_WEBHOOK_SECRET).toMatch(/dev-only/);
+    expect(dev.warnings).toEqual([expect.stringMatching(/^CHAT_WEBHOOK_SECRET is not set/)]);
+    const err = refusal({ NODE_ENV: 'production', CHAT_JWT_SECRET: SECRET, CHAT_ADMIN_TOKEN: ADMIN, CHAT_WEBHOOK_URL: 'https://hooks.example.com/chat' });
+    expect(err.message).toBe('config: CHAT_WEBHOOK_SECRET: required with CHAT_WEBHOOK_URL when NODE_ENV=production');
+    expect(refusal({ CHAT_WEBHOOK_SECRET: 'short' }).variable).toBe('CHAT_WEBHOOK_SECRET');
+  });
+
   it('refuses a CHAT_JWT_SECRET shorter than 32 characters', () => {
     const err = refusal({ CHAT_JWT_SECRET: 's'.repeat(31) });
     expect(err.message.startsWith('config: CHAT_JWT_SECRET: ')).toBe(true);
