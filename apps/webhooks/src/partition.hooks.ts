@@ -161,7 +161,9 @@ export class PartitionHooks {
         await this.subscribe();
         return;
       } catch (err) {
-        this.deps.log.error({ partition: this.deps.partition, err: (err as Error).message }, 'reopening the webhook consumer failed; will retry');
+        // A replay deletes the consumer and creates it again: a moment without one is expected.
+        const level = attempt <= 5 ? 'info' : 'error';
+        this.deps.log[level]({ partition: this.deps.partition, attempt, err: (err as Error).message }, 'reopening the webhook consumer failed; will retry');
         await this.pause(Math.min(100 * 2 ** attempt, MAX_RESTART_PAUSE_MS));
       }
     }

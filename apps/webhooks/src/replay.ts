@@ -106,7 +106,8 @@ async function follow(jsm: JetStreamManager, names: Names, stretches: Stretch[],
     if (done) break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  out(`${tty ? '\n' : ''}done: ${total} events delivered again in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+  // Events nobody sees (refused by the rules) are passed without a call: they count too.
+  out(`${tty ? '\n' : ''}done: ${total} events replayed in ${((Date.now() - began) / 1000).toFixed(1)} s`);
 }
 
 main().catch((err: Error) => {
