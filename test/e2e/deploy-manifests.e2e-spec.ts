@@ -56,7 +56,7 @@ describe('deploy/k8s', () => {
   it('runs every app with probes on /readyz and /healthz, a disruption budget and a configuration the apps accept', () => {
     const deployments = ofKind('Deployment');
     const apps = deployments.map((d) => d.spec.template.spec.containers[0].command.join(' '));
-    for (const app of ['gateway', 'projector', 'notifier', 'archiver', 'api']) expect(apps.some((c) => c.includes(`dist/apps/${app}/src/main.js`))).toBe(true);
+    for (const app of ['gateway', 'projector', 'notifier', 'archiver', 'api', 'webhooks']) expect(apps.some((c) => c.includes(`dist/apps/${app}/src/main.js`))).toBe(true);
     for (const d of deployments) {
       const container = d.spec.template.spec.containers[0];
       expect(existsSync(join(ROOT, container.command[1]))).toBe(true);
@@ -89,6 +89,8 @@ describe('deploy/k8s', () => {
     const config = loadConfig(envOf(projectors[0]!));
     expect(owned.sort((a, b) => a - b)).toEqual(Array.from({ length: config.CHAT_PARTITIONS }, (_, p) => p));
     for (const d of projectors) expect(d.spec.strategy.type).toBe('Recreate');
+    // The webhook consumers have one reader: order per conversation.
+    expect(byName('Deployment', 'chat-webhooks').spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
     expect(config.CHAT_STREAM_REPLICAS).toBe(3);
     expect(config.CHAT_NATS_URL).toHaveLength(3);
     expect(config.CHAT_REDIS_CLUSTER).toBe(true);

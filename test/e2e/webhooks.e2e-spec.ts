@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatEvent } from '@chat/contracts';
-import { ROOT } from '../support/app-process';
+import { freePort, ROOT } from '../support/app-process';
 import { waitForEvents } from '../support/clients';
 import { appendRaw, caughtUp, query } from '../support/inspect';
 import { TEST_ADMIN_TOKEN, UNLIMITED } from '../support/namespace';
 import { startSystem, type TestSystem } from '../support/system';
 import { waitFor } from '../support/wait';
+import { hookOf } from '../../apps/webhooks/src/hook';
+import { WebhookClient } from '../../apps/webhooks/src/webhook.client';
 import { adminWebhooks, HOOK_SECRET, idsOf, visibleEvents, WebhookReceiver, webhooksCaughtUp } from '../support/webhook-receiver';
 
 jest.setTimeout(120_000);
@@ -191,6 +195,41 @@ describe('integrator webhooks', () => {
       expect({ url, code: run.code }).toEqual({ url, code: 1 });
       expect(run.stderr).toContain(`config: CHAT_WEBHOOK_URL: `);
       expect(run.stderr).toContain(reason);
+    }
+  });
+});
+
+describe('the receiver example of docs/operations.md', () => {
+  it('takes signed calls, drops a repeat by id, and refuses a call signed with another secret', async () => {
+    const doc = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
+    const code = /<!-- webhook receiver example[^>]*-->\n```js\n([\s\S]*?)\n```/.exec(doc)?.[1];
+    expect(code).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'chat-receiver-'));
+    const port = await freePort();
+    writeFileSync(join(dir, 'webhook-receiver.mjs'), code!);
+    const child = spawn(process.execPath, [join(dir, 'webhook-receiver.mjs')], { env: { ...process.env, WEBHOOK_SECRET: HOOK_SECRET, PORT: String(port) } });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const url = `http://127.0.0.1:${port}/hooks`;
+    const signed = new WebhookClient({ url, secret: HOOK_SECRET, timeoutMs: 2_000, allowLoopback: true });
+    const forged = new WebhookClient({ url, secret: 'another-secret-0123456789abc', timeoutMs: 2_000, allowLoopback: true });
+    try {
+      const sent = hookOf('g_doc', 3, { type: 'message', conversationId: 'g_doc', seq: 3, senderId: 'ann', clientMsgId: 'c1', body: 'hi', sentAt: new Date().toISOString() });
+      const read = hookOf('g_doc', 4, { type: 'read', conversationId: 'g_doc', userId: 'bob', seq: 3 });
+      await waitFor('the example to listen', async () => (await signed.post(sent)).ok);
+      expect(await signed.post(sent)).toEqual({ ok: true, status: 204 });
+      expect(await signed.post(read)).toEqual({ ok: true, status: 204 });
+      expect(await forged.post(hookOf('g_doc', 5, read.event))).toEqual({ ok: false, error: '401' });
+      await waitFor('its two lines', () => stdout.trim().split('\n').length >= 2);
+      expect(stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+        { type: 'message', conversationId: 'g_doc', seq: 3, senderId: 'ann' },
+        { type: 'read', conversationId: 'g_doc', seq: 4 },
+      ]);
+    } finally {
+      signed.close();
+      forged.close();
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
