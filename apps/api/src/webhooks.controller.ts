@@ -6,7 +6,7 @@ import type { RedisClient } from '@chat/connections';
 import type { Names } from '@chat/messaging';
 import { AdminGuard, CONFIG, JETSTREAM_MANAGER, NAMES, REDIS } from '@chat/platform';
 import { positionOf, webhookConsumer } from '../../webhooks/src/webhook.consumers';
-import { readWebhookStatus } from '../../webhooks/src/webhook.status';
+import { readWebhookStatus, type PartitionReport } from '../../webhooks/src/webhook.status';
 import { decodePage, encodePage, pageQuery, parse } from './admin.routes';
 
 /**
@@ -30,7 +30,8 @@ export class WebhooksController {
     const after = decodePage(z.number().int().min(0).max(1023), cursor) ?? -1;
     const all = this.names.allPartitions().filter((p) => p > after);
     const page = all.slice(0, limit);
-    const reports = await readWebhookStatus(this.redis, this.names);
+    // The reports are a view: without Redis the route still answers with what JetStream says.
+    const reports = await readWebhookStatus(this.redis, this.names).catch(() => new Map<number, PartitionReport>());
     const partitions = await Promise.all(
       page.map(async (partition) => {
         const stream = this.names.stream(partition);

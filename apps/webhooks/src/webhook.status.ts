@@ -24,6 +24,7 @@ export class StatusBoard {
   private readonly reports = new Map<number, Omit<PartitionReport, 'reportedAt' | 'retrying'> & { failing: Set<number> }>();
   private readonly dirty = new Set<number>();
   private timer?: NodeJS.Timeout;
+  private warnedAt = 0;
 
   constructor(
     private readonly redis: RedisClient,
@@ -81,7 +82,11 @@ export class StatusBoard {
     } catch (err) {
       // Written again with the next change; deliveries do not wait for the view.
       for (const p of Object.keys(fields)) this.dirty.add(Number(p));
-      this.log.warn({ err: (err as Error).message }, 'writing the webhook status failed');
+      // Once a minute at most while Redis is away: the flush is tried every second.
+      if (Date.now() - this.warnedAt >= 60_000) {
+        this.warnedAt = Date.now();
+        this.log.warn({ err: (err as Error).message }, 'writing the webhook status failed; the admin route shows older reports meanwhile');
+      }
     }
   }
 }

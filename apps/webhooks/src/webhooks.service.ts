@@ -71,9 +71,11 @@ export class WebhooksService implements OnApplicationBootstrap, BeforeApplicatio
   /** Before the connections close: calls in flight end (and are acked when delivered); the rest comes again at the next start. */
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.client) return;
-    // Batches waiting for their projection give up now rather than at the timeout.
+    // The feeds first (they stop taking batches at once), then the watch: batches waiting
+    // for their projection give up now rather than at the wait's timeout.
+    const stopped = Promise.all(this.feeds.map((f) => f.stop()));
     this.watch.stop();
-    await Promise.all(this.feeds.map((f) => f.stop()));
+    await stopped;
     await this.status.stop();
     this.client.close();
   }
