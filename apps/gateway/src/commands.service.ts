@@ -7,9 +7,9 @@ import { appendEvent, ProjectionWatch, type LogPublisher, type Names } from '@ch
 import { CONFIG, LOG_PUBLISHER, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
-import type { OwnWrites } from './own.writes';
 import { directConversationId, groupConversationId } from './ids';
 import { requireMember } from './membership.guard';
+import type { OwnWrites } from './own.writes';
 import { SendDeduplicator } from './send.deduplicator';
 import type { Session } from './token.verifier';
 

@@ -10,7 +10,10 @@ function fakeWatch() {
     waitFor: (partition: number, seq: number) => new Promise<boolean>((resolve) => waits.push({ partition, seq, resolve })),
     advance(partition: number, seq: number) {
       reached.set(partition, seq);
-      for (const w of waits.splice(0)) if (w.partition === partition && w.seq <= seq) w.resolve(true); else waits.push(w);
+      for (const w of waits.splice(0)) {
+        if (w.partition === partition && w.seq <= seq) w.resolve(true);
+        else waits.push(w);
+      }
     },
     timeOut() {
       for (const w of waits.splice(0)) w.resolve(false);
