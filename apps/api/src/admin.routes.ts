@@ -12,6 +12,12 @@ export const pageQuery = z.object({
 export const messagesQuery = pageQuery.extend({
   afterSeq: z.coerce.number().int().min(0).optional(),
   beforeSeq: z.coerce.number().int().min(1).optional(),
+  /**
+   * `asc`: the oldest of the range first, `next` pages forward; `desc`: the latest of the
+   * range (each page still ascending), `next` pages back. Default: `desc` for `beforeSeq`
+   * without `afterSeq`, else `asc`. A cursor keeps the direction of the page that made it.
+   */
+  order: z.enum(['asc', 'desc']).optional(),
 });
 
 export const userIdParam = z.string().regex(USER_ID_PATTERN, 'not a user id');
@@ -72,7 +78,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/admin/users/:userId/connections', summary: "A user's live connections: gateway node, epoch, lease expiry", query: pageQuery, admin: true, responses: { 200: '{ connections, next? }', ...adminErrors } },
   { method: 'get', path: '/v1/admin/users/:userId/push-decisions', summary: "The notifier's decisions for a user, newest recorded first: woken, or why not (online as ranges: seq to toSeq, messages)", query: pageQuery, admin: true, responses: { 200: '{ decisions: [{ id, conversationId, seq, toSeq?, messages?, decision, detail?, at }], next? }', ...adminErrors } },
   { method: 'get', path: '/v1/admin/conversations/:id', summary: 'A conversation with its members (paged by user id)', query: pageQuery, admin: true, responses: { 200: '{ conversation, members, next? }', 404: 'no such conversation', ...adminErrors } },
-  { method: 'get', path: '/v1/admin/conversations/:id/messages', summary: "A conversation's messages by seq, from every storage tier", query: messagesQuery, admin: true, responses: { 200: '{ messages: Message[], next? }', 404: 'no such conversation', 503: 'an archived block of the range is damaged', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/conversations/:id/messages', summary: "A conversation's messages by seq, ascending, from every storage tier: the oldest of the range first, or the latest (order=desc, or beforeSeq alone) paged back", query: messagesQuery, admin: true, responses: { 200: '{ messages: Message[], next? }', 404: 'no such conversation', 503: 'an archived block of the range is damaged', ...adminErrors } },
   { method: 'get', path: '/v1/admin/projections', summary: 'Each projection: per partition stream, last seq, checkpoint, lag in events and seconds; the last rebuild', query: pageQuery, admin: true, responses: { 200: '{ projections, next? }', ...adminErrors } },
   { method: 'post', path: '/v1/admin/projections/:name/rebuild', summary: 'Replay the streams into a fresh copy of the projection, then swap it in', admin: true, responses: { 202: '{ rebuild }', 404: 'no such projection', 409: 'a rebuild is already running', ...adminErrors } },
   { method: 'get', path: '/v1/admin/storage', summary: 'Messages and bytes per storage tier, oldest and newest', admin: true, responses: { 200: '{ tiers, damaged }', ...adminErrors } },

@@ -152,6 +152,9 @@ export class ChatGateway
     data.inFlight++;
     const timer = event === 'sync' || event === 'history' ? metrics.queryLatency.startTimer({ query: event }) : undefined;
     try {
+      // Read-your-writes: a query shows what this connection's commands were acked with.
+      const owed = query ? caller.writes.caughtUp(this.watch) : undefined;
+      if (owed && !(await owed)) return fail('UNAVAILABLE', 'the read models have not caught up with this connection\'s last command yet; retry');
       return { ok: true, ...(await work(caller, parsed.value, socket)) };
     } catch (err) {
       if (err instanceof ChatError) return err.toAck();
