@@ -227,6 +227,7 @@ describe('admin page', () => {
     await until(page, () => document.getElementById('auth-error').innerText === 'The server refused this admin token (wrong token).');
     expect(await page.locator('[data-tab="user"]').isVisible()).toBe(false);
     expect(await page.evaluate(() => window.sessionStorage.length)).toBe(0);
+    await page.screenshot({ path: join(OUTPUT, 'admin-wrong-token.png') });
 
     // The right token: kept for the tab, the form and the error go, the tabs come.
     await page.fill('#token', TEST_ADMIN_TOKEN);

@@ -138,8 +138,8 @@ export async function lookUpConversation(id) {
   await messages.first();
   if (mine !== lookup) return;
   out.replaceChildren(
-    h('h2', {}, c.title ? c.title : (c.type === 'direct' ? 'Direct conversation' : 'Group'), ' ', h('code', { class: 'muted' }, c.id)),
-    details(c),
+    h('h2', {}, c.title ? c.title : c.type === 'direct' ? 'Direct conversation' : 'Group'),
+    h('section', { class: 'part' }, h('h3', {}, 'Conversation'), details(c)),
     h('section', { class: 'part', id: 'conversation-members-part' }, h('h3', {}, 'Members'), members),
     h('section', { class: 'part', id: 'conversation-messages-part' }, h('h3', {}, 'Messages'), messages.element),
   );

@@ -37,10 +37,10 @@ export async function showStorage() {
       { label: 'Detected', cell: (d) => when(d.detectedAt) },
     ], stats.damaged, { id: 'storage-damaged' });
   result().replaceChildren(
-    h('h2', {}, 'Storage per tier'),
-    h('p', { class: 'count', id: 'storage-total' }, count(total.messages) + ' messages in all, ' + bytes(total.bytes) + ' stored.'),
-    tiers,
-    h('h3', {}, 'Damaged blocks'),
-    damaged,
+    h('section', { class: 'part' },
+      h('h3', {}, 'Storage per tier'),
+      h('p', { class: 'count', id: 'storage-total' }, count(total.messages) + ' messages in all, ' + bytes(total.bytes) + ' stored.'),
+      tiers),
+    h('section', { class: 'part' }, h('h3', {}, 'Damaged blocks'), damaged),
   );
 }
