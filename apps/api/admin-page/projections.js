@@ -94,7 +94,7 @@ function rebuildPart(p) {
   if (error) part.append(errorBox(error));
   if (confirming.has(p.name) && !running) {
     part.append(h('div', { class: 'confirm', role: 'group', 'aria-label': 'confirm the rebuild' },
-      h('p', {}, 'A rebuild replays every event of every partition into a fresh copy of the tables, catches up with the live projector, then swaps the copy in. It takes about an hour per 50 million events.'),
+      h('p', {}, 'A rebuild replays every event of every partition into a fresh copy of the tables, catches up with the live projector, then swaps the copy in. It reads the whole log: on a large deployment, hours.'),
       h('button', { type: 'button', class: 'danger', id: 'rebuild-start', onclick: () => start(p.name) }, 'Start the rebuild'),
       h('button', { type: 'button', id: 'rebuild-cancel', onclick: () => { confirming.delete(p.name); render(); } }, 'Cancel'),
     ));
