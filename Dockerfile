@@ -12,7 +12,6 @@ ENV NODE_ENV=production PORT=3000
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/apps/api/admin-page ./apps/api/admin-page
 COPY --from=build /app/deploy/migrations ./deploy/migrations
 COPY --from=build /app/deploy/projections ./deploy/projections
 # Read at run time: the web client, the SDK it loads, the admin page.
