@@ -44,7 +44,7 @@ CREATE TABLE membership_periods (
 );
 CREATE INDEX membership_periods_by_user ON membership_periods (user_id, conversation_id);
 
--- Every visible conversation event, as the client sees it (payload = PROTOCOL.md Event,
+-- Every visible conversation event, as the client sees it (payload = docs/protocol.md Event,
 -- messages folded with their edits, deletion and reactions). This is the hot tier:
 -- partitioned by month of the event's time, so that a month the archiver has emptied is
 -- dropped whole; the archiver keeps partitions ready around the current month.

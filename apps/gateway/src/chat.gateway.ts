@@ -27,7 +27,7 @@ import { RateLimits } from './rate-limiter';
 import { SessionsService } from './sessions.service';
 import { TypingRelay } from './typing.relay';
 
-/** Socket.IO events -> commands and queries, each answered with a PROTOCOL.md ack. */
+/** Socket.IO events -> commands and queries, each answered with a docs/protocol.md ack. */
 @WebSocketGateway()
 export class ChatGateway
   implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown

@@ -39,7 +39,7 @@ export interface ChatClientEvents {
 const DEDUPE_KEEP = 10_000;
 
 /**
- * The client side of PROTOCOL.md: connect with a token, sync from the stored cursor after
+ * The client side of docs/protocol.md: connect with a token, sync from the stored cursor after
  * every (re)connect, drop duplicates by (conversationId, seq), send through an outbox that
  * retries with the same clientMsgId across reconnects, and throttle typing.
  */

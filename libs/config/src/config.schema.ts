@@ -52,7 +52,7 @@ const partitionList = z.string().transform((text, ctx) => {
   return [...owned].sort((a, b) => a - b);
 });
 
-/** Every environment variable of PROTOCOL.md that exists so far, with its quick-start default. */
+/** Every environment variable of docs/protocol.md that exists so far, with its quick-start default. */
 export const configSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: int(1, 65535).default(3000),

@@ -1,4 +1,4 @@
-/** PROTOCOL.md "Shapes": what clients receive. */
+/** docs/protocol.md "Shapes": what clients receive. */
 
 export interface Message {
   type: 'message';
@@ -45,7 +45,7 @@ export interface ConversationSummary {
   peerId?: string;
 }
 
-/** A conversation summary lists its members up to this many (PROTOCOL.md, "Read state, sender's view"). */
+/** A conversation summary lists its members up to this many (docs/protocol.md, "Read state, sender's view"). */
 export const SUMMARY_MEMBERS_MAX = 20;
 
 export interface ConversationChanged {
