@@ -37,7 +37,7 @@ export interface ChatClientOptions {
 export interface ChatClientEvents {
   /**
    * Every conversation event once per (conversation, seq): live, from sync, and this
-   * client's own commands (sends, edits, deletes, reactions, membership changes, reads)
+   * client's own commands (sends, edits, deletes, reactions, creations and membership changes, reads)
    * made from their acks, since the server sends those to the other connections only.
    */
   event: (event: ChatEvent) => void;

@@ -69,6 +69,13 @@ describe('ownEvent', () => {
     expect(ownEvent('read', { conversationId: 'g_1', seq: 12 }, {}, 'alice')).toEqual({ type: 'read', conversationId: 'g_1', userId: 'alice', seq: 12 });
   });
 
+  it("makes the creation event from a create's answer", () => {
+    const conversation = { id: 'g_1', type: 'group' as const, members: ['alice', 'bob'], createdBy: 'alice', createdAt: 'T', lastSeq: 3 };
+    expect(ownEvent('conversation:create', { type: 'group', members: ['bob'] }, { conversation }, 'alice')).toEqual({
+      type: 'conversation', conversationId: 'g_1', seq: 3, change: 'created', userIds: ['alice', 'bob'], conversation,
+    });
+  });
+
   it('makes nothing of queries', () => {
     expect(ownEvent('history', { conversationId: 'g_1' }, { messages: [], hasMore: false }, 'alice')).toBeUndefined();
     expect(ownEvent('typing', { conversationId: 'g_1', state: 'start' }, {}, 'alice')).toBeUndefined();

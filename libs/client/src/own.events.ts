@@ -40,6 +40,13 @@ export function ownEvent<E extends keyof AckResults>(
         op: command === 'reaction:add' ? 'add' : 'remove',
       };
     }
+    case 'conversation:create': {
+      // A new conversation's last seq is its creation. Creating a direct pair again answers
+      // the existing one: this event then holds the seq of its latest event, which, when the
+      // app has seen it, keeps it out of the stream, and otherwise gives way to it (below).
+      const c = (result as AckResults['conversation:create']).conversation;
+      return { type: 'conversation', conversationId: c.id, seq: c.lastSeq, change: 'created', userIds: c.members, conversation: c };
+    }
     case 'conversation:add_members':
     case 'conversation:remove_members': {
       const p = payload as ClientPayload<'conversation:add_members'>;
