@@ -170,4 +170,21 @@ describe('the client SDK against the real server', () => {
     expect(history.filter((m) => m.body === 'before the reload')).toHaveLength(1);
     expect(ned.events.filter((e) => e.type === 'message' && e.body === 'before the reload')).toHaveLength(1);
   });
+
+  it('tries again, with backoff, when its token function fails, and connects once it answers', async () => {
+    let calls = 0;
+    const chat = new ChatClient({
+      url: sys().app.url, requestTimeoutMs: 3_000,
+      token: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('the token service is down');
+        return tokenFor('olga');
+      },
+    });
+    clients.push(chat);
+    chat.connect();
+    await chat.ready();
+    expect(calls).toBe(2);
+    expect(chat.userId).toBe('olga');
+  });
 });

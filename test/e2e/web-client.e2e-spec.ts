@@ -73,8 +73,6 @@ describe('the web client in headless Chromium', () => {
     await p.page.fill('#text', text);
     await p.page.press('#text', 'Enter');
   }
-  const bodies = (p: Person) => texts(p.page, '#messages .msg .body');
-  const conversationNames = (p: Person) => texts(p.page, '#conversations .conv .name');
 
   it('shows only the sign-in form first, refuses a bad name in words, and keeps the sign-in across a reload', async () => {
     const dora = await open('dora');
@@ -262,5 +260,47 @@ describe('the web client in headless Chromium', () => {
     await until(alice.page, '#member-list li', ['alice (you)', 'bob\nonline', 'dave\nonline']);
     await until(bob.page, '#subtitle', ['3 members, 2 online']);
     await shot(carol, 'phone-carol-left');
+  });
+
+  it('notices going offline at once, keeps what is sent meanwhile in a visible outbox, across a reload, and sends it when back', async () => {
+    const alice = people.find((p) => p.name === 'alice')!;
+    const bob = people.find((p) => p.name === 'bob')!;
+    await alice.page.click('#conversations .conv >> text=bob');
+    await bob.page.click('#conversations .conv >> text=alice');
+    await bob.context.setOffline(true);
+    // From navigator.onLine: no waiting for the socket's ping timeout.
+    await bob.page.waitForSelector('#offline', { state: 'visible', timeout: 5_000 });
+    expect(await bob.page.evaluate(() => navigator.onLine)).toBe(false);
+    expect(await bob.page.locator('#offline').innerText()).toBe('You are offline. New messages will appear when you are back.');
+    await send(bob, 'written offline');
+    await until(bob.page, '#messages .msg.pending .body', ['written offline']);
+    expect(await bob.page.locator('#messages .msg.pending .sending').innerText()).toBe('◷ sending…');
+    expect(await bob.page.locator('#offline').innerText()).toBe('You are offline. 1 message waiting to be sent. New messages will appear when you are back.');
+    // The banner stays in view however the messages scroll.
+    await bob.page.locator('#messages').evaluate((ol: any) => (ol.scrollTop = 0));
+    expect(await bob.page.locator('#offline').boundingBox()).toMatchObject({ y: 0 });
+    await shot(bob, 'desktop-bob-offline');
+    await send(alice, 'while you were away 1');
+    await send(alice, 'while you were away 2');
+    await until(alice.page, '#messages .msg.mine .tick', ['✓✓', '✓', '✓']); // bob has not seen them
+
+    // Bob reloads while the server is out of reach (the network is back, the socket is not):
+    // still signed in, the conversation still open, the unsent message still there and counted.
+    let blocked = true;
+    await bob.context.routeWebSocket(/\/socket\.io\//, (ws) => (blocked ? ws.close() : ws.connectToServer()));
+    await bob.context.setOffline(false);
+    await bob.page.reload();
+    await bob.page.waitForSelector('#app', { state: 'visible' });
+    await until(bob.page, '#offline', ['Connecting to the server… 1 message waiting to be sent. New messages will appear when you are back.']);
+    await until(bob.page, '#title', ['alice']);
+    await until(bob.page, '#messages .msg.pending .body', ['written offline']);
+    await shot(bob, 'desktop-bob-reloaded-unreachable');
+    blocked = false;
+    await bob.page.waitForSelector('#offline', { state: 'hidden', timeout: 30_000 });
+    await until(bob.page, '#messages .msg.pending .body', []);
+    await until(bob.page, '#messages .msg .body', ['This message was deleted', 'are you there, bob?', 'yes, hi', 'line one\nline two', 'while you were away 1', 'while you were away 2', 'written offline']);
+    await until(alice.page, '#messages .msg .body', ['This message was deleted', 'are you there, bob?', 'yes, hi', 'line one\nline two', 'while you were away 1', 'while you were away 2', 'written offline']);
+    await until(alice.page, '#messages .msg.mine .tick', ['✓✓', '✓✓', '✓✓']);
+    await shot(bob, 'desktop-bob-back');
   });
 });

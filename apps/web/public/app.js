@@ -8,7 +8,7 @@ import { errorText, people } from './format.js';
 import { renderList } from './list.js';
 import { renderBanner, watchNetwork } from './network.js';
 import {
-  addConversation, addHistory, applyEvent, applyReceipts, conversationName, lastSeqOf, mergeSummaries, othersIn, peerOf, reset, SMALL_GROUP, state, typingIn,
+  addConversation, addHistory, applyEvent, applyReceipts, conversationName, lastSeqOf, mergeSummaries, othersIn, peerOf, reset, saveKnown, SMALL_GROUP, state, typingIn,
 } from './store.js';
 import { initThread, renderThread, resetUi, toBottom } from './thread.js';
 
@@ -96,6 +96,7 @@ function start(me) {
 function wire(c) {
   c.on('status', (up) => {
     state.connected = up;
+    if (!up) state.presence.clear(); // unknown until the next connection asks again
     if (up) {
       void refreshList();
       watched.clear(); // subscriptions end with the connection
@@ -312,12 +313,13 @@ function draw() {
   renderDetails();
   renderTyping();
   renderBanner();
+  saveKnown();
 }
 
 function subtitle(c) {
   if (c.type === 'direct') {
-    const peer = peerOf(c);
-    return peer && state.presence.get(peer) === 'online' ? 'online' : peer ? 'offline' : '';
+    const status = state.presence.get(peerOf(c));
+    return status === 'online' ? 'online' : status === 'offline' ? 'offline' : '';
   }
   const others = othersIn(c.id);
   const on = others.filter((u) => state.presence.get(u) === 'online').length;

@@ -15,8 +15,13 @@ export function initCompose(client, changed) {
   onChange = changed;
 }
 
+/** The box grows with its text (up to a few lines); empty, it is one line again. */
 function grow() {
   const t = $('text');
+  if (!t.value) {
+    t.style.height = '';
+    return;
+  }
   t.style.height = 'auto';
   t.style.height = `${Math.min(t.scrollHeight + 2, 140)}px`;
 }

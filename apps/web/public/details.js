@@ -72,7 +72,7 @@ export function renderDetails() {
   const items = members.map((u) => h('li', {},
     h('span', { class: `dot${u === state.me || state.presence.get(u) === 'online' ? ' online' : ''}` }),
     u === state.me ? `${u} (you)` : u,
-    h('span', { class: 'hint' }, u === state.me ? '' : state.presence.get(u) === 'online' ? 'online' : 'offline')));
+    h('span', { class: 'hint' }, u === state.me ? '' : state.presence.get(u) ?? '')));
   if (members.length < c.memberCount) items.push(h('li', { class: 'hint' }, `${c.memberCount - members.length} more`));
   $('member-list').replaceChildren(...items);
   $('add-members').hidden = !group;

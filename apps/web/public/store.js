@@ -41,20 +41,31 @@ export function reset(me) {
     for (const [id, members] of Object.entries(known.members ?? {})) state.members.set(id, new Set(members));
     for (const id of known.exact ?? []) state.exact.add(id);
     for (const [id, markers] of Object.entries(known.markers ?? {})) state.markers.set(id, new Map(Object.entries(markers)));
+    for (const c of known.conversations ?? []) state.conversations.set(c.id, c);
+    for (const m of known.thread ?? []) messagesOf(m.conversationId).set(m.seq, m);
   } catch {
     /* nothing usable: learned again from events */
   }
 }
 
+/** How many of the open conversation's latest messages a reload shows before the server answers. */
+const KEEP_MESSAGES = 50;
+
 let saveTimer;
-/** Members and others' markers are not in every answer (older servers): kept for the next reload. */
-function saveKnown() {
+/**
+ * Kept for the next reload: members and others' markers (not in every answer of older
+ * servers), and the list and the open conversation's latest messages, so that a reload
+ * without a connection still shows where one was (and the outbox beside it).
+ */
+export function saveKnown() {
   clearTimeout(saveTimer);
   saveTimer = setTimeout(() => {
     const members = Object.fromEntries([...state.members].map(([id, m]) => [id, [...m]]));
     const markers = Object.fromEntries([...state.markers].map(([id, m]) => [id, Object.fromEntries(m)]));
+    const conversations = [...state.conversations.values()];
+    const thread = state.open ? [...messagesOf(state.open).values()].sort((a, b) => a.seq - b.seq).slice(-KEEP_MESSAGES) : [];
     try {
-      localStorage.setItem(knownKey(), JSON.stringify({ members, exact: [...state.exact], markers }));
+      localStorage.setItem(knownKey(), JSON.stringify({ members, exact: [...state.exact], markers, conversations, thread }));
     } catch {
       /* storage full: it is only a cache */
     }
@@ -158,6 +169,7 @@ export function applyEvent(e, isRead) {
   c.lastSeq = Math.max(c.lastSeq, e.seq);
   const list = messagesOf(id);
   if (e.type === 'message') {
+    const known = list.has(e.seq); // shown from before a reload: counted then
     list.set(e.seq, e);
     learnMembers(id, [e.senderId], false);
     state.typing.get(id)?.delete(e.senderId);
@@ -165,7 +177,7 @@ export function applyEvent(e, isRead) {
       c.lastMessage = e;
       c.lastActivityAt = e.sentAt;
     }
-    if (e.senderId !== state.me && e.seq > c.lastReadSeq && !isRead(id)) {
+    if (!known && e.senderId !== state.me && e.seq > c.lastReadSeq && !isRead(id)) {
       c.unread += 1;
       if (mentionsMe(e)) c.unreadMentions = (c.unreadMentions ?? 0) + 1;
     }

@@ -186,7 +186,7 @@ function pendingBubble(o) {
     h('div', { class: 'body' }, o.body),
     h('div', { class: 'meta' }, h('time', { datetime: o.createdAt }, timeOf(o.createdAt)), failed
       ? h('span', { class: 'failure' }, `Not sent: ${errorText(o.error)}`)
-      : h('span', { class: 'tick', title: 'Sending' }, '◷ sending')),
+      : h('span', { class: 'sending', title: 'Waiting to be sent' }, '◷ sending…')),
     failed && h('div', { class: 'actions', style: 'display:flex' }, h('button', { type: 'button', onclick: () => {
       state.outbox.delete(o.clientMsgId);
       onChange();

@@ -85,10 +85,16 @@ export class ChatClient {
       withCredentials: true,
       auth: (cb) => {
         const t = options.token;
-        void Promise.resolve(typeof t === 'function' ? t() : t).then((token) => {
-          this.me = options.userId ?? tokenSubject(token) ?? this.me;
-          cb({ token });
-        });
+        Promise.resolve()
+          .then(() => (typeof t === 'function' ? t() : t))
+          .then(
+            (token) => {
+              this.me = options.userId ?? tokenSubject(token) ?? this.me;
+              cb({ token });
+            },
+            // No token this time: this attempt fails and Socket.IO tries again with its backoff.
+            () => this.socket.io.engine?.close(),
+          );
       },
     });
     this.typingThrottle = new TypingThrottle((conversationId, state) => {
