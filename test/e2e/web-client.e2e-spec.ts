@@ -69,6 +69,8 @@ describe('the web client in headless Chromium', () => {
       throw new Error(`${selector}: wanted ${JSON.stringify(want)}, shows ${JSON.stringify(await texts(page, selector))} (${(err as Error).message.split('\n')[0]})`);
     });
   }
+  /** Opens the conversation the list names so. */
+  const pick = (p: Person, name: string) => p.page.click(`#conversations .conv:has(.name:text-is("${name}"))`);
   async function send(p: Person, text: string): Promise<void> {
     await p.page.fill('#text', text);
     await p.page.press('#text', 'Enter');
@@ -95,10 +97,25 @@ describe('the web client in headless Chromium', () => {
     expect(await visible(dora.page, '#signin')).toBe(false);
     expect(await visible(dora.page, '#compose')).toBe(false); // no conversation open
     expect(await dora.page.locator('#empty-list').innerText()).toContain('No conversations yet');
+    // Day separators and list times, in the person's time zone and language (Paris, en-GB here).
+    // (A string, so that the test's compiler leaves the page's dynamic import alone.)
+    expect(await dora.page.evaluate(`(async () => {
+      const { dayOf, listTime } = await import('/app/format.js');
+      const now = new Date('2025-03-02T12:00:00Z');
+      return [dayOf('2025-03-02T08:00:00Z', now), dayOf('2025-03-01T23:30:00Z', now), dayOf('2025-03-01T12:00:00Z', now), dayOf('2025-02-24T12:00:00Z', now), dayOf('2024-12-31T12:00:00Z', now),
+        listTime('2025-03-02T08:00:00Z', now), listTime('2025-02-27T12:00:00Z', now), listTime('2025-02-01T12:00:00Z', now)];
+    })()`)).toEqual(['Today', 'Today', 'Yesterday', 'Monday 24 February', 'Tuesday, 31 December 2024', '09:00', 'Thu', '1 Feb']);
     await dora.page.reload();
     await dora.page.waitForSelector('#app', { state: 'visible' });
     expect(await visible(dora.page, '#signin')).toBe(false);
     expect(await dora.page.locator('#me').innerText()).toBe('dora');
+    // Signing out forgets the session: the sign-in form again, after a reload too.
+    await dora.page.click('#signout');
+    await dora.page.waitForSelector('#signin', { state: 'visible' });
+    expect(await visible(dora.page, '#app')).toBe(false);
+    await dora.page.reload();
+    await dora.page.waitForSelector('#signin', { state: 'visible' });
+    expect(await dora.page.evaluate(() => Object.keys(document.defaultView.localStorage).filter((k: string) => k.startsWith('chat.')))).toEqual([]);
     await dora.context.close();
     people.splice(people.indexOf(dora), 1);
   });
@@ -190,117 +207,161 @@ describe('the web client in headless Chromium', () => {
     // A refusal shows in words where it happened: editing is for one's own messages, deleted ones cannot be reacted to.
     await shot(alice, 'desktop-alice-direct');
     await shot(bob, 'desktop-bob-direct');
+
+    // Alice on a second device, signed in afresh: the conversation is named, with its preview; nothing unread.
+    const again = await signIn('alice');
+    await until(again.page, '#conversations .conv .name', ['bob']);
+    expect(await again.page.locator('#conversations .conv .preview').innerText()).toBe('line one line two');
+    expect(await again.page.locator('#conversations .conv .badge').count()).toBe(0);
+    await again.context.close();
+    people.splice(people.indexOf(again), 1);
   });
 
   it('works for three in a group: its title everywhere, typing of two, seen by, adding someone, leaving; at phone width too', async () => {
-    const alice = people.find((p) => p.name === 'alice')!;
-    const bob = people.find((p) => p.name === 'bob')!;
-    const carol = await signIn('carol', PHONE);
-    await alice.page.click('#new-toggle');
-    await alice.page.check('input[name="kind"][value="group"]');
-    await alice.page.fill('#members', 'bob, carol');
-    await alice.page.fill('#group-title', 'Weekend trip');
-    await alice.page.click('#new button');
-    await until(alice.page, '#title', ['Weekend trip']);
-    await send(alice, 'who is in?');
+    const ann = await signIn('ann');
+    const ben = await signIn('ben');
+    const cat = await signIn('cat', PHONE);
+    // Ann and ben have a direct conversation already.
+    await ann.page.click('#new-toggle');
+    await ann.page.fill('#members', 'ben');
+    await ann.page.click('#new button');
+    await send(ann, 'hi ben');
+    await until(ann.page, '#messages .msg .body', ['hi ben']);
+    await ann.page.click('#new-toggle');
+    await ann.page.check('input[name="kind"][value="group"]');
+    await ann.page.fill('#members', 'ben, cat');
+    await ann.page.fill('#group-title', 'Weekend trip');
+    await ann.page.click('#new button');
+    await until(ann.page, '#title', ['Weekend trip']);
+    await send(ann, 'who is in?');
 
     // Carol, on a phone: the list alone, with the group and its badge; opening it shows the conversation alone.
-    await until(carol.page, '#conversations .conv .name', ['Weekend trip']);
-    await until(carol.page, '#conversations .conv .badge', ['1']);
-    expect(await carol.page.locator('#conversations .conv .preview').innerText()).toBe('alice: who is in?');
-    expect(await visible(carol.page, '#pane')).toBe(false);
-    await shot(carol, 'phone-carol-list');
-    await carol.page.click('#conversations .conv');
-    await until(carol.page, '#messages .msg .body', ['who is in?']);
-    expect(await visible(carol.page, '#sidebar')).toBe(false);
-    expect(await visible(carol.page, '#back')).toBe(true);
-    expect(await carol.page.locator('#messages .msg .who').innerText()).toBe('alice');
+    await until(cat.page, '#conversations .conv .name', ['Weekend trip']);
+    await until(cat.page, '#conversations .conv .badge', ['1']);
+    expect(await cat.page.locator('#conversations .conv .preview').innerText()).toBe('ann: who is in?');
+    expect(await visible(cat.page, '#pane')).toBe(false);
+    await shot(cat, 'phone-cat-list');
+    await cat.page.click('#conversations .conv');
+    await until(cat.page, '#messages .msg .body', ['who is in?']);
+    expect(await visible(cat.page, '#sidebar')).toBe(false);
+    expect(await visible(cat.page, '#back')).toBe(true);
+    expect(await cat.page.locator('#messages .msg .who').innerText()).toBe('ann');
     // Bob's list has both conversations, the group first (newest activity), with its title.
-    await until(bob.page, '#conversations .conv .name', ['Weekend trip', 'alice']);
+    await until(ben.page, '#conversations .conv .name', ['Weekend trip', 'ann']);
 
-    // Alice sees who has seen her message: carol, then everyone once bob has opened it.
-    await until(alice.page, '#messages .seen-by', ['Seen by carol']);
-    await bob.page.click('#conversations .conv >> text=Weekend trip');
-    await until(alice.page, '#messages .seen-by', ['Seen by everyone']);
-    await until(alice.page, '#messages .msg .tick', ['✓✓']);
+    // Alice sees who has seen her message: cat, then everyone once ben has opened it.
+    await until(ann.page, '#messages .seen-by', ['Seen by cat']);
+    await pick(ben, 'Weekend trip');
+    await until(ann.page, '#messages .seen-by', ['Seen by everyone']);
+    await until(ann.page, '#messages .msg .tick', ['✓✓']);
 
-    // Bob and carol type at once: alice reads both names.
-    await bob.page.type('#text', 'me', { delay: 10 });
-    await carol.page.type('#text', 'me too', { delay: 10 });
-    await alice.page.waitForFunction(() => document.getElementById('typing').innerText === 'bob and carol are typing…');
-    await bob.page.press('#text', 'Enter');
-    await until(alice.page, '#messages .msg .body', ['who is in?', 'me']);
-    await alice.page.waitForFunction(() => document.getElementById('typing').innerText === 'carol is typing…');
-    await carol.page.press('#text', 'Enter');
-    await until(alice.page, '#messages .msg .body', ['who is in?', 'me', 'me too']);
-    await alice.page.waitForFunction(() => document.getElementById('typing').innerText === '');
-    await shot(carol, 'phone-carol-group');
+    // Bob and cat type at once: ann reads both names.
+    await ben.page.type('#text', 'me', { delay: 10 });
+    await cat.page.type('#text', 'me too', { delay: 10 });
+    await ann.page.waitForFunction(() => document.getElementById('typing').innerText === 'ben and cat are typing…');
+    await ben.page.press('#text', 'Enter');
+    await until(ann.page, '#messages .msg .body', ['who is in?', 'me']);
+    await ann.page.waitForFunction(() => document.getElementById('typing').innerText === 'cat is typing…');
+    await cat.page.press('#text', 'Enter');
+    await until(ann.page, '#messages .msg .body', ['who is in?', 'me', 'me too']);
+    await ann.page.waitForFunction(() => document.getElementById('typing').innerText === '');
+    // On the phone a tap shows a message's actions: cat reacts to ann's question from the picker.
+    await cat.page.tap('#messages .msg >> nth=0');
+    await cat.page.tap('#messages .msg >> nth=0 >> button:has-text("React")');
+    await cat.page.tap('#messages .picker button:has-text("👍")');
+    await until(ann.page, '#messages .chip', ['👍 1']);
+    await shot(cat, 'phone-cat-group');
 
-    // Alice adds dave from the details panel; dave finds the group in his list, named by its title.
-    await alice.page.click('#details-toggle');
-    await until(alice.page, '#member-list li', ['alice (you)', 'bob online', 'carol online'].map((t) => t.replace(' online', '\nonline')));
-    await alice.page.fill('#add-names', 'dave');
-    await alice.page.click('#add-members button');
-    await until(alice.page, '#member-list li', ['alice (you)', 'bob\nonline', 'carol\nonline', 'dave\noffline']);
-    await alice.page.fill('#add-names', 'no spaces please');
-    await alice.page.click('#add-members button');
-    expect(await alice.page.locator('#details-error').innerText()).toContain('is not a name');
-    const dave = await signIn('dave');
-    await until(dave.page, '#conversations .conv .name', ['Weekend trip']);
-    await shot(alice, 'desktop-alice-group-details');
+    // Alice adds dev from the details panel; dev finds the group in his list, named by its title.
+    await ann.page.click('#details-toggle');
+    await until(ann.page, '#member-list li', ['ann (you)', 'ben online', 'cat online'].map((t) => t.replace(' online', '\nonline')));
+    await ann.page.fill('#add-names', 'dev');
+    await ann.page.click('#add-members button');
+    await until(ann.page, '#member-list li', ['ann (you)', 'ben\nonline', 'cat\nonline', 'dev\noffline']);
+    await ann.page.fill('#add-names', 'no spaces please');
+    await ann.page.click('#add-members button');
+    expect(await ann.page.locator('#details-error').innerText()).toContain('is not a name');
+    const dev = await signIn('dev');
+    await until(dev.page, '#conversations .conv .name', ['Weekend trip']);
+    await shot(ann, 'desktop-ann-group-details');
 
     // Carol leaves (asked once more in place): the group leaves her list; the others see three members.
-    await carol.page.click('#details-toggle');
-    await carol.page.click('#leave');
-    expect(await carol.page.locator('#leave').innerText()).toContain('Really leave?');
-    await carol.page.click('#leave');
-    await carol.page.waitForSelector('#sidebar', { state: 'visible' }); // back to the list, which is empty
-    await carol.page.waitForSelector('#empty-list', { state: 'visible' });
-    expect(await carol.page.locator('#conversations .conv').count()).toBe(0);
-    await until(alice.page, '#member-list li', ['alice (you)', 'bob\nonline', 'dave\nonline']);
-    await until(bob.page, '#subtitle', ['3 members, 2 online']);
-    await shot(carol, 'phone-carol-left');
+    await cat.page.click('#details-toggle');
+    await cat.page.click('#leave');
+    expect(await cat.page.locator('#leave').innerText()).toContain('Really leave?');
+    await cat.page.click('#leave');
+    await cat.page.waitForSelector('#sidebar', { state: 'visible' }); // back to the list, which is empty
+    await cat.page.waitForSelector('#empty-list', { state: 'visible' });
+    expect(await cat.page.locator('#conversations .conv').count()).toBe(0);
+    await until(ann.page, '#member-list li', ['ann (you)', 'ben\nonline', 'dev\nonline']);
+    await until(ben.page, '#subtitle', ['3 members, 2 online']);
+    await shot(cat, 'phone-cat-left');
+
+    // Alice is elsewhere when dev mentions her: the group shows a mention badge and one unread, so does her title.
+    await pick(ann, 'ben');
+    await dev.page.click('#conversations .conv');
+    await send(dev, 'thanks @ann');
+    await until(ann.page, '#conversations .conv:first-child .badge', ['@', '1']);
+    expect(await ann.page.locator('#conversations .conv:first-child .name').innerText()).toBe('Weekend trip');
+    expect(await ann.page.locator('#conversations .conv:first-child .preview').innerText()).toBe('dev: thanks @ann');
+    expect(await ann.page.title()).toBe('(1) chat');
+    // Presence in the list: everyone ann talks to is online.
+    expect(await ann.page.locator('#conversations .conv .dot.online').count()).toBe(2);
+    await shot(ann, 'desktop-ann-mentioned');
+    await pick(ann, 'Weekend trip');
+    await until(ann.page, '#conversations .conv .badge', []);
+    expect(await ann.page.title()).toBe('chat');
   });
 
   it('notices going offline at once, keeps what is sent meanwhile in a visible outbox, across a reload, and sends it when back', async () => {
-    const alice = people.find((p) => p.name === 'alice')!;
-    const bob = people.find((p) => p.name === 'bob')!;
-    await alice.page.click('#conversations .conv >> text=bob');
-    await bob.page.click('#conversations .conv >> text=alice');
-    await bob.context.setOffline(true);
+    const erin = await signIn('erin');
+    const finn = await signIn('finn');
+    await erin.page.click('#new-toggle');
+    await erin.page.fill('#members', 'finn');
+    await erin.page.click('#new button');
+    await send(erin, 'are you there?');
+    await pick(finn, 'erin');
+    await until(finn.page, '#messages .msg .body', ['are you there?']);
+    await until(erin.page, '#messages .msg.mine .tick', ['✓✓']);
+    await finn.context.setOffline(true);
     // From navigator.onLine: no waiting for the socket's ping timeout.
-    await bob.page.waitForSelector('#offline', { state: 'visible', timeout: 5_000 });
-    expect(await bob.page.evaluate(() => navigator.onLine)).toBe(false);
-    expect(await bob.page.locator('#offline').innerText()).toBe('You are offline. New messages will appear when you are back.');
-    await send(bob, 'written offline');
-    await until(bob.page, '#messages .msg.pending .body', ['written offline']);
-    expect(await bob.page.locator('#messages .msg.pending .sending').innerText()).toBe('◷ sending…');
-    expect(await bob.page.locator('#offline').innerText()).toBe('You are offline. 1 message waiting to be sent. New messages will appear when you are back.');
+    await finn.page.waitForSelector('#offline', { state: 'visible', timeout: 5_000 });
+    expect(await finn.page.evaluate(() => navigator.onLine)).toBe(false);
+    expect(await finn.page.locator('#offline').innerText()).toBe('You are offline. New messages will appear when you are back.');
+    await send(finn, 'written offline');
+    await until(finn.page, '#messages .msg.pending .body', ['written offline']);
+    expect(await finn.page.locator('#messages .msg.pending .sending').innerText()).toBe('◷ sending…');
+    expect(await finn.page.locator('#offline').innerText()).toBe('You are offline. 1 message waiting to be sent. New messages will appear when you are back.');
     // The banner stays in view however the messages scroll.
-    await bob.page.locator('#messages').evaluate((ol: any) => (ol.scrollTop = 0));
-    expect(await bob.page.locator('#offline').boundingBox()).toMatchObject({ y: 0 });
-    await shot(bob, 'desktop-bob-offline');
-    await send(alice, 'while you were away 1');
-    await send(alice, 'while you were away 2');
-    await until(alice.page, '#messages .msg.mine .tick', ['✓✓', '✓', '✓']); // bob has not seen them
+    await finn.page.locator('#messages').evaluate((ol: any) => (ol.scrollTop = 0));
+    expect(await finn.page.locator('#offline').boundingBox()).toMatchObject({ y: 0 });
+    await shot(finn, 'desktop-finn-offline');
+    await send(erin, 'while you were away 1');
+    await send(erin, 'while you were away 2');
+    await until(erin.page, '#messages .msg.mine .tick', ['✓✓', '✓', '✓']); // finn has not seen the last two
 
-    // Bob reloads while the server is out of reach (the network is back, the socket is not):
-    // still signed in, the conversation still open, the unsent message still there and counted.
-    let blocked = true;
-    await bob.context.routeWebSocket(/\/socket\.io\//, (ws) => (blocked ? ws.close() : ws.connectToServer()));
-    await bob.context.setOffline(false);
-    await bob.page.reload();
-    await bob.page.waitForSelector('#app', { state: 'visible' });
-    await until(bob.page, '#offline', ['Connecting to the server… 1 message waiting to be sent. New messages will appear when you are back.']);
-    await until(bob.page, '#title', ['alice']);
-    await until(bob.page, '#messages .msg.pending .body', ['written offline']);
-    await shot(bob, 'desktop-bob-reloaded-unreachable');
-    blocked = false;
-    await bob.page.waitForSelector('#offline', { state: 'hidden', timeout: 30_000 });
-    await until(bob.page, '#messages .msg.pending .body', []);
-    await until(bob.page, '#messages .msg .body', ['This message was deleted', 'are you there, bob?', 'yes, hi', 'line one\nline two', 'while you were away 1', 'while you were away 2', 'written offline']);
-    await until(alice.page, '#messages .msg .body', ['This message was deleted', 'are you there, bob?', 'yes, hi', 'line one\nline two', 'while you were away 1', 'while you were away 2', 'written offline']);
-    await until(alice.page, '#messages .msg.mine .tick', ['✓✓', '✓✓', '✓✓']);
-    await shot(bob, 'desktop-bob-back');
+    // Finn reloads while the server does not answer (the network is back; his sign-in
+    // token request hangs): still signed in, the conversation still open, the unsent
+    // message still there and counted.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await finn.context.route('**/v1/dev/token**', async (route) => {
+      await released;
+      await route.continue().catch(() => undefined); // the page that asked may be gone
+    });
+    await finn.context.setOffline(false);
+    await finn.page.reload();
+    await finn.page.waitForSelector('#app', { state: 'visible' });
+    await until(finn.page, '#offline', ['Connecting to the server… 1 message waiting to be sent. New messages will appear when you are back.']);
+    await until(finn.page, '#title', ['erin']);
+    await until(finn.page, '#messages .msg.pending .body', ['written offline']);
+    await shot(finn, 'desktop-finn-reloaded-unreachable');
+    release();
+    await finn.page.waitForSelector('#offline', { state: 'hidden' });
+    await until(finn.page, '#messages .msg.pending .body', []);
+    await until(finn.page, '#messages .msg .body', ['are you there?', 'while you were away 1', 'while you were away 2', 'written offline']);
+    await until(erin.page, '#messages .msg .body', ['are you there?', 'while you were away 1', 'while you were away 2', 'written offline']);
+    await until(erin.page, '#messages .msg.mine .tick', ['✓✓', '✓✓', '✓✓']); // seen by finn
+    await shot(finn, 'desktop-finn-back');
   });
 });

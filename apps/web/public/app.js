@@ -8,7 +8,7 @@ import { errorText, people } from './format.js';
 import { renderList } from './list.js';
 import { renderBanner, watchNetwork } from './network.js';
 import {
-  addConversation, addHistory, applyEvent, applyReceipts, conversationName, lastSeqOf, mergeSummaries, othersIn, peerOf, reset, saveKnown, SMALL_GROUP, state, typingIn,
+  addConversation, addHistory, addSnapshot, applyEvent, applyReceipts, conversationName, lastSeqOf, mergeSummaries, othersIn, peerOf, reset, saveKnown, SMALL_GROUP, state, typingIn,
 } from './store.js';
 import { initThread, renderThread, resetUi, toBottom } from './thread.js';
 
@@ -42,6 +42,8 @@ $('signout').onclick = () => {
   localStorage.removeItem(SESSION);
   localStorage.removeItem(`chat.cursor.${state.me}`);
   localStorage.removeItem(`chat.known.${state.me}`);
+  localStorage.removeItem(`chat.outbox.${state.me}`);
+  state.me = ''; // nothing more is kept for this user
   location.hash = '';
   location.reload();
 };
@@ -106,8 +108,10 @@ function wire(c) {
     }
     render();
   });
-  c.on('snapshot', (conversations) => {
+  c.on('snapshot', (conversations, events) => {
     mergeSummaries(conversations, true);
+    // The snapshot's messages are in its counts already: known before they come as events.
+    addSnapshot(events);
     watchPresence();
   });
   c.on('event', (e) => {

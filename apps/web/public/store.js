@@ -58,19 +58,26 @@ let saveTimer;
  * without a connection still shows where one was (and the outbox beside it).
  */
 export function saveKnown() {
-  clearTimeout(saveTimer);
-  saveTimer = setTimeout(() => {
-    const members = Object.fromEntries([...state.members].map(([id, m]) => [id, [...m]]));
-    const markers = Object.fromEntries([...state.markers].map(([id, m]) => [id, Object.fromEntries(m)]));
-    const conversations = [...state.conversations.values()];
-    const thread = state.open ? [...messagesOf(state.open).values()].sort((a, b) => a.seq - b.seq).slice(-KEEP_MESSAGES) : [];
-    try {
-      localStorage.setItem(knownKey(), JSON.stringify({ members, exact: [...state.exact], markers, conversations, thread }));
-    } catch {
-      /* storage full: it is only a cache */
-    }
-  }, 200);
+  // At most every 200 ms, however often asked (not pushed back by each change), and at once when the page goes.
+  saveTimer ??= setTimeout(writeKnown, 200);
 }
+
+function writeKnown() {
+  clearTimeout(saveTimer);
+  saveTimer = undefined;
+  if (!state.me) return;
+  const members = Object.fromEntries([...state.members].map(([id, m]) => [id, [...m]]));
+  const markers = Object.fromEntries([...state.markers].map(([id, m]) => [id, Object.fromEntries(m)]));
+  const conversations = [...state.conversations.values()];
+  const thread = state.open ? [...messagesOf(state.open).values()].sort((a, b) => a.seq - b.seq).slice(-KEEP_MESSAGES) : [];
+  try {
+    localStorage.setItem(knownKey(), JSON.stringify({ members, exact: [...state.exact], markers, conversations, thread }));
+  } catch {
+    /* storage full: it is only a cache */
+  }
+}
+
+addEventListener('pagehide', writeKnown);
 
 /** A whole member list (`exact`), or members seen (a sender), which add to a list not known whole. */
 export function learnMembers(id, members, exact = true) {
@@ -144,6 +151,15 @@ export function messagesOf(id) {
   let m = state.messages.get(id);
   if (!m) state.messages.set(id, (m = new Map()));
   return m;
+}
+
+/** The latest messages a snapshot holds: stored, never counted (the summaries count them). */
+export function addSnapshot(events) {
+  for (const m of events) {
+    if (m.type !== 'message') continue;
+    messagesOf(m.conversationId).set(m.seq, m);
+    learnMembers(m.conversationId, [m.senderId], false);
+  }
 }
 
 /** A page of history: stored, never counted as unread. */
