@@ -123,10 +123,17 @@ describe('the web client in headless Chromium', () => {
   it('lets two people chat: names, previews, badges and the title count, ticks, edits, replies, reactions, deletes', async () => {
     const alice = await signIn('alice');
     const bob = await signIn('bob');
+    // Starting a conversation: what cannot work is said in place, in words.
     await alice.page.click('#new-toggle');
+    await alice.page.click('#new button');
+    expect(await alice.page.locator('#new-error').innerText()).toBe('Type the name of the person to write to.');
+    await alice.page.fill('#members', 'bob, carol');
+    await alice.page.click('#new button');
+    expect(await alice.page.locator('#new-error').innerText()).toBe('A direct conversation is with one person; choose Group for more.');
     await alice.page.fill('#members', 'bob');
     await alice.page.click('#new button');
     await alice.page.waitForSelector('#compose', { state: 'visible' });
+    expect(await visible(alice.page, '#new')).toBe(false);
     expect(await alice.page.locator('#title').innerText()).toBe('bob');
     await send(alice, 'hello bob');
     await send(alice, 'are you there?');
@@ -281,12 +288,19 @@ describe('the web client in headless Chromium', () => {
     await ann.page.fill('#add-names', 'no spaces please');
     await ann.page.click('#add-members button');
     expect(await ann.page.locator('#details-error').innerText()).toContain('is not a name');
+    // The server's refusal, in words: at most 1000 people a call.
+    await ann.page.fill('#add-names', Array.from({ length: 1001 }, (_, i) => `p${i}`).join(','));
+    await ann.page.click('#add-members button');
+    await ann.page.waitForFunction(() => document.getElementById('details-error').innerText.startsWith('That is too long'));
+    expect(await ann.page.locator('#member-list li').count()).toBe(4);
     const dev = await signIn('dev');
     await until(dev.page, '#conversations .conv .name', ['Weekend trip']);
     await shot(ann, 'desktop-ann-group-details');
 
     // Carol leaves (asked once more in place): the group leaves her list; the others see three members.
     await cat.page.click('#details-toggle');
+    await until(cat.page, '#member-list li', ['cat (you)', 'ann\nonline', 'ben\nonline', 'dev\nonline']);
+    await shot(cat, 'phone-cat-details');
     await cat.page.click('#leave');
     expect(await cat.page.locator('#leave').innerText()).toContain('Really leave?');
     await cat.page.click('#leave');

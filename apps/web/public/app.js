@@ -130,8 +130,10 @@ function wire(c) {
   c.on('typing', (t) => {
     let m = state.typing.get(t.conversationId);
     if (!m) state.typing.set(t.conversationId, (m = new Map()));
-    if (t.state === 'start') m.set(t.userId, Date.now() + TYPING_GIVE_UP_MS);
-    else m.delete(t.userId);
+    if (t.state === 'start') {
+      m.set(t.userId, Date.now() + TYPING_GIVE_UP_MS);
+      setTimeout(render, TYPING_GIVE_UP_MS + 100);
+    } else m.delete(t.userId);
     render();
   });
   c.on('presence', (p) => {
@@ -257,7 +259,10 @@ async function receipts(id) {
   }
 }
 
-document.addEventListener('visibilitychange', () => state.open && void markRead(state.open));
+document.addEventListener('visibilitychange', () => {
+  if (state.open) void markRead(state.open);
+  render();
+});
 
 // ---- starting a conversation ----
 

@@ -65,6 +65,7 @@ export function closeDetails() {
 export function renderDetails() {
   const c = state.conversations.get(state.open);
   $('details-toggle').hidden = !c;
+  $('details-toggle').textContent = $('details').hidden ? 'Details' : 'Close';
   if (!c || $('details').hidden) return;
   const group = c.type === 'group';
   $('details-title').textContent = conversationName(c);

@@ -18,10 +18,12 @@ function online(c) {
 
 export function renderList(open) {
   const items = sortedConversations().map((c) => {
-    const shown = c.id === state.open;
+    const open_ = c.id === state.open;
+    // The open conversation counts as read only while the page is seen.
+    const shown = open_ && document.visibilityState === 'visible';
     const unread = shown ? 0 : c.unread;
     return h('li', {
-      class: `conv${shown ? ' open' : ''}${unread > 0 ? ' unread' : ''}`,
+      class: `conv${open_ ? ' open' : ''}${unread > 0 ? ' unread' : ''}`,
       dataset: { id: c.id },
       onclick: () => open(c.id),
     },
@@ -35,6 +37,7 @@ export function renderList(open) {
   });
   $('conversations').replaceChildren(...items);
   $('empty-list').hidden = items.length > 0;
-  const total = totalUnread() - (state.open ? state.conversations.get(state.open)?.unread ?? 0 : 0);
+  const seen = state.open && document.visibilityState === 'visible' ? state.conversations.get(state.open)?.unread ?? 0 : 0;
+  const total = totalUnread() - seen;
   document.title = total > 0 ? `(${total}) chat` : 'chat';
 }

@@ -172,7 +172,10 @@ function bubble(m, showSender) {
   !m.deleted && reactionChips(m),
   h('div', { class: 'meta' }, m.editedAt && !m.deleted && h('span', { class: 'edited' }, 'edited'), h('time', { datetime: m.sentAt }, timeOf(m.sentAt)), mine && !m.deleted && tick(m)),
   !m.deleted && !editing && actions(m),
-  ui.picker === m.seq && picker((emoji) => toggleReaction(m, emoji), m.reactions, state.me),
+  ui.picker === m.seq && picker((emoji) => {
+    ui.selected = null; // done with this message
+    toggleReaction(m, emoji);
+  }, m.reactions, state.me),
   ui.errors.has(m.seq) && h('p', { class: 'error', role: 'alert' }, ui.errors.get(m.seq)));
   return li;
 }
