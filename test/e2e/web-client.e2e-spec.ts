@@ -378,4 +378,18 @@ describe('the web client in headless Chromium', () => {
     await until(erin.page, '#messages .msg.mine .tick', ['✓✓', '✓✓', '✓✓']); // seen by finn
     await shot(finn, 'desktop-finn-back');
   });
+
+  it('pages back through a long conversation', async () => {
+    const gus = await sys().connect('gus');
+    const { conversation } = await gus.ok('conversation:create', { type: 'direct', members: ['hal'] });
+    for (let i = 0; i < 35; i++) await gus.ok('message:send', { conversationId: conversation.id, clientMsgId: `g${i}`, body: `message ${i}` });
+    const hal = await signIn('hal');
+    await until(hal.page, '#conversations .conv .badge', ['35']);
+    await pick(hal, 'gus');
+    await until(hal.page, '#messages .msg .body', Array.from({ length: 30 }, (_, i) => `message ${i + 5}`));
+    await hal.page.click('#messages .older button');
+    await until(hal.page, '#messages .msg .body', Array.from({ length: 35 }, (_, i) => `message ${i}`));
+    expect(await hal.page.locator('#messages .older').count()).toBe(0);
+    await until(hal.page, '#conversations .conv .badge', []);
+  });
 });

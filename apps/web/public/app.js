@@ -79,7 +79,7 @@ function start(me) {
     cursorStore: new LocalStorageCursorStore(localStorage, `chat.cursor.${me}`),
     outboxStore: new LocalStorageOutboxStore(localStorage, `chat.outbox.${me}`),
   });
-  initThread(chat, render);
+  initThread(chat, render, showOlder);
   initCompose(chat, render);
   initDetails(chat, render, left);
   wire(chat);
@@ -191,7 +191,8 @@ async function open(id) {
   render();
   void markRead(id);
   void receipts(id);
-  $('text').focus();
+  // Not on touch screens, where a focused box brings up the keyboard over the conversation.
+  if (matchMedia('(hover: hover)').matches) $('text').focus();
 }
 
 function closeConversation() {
@@ -222,14 +223,23 @@ async function older(id) {
   }
 }
 
-$('messages').onscroll = async () => {
+/** The page before, keeping in view what was in view. */
+let loadingOlder = false;
+async function showOlder() {
   const ol = $('messages');
-  if (ol.scrollTop > 0 || !state.open || !state.pages.get(state.open)?.hasMore) return;
-  const before = ol.scrollHeight;
-  await older(state.open);
-  render();
+  if (loadingOlder || !state.open || !state.pages.get(state.open)?.hasMore) return;
+  loadingOlder = true;
+  const before = ol.scrollHeight - ol.scrollTop;
+  try {
+    await older(state.open);
+  } finally {
+    loadingOlder = false;
+  }
+  draw();
   ol.scrollTop = ol.scrollHeight - before;
-};
+}
+
+$('messages').onscroll = () => $('messages').scrollTop === 0 && void showOlder();
 
 const marked = new Map();
 /** Everything in the open conversation counts as read while the page is seen. */

@@ -10,10 +10,12 @@ export const ui = { selected: null, editing: null, picker: null, confirmDelete: 
 
 let chat;
 let onChange = () => {};
+let loadOlder = () => {};
 
-export function initThread(client, changed) {
+export function initThread(client, changed, older) {
   chat = client;
   onChange = changed;
+  loadOlder = older;
 }
 
 export function resetUi() {
@@ -216,7 +218,9 @@ export function renderThread() {
   const group = id && state.conversations.get(id)?.type === 'group';
   const seen = id ? seenBy(list) : null;
   const items = [];
-  if (id && state.pages.get(id)?.hasMore) items.push(h('li', { class: 'older' }, 'Scroll up for older messages'));
+  if (id && state.pages.get(id)?.hasMore) {
+    items.push(h('li', { class: 'older' }, h('button', { type: 'button', class: 'quiet', onclick: () => loadOlder() }, 'Show older messages')));
+  }
   let day = '';
   let previous;
   for (const m of list) {
