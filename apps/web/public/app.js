@@ -2,74 +2,22 @@
 // Socket.IO's own ESM client from the server. No CDN, no bundler.
 import { ChatClient, LocalStorageCursorStore, LocalStorageOutboxStore } from '/sdk/index.js';
 import { clearCompose, initCompose, renderCompose } from './compose.js';
-import { closeDetails, initDetails, namesIn, renderDetails, USER_ID } from './details.js';
+import { closeDetails, initDetails, renderDetails } from './details.js';
 import { $, showError } from './dom.js';
-import { errorText, people } from './format.js';
+import { people } from './format.js';
 import { renderList } from './list.js';
 import { renderBanner, watchNetwork } from './network.js';
+import { initNewChat } from './newchat.js';
+import { connectionEnded, watchPresence as watch } from './presence.js';
+import { initSession, token } from './session.js';
 import {
-  addConversation, addHistory, addSnapshot, applyEvent, applyReceipts, conversationName, lastSeqOf, mergeSummaries, othersIn, peerOf, reset, saveKnown, SMALL_GROUP, state, typingIn,
+  addHistory, addSnapshot, applyEvent, applyReceipts, conversationName, lastSeqOf, mergeSummaries, othersIn, peerOf, reset, saveKnown, SMALL_GROUP, state, typingIn,
 } from './store.js';
 import { initThread, renderThread, resetUi, toBottom } from './thread.js';
 
-const SESSION = 'chat.session';
 /** A `stop` that never came (the typer's tab closed) stops showing after this long. */
 const TYPING_GIVE_UP_MS = 30_000;
 let chat;
-
-// ---- signing in, and staying signed in across reloads ----
-
-$('signin').onsubmit = async (e) => {
-  e.preventDefault();
-  const name = $('name').value.trim();
-  if (!USER_ID.test(name)) return showError($('signin-error'), 'A name is 1 to 64 letters, digits or _ . : @ - (no spaces).');
-  showError($('signin-error'), '');
-  $('signin').querySelector('button').disabled = true;
-  try {
-    await fetchToken(name); // fails here, in words, rather than in a page that never connects
-    localStorage.setItem(SESSION, JSON.stringify({ user: name }));
-    start(name);
-  } catch (err) {
-    showError($('signin-error'), err.message);
-  } finally {
-    $('signin').querySelector('button').disabled = false;
-  }
-};
-
-$('signout').onclick = () => {
-  chat?.close();
-  chat = undefined;
-  localStorage.removeItem(SESSION);
-  localStorage.removeItem(`chat.cursor.${state.me}`);
-  localStorage.removeItem(`chat.known.${state.me}`);
-  localStorage.removeItem(`chat.outbox.${state.me}`);
-  state.me = ''; // nothing more is kept for this user
-  location.hash = '';
-  location.reload();
-};
-
-async function fetchToken(user) {
-  let res;
-  try {
-    res = await fetch(`/v1/dev/token?user=${encodeURIComponent(user)}&device=web`);
-  } catch {
-    throw new Error('Cannot reach the server: check your connection and try again.');
-  }
-  if (res.status === 404) throw new Error('This server does not hand out sign-in tokens (development tokens are off).');
-  if (!res.ok) throw new Error(`The server refused the sign-in (${res.status}).`);
-  return (await res.json()).token;
-}
-
-/** At every (re)connect; while the server cannot be reached, tried again until it can. */
-async function token() {
-  for (;;) {
-    try {
-      return await fetchToken(state.me);
-    } catch {
-      await new Promise((r) => setTimeout(r, 2_000));
-    }
-  }
-}
 
 function start(me) {
   reset(me);
@@ -82,6 +30,10 @@ function start(me) {
   initThread(chat, render, showOlder);
   initCompose(chat, render);
   initDetails(chat, render, left);
+  initNewChat(chat, (conversation) => {
+    watchPresence();
+    return open(conversation.id);
+  });
   wire(chat);
   watchNetwork(chat, render);
   if (navigator.onLine) chat.connect();
@@ -98,10 +50,9 @@ function start(me) {
 function wire(c) {
   c.on('status', (up) => {
     state.connected = up;
-    if (!up) state.presence.clear(); // unknown until the next connection asks again
+    if (!up) connectionEnded(); // presence is unknown until the next connection asks again
     if (up) {
       void refreshList();
-      watched.clear(); // subscriptions end with the connection
       watchPresence();
       if (state.open && !state.pages.has(state.open)) void older(state.open).then(render);
       if (state.open) void markRead(state.open);
@@ -157,21 +108,7 @@ function refreshList() {
   }, 100);
 }
 
-const watched = new Set();
-/** Presence of everyone in the conversations one has (the server answers for those only). */
-function watchPresence() {
-  if (!chat?.online) return;
-  const ids = new Set();
-  for (const c of state.conversations.values()) for (const u of othersIn(c.id)) ids.add(u);
-  for (const c of state.conversations.values()) if (peerOf(c)) ids.add(peerOf(c));
-  const fresh = [...ids].filter((u) => !watched.has(u)).slice(0, 500);
-  if (fresh.length === 0) return;
-  for (const u of fresh) watched.add(u);
-  chat.watchPresence(fresh).then((list) => {
-    for (const p of list) state.presence.set(p.userId, p.status);
-    render();
-  }, () => fresh.forEach((u) => watched.delete(u)));
-}
+const watchPresence = () => watch(chat, render);
 
 // ---- opening a conversation, history, read markers ----
 
@@ -274,42 +211,6 @@ document.addEventListener('visibilitychange', () => {
   render();
 });
 
-// ---- starting a conversation ----
-
-$('new-toggle').onclick = () => {
-  $('new').hidden = !$('new').hidden;
-  if (!$('new').hidden) $('members').focus();
-};
-
-for (const radio of document.querySelectorAll('input[name="kind"]')) {
-  radio.onchange = () => ($('group-title').hidden = kind() !== 'group');
-}
-const kind = () => document.querySelector('input[name="kind"]:checked').value;
-
-$('new').onsubmit = async (e) => {
-  e.preventDefault();
-  const members = namesIn($('members').value).filter((u) => u !== state.me);
-  const type = kind();
-  const title = $('group-title').value.trim();
-  const error = (text) => showError($('new-error'), text);
-  if (members.length === 0) return error(type === 'direct' ? 'Type the name of the person to write to.' : 'Type the names of the people to add, separated by commas.');
-  const bad = members.find((u) => !USER_ID.test(u));
-  if (bad) return error(`“${bad}” is not a name: letters, digits and _ . : @ - only.`);
-  if (type === 'direct' && members.length > 1) return error('A direct conversation is with one person; choose Group for more.');
-  error('');
-  try {
-    const { conversation } = await chat.request('conversation:create', { type, members, ...(type === 'group' && title && { title }) });
-    addConversation(conversation);
-    watchPresence();
-    $('members').value = '';
-    $('group-title').value = '';
-    $('new').hidden = true;
-    await open(conversation.id);
-  } catch (err) {
-    error(errorText(err));
-  }
-};
-
 // ---- rendering ----
 
 let scheduled = false;
@@ -350,11 +251,4 @@ function renderTyping() {
   $('typing').textContent = who.length === 0 ? '' : `${people(who)} ${who.length === 1 ? 'is' : 'are'} typing…`;
 }
 
-// ---- at load: signed in already? ----
-
-try {
-  const session = JSON.parse(localStorage.getItem(SESSION) ?? 'null');
-  if (session && USER_ID.test(session.user)) start(session.user);
-} catch {
-  localStorage.removeItem(SESSION);
-}
+initSession(start, () => chat?.close());

@@ -1,6 +1,6 @@
 // A conversation's details: its members with presence; in a group, adding people and leaving.
 import { $, h, showError } from './dom.js';
-import { errorText } from './format.js';
+import { errorText, namesIn, USER_ID } from './format.js';
 import { conversationName, state } from './store.js';
 
 let chat;
@@ -52,9 +52,6 @@ export function initDetails(client, changed, left) {
     }
   };
 }
-
-export const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
-export const namesIn = (text) => [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
 
 export function closeDetails() {
   $('details').hidden = true;

@@ -1,4 +1,10 @@
-// Words and times as a person reads them.
+// Words, names and times as a person reads and types them.
+
+/** A user id, which is a person's name here (PROTOCOL.md: 1-64 of `[A-Za-z0-9_.:@-]`). */
+export const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
+
+/** "bob, carol ,bob" -> ["bob", "carol"] */
+export const namesIn = (text) => [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
 
 const ERROR_WORDS = {
   BAD_REQUEST: 'That was not accepted',
