@@ -90,6 +90,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/admin', summary: 'The admin page: live plots from /metrics; users, conversations, projections and storage from the admin API (token typed in the page)', admin: false, responses: { 200: 'text/html' } },
   { method: 'get', path: '/admin/:file', summary: "The admin page's ES modules and style sheet", admin: false, responses: { 200: 'JavaScript or CSS', 404: 'no such file' } },
   { method: 'get', path: '/', summary: 'The web client', admin: false, responses: { 200: 'text/html' } },
+  { method: 'get', path: '/favicon.ico', summary: 'No icon: an empty answer, so that browsers log no error', admin: false, responses: { 204: 'no content' } },
   { method: 'get', path: '/app/:file', summary: "The web client's scripts and style", admin: false, responses: { 200: 'JavaScript or CSS', 404: 'no such file' } },
   { method: 'get', path: '/sdk/:file', summary: 'The client SDK as ES modules', admin: false, responses: { 200: 'JavaScript', 404: 'no such file' } },
   { method: 'get', path: '/v1/dev/token', summary: 'A development token (only with CHAT_DEV_TOKENS=1)', admin: false, responses: { 200: '{ token }', 400: 'not a user id' } },

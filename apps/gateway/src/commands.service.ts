@@ -15,7 +15,7 @@ import type { Session } from './token.verifier';
 
 /** How long a membership change waits for its projection before answering anyway. */
 const PROJECTION_WAIT_MS = 5_000;
-/** How long an edit, delete or reaction waits for its target message to be projected. */
+/** How long an edit, delete, reaction or reply waits for its target message to be projected. */
 const TARGET_WAIT_MS = 2_000;
 
 export interface Caller extends Session {
@@ -93,7 +93,14 @@ export class CommandsService {
   }
 
   async send(caller: Caller, p: ClientPayload<'message:send'>): Promise<AckResults['message:send']> {
-    const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
+    let c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
+    // The cached lastSeq may be older than the message replied to (sent a moment ago, maybe
+    // not projected yet): once the projection has reached it, read the conversation again
+    // before calling the reply NOT_FOUND. Sends without a reply, or within the cache, wait for nothing.
+    if (p.replyToSeq !== undefined && p.replyToSeq > c.lastSeq) {
+      await this.watch.waitFor(c.partition, p.replyToSeq, TARGET_WAIT_MS);
+      c = requireMember(await this.conversations.refresh(p.conversationId), caller.userId);
+    }
     const at = new Date().toISOString();
     const decision = decide(
       { type: 'SendMessage', conversationId: p.conversationId, senderId: caller.userId, clientMsgId: p.clientMsgId, body: p.body, at, ...(p.replyToSeq !== undefined && { replyToSeq: p.replyToSeq }) },
