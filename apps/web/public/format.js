@@ -1,6 +1,6 @@
 // Words, names and times as a person reads and types them.
 
-/** A user id, which is a person's name here (PROTOCOL.md: 1-64 of `[A-Za-z0-9_.:@-]`). */
+/** A user id, which is a person's name here (docs/protocol.md: 1-64 of `[A-Za-z0-9_.:@-]`). */
 export const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 
 /** "bob, carol ,bob" -> ["bob", "carol"] */
