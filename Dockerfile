@@ -14,6 +14,10 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/deploy/migrations ./deploy/migrations
 COPY --from=build /app/deploy/projections ./deploy/projections
+# Read at run time: the web client, the SDK it loads, the admin page.
+COPY --from=build /app/apps/web/public ./apps/web/public
+COPY --from=build /app/libs/client/dist ./libs/client/dist
+COPY --from=build /app/apps/api/admin-page ./apps/api/admin-page
 USER node
 EXPOSE 3000
 CMD ["node", "dist/apps/all-in-one/src/main.js"]

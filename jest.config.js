@@ -1,4 +1,4 @@
-/** Three tiers (shared/STYLE.md): unit beside pure code, int beside adapters, e2e in test/. */
+/** Three tiers (the house style): unit beside pure code, int beside adapters, e2e in test/. */
 const transform = {
   '^.+\\.ts$': [
     '@swc/jest',

@@ -275,7 +275,7 @@ async function syncFrom(c: Client, since: string | undefined): Promise<{ next: s
       ok: boolean; next: string; hasMore: boolean; events: Array<{ type: string; conversationId: string; seq: number }>; error?: { code: string };
     };
     if (!page.ok && page.error?.code === 'UNAVAILABLE' && retries < 8) {
-      // What PROTOCOL.md asks of clients: retry UNAVAILABLE, backing off.
+      // What docs/protocol.md asks of clients: retry UNAVAILABLE, backing off.
       await new Promise((r) => setTimeout(r, 100 * 2 ** retries++ * (0.5 + Math.random())));
       continue;
     }

@@ -12,7 +12,7 @@ CREATE TABLE conversations (
   -- "<userA>\n<userB>" sorted, so that a direct pair maps to one conversation
   direct_key       text UNIQUE,
   last_seq         bigint NOT NULL,
-  -- dense message counter: unread = message_count - members.read_count
+  -- dense message counter: messages after a member's marker = message_count - members.read_count
   message_count    bigint NOT NULL DEFAULT 0,
   member_count     int NOT NULL,
   last_activity_at timestamptz NOT NULL,
@@ -44,7 +44,7 @@ CREATE TABLE membership_periods (
 );
 CREATE INDEX membership_periods_by_user ON membership_periods (user_id, conversation_id);
 
--- Every visible conversation event, as the client sees it (payload = PROTOCOL.md Event,
+-- Every visible conversation event, as the client sees it (payload = docs/protocol.md Event,
 -- messages folded with their edits, deletion and reactions). This is the hot tier:
 -- partitioned by month of the event's time, so that a month the archiver has emptied is
 -- dropped whole; the archiver keeps partitions ready around the current month.
@@ -71,6 +71,11 @@ CREATE TABLE timeline_default PARTITION OF timeline DEFAULT;
 CREATE INDEX timeline_messages ON timeline (conversation_id, seq) WHERE kind = 'message';
 CREATE INDEX timeline_pulled ON timeline (conversation_id, seq) WHERE pulled;
 CREATE INDEX timeline_targets ON timeline (conversation_id, target_seq) WHERE target_seq IS NOT NULL;
+-- A member's own messages after its read marker, which its unread count leaves out
+-- (UNREAD in libs/storage/src/unread.ts): a range of this index. One more index entry per
+-- message: 200 commit_batch calls of 500 messages (5 members each) took as long with it
+-- as without, within the noise between runs (ratios 0.94 to 1.03 in three rounds).
+CREATE INDEX timeline_senders ON timeline (conversation_id, (payload->>'senderId'), seq) WHERE kind = 'message';
 
 -- (sender, clientMsgId) -> seq, kept forever: a resend long after JetStream's duplicate
 -- window still finds its original.
@@ -308,7 +313,7 @@ BEGIN
   IF doc ? 'readMarkers' THEN
     -- Markers move forward only, after the timeline rows so that a marker counts the
     -- batch's own messages; the dense number of the last message at or below the marker
-    -- makes unread = message_count - read_count without counting rows.
+    -- gives the messages after the marker (message_count - read_count) without counting rows.
     UPDATE members m SET last_read_seq = x.seq,
            read_count = COALESCE((SELECT t.message_no FROM timeline t
                                    WHERE t.conversation_id = x."conversationId" AND t.kind = 'message' AND t.seq <= x.seq

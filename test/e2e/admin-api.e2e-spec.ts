@@ -54,6 +54,20 @@ describe('admin REST API', () => {
     expect(page2.messages.map((m: { seq: number }) => m.seq)).toEqual(seqs.slice(2, 4));
     const range = await json(`/v1/admin/conversations/${group}/messages?afterSeq=${seqs[0]}&beforeSeq=${seqs[4]}`);
     expect(range.messages.map((m: { seq: number }) => m.seq)).toEqual(seqs.slice(1, 4));
+    // beforeSeq alone pages back from there: the latest before it, ascending, then older pages.
+    const back = await json(`/v1/admin/conversations/${group}/messages?limit=2&beforeSeq=${seqs[4]}`);
+    expect(back.messages.map((m: { seq: number }) => m.seq)).toEqual(seqs.slice(2, 4));
+    const back2 = await json(`/v1/admin/conversations/${group}/messages?limit=2&beforeSeq=${seqs[4]}&cursor=${back.next}`);
+    expect(back2.messages.map((m: { seq: number }) => m.seq)).toEqual(seqs.slice(0, 2));
+    expect(back2.next).toBeUndefined();
+    // The latest page without any seq: order=desc, paged back with its cursor.
+    const latest = await json(`/v1/admin/conversations/${group}/messages?limit=2&order=desc`);
+    expect(latest.messages.map((m: { seq: number }) => m.seq)).toEqual(seqs.slice(3, 5));
+    const older = await json(`/v1/admin/conversations/${group}/messages?limit=2&cursor=${latest.next}`);
+    expect(older.messages.map((m: { seq: number }) => m.seq)).toEqual(seqs.slice(1, 3));
+    const oldest = await json(`/v1/admin/conversations/${group}/messages?limit=2&cursor=${older.next}`);
+    expect(oldest.messages.map((m: { seq: number }) => m.seq)).toEqual(seqs.slice(0, 1));
+    expect(oldest.next).toBeUndefined();
 
     expect(await json('/v1/admin/users/bob/presence')).toEqual({ userId: 'bob', status: 'online' });
     expect(await json('/v1/admin/users/nobody/presence')).toEqual({ userId: 'nobody', status: 'offline' });
@@ -107,6 +121,7 @@ describe('admin REST API', () => {
       ['/v1/admin/conversations/a.b', /id/],
       [`/v1/admin/conversations/${group}/messages?afterSeq=-1`, /afterSeq/],
       [`/v1/admin/conversations/${group}/messages?beforeSeq=x`, /beforeSeq/],
+      [`/v1/admin/conversations/${group}/messages?order=newest`, /order/],
     ] as const) {
       const res = await get(path);
       expect({ path, status: res.status }).toEqual({ path, status: 400 });

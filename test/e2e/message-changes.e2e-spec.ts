@@ -12,6 +12,19 @@ const NOT_FOUND = { ok: false, error: expect.objectContaining({ code: 'NOT_FOUND
 describe('edits, deletes and reactions', () => {
   const sys = useSystem('changes');
 
+  it('accepts a reply to a message sent a moment ago, whatever the gateway cached of the conversation', async () => {
+    const ann = await sys().connect('ann');
+    const ben = await sys().connect('ben');
+    const { conversation } = await ann.ok('conversation:create', { type: 'direct', members: ['ben'] });
+    // Ben's gateway has the conversation cached from his first send; Ann's message comes after it.
+    await ben.ok('message:send', { conversationId: conversation.id, clientMsgId: 'ben-1', body: 'hi' });
+    const fresh = await ann.ok('message:send', { conversationId: conversation.id, clientMsgId: 'ann-1', body: 'news' });
+    const reply = await ben.ok('message:send', { conversationId: conversation.id, clientMsgId: 'ben-2', body: 'about that', replyToSeq: fresh.seq });
+    const history = await waitFor('the reply in history', async () => (await ben.ok('history', { conversationId: conversation.id })).messages.find((m) => m.seq === reply.seq));
+    expect(history.replyToSeq).toBe(fresh.seq);
+    expect(await ben.request('message:send', { conversationId: conversation.id, clientMsgId: 'ben-3', body: 'x', replyToSeq: reply.seq + 1000 })).toEqual(NOT_FOUND);
+  });
+
   it('lets only the author edit, the author or the group creator delete, and folds every change into history', async () => {
     const creator = await sys().connect('cora');
     const alice = await sys().connect('alice');

@@ -1,6 +1,8 @@
-import type { ReadMarker } from '@chat/contracts';
+import type { ConversationSummary, Message, ReadMarker } from '@chat/contracts';
 import { waitForEvents } from '../support/clients';
-import { UNLIMITED } from '../support/namespace';
+import { caughtUp } from '../support/inspect';
+import { TEST_ADMIN_TOKEN, UNLIMITED } from '../support/namespace';
+import { holdTableLock } from '../support/pg-lock';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
 
@@ -39,9 +41,9 @@ describe('read markers and unread counts', () => {
     await waitFor('unread 10', async () => (await summary()).unread === 10);
     expect(await summary()).toMatchObject({ lastReadSeq: seqs[109] });
 
-    // Alice's own count: she read nothing; the reader's other devices see its markers in sync.
+    // Alice's own count: she read nothing, but all 120 are her own; the reader's other devices see its markers in sync.
     const mine = (await alice.ok('conversation:list', {})).conversations.find((c) => c.id === id)!;
-    expect(mine.unread).toBe(120);
+    expect(mine).toMatchObject({ unread: 0, lastReadSeq: 0 });
     const synced = await bob.ok('sync', { since: bobSince });
     expect(synced.events.filter((e) => e.type === 'read')).toEqual([
       { type: 'read', conversationId: id, userId: 'bob', seq: seqs[99] },
@@ -58,5 +60,86 @@ describe('read markers and unread counts', () => {
     await waitForEvents(bob, 1, (e) => e.type === 'message');
     await bob.ok('read', { conversationId: conversation.id, seq: 1_000_000 });
     await waitFor('unread 0', async () => (await bob.ok('conversation:list', {})).conversations[0]?.unread === 0);
+  });
+
+  it("never counts a user's own messages in its unread: 0 after reading and replying, 0 after sending 806, wherever unread is shown", async () => {
+    const ann = await sys().connect('own-ann');
+    const ben = await sys().connect('own-ben');
+    const group = (await ann.ok('conversation:create', { type: 'group', members: ['own-ben', 'own-cal'] })).conversation.id;
+    const direct = (await ann.ok('conversation:create', { type: 'direct', members: ['own-ben'] })).conversation.id;
+    let last = 0;
+    for (let i = 0; i < 3; i++) last = (await ben.ok('message:send', { conversationId: group, clientMsgId: `b${i}`, body: `from ben ${i}` })).seq;
+    await waitForEvents(ann, 3, (e) => e.type === 'message');
+    await ann.ok('read', { conversationId: group, seq: last });
+    await ann.ok('message:send', { conversationId: group, clientMsgId: 'reply', body: 'read it all, replying' });
+    for (let i = 0; i < 806; i++) await ann.ok('message:send', { conversationId: direct, clientMsgId: `d${i}`, body: `to ben ${i}` });
+    await caughtUp(sys().ns);
+
+    const unread = (list: ConversationSummary[]) => Object.fromEntries(list.map((c) => [c.id === group ? 'group' : 'direct', c.unread]));
+    const admin = async (path: string) => (await fetch(`${sys().app.url}${path}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    // Ann: everything from others is read, the rest is her own.
+    expect(unread((await ann.ok('conversation:list', {})).conversations)).toEqual({ group: 0, direct: 0 });
+    expect(unread((await ann.ok('sync', {})).conversations!)).toEqual({ group: 0, direct: 0 });
+    expect(unread((await admin('/v1/admin/users/own-ann/conversations')).conversations)).toEqual({ group: 0, direct: 0 });
+    // Ben read nothing: ann's 806 and her reply, not his own three; cal: all four.
+    expect(unread((await ben.ok('conversation:list', {})).conversations)).toEqual({ group: 1, direct: 806 });
+    const members = (await admin(`/v1/admin/conversations/${group}`)).members as Array<{ userId: string; unread: number }>;
+    expect(Object.fromEntries(members.map((m) => [m.userId, m.unread]))).toEqual({ 'own-ann': 0, 'own-ben': 1, 'own-cal': 4 });
+
+    // Ben reads up to his own last message (before ann's reply): still 1 in the group.
+    await ben.ok('read', { conversationId: group, seq: last });
+    expect(unread((await ben.ok('conversation:list', {})).conversations)).toEqual({ group: 1, direct: 806 });
+  });
+
+  it("answers a connection's history, sync and conversation:list with what its acked commands did, every time", async () => {
+    const ann = await sys().connect('ryw-ann');
+    const ben = await sys().connect('ryw-ben');
+    const id = (await ann.ok('conversation:create', { type: 'group', members: ['ryw-ben'] })).conversation.id;
+    // Send, then at once history on the same connection: the message is there, 50 times in a row.
+    for (let i = 0; i < 50; i++) {
+      const { seq } = await ann.ok('message:send', { conversationId: id, clientMsgId: `h${i}`, body: `history ${i}` });
+      const { messages } = await ann.ok('history', { conversationId: id, limit: 1 });
+      expect({ i, seqs: messages.map((m) => m.seq) }).toEqual({ i, seqs: [seq] });
+    }
+    let since = (await ann.ok('sync', {})).next;
+    for (let i = 0; i < 10; i++) {
+      const { seq } = await ann.ok('message:send', { conversationId: id, clientMsgId: `s${i}`, body: `sync ${i}` });
+      const synced = await ann.ok('sync', { since });
+      // After the list check's message of the round before, if any: the send just acked is the last event.
+      expect({ i, last: (synced.events[synced.events.length - 1] as Message | undefined)?.seq }).toEqual({ i, last: seq });
+      since = synced.next;
+      const { seq: other } = await ann.ok('message:send', { conversationId: id, clientMsgId: `l${i}`, body: `list ${i}` });
+      const [summary] = (await ann.ok('conversation:list', { limit: 1 })).conversations;
+      expect({ i, lastSeq: summary!.lastSeq, last: summary!.lastMessage?.seq }).toEqual({ i, lastSeq: other, last: other });
+    }
+    // A read marker: the reader's next list shows it moved.
+    for (let i = 0; i < 10; i++) {
+      const { seq } = await ben.ok('message:send', { conversationId: id, clientMsgId: `r${i}`, body: `read ${i}` });
+      await ann.ok('read', { conversationId: id, seq });
+      const [summary] = (await ann.ok('conversation:list', { limit: 1 })).conversations;
+      expect({ i, lastReadSeq: summary!.lastReadSeq, unread: summary!.unread }).toEqual({ i, lastReadSeq: seq, unread: 0 });
+    }
+  });
+
+  it('answers UNAVAILABLE after 5 s when the projection does not reach what the connection was acked, and only that connection waits', async () => {
+    const ann = await sys().connect('late-ann');
+    const ben = await sys().connect('late-ben');
+    const id = (await ann.ok('conversation:create', { type: 'group', members: ['late-ben'] })).conversation.id;
+    const before = (await ann.ok('message:send', { conversationId: id, clientMsgId: 'm0', body: 'projected' })).seq;
+    await caughtUp(sys().ns);
+    // The projector's commits wait on this lock; sends are still appended and acked.
+    const lock = await holdTableLock(sys().ns, 'checkpoints');
+    try {
+      const { seq } = await ann.ok('message:send', { conversationId: id, clientMsgId: 'm1', body: 'not projected yet' });
+      const [mine, theirs] = await Promise.all([ann.request('history', { conversationId: id }), ben.request('history', { conversationId: id })]);
+      expect(mine).toEqual({ ok: false, error: { code: 'UNAVAILABLE', message: expect.stringMatching(/not caught up/) } });
+      // Another connection owes nothing: answered from the read model as it is.
+      expect(theirs.ok && theirs.messages.map((m) => m.seq)).toEqual([before]);
+      await lock.release();
+      const { messages } = await ann.ok('history', { conversationId: id });
+      expect(messages.map((m) => m.seq)).toEqual([before, seq]);
+    } finally {
+      await lock.release();
+    }
   });
 });

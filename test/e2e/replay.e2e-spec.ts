@@ -4,6 +4,7 @@ import { ROOT, startApp, type AppProcess } from '../support/app-process';
 import { connectClient, wholeHistory, type TestClient } from '../support/clients';
 import { appendRaw, caughtUp, readModelChecksums } from '../support/inspect';
 import { createNamespace, TEST_ADMIN_TOKEN, type TestNamespace, UNLIMITED } from '../support/namespace';
+import { holdSwapLock } from '../support/pg-lock';
 import { waitFor } from '../support/wait';
 import { mixedWorkload } from '../support/workload';
 
@@ -102,6 +103,32 @@ describe('replay', () => {
     const second = await replayCli(ns);
     expect({ code: second.code, tail: second.output.slice(-600) }).toEqual({ code: 0, tail: expect.any(String) });
     expect(await readModelChecksums(ns)).toEqual(live);
+  });
+
+  it('answers 409 to a second rebuild while one runs, and the refused one is not shown as the last rebuild', async () => {
+    const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+    const post = () => fetch(`${app!.url}/v1/admin/projections/timeline/rebuild`, { method: 'POST', headers: admin });
+    const lastRebuild = async () => {
+      const body = (await (await fetch(`${app!.url}/v1/admin/projections`, { headers: admin })).json()) as { projections: Array<{ rebuild?: { state: string; startedAt: string } }> };
+      return body.projections[0]!.rebuild!;
+    };
+    // The rebuild's swap waits for this lock (live commits hold it shared too): it stays running until released.
+    const swap = await holdSwapLock(ns);
+    try {
+      const first = await post();
+      expect(first.status).toBe(202);
+      const { rebuild } = (await first.json()) as { rebuild: { state: string; startedAt: string } };
+      await waitFor('the rebuild to wait for its swap', async () => (await lastRebuild()).state === 'swapping');
+      const second = await post();
+      expect(second.status).toBe(409);
+      expect(await second.json()).toMatchObject({ message: expect.stringMatching(/already running/) });
+      expect(await lastRebuild()).toMatchObject({ state: 'swapping', startedAt: rebuild.startedAt });
+      await swap.release();
+      await waitFor('the rebuild to finish', async () => (await lastRebuild()).state === 'done', 60_000);
+      expect(await lastRebuild()).toMatchObject({ state: 'done', startedAt: rebuild.startedAt });
+    } finally {
+      await swap.release();
+    }
   });
 
   it('refuses a rebuild of an unknown projection and one without the admin token', async () => {

@@ -1,5 +1,6 @@
 import type { ChatEvent, Message } from '@chat/contracts';
 import { waitForEvents } from '../support/clients';
+import { TEST_ADMIN_TOKEN } from '../support/namespace';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
 
@@ -74,6 +75,34 @@ describe('offline catch-up with sync', () => {
       expect.objectContaining({ id: conversation.id, type: 'group', title: 'snap', memberCount: 2, lastSeq: acks[2]!.seq, unread: 3 }),
     ]);
     expect(snap.events.map((e) => (e as Message).seq)).toEqual(acks.map((a) => a.seq));
+  });
+
+  it('names the other side in summaries: the peer of a direct conversation, the members of a group of at most 20 by join', async () => {
+    const ann = await sys().connect('sum-ann');
+    const ben = await sys().connect('sum-ben');
+    const direct = (await ann.ok('conversation:create', { type: 'direct', members: ['sum-ben'] })).conversation.id;
+    const small = (await ann.ok('conversation:create', { type: 'group', members: ['sum-cal', 'sum-ben'], title: 'small' })).conversation.id;
+    // Joined last, though first by name: members are ordered by join (ties by id).
+    await ann.ok('conversation:add_members', { conversationId: small, userIds: ['sum-aab'] });
+    const others = (n: number) => Array.from({ length: n }, (_, i) => `sum-m${String(i).padStart(2, '0')}`);
+    const twenty = (await ann.ok('conversation:create', { type: 'group', members: others(19) })).conversation.id;
+    const large = (await ann.ok('conversation:create', { type: 'group', members: others(20) })).conversation.id;
+
+    const expected = {
+      [direct]: { memberCount: 2, members: ['sum-ann', 'sum-ben'], peerId: 'sum-ben' },
+      [small]: { memberCount: 4, members: ['sum-ann', 'sum-ben', 'sum-cal', 'sum-aab'] },
+      [twenty]: { memberCount: 20, members: ['sum-ann', ...others(19)] },
+      [large]: { memberCount: 21 },
+    };
+    const named = (list: Array<{ id: string; memberCount: number; members?: string[]; peerId?: string }>) =>
+      Object.fromEntries(list.map((c) => [c.id, { memberCount: c.memberCount, ...(c.members && { members: c.members }), ...(c.peerId && { peerId: c.peerId }) }]));
+    expect(named((await ann.ok('conversation:list', {})).conversations)).toEqual(expected);
+    expect(named((await ann.ok('sync', {})).conversations!)).toEqual(expected);
+    const admin = await fetch(`${sys().app.url}/v1/admin/users/sum-ann/conversations`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+    expect(named(((await admin.json()) as { conversations: [] }).conversations)).toEqual(expected);
+    // The other side's own view names ann.
+    const bens = (await ben.ok('conversation:list', {})).conversations.find((c) => c.id === direct);
+    expect(bens).toMatchObject({ peerId: 'sum-ann', members: ['sum-ann', 'sum-ben'] });
   });
 
   it('answers the user\'s conversation list newest first, paged', async () => {

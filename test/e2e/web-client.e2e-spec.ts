@@ -1,79 +1,395 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { UNLIMITED } from '../support/namespace';
 import { useSystem } from '../support/system';
 
 jest.setTimeout(120_000);
 
-/** The page's DOM, as the functions run inside the browser see it (the repo's tsconfig has no DOM lib). */
-declare const document: {
-  querySelectorAll(selector: string): Iterable<{ textContent: string | null }>;
-  getElementById(id: string): { textContent: string | null } | null;
-};
+/** The page's globals, as the functions run inside the browser see them (the repo's tsconfig has no DOM lib). */
+declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const navigator: { onLine: boolean };
 
 const OUT = join(__dirname, '..', '..', 'test-output');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+interface Person {
+  name: string;
+  page: Page;
+  context: BrowserContext;
+  /** Page errors and console errors, which a test expects to stay empty. */
+  errors: string[];
+}
 
 describe('the web client in headless Chromium', () => {
   const sys = useSystem('webclient', { ...UNLIMITED, CHAT_DEV_TOKENS: '1' });
   let browser: Browser;
+  const people: Person[] = [];
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
     browser = await chromium.launch({ headless: true, executablePath: '/usr/bin/chromium', args: ARGS });
   });
+  afterEach(() => {
+    for (const p of people) expect({ who: p.name, errors: p.errors }).toEqual({ who: p.name, errors: [] });
+  });
   afterAll(async () => browser?.close());
 
-  async function signIn(name: string): Promise<Page> {
-    const page = await (await browser.newContext({ viewport: { width: 1000, height: 640 } })).newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+  async function open(name: string, viewport = DESKTOP): Promise<Person> {
+    const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'Europe/Paris', isMobile: viewport === PHONE, hasTouch: viewport === PHONE });
+    const page = await context.newPage();
+    const person: Person = { name, page, context, errors: [] };
+    page.on('pageerror', (e) => person.errors.push(`page error: ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && person.errors.push(`console: ${m.text()}`));
+    people.push(person);
     await page.goto(`${sys().app.url}/`);
-    await page.fill('#name', name);
-    await page.click('#signin button');
-    await page.waitForSelector('#app:not([hidden])');
-    await page.waitForSelector('#offline[hidden]', { state: 'attached' });
-    expect(errors).toEqual([]);
-    return page;
+    return person;
   }
-  const messages = (page: Page) => page.$$eval('#messages li .body', (els) => els.map((e) => e.textContent));
 
-  it('lets two users chat, see typing and presence, and catch up after going offline', async () => {
-    const bob = await signIn('bob');
+  async function signIn(name: string, viewport = DESKTOP): Promise<Person> {
+    const p = await open(name, viewport);
+    await p.page.fill('#name', name);
+    await p.page.click('#signin button');
+    await p.page.waitForSelector('#app', { state: 'visible' });
+    await p.page.waitForSelector('#offline', { state: 'hidden' });
+    return p;
+  }
+
+  const shot = (p: Person, file: string) => p.page.screenshot({ path: join(OUT, `web-${file}.png`) });
+  const texts = (page: Page, selector: string) => page.locator(selector).allInnerTexts();
+  const visible = (page: Page, selector: string) => page.locator(selector).isVisible();
+  /** Waits until the selector's visible texts are exactly `want`. */
+  async function until(page: Page, selector: string, want: string[], timeout = 15_000): Promise<void> {
+    await page.waitForFunction(
+      ([sel, w]) => JSON.stringify([...document.querySelectorAll(sel)].filter((e: any) => e.offsetParent !== null).map((e: any) => e.innerText.trim())) === JSON.stringify(w),
+      [selector, want] as const, { timeout },
+    ).catch(async (err) => {
+      for (const p of people) await p.page.screenshot({ path: join(OUT, `web-failed-${p.name}.png`) }).catch(() => undefined);
+      throw new Error(`${selector}: wanted ${JSON.stringify(want)}, shows ${JSON.stringify(await texts(page, selector))} (${(err as Error).message.split('\n')[0]})`);
+    });
+  }
+  /** Opens the conversation the list names so. */
+  const pick = (p: Person, name: string) => p.page.click(`#conversations .conv:has(.name:text-is("${name}"))`);
+  async function send(p: Person, text: string): Promise<void> {
+    await p.page.fill('#text', text);
+    await p.page.press('#text', 'Enter');
+  }
+
+  it('shows only the sign-in form first, refuses a bad name in words, and keeps the sign-in across a reload', async () => {
+    const dora = await open('dora');
+    expect(await visible(dora.page, '#signin')).toBe(true);
+    for (const hidden of ['#app', '#compose', '#offline', '#signin-error']) expect(await visible(dora.page, hidden)).toBe(false);
+    // The pattern is a valid expression under the `v` flag (the browser compiles it so): a bad name does not match it.
+    expect(await dora.page.evaluate(() => {
+      const input = document.getElementById('name');
+      new RegExp(input.pattern, 'v');
+      input.value = 'dora the explorer';
+      return input.validity.patternMismatch;
+    })).toBe(true);
+    await dora.page.fill('#name', 'dora the explorer');
+    await dora.page.click('#signin button');
+    expect(await dora.page.locator('#signin-error').innerText()).toContain('A name is 1 to 64 letters');
+    expect(await visible(dora.page, '#app')).toBe(false);
+    await dora.page.fill('#name', 'dora');
+    await dora.page.click('#signin button');
+    await dora.page.waitForSelector('#app', { state: 'visible' });
+    expect(await visible(dora.page, '#signin')).toBe(false);
+    expect(await visible(dora.page, '#compose')).toBe(false); // no conversation open
+    expect(await dora.page.locator('#empty-list').innerText()).toContain('No conversations yet');
+    // Day separators and list times, in the person's time zone and language (Paris, en-GB here).
+    // (A string, so that the test's compiler leaves the page's dynamic import alone.)
+    expect(await dora.page.evaluate(`(async () => {
+      const { dayOf, listTime } = await import('/app/format.js');
+      const now = new Date('2025-03-02T12:00:00Z');
+      return [dayOf('2025-03-02T08:00:00Z', now), dayOf('2025-03-01T23:30:00Z', now), dayOf('2025-03-01T12:00:00Z', now), dayOf('2025-02-24T12:00:00Z', now), dayOf('2024-12-31T12:00:00Z', now),
+        listTime('2025-03-02T08:00:00Z', now), listTime('2025-02-27T12:00:00Z', now), listTime('2025-02-01T12:00:00Z', now)];
+    })()`)).toEqual(['Today', 'Today', 'Yesterday', 'Monday 24 February', 'Tuesday, 31 December 2024', '09:00', 'Thu', '1 Feb']);
+    await dora.page.reload();
+    await dora.page.waitForSelector('#app', { state: 'visible' });
+    expect(await visible(dora.page, '#signin')).toBe(false);
+    expect(await dora.page.locator('#me').innerText()).toBe('dora');
+    // Signing out forgets the session: the sign-in form again, after a reload too.
+    await dora.page.click('#signout');
+    await dora.page.waitForSelector('#signin', { state: 'visible' });
+    expect(await visible(dora.page, '#app')).toBe(false);
+    await dora.page.reload();
+    await dora.page.waitForSelector('#signin', { state: 'visible' });
+    expect(await dora.page.evaluate(() => Object.keys(document.defaultView.localStorage).filter((k: string) => k.startsWith('chat.')))).toEqual([]);
+    await dora.context.close();
+    people.splice(people.indexOf(dora), 1);
+  });
+
+  it('lets two people chat: names, previews, badges and the title count, ticks, edits, replies, reactions, deletes', async () => {
     const alice = await signIn('alice');
-    await alice.fill('#members', 'bob');
-    await alice.click('#new button');
-    await alice.waitForSelector('#compose:not([hidden])');
-    await alice.fill('#text', 'hello bob');
-    await alice.press('#text', 'Enter');
+    const bob = await signIn('bob');
+    // Starting a conversation: what cannot work is said in place, in words.
+    await alice.page.click('#new-toggle');
+    await alice.page.click('#new button');
+    expect(await alice.page.locator('#new-error').innerText()).toBe('Type the name of the person to write to.');
+    await alice.page.fill('#members', 'bob, carol');
+    await alice.page.click('#new button');
+    expect(await alice.page.locator('#new-error').innerText()).toBe('A direct conversation is with one person; choose Group for more.');
+    await alice.page.fill('#members', 'bob');
+    await alice.page.click('#new button');
+    await alice.page.waitForSelector('#compose', { state: 'visible' });
+    expect(await visible(alice.page, '#new')).toBe(false);
+    expect(await alice.page.locator('#title').innerText()).toBe('bob');
+    await send(alice, 'hello bob');
+    await send(alice, 'are you there?');
+    // Own messages show at once, then with their tick.
+    await until(alice.page, '#messages .msg .body', ['hello bob', 'are you there?']);
+    await until(alice.page, '#messages .msg .tick', ['✓', '✓']);
+    expect(await texts(alice.page, '#messages .day')).toEqual(['Today']);
+    expect(await alice.page.locator('#messages .msg time').first().innerText()).toMatch(/^\d\d:\d\d$/);
 
-    // Bob's list shows the conversation with an unread badge; he opens it and reads.
-    await bob.waitForSelector('#conversations li .badge');
-    await bob.click('#conversations li');
-    await bob.waitForFunction(() => [...document.querySelectorAll('#messages li .body')].some((e) => e.textContent === 'hello bob'));
-    // Bob types: Alice sees it; Bob's presence dot is green on Alice's side once he wrote.
-    await bob.type('#text', 'hi al', { delay: 50 });
-    await alice.waitForFunction(() => document.getElementById('typing')!.textContent === 'bob is typing…');
-    await bob.type('#text', 'ice');
-    await bob.press('#text', 'Enter');
-    await alice.waitForFunction(() => [...document.querySelectorAll('#messages li .body')].some((e) => e.textContent === 'hi alice'));
-    await alice.waitForSelector('#messages li:not(.mine) .dot.online');
-    await alice.screenshot({ path: join(OUT, 'web-alice.png') });
+    // Bob's list names alice, previews the last message with its time, and counts two unread; so does his title.
+    await until(bob.page, '#conversations .conv .name', ['alice']);
+    await until(bob.page, '#conversations .conv .badge', ['2']);
+    expect(await bob.page.locator('#conversations .conv .preview').innerText()).toBe('are you there?');
+    expect(await bob.page.locator('#conversations .conv .when').innerText()).toMatch(/^\d\d:\d\d$/);
+    expect(await bob.page.title()).toBe('(2) chat');
+    await bob.page.click('#conversations .conv');
+    await until(bob.page, '#messages .msg .body', ['hello bob', 'are you there?']);
+    await bob.page.waitForFunction(() => document.title === 'chat');
+    expect(await visible(bob.page, '#conversations .conv .badge')).toBe(false);
+    // Alice sees that bob read them.
+    await until(alice.page, '#messages .msg .tick', ['✓✓', '✓✓']);
 
-    // Bob goes offline: the banner shows; Alice writes three messages; Bob comes back and catches up.
-    await bob.context().setOffline(true);
-    await bob.waitForSelector('#offline:not([hidden])', { timeout: 60_000 });
-    for (const text of ['while you were away 1', 'while you were away 2', 'while you were away 3']) {
-      await alice.fill('#text', text);
-      await alice.press('#text', 'Enter');
-    }
-    await bob.screenshot({ path: join(OUT, 'web-bob-offline.png') });
-    await bob.context().setOffline(false);
-    await bob.waitForSelector('#offline[hidden]', { state: 'attached', timeout: 60_000 });
-    await bob.waitForFunction(() => [...document.querySelectorAll('#messages li .body')].filter((e) => e.textContent!.startsWith('while you were away')).length === 3);
-    expect(await messages(bob)).toEqual(['hello bob', 'hi alice', 'while you were away 1', 'while you were away 2', 'while you were away 3']);
-    expect(await messages(alice)).toEqual(['hello bob', 'hi alice', 'while you were away 1', 'while you were away 2', 'while you were away 3']);
-    expect(await alice.textContent('#title')).toBe('bob');
-    await bob.screenshot({ path: join(OUT, 'web-bob-caught-up.png') });
+    // Bob replies to the first message, and types: alice sees both.
+    await bob.page.click('#messages .msg >> nth=0');
+    await bob.page.click('#messages .msg >> nth=0 >> button:has-text("Reply")');
+    expect(await bob.page.locator('#replying-text').innerText()).toBe('Replying to alice: hello bob');
+    await bob.page.type('#text', 'yes, hi', { delay: 20 });
+    await alice.page.waitForFunction(() => document.getElementById('typing').innerText === 'bob is typing…');
+    await bob.page.press('#text', 'Enter');
+    await until(alice.page, '#messages .msg .body', ['hello bob', 'are you there?', 'yes, hi']);
+    expect(await alice.page.locator('#messages .msg >> nth=2 >> .quote').innerText()).toBe('↩ You: hello bob');
+    expect(await bob.page.locator('#messages .msg >> nth=2 >> .quote').innerText()).toBe('↩ alice: hello bob');
+    expect(await visible(bob.page, '#replying')).toBe(false);
+    await alice.page.waitForFunction(() => document.getElementById('typing').innerText === '');
+
+    // Alice edits her last message with Up, inline; Enter saves; both see the new text, marked edited.
+    await alice.page.click('#text');
+    await alice.page.press('#text', 'ArrowUp');
+    await alice.page.waitForSelector('#edit-text', { state: 'visible' });
+    expect(await alice.page.inputValue('#edit-text')).toBe('are you there?');
+    await alice.page.fill('#edit-text', 'are you there, bob?');
+    await alice.page.press('#edit-text', 'Enter');
+    await until(alice.page, '#messages .msg .body', ['hello bob', 'are you there, bob?', 'yes, hi']);
+    await until(bob.page, '#messages .msg .body', ['hello bob', 'are you there, bob?', 'yes, hi']);
+    expect(await texts(bob.page, '#messages .msg .edited')).toEqual(['edited']);
+    expect(await texts(alice.page, '#messages .msg .edited')).toEqual(['edited']);
+
+    // Bob reacts from the picker; alice adds hers with the chip; bob takes his back: everyone sees each step.
+    await bob.page.click('#messages .msg >> nth=1');
+    await bob.page.click('#messages .msg >> nth=1 >> button:has-text("React")');
+    await bob.page.click('#messages .picker button:has-text("🎉")');
+    await until(alice.page, '#messages .chip', ['🎉 1']);
+    await until(bob.page, '#messages .chip.mine', ['🎉 1']);
+    expect(await visible(bob.page, '#messages .picker')).toBe(false);
+    await alice.page.click('#messages .chip');
+    await until(bob.page, '#messages .chip', ['🎉 2']);
+    await until(alice.page, '#messages .chip.mine', ['🎉 2']);
+    await bob.page.click('#messages .chip');
+    await until(alice.page, '#messages .chip', ['🎉 1']);
+    await until(bob.page, '#messages .chip', ['🎉 1']);
+    expect(await bob.page.locator('#messages .chip.mine').count()).toBe(0);
+
+    // Alice deletes her first message (asked in place, no dialog); both see it gone.
+    await alice.page.click('#messages .msg >> nth=0');
+    await alice.page.click('#messages .msg >> nth=0 >> button:has-text("Delete")');
+    expect(await alice.page.locator('#messages .msg >> nth=0 >> .actions').innerText()).toContain('Delete this message?');
+    await alice.page.click('#messages .msg >> nth=0 >> .actions button.danger');
+    await until(alice.page, '#messages .msg .body', ['This message was deleted', 'are you there, bob?', 'yes, hi']);
+    await until(bob.page, '#messages .msg .body', ['This message was deleted', 'are you there, bob?', 'yes, hi']);
+    expect(await bob.page.locator('#messages .msg >> nth=2 >> .quote').innerText()).toBe('↩ alice: a deleted message');
+
+    // Shift+Enter is a new line, Enter sends it.
+    await bob.page.fill('#text', 'line one');
+    await bob.page.press('#text', 'Shift+Enter');
+    await bob.page.type('#text', 'line two');
+    await bob.page.press('#text', 'Enter');
+    await until(alice.page, '#messages .msg .body', ['This message was deleted', 'are you there, bob?', 'yes, hi', 'line one\nline two']);
+    // A refusal shows in words where it happened: editing is for one's own messages, deleted ones cannot be reacted to.
+    await shot(alice, 'desktop-alice-direct');
+    await shot(bob, 'desktop-bob-direct');
+
+    // Alice on a second device, signed in afresh: the conversation is named, with its preview; nothing unread.
+    const again = await signIn('alice');
+    await until(again.page, '#conversations .conv .name', ['bob']);
+    expect(await again.page.locator('#conversations .conv .preview').innerText()).toBe('line one line two');
+    expect(await again.page.locator('#conversations .conv .badge').count()).toBe(0);
+    await again.context.close();
+    people.splice(people.indexOf(again), 1);
+  });
+
+  it('works for three in a group: its title everywhere, typing of two, seen by, adding someone, leaving; at phone width too', async () => {
+    const ann = await signIn('ann');
+    const ben = await signIn('ben');
+    const cat = await signIn('cat', PHONE);
+    // Ann and ben have a direct conversation already.
+    await ann.page.click('#new-toggle');
+    await ann.page.fill('#members', 'ben');
+    await ann.page.click('#new button');
+    await send(ann, 'hi ben');
+    await until(ann.page, '#messages .msg .body', ['hi ben']);
+    await ann.page.click('#new-toggle');
+    await ann.page.check('input[name="kind"][value="group"]');
+    await ann.page.fill('#members', 'ben, cat');
+    await ann.page.fill('#group-title', 'Weekend trip');
+    await ann.page.click('#new button');
+    await until(ann.page, '#title', ['Weekend trip']);
+    await send(ann, 'who is in?');
+
+    // Carol, on a phone: the list alone, with the group and its badge; opening it shows the conversation alone.
+    await until(cat.page, '#conversations .conv .name', ['Weekend trip']);
+    await until(cat.page, '#conversations .conv .badge', ['1']);
+    expect(await cat.page.locator('#conversations .conv .preview').innerText()).toBe('ann: who is in?');
+    expect(await visible(cat.page, '#pane')).toBe(false);
+    await shot(cat, 'phone-cat-list');
+    await cat.page.click('#conversations .conv');
+    await until(cat.page, '#messages .msg .body', ['who is in?']);
+    expect(await visible(cat.page, '#sidebar')).toBe(false);
+    expect(await visible(cat.page, '#back')).toBe(true);
+    expect(await cat.page.locator('#messages .msg .who').innerText()).toBe('ann');
+    // Bob's list has both conversations, the group first (newest activity), with its title.
+    await until(ben.page, '#conversations .conv .name', ['Weekend trip', 'ann']);
+
+    // Alice sees who has seen her message: cat, then everyone once ben has opened it.
+    await until(ann.page, '#messages .seen-by', ['Seen by cat']);
+    await pick(ben, 'Weekend trip');
+    await until(ann.page, '#messages .seen-by', ['Seen by everyone']);
+    await until(ann.page, '#messages .msg .tick', ['✓✓']);
+
+    // Bob and cat type at once: ann reads both names.
+    await ben.page.type('#text', 'me', { delay: 10 });
+    await cat.page.type('#text', 'me too', { delay: 10 });
+    await ann.page.waitForFunction(() => document.getElementById('typing').innerText === 'ben and cat are typing…');
+    await ben.page.press('#text', 'Enter');
+    await until(ann.page, '#messages .msg .body', ['who is in?', 'me']);
+    await ann.page.waitForFunction(() => document.getElementById('typing').innerText === 'cat is typing…');
+    await cat.page.press('#text', 'Enter');
+    await until(ann.page, '#messages .msg .body', ['who is in?', 'me', 'me too']);
+    await ann.page.waitForFunction(() => document.getElementById('typing').innerText === '');
+    // On the phone a tap shows a message's actions: cat reacts to ann's question from the picker.
+    await cat.page.tap('#messages .msg >> nth=0');
+    await cat.page.tap('#messages .msg >> nth=0 >> button:has-text("React")');
+    await cat.page.tap('#messages .picker button:has-text("👍")');
+    await until(ann.page, '#messages .chip', ['👍 1']);
+    await shot(cat, 'phone-cat-group');
+
+    // Alice adds dev from the details panel; dev finds the group in his list, named by its title.
+    await ann.page.click('#details-toggle');
+    await until(ann.page, '#member-list li', ['ann (you)', 'ben online', 'cat online'].map((t) => t.replace(' online', '\nonline')));
+    await ann.page.fill('#add-names', 'dev');
+    await ann.page.click('#add-members button');
+    await until(ann.page, '#member-list li', ['ann (you)', 'ben\nonline', 'cat\nonline', 'dev\noffline']);
+    await ann.page.fill('#add-names', 'no spaces please');
+    await ann.page.click('#add-members button');
+    expect(await ann.page.locator('#details-error').innerText()).toContain('is not a name');
+    // The server's refusal, in words: at most 1000 people a call.
+    await ann.page.fill('#add-names', Array.from({ length: 1001 }, (_, i) => `p${i}`).join(','));
+    await ann.page.click('#add-members button');
+    await ann.page.waitForFunction(() => document.getElementById('details-error').innerText.startsWith('That is too long'));
+    expect(await ann.page.locator('#member-list li').count()).toBe(4);
+    const dev = await signIn('dev');
+    await until(dev.page, '#conversations .conv .name', ['Weekend trip']);
+    await shot(ann, 'desktop-ann-group-details');
+
+    // Carol leaves (asked once more in place): the group leaves her list; the others see three members.
+    await cat.page.click('#details-toggle');
+    await until(cat.page, '#member-list li', ['cat (you)', 'ann\nonline', 'ben\nonline', 'dev\nonline']);
+    await shot(cat, 'phone-cat-details');
+    await cat.page.click('#leave');
+    expect(await cat.page.locator('#leave').innerText()).toContain('Really leave?');
+    await cat.page.click('#leave');
+    await cat.page.waitForSelector('#sidebar', { state: 'visible' }); // back to the list, which is empty
+    await cat.page.waitForSelector('#empty-list', { state: 'visible' });
+    expect(await cat.page.locator('#conversations .conv').count()).toBe(0);
+    await until(ann.page, '#member-list li', ['ann (you)', 'ben\nonline', 'dev\nonline']);
+    await until(ben.page, '#subtitle', ['3 members, 2 online']);
+    await shot(cat, 'phone-cat-left');
+
+    // Alice is elsewhere when dev mentions her: the group shows a mention badge and one unread, so does her title.
+    await pick(ann, 'ben');
+    await dev.page.click('#conversations .conv');
+    await send(dev, 'thanks @ann');
+    await until(ann.page, '#conversations .conv:first-child .badge', ['@', '1']);
+    expect(await ann.page.locator('#conversations .conv:first-child .name').innerText()).toBe('Weekend trip');
+    expect(await ann.page.locator('#conversations .conv:first-child .preview').innerText()).toBe('dev: thanks @ann');
+    expect(await ann.page.title()).toBe('(1) chat');
+    // Presence in the list: everyone ann talks to is online.
+    expect(await ann.page.locator('#conversations .conv .dot.online').count()).toBe(2);
+    await shot(ann, 'desktop-ann-mentioned');
+    await pick(ann, 'Weekend trip');
+    await until(ann.page, '#conversations .conv .badge', []);
+    expect(await ann.page.title()).toBe('chat');
+  });
+
+  it('notices going offline at once, keeps what is sent meanwhile in a visible outbox, across a reload, and sends it when back', async () => {
+    const erin = await signIn('erin');
+    const finn = await signIn('finn');
+    await erin.page.click('#new-toggle');
+    await erin.page.fill('#members', 'finn');
+    await erin.page.click('#new button');
+    await send(erin, 'are you there?');
+    await pick(finn, 'erin');
+    await until(finn.page, '#messages .msg .body', ['are you there?']);
+    await until(erin.page, '#messages .msg.mine .tick', ['✓✓']);
+    await finn.context.setOffline(true);
+    // From navigator.onLine: no waiting for the socket's ping timeout.
+    await finn.page.waitForSelector('#offline', { state: 'visible', timeout: 5_000 });
+    expect(await finn.page.evaluate(() => navigator.onLine)).toBe(false);
+    expect(await finn.page.locator('#offline').innerText()).toBe('You are offline. New messages will appear when you are back.');
+    await send(finn, 'written offline');
+    await until(finn.page, '#messages .msg.pending .body', ['written offline']);
+    expect(await finn.page.locator('#messages .msg.pending .sending').innerText()).toBe('◷ sending…');
+    expect(await finn.page.locator('#offline').innerText()).toBe('You are offline. 1 message waiting to be sent. New messages will appear when you are back.');
+    // The banner stays in view however the messages scroll.
+    await finn.page.locator('#messages').evaluate((ol: any) => (ol.scrollTop = 0));
+    expect(await finn.page.locator('#offline').boundingBox()).toMatchObject({ y: 0 });
+    await shot(finn, 'desktop-finn-offline');
+    await send(erin, 'while you were away 1');
+    await send(erin, 'while you were away 2');
+    await until(erin.page, '#messages .msg.mine .tick', ['✓✓', '✓', '✓']); // finn has not seen the last two
+
+    // Finn reloads while the server does not answer (the network is back; his sign-in
+    // token request hangs): still signed in, the conversation still open, the unsent
+    // message still there and counted.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await finn.context.route('**/v1/dev/token**', async (route) => {
+      await released;
+      await route.continue().catch(() => undefined); // the page that asked may be gone
+    });
+    await finn.context.setOffline(false);
+    await finn.page.reload();
+    await finn.page.waitForSelector('#app', { state: 'visible' });
+    await until(finn.page, '#offline', ['Connecting to the server… 1 message waiting to be sent. New messages will appear when you are back.']);
+    await until(finn.page, '#title', ['erin']);
+    await until(finn.page, '#messages .msg.pending .body', ['written offline']);
+    await shot(finn, 'desktop-finn-reloaded-unreachable');
+    release();
+    await finn.page.waitForSelector('#offline', { state: 'hidden' });
+    await until(finn.page, '#messages .msg.pending .body', []);
+    await until(finn.page, '#messages .msg .body', ['are you there?', 'while you were away 1', 'while you were away 2', 'written offline']);
+    await until(erin.page, '#messages .msg .body', ['are you there?', 'while you were away 1', 'while you were away 2', 'written offline']);
+    await until(erin.page, '#messages .msg.mine .tick', ['✓✓', '✓✓', '✓✓']); // seen by finn
+    await shot(finn, 'desktop-finn-back');
+  });
+
+  it('pages back through a long conversation', async () => {
+    const gus = await sys().connect('gus');
+    const { conversation } = await gus.ok('conversation:create', { type: 'direct', members: ['hal'] });
+    for (let i = 0; i < 35; i++) await gus.ok('message:send', { conversationId: conversation.id, clientMsgId: `g${i}`, body: `message ${i}` });
+    const hal = await signIn('hal');
+    await until(hal.page, '#conversations .conv .badge', ['35']);
+    await pick(hal, 'gus');
+    await until(hal.page, '#messages .msg .body', Array.from({ length: 30 }, (_, i) => `message ${i + 5}`));
+    await hal.page.click('#messages .older button');
+    await until(hal.page, '#messages .msg .body', Array.from({ length: 35 }, (_, i) => `message ${i}`));
+    expect(await hal.page.locator('#messages .older').count()).toBe(0);
+    await until(hal.page, '#conversations .conv .badge', []);
   });
 });

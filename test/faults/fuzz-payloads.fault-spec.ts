@@ -40,7 +40,7 @@ function nearValid(valid: Record<string, unknown>) {
 describe('fuzzing every client event over a real socket', () => {
   const sys = useSystem('fuzz', UNLIMITED);
 
-  it(`answers ${RUNS} arbitrary and near-valid payloads with an ok or a PROTOCOL.md error, stays up, and writes nothing for a refusal`, async () => {
+  it(`answers ${RUNS} arbitrary and near-valid payloads with an ok or a docs/protocol.md error, stays up, and writes nothing for a refusal`, async () => {
     const alice = await sys().connect('alice');
     await sys().connect('bob');
     const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob'], title: 'fuzz' });

@@ -38,6 +38,8 @@ export interface StartOptions {
   port?: number;
   /** Wait for /readyz (default true). */
   ready?: boolean;
+  /** Instead of npm: this command, run in `cwd` (a container's CMD in a copy of its image's files). */
+  command?: { argv: string[]; cwd: string };
 }
 
 export async function startApp(opts: StartOptions): Promise<AppProcess> {
@@ -45,8 +47,9 @@ export async function startApp(opts: StartOptions): Promise<AppProcess> {
   mkdirSync(OUTPUT, { recursive: true });
   const port = opts.port ?? (await freePort());
   const script = opts.script ?? 'start';
-  const child = spawn('npm', ['run', '--silent', script], {
-    cwd: ROOT,
+  const [file, ...args] = opts.command?.argv ?? ['npm', 'run', '--silent', script];
+  const child = spawn(file!, args, {
+    cwd: opts.command?.cwd ?? ROOT,
     env: { ...process.env, ...opts.env, PORT: String(port) },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

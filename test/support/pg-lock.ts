@@ -1,7 +1,8 @@
 import { Client } from 'pg';
+import { PROJECTION_LOCK } from '@chat/storage';
 import type { TestNamespace } from './namespace';
 
-/** A table lock held from outside the system, until `release()`. */
+/** A lock held from outside the system, until `release()`. */
 export interface HeldLock {
   release(): Promise<void>;
 }
@@ -12,12 +13,23 @@ export interface HeldLock {
  * readers go on under the default EXCLUSIVE mode. `release()` is idempotent; call it in a
  * `finally`.
  */
-export async function holdTableLock(ns: TestNamespace, table: string, mode = 'EXCLUSIVE'): Promise<HeldLock> {
-  const pg = new Client({ connectionString: ns.databaseUrl, options: '-c search_path=timeline,public' });
+export function holdTableLock(ns: TestNamespace, table: string, mode = 'EXCLUSIVE'): Promise<HeldLock> {
+  return holdInTransaction(new Client({ connectionString: ns.databaseUrl, options: '-c search_path=timeline,public' }), `LOCK TABLE ${table} IN ${mode} MODE`);
+}
+
+/**
+ * Holds the projection's swap lock (PROJECTION_LOCK) shared, as every live commit does, in
+ * an open transaction: a rebuild reaches its swap and waits there until `release()`.
+ */
+export function holdSwapLock(ns: TestNamespace): Promise<HeldLock> {
+  return holdInTransaction(new Client({ connectionString: ns.databaseUrl }), `SELECT pg_advisory_xact_lock_shared(${PROJECTION_LOCK})`);
+}
+
+async function holdInTransaction(pg: Client, statement: string): Promise<HeldLock> {
   await pg.connect();
   try {
     await pg.query('BEGIN');
-    await pg.query(`LOCK TABLE ${table} IN ${mode} MODE`);
+    await pg.query(statement);
   } catch (err) {
     await pg.end();
     throw err;

@@ -1,10 +1,10 @@
-import { Controller, Get, Header, InternalServerErrorException } from '@nestjs/common';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { Controller, Get, Header, InternalServerErrorException, NotFoundException, Param, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 
 const ASSET_DIR = join('apps', 'api', 'admin-page');
-const FILES = ['index.html', 'app.js', 'style.css'] as const;
-type AssetName = (typeof FILES)[number];
+const TYPES: Record<string, string> = { '.js': 'application/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 /**
  * The folder of the page's static files: the first `apps/api/admin-page` found walking up
@@ -19,42 +19,43 @@ export function findAdminPageDir(from: string = __dirname): string | undefined {
 }
 
 /**
- * `GET /admin`: a live page of the process's figures, plotted in the browser from
- * `GET /metrics` (plain HTML, CSS and JS from `apps/api/admin-page`, no build step). No
- * auth: it shows nothing that /metrics does not already serve openly.
+ * `GET /admin`: the admin page, plain HTML, CSS and ES modules from `apps/api/admin-page`
+ * (no build step). The page and its files need no auth: the live plots read the open
+ * `/metrics`, and everything else the page shows comes from the admin API with the token
+ * the operator types in, sent as a bearer header from the browser.
  */
 @Controller('admin')
 export class AdminPageController {
-  private assets?: Record<AssetName, string>;
+  private assets?: Map<string, string>;
 
   @Get()
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('cache-control', 'no-cache')
   index(): string {
-    return this.asset('index.html');
+    return this.load().get('index.html')!;
   }
 
-  @Get('app.js')
-  @Header('content-type', 'application/javascript; charset=utf-8')
+  /** One of the page's scripts or its style sheet: a plain file name of the folder, nothing else. */
+  @Get(':file')
   @Header('cache-control', 'no-cache')
-  script(): string {
-    return this.asset('app.js');
+  file(@Param('file') file: string, @Res({ passthrough: true }) res: Response): string {
+    const text = TYPES[extname(file)] ? this.load().get(file) : undefined;
+    if (text === undefined) throw new NotFoundException(`no file ${file} in the admin page`);
+    res.type(TYPES[extname(file)]!);
+    return text;
   }
 
-  @Get('style.css')
-  @Header('content-type', 'text/css; charset=utf-8')
-  @Header('cache-control', 'no-cache')
-  style(): string {
-    return this.asset('style.css');
-  }
-
-  /** The files are read once, at first use. */
-  private asset(name: AssetName): string {
+  /**
+   * The folder's files, read once at first use; only those listed then can be served, so a
+   * request names a key of this map, never a path.
+   */
+  private load(): Map<string, string> {
     if (!this.assets) {
       const dir = findAdminPageDir();
       if (!dir) throw new InternalServerErrorException(`admin page: no ${ASSET_DIR} above ${__dirname}`);
-      this.assets = Object.fromEntries(FILES.map((f) => [f, readFileSync(join(dir, f), 'utf8')])) as Record<AssetName, string>;
+      const names = readdirSync(dir).filter((f) => f === 'index.html' || TYPES[extname(f)]);
+      this.assets = new Map(names.map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
     }
-    return this.assets[name];
+    return this.assets;
   }
 }

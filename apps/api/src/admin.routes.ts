@@ -12,6 +12,12 @@ export const pageQuery = z.object({
 export const messagesQuery = pageQuery.extend({
   afterSeq: z.coerce.number().int().min(0).optional(),
   beforeSeq: z.coerce.number().int().min(1).optional(),
+  /**
+   * `asc`: the oldest of the range first, `next` pages forward; `desc`: the latest of the
+   * range (each page still ascending), `next` pages back. Default: `desc` for `beforeSeq`
+   * without `afterSeq`, else `asc`. A cursor keeps the direction of the page that made it.
+   */
+  order: z.enum(['asc', 'desc']).optional(),
 });
 
 export const userIdParam = z.string().regex(USER_ID_PATTERN, 'not a user id');
@@ -72,7 +78,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/admin/users/:userId/connections', summary: "A user's live connections: gateway node, epoch, lease expiry", query: pageQuery, admin: true, responses: { 200: '{ connections, next? }', ...adminErrors } },
   { method: 'get', path: '/v1/admin/users/:userId/push-decisions', summary: "The notifier's decisions for a user, newest recorded first: woken, or why not (online as ranges: seq to toSeq, messages)", query: pageQuery, admin: true, responses: { 200: '{ decisions: [{ id, conversationId, seq, toSeq?, messages?, decision, detail?, at }], next? }', ...adminErrors } },
   { method: 'get', path: '/v1/admin/conversations/:id', summary: 'A conversation with its members (paged by user id)', query: pageQuery, admin: true, responses: { 200: '{ conversation, members, next? }', 404: 'no such conversation', ...adminErrors } },
-  { method: 'get', path: '/v1/admin/conversations/:id/messages', summary: "A conversation's messages by seq, from every storage tier", query: messagesQuery, admin: true, responses: { 200: '{ messages: Message[], next? }', 404: 'no such conversation', 503: 'an archived block of the range is damaged', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/conversations/:id/messages', summary: "A conversation's messages by seq, ascending, from every storage tier: the oldest of the range first, or the latest (order=desc, or beforeSeq alone) paged back", query: messagesQuery, admin: true, responses: { 200: '{ messages: Message[], next? }', 404: 'no such conversation', 503: 'an archived block of the range is damaged', ...adminErrors } },
   { method: 'get', path: '/v1/admin/projections', summary: 'Each projection: per partition stream, last seq, checkpoint, lag in events and seconds; the last rebuild', query: pageQuery, admin: true, responses: { 200: '{ projections, next? }', ...adminErrors } },
   { method: 'post', path: '/v1/admin/projections/:name/rebuild', summary: 'Replay the streams into a fresh copy of the projection, then swap it in', admin: true, responses: { 202: '{ rebuild }', 404: 'no such projection', 409: 'a rebuild is already running', ...adminErrors } },
   { method: 'get', path: '/v1/admin/webhooks', summary: 'The integrator webhooks per partition: position (last seq before the first event not yet delivered), lag behind the log, events retrying, the last error and when', query: pageQuery, admin: true, responses: { 200: '{ enabled, url?, partitions: [{ partition, stream, lastSeq, consumer?, position?, lag?, retrying, lastDeliveredAt?, lastError?: { message, at, conversationId, seq, attempts }, reportedAt? }], next? }', ...adminErrors } },
@@ -82,10 +88,10 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/readyz', summary: 'NATS, Postgres and Redis answer (under npm start, in the worker process too, which must have started); 503 names those that do not', admin: false, responses: { 200: 'ready', 503: '{ status, down: string[] }' } },
   { method: 'get', path: '/metrics', summary: 'Prometheus text', admin: false, responses: { 200: 'text/plain metrics' } },
   { method: 'get', path: '/docs', summary: 'This document', admin: false, responses: { 200: 'OpenAPI 3.1' } },
-  { method: 'get', path: '/admin', summary: 'The admin page: live plots from /metrics', admin: false, responses: { 200: 'text/html' } },
-  { method: 'get', path: '/admin/app.js', summary: "The admin page's script", admin: false, responses: { 200: 'application/javascript' } },
-  { method: 'get', path: '/admin/style.css', summary: "The admin page's style sheet", admin: false, responses: { 200: 'text/css' } },
+  { method: 'get', path: '/admin', summary: 'The admin page: live plots from /metrics; users, conversations, projections and storage from the admin API (token typed in the page)', admin: false, responses: { 200: 'text/html' } },
+  { method: 'get', path: '/admin/:file', summary: "The admin page's ES modules and style sheet", admin: false, responses: { 200: 'JavaScript or CSS', 404: 'no such file' } },
   { method: 'get', path: '/', summary: 'The web client', admin: false, responses: { 200: 'text/html' } },
+  { method: 'get', path: '/favicon.ico', summary: 'No icon: an empty answer, so that browsers log no error', admin: false, responses: { 204: 'no content' } },
   { method: 'get', path: '/app/:file', summary: "The web client's scripts and style", admin: false, responses: { 200: 'JavaScript or CSS', 404: 'no such file' } },
   { method: 'get', path: '/sdk/:file', summary: 'The client SDK as ES modules', admin: false, responses: { 200: 'JavaScript', 404: 'no such file' } },
   { method: 'get', path: '/v1/dev/token', summary: 'A development token (only with CHAT_DEV_TOKENS=1)', admin: false, responses: { 200: '{ token }', 400: 'not a user id' } },

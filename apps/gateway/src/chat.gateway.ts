@@ -13,7 +13,7 @@ import {
   type ClientEventName,
   type ClientPayload,
 } from '@chat/contracts';
-import { ProjectionWatch } from '@chat/messaging';
+import { ProjectionWatch, traced } from '@chat/messaging';
 import { LOGGER, metrics } from '@chat/platform';
 import { CorruptBlockError } from '@chat/storage';
 import { CommandsService, type Caller } from './commands.service';
@@ -27,7 +27,7 @@ import { RateLimits } from './rate-limiter';
 import { SessionsService } from './sessions.service';
 import { TypingRelay } from './typing.relay';
 
-/** Socket.IO events -> commands and queries, each answered with a PROTOCOL.md ack. */
+/** Socket.IO events -> commands and queries, each answered with a docs/protocol.md ack. */
 @WebSocketGateway()
 export class ChatGateway
   implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
@@ -152,7 +152,10 @@ export class ChatGateway
     data.inFlight++;
     const timer = event === 'sync' || event === 'history' ? metrics.queryLatency.startTimer({ query: event }) : undefined;
     try {
-      return { ok: true, ...(await work(caller, parsed.value, socket)) };
+      // Read-your-writes: a query shows what this connection's commands were acked with.
+      const owed = query ? caller.writes.caughtUp(this.watch) : undefined;
+      if (owed && !(await owed)) return fail('UNAVAILABLE', 'the read models have not caught up with this connection\'s last command yet; retry');
+      return { ok: true, ...(await traced(`chat ${event}`, () => work(caller, parsed.value, socket))) };
     } catch (err) {
       if (err instanceof ChatError) return err.toAck();
       if (err instanceof CorruptBlockError) {

@@ -9,17 +9,20 @@ import { directKey, ReadModelRepository, toConversationInfo, type ConversationRe
 import { ConversationCache } from './conversation.cache';
 import { directConversationId, groupConversationId } from './ids';
 import { requireMember } from './membership.guard';
+import type { OwnWrites } from './own.writes';
 import { SendDeduplicator } from './send.deduplicator';
 import type { Session } from './token.verifier';
 
 /** How long a membership change waits for its projection before answering anyway. */
 const PROJECTION_WAIT_MS = 5_000;
-/** How long an edit, delete or reaction waits for its target message to be projected. */
+/** How long an edit, delete, reaction or reply waits for its target message to be projected. */
 const TARGET_WAIT_MS = 2_000;
 
 export interface Caller extends Session {
   /** `nodeId/socketId`: live delivery skips the connection that sent the command. */
   origin: string;
+  /** What this connection's commands were acked with: its next queries show them (read-your-writes). */
+  writes: OwnWrites;
 }
 
 /**
@@ -63,6 +66,7 @@ export class CommandsService {
       decide({ type: 'CreateConversation', conversationId: id, kind: p.type, creator: caller.userId, members, at, ...(p.title !== undefined && { title: p.title }) }, undefined),
     );
     const appended = await appendEvent(this.log, this.names, partition, event!, { msgId: this.names.createMsgId(id), origin: caller.origin });
+    caller.writes.note(partition, appended.seq);
     await this.watch.waitFor(partition, appended.seq, PROJECTION_WAIT_MS);
     // A racing create of the same direct pair may have won; the read model says which.
     const stored = await this.conversations.refresh(id);
@@ -89,14 +93,23 @@ export class CommandsService {
   }
 
   async send(caller: Caller, p: ClientPayload<'message:send'>): Promise<AckResults['message:send']> {
-    const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
+    let c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
+    // The cached lastSeq may be older than the message replied to (sent a moment ago, maybe
+    // not projected yet): once the projection has reached it, read the conversation again
+    // before calling the reply NOT_FOUND. Sends without a reply, or within the cache, wait for nothing.
+    if (p.replyToSeq !== undefined && p.replyToSeq > c.lastSeq) {
+      await this.watch.waitFor(c.partition, p.replyToSeq, TARGET_WAIT_MS);
+      c = requireMember(await this.conversations.refresh(p.conversationId), caller.userId);
+    }
     const at = new Date().toISOString();
     const decision = decide(
       { type: 'SendMessage', conversationId: p.conversationId, senderId: caller.userId, clientMsgId: p.clientMsgId, body: p.body, at, ...(p.replyToSeq !== undefined && { replyToSeq: p.replyToSeq }) },
       c,
     );
     const [event] = accepted(decision);
-    return this.sends.send(c.partition, event as MessageSent, caller.origin);
+    const ack = await this.sends.send(c.partition, event as MessageSent, caller.origin);
+    caller.writes.note(c.partition, ack.seq);
+    return ack;
   }
 
   async edit(caller: Caller, p: ClientPayload<'message:edit'>): Promise<AckResults['message:edit']> {
@@ -121,7 +134,8 @@ export class CommandsService {
     const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
     const [event] = accepted(decide({ type: 'MarkRead', conversationId: p.conversationId, userId: caller.userId, seq: p.seq, at: new Date().toISOString() }, c));
     if (p.seq <= (lastSent.get(p.conversationId) ?? 0)) return {};
-    await appendEvent(this.log, this.names, c.partition, event!, { origin: caller.origin });
+    const { seq } = await appendEvent(this.log, this.names, c.partition, event!, { origin: caller.origin });
+    caller.writes.note(c.partition, seq);
     lastSent.set(p.conversationId, p.seq);
     return {};
   }
@@ -160,6 +174,7 @@ export class CommandsService {
    */
   private async appendConfirmed(caller: Caller, c: ConversationRecord, event: ConversationEvent): Promise<number> {
     const { seq } = await appendEvent(this.log, this.names, c.partition, event, { origin: caller.origin });
+    caller.writes.note(c.partition, seq);
     if (!(await this.watch.waitFor(c.partition, seq, PROJECTION_WAIT_MS))) return seq;
     const refused = await this.readModel.rejection(c.partition, seq);
     // CONFLICT and NO_CHANGE mean "already so": an idempotent success.

@@ -2,7 +2,7 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { ChatEvent, Typing } from '@chat/contracts';
-import type { DeliveryBatch, Names, RoomBatch } from '@chat/messaging';
+import { isTracing, startSpanIn, type DeliveryBatch, type Names, type RoomBatch } from '@chat/messaging';
 import { metrics } from '@chat/platform';
 import type { ReadModelRepository } from '@chat/storage';
 import type { ConversationCache } from './conversation.cache';
@@ -160,7 +160,7 @@ export class NodeDelivery {
   }
 
   private onNodeBatch(batch: DeliveryBatch): void {
-    for (const { event, users, origin, join } of batch.items) {
+    for (const { event, users, origin, join, trace } of batch.items) {
       this.count(event.conversationId);
       const sockets = users.flatMap((u) => [...(this.local.of(u) ?? [])]);
       if (event.type !== 'typing') {
@@ -173,7 +173,9 @@ export class NodeDelivery {
         }
         this.noteChange(event);
       }
+      const span = trace !== undefined && isTracing() ? emitSpan(trace, event, sockets.length) : undefined;
       for (const socket of sockets) this.emit(socket, event, origin);
+      span?.end();
     }
   }
 
@@ -187,10 +189,12 @@ export class NodeDelivery {
     for (const item of batch.items) this.emitInRoom(conversationId, room, item);
   }
 
-  private emitInRoom(conversationId: string, room: Room, { event, origin }: RoomItem): void {
+  private emitInRoom(conversationId: string, room: Room, { event, origin, trace }: RoomItem): void {
     this.count(conversationId);
     if (event.type !== 'typing') this.noteChange(event);
+    const span = trace !== undefined && isTracing() ? emitSpan(trace, event, room.sockets.size) : undefined;
     for (const [socket, joinedAt] of room.sockets) if (event.type === 'typing' || event.seq > joinedAt) this.emit(socket, event, origin);
+    span?.end();
     // The removed saw their removal; nothing more of this room reaches them.
     if (event.type === 'conversation' && event.change === 'members_removed') {
       for (const userId of event.userIds) this.leaveRoom(conversationId, this.local.of(userId) ?? []);
@@ -246,4 +250,9 @@ export class NodeDelivery {
       this.log.error({ err: (err as Error).message }, 'undeliverable batch');
     }
   }
+}
+
+/** The live delivery of one event on this node, in its message's trace. */
+function emitSpan(trace: string, event: ChatEvent | Typing, sockets: number) {
+  return startSpanIn(trace, 'chat socket.emit', { 'chat.conversation_id': event.conversationId, 'chat.seq': event.type === 'typing' ? 0 : event.seq, 'chat.sockets': sockets });
 }

@@ -11,6 +11,7 @@ import { Batcher, type Outcome } from './batcher';
 import { WorkLimits } from './connection.work';
 import { dataOf, LocalConnections, type SocketData } from './local-connections';
 import { NodeDelivery } from './node.delivery';
+import { OwnWrites } from './own.writes';
 import { PresenceHub } from './presence.hub';
 import { RateLimits } from './rate-limiter';
 import { TokenVerifier } from './token.verifier';
@@ -149,7 +150,7 @@ export class SessionsService {
     const session = await this.verifier.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
     if (!session) throw new Error('unauthorized');
     const data: SocketData = {
-      caller: { ...session, origin: `${this.nodeId}/${socket.id}` },
+      caller: { ...session, origin: `${this.nodeId}/${socket.id}`, writes: new OwnWrites() },
       member: leaseMember(this.nodeId, this.epoch, socket.id),
       readMarkers: new Map(),
       watching: new Set(),

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, NotFoundException, Param, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, NotFoundException, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,6 +22,11 @@ export class WebController {
   index(): string {
     return readFileSync(join(this.publicDir, 'index.html'), 'utf8');
   }
+
+  /** No icon, said without an error: browsers ask every page's origin for one, and log a 404. */
+  @Get('favicon.ico')
+  @HttpCode(204)
+  favicon(): void {}
 
   @Get('app/:file')
   app(@Param('file') file: string, @Res({ passthrough: true }) res: Response): string {

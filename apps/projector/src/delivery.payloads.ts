@@ -63,12 +63,12 @@ export class DeliveryPayloads {
   /** `join`: the users' sockets join the conversation's room with this event. */
   addToNodes(d: Delivery, usersByNode: ReadonlyMap<string, string[]>, join: boolean): void {
     const head = `{"event":${this.json(d)},"users":`;
-    const tail = `${d.origin !== undefined ? `,"origin":${JSON.stringify(d.origin)}` : ''}${join ? ',"join":true' : ''}}`;
+    const tail = `${extras(d)}${join ? ',"join":true' : ''}}`;
     for (const [node, users] of usersByNode) this.addUsers(d, node, users, head, tail);
   }
 
   addToRoom(d: Delivery): void {
-    const item = `{"event":${this.json(d)}${d.origin !== undefined ? `,"origin":${JSON.stringify(d.origin)}` : ''}}`;
+    const item = `{"event":${this.json(d)}${extras(d)}}`;
     this.rooms.add(d.event.conversationId, d.event.conversationId, item);
   }
 
@@ -89,6 +89,11 @@ export class DeliveryPayloads {
     if (json === undefined) this.encoded.set(d, (json = JSON.stringify(d.event)));
     return json;
   }
+}
+
+/** The item's fields beside the event: the sending connection, the trace. */
+function extras(d: Delivery): string {
+  return `${d.origin !== undefined ? `,"origin":${JSON.stringify(d.origin)}` : ''}${d.trace !== undefined ? `,"trace":${JSON.stringify(d.trace)}` : ''}`;
 }
 
 function envelope(items: string[]): string {

@@ -8,8 +8,8 @@ import { projectBatch, type LoggedEvent, type ProjectedBatch } from './timeline.
 
 /** One JetStream message as the projection reads it. */
 export function readLogged(m: JsMsg, names: Names): LoggedEvent {
-  const { raw, origin } = readLoggedPayload(m);
-  return { seq: m.seq, conversationId: names.conversationOf(m.subject), event: upcast(raw), ...(origin && { origin }) };
+  const { raw, origin, trace } = readLoggedPayload(m);
+  return { seq: m.seq, conversationId: names.conversationOf(m.subject), event: upcast(raw), ...(origin && { origin }), ...(trace && { trace }) };
 }
 
 /**

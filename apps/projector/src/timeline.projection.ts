@@ -30,6 +30,8 @@ export interface LoggedEvent {
   /** `undefined` when the payload was not a readable event. */
   event: ConversationEvent | undefined;
   origin?: string;
+  /** Its W3C traceparent, when tracing. */
+  trace?: string;
 }
 
 /** A committed event and who should see it live. */
@@ -37,6 +39,7 @@ export interface Delivery {
   event: ChatEvent;
   recipients: string[];
   origin?: string;
+  trace?: string;
   /** A large conversation's event: it goes to the conversation's room, not to each recipient. */
   room: boolean;
   /** Users whose sockets must be in the room before this event is published there. */
@@ -106,7 +109,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     return m;
   };
 
-  for (const { seq, conversationId, event, origin } of input.events) {
+  for (const { seq, conversationId, event, origin, trace } of input.events) {
     writes.toSeq = seq;
     const refuse = (code: string, reason: string) => writes.rejected.push({ seq, conversationId, code, reason });
     if (!event || event.conversationId !== conversationId) {
@@ -233,7 +236,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     const joiners = !pull ? [] : !wasLarge ? [...after.members] : event.type === 'MembersAdded' ? membershipEffect(before!, event) : [];
     deliveries.push({
       event: visible, recipients: [...deliverTo], room: pull,
-      ...(origin !== undefined && { origin }), ...(joiners.length > 0 && { joiners }),
+      ...(origin !== undefined && { origin }), ...(trace !== undefined && { trace }), ...(joiners.length > 0 && { joiners }),
     });
 
     function changed_(change: ConversationChanged['change'], userIds: string[]): ConversationChanged {

@@ -2,13 +2,14 @@ import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import type { Names, ProgressNotice } from '@chat/messaging';
+import { isTracing, startSpanIn, type Names, type ProgressNotice } from '@chat/messaging';
 import { LOGGER, metrics, NAMES, NATS } from '@chat/platform';
 import { DeliveryRouter } from './delivery.router';
 import { batchPattern } from './jetstream.transport';
 import type { PumpBatch } from './partition.pump';
 import { RethrowFilter } from './rethrow.filter';
 import { readLogged, TimelineApplier } from './timeline.applier';
+import type { LoggedEvent } from './timeline.projection';
 
 /** Builds the timeline, inbox and conversation read models, then hands what it committed to live delivery. */
 @Controller()
@@ -26,7 +27,8 @@ export class TimelineProjector {
   async onBatch(batch: PumpBatch): Promise<void> {
     const timer = metrics.projectorBatchSeconds.startTimer();
     const events = batch.messages.map((m) => readLogged(m, this.names));
-    const projected = await this.applier.apply(batch.partition, batch.fromSeq, events);
+    const spans = isTracing() ? commitSpans(batch.partition, events) : undefined;
+    const projected = await this.applier.apply(batch.partition, batch.fromSeq, events).finally(() => spans?.forEach((s) => s.end()));
     timer();
     metrics.projectorBatchSize.observe(events.length);
     metrics.projectedEvents.inc(events.length);
@@ -39,4 +41,9 @@ export class TimelineProjector {
     // Off the projection's path: the next batch does not wait for this one's delivery.
     this.router.enqueue(projected.deliveries);
   }
+}
+
+/** Each traced event's projection: its batch's fold and commit, in the event's trace. */
+function commitSpans(partition: number, events: LoggedEvent[]) {
+  return events.flatMap((e) => (e.trace ? [startSpanIn(e.trace, 'chat projector.commit', { 'chat.partition': partition, 'chat.seq': e.seq, 'chat.batch': events.length })] : []));
 }

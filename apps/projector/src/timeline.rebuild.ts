@@ -74,6 +74,16 @@ export class TimelineRebuild {
   async run(onProgress: (p: RebuildProgress) => void = () => undefined): Promise<RebuildProgress> {
     const { pool, names, log } = this.deps;
     const guard = await pool.connect();
+    // Refused before anything starts: a rebuild already running is the one to watch, and
+    // this attempt reports no progress of its own (it never was a rebuild).
+    const locked = await guard.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [REBUILD_LOCK]).catch((err: Error) => {
+      guard.release();
+      throw err;
+    });
+    if (!locked.rows[0]!.ok) {
+      guard.release();
+      throw new RebuildRunningError();
+    }
     const fresh = `${TIMELINE}_rebuild_${Date.now()}`;
     const readers: PartitionReplay[] = [];
     let freshPool: Pool | undefined;
@@ -83,9 +93,6 @@ export class TimelineRebuild {
       onProgress(this.status);
     };
     try {
-      const locked = await guard.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [REBUILD_LOCK]);
-      if (!locked.rows[0]!.ok) throw new RebuildRunningError();
-
       await guard.query('BEGIN');
       await createProjectionTables(guard, TIMELINE, fresh);
       await guard.query('COMMIT');
@@ -136,7 +143,7 @@ export class TimelineRebuild {
       return this.status;
     } catch (err) {
       await guard.query('ROLLBACK').catch(() => undefined);
-      if (!(err instanceof RebuildRunningError)) await dropSchema(pool, fresh).catch(() => undefined);
+      await dropSchema(pool, fresh).catch(() => undefined);
       this.progress.error = (err as Error).message;
       this.progress.finishedAt = new Date().toISOString();
       report('failed');

@@ -1,224 +1,254 @@
-// The web client: plain ES modules, the SDK built by `npm run build` (dist/web), Socket.IO's
-// own ESM client from the server. No CDN, no bundler.
-import { ChatClient, LocalStorageCursorStore } from '/sdk/index.js';
+// The web client: plain ES modules, the SDK built by `npm run build` (served at /sdk/),
+// Socket.IO's own ESM client from the server. No CDN, no bundler.
+import { ChatClient, LocalStorageCursorStore, LocalStorageOutboxStore } from '/sdk/index.js';
+import { clearCompose, initCompose, renderCompose } from './compose.js';
+import { closeDetails, initDetails, renderDetails } from './details.js';
+import { $, showError } from './dom.js';
+import { people } from './format.js';
+import { renderList } from './list.js';
+import { renderBanner, watchNetwork } from './network.js';
+import { initNewChat } from './newchat.js';
+import { connectionEnded, watchPresence as watch } from './presence.js';
+import { initSession, token } from './session.js';
+import {
+  addHistory, addSnapshot, applyEvent, applyReceipts, conversationName, lastSeqOf, mergeSummaries, othersIn, peerOf, reset, saveKnown, SMALL_GROUP, state, typingIn,
+} from './store.js';
+import { initThread, renderThread, resetUi, toBottom } from './thread.js';
 
-const $ = (id) => document.getElementById(id);
-const state = {
-  me: '', chat: null, open: null, conversations: [], messages: new Map(), online: new Map(), typing: new Map(),
-  oldest: new Map(), more: new Map(), members: new Map(),
-};
+/** A `stop` that never came (the typer's tab closed) stops showing after this long. */
+const TYPING_GIVE_UP_MS = 30_000;
+let chat;
 
-/** A conversation's name: its title, else the other members. */
-const nameOf = (c) => c.title ?? ((state.members.get(c.id) ?? []).filter((u) => u !== state.me).join(', ') || c.type);
-
-$('signin').onsubmit = async (e) => {
-  e.preventDefault();
-  state.me = $('name').value.trim();
-  const token = async () => (await (await fetch(`/v1/dev/token?user=${encodeURIComponent(state.me)}&device=web`)).json()).token;
-  state.chat = new ChatClient({ url: location.origin, token, cursorStore: new LocalStorageCursorStore(localStorage, `chat.cursor.${state.me}`) });
-  wire(state.chat);
-  state.chat.connect();
+function start(me) {
+  reset(me);
+  resetUi();
+  chat = new ChatClient({
+    url: location.origin, token, userId: me,
+    cursorStore: new LocalStorageCursorStore(localStorage, `chat.cursor.${me}`),
+    outboxStore: new LocalStorageOutboxStore(localStorage, `chat.outbox.${me}`),
+  });
+  initThread(chat, render, showOlder);
+  initCompose(chat, render);
+  initDetails(chat, render, left);
+  initNewChat(chat, (conversation) => {
+    watchPresence();
+    return open(conversation.id);
+  });
+  wire(chat);
+  watchNetwork(chat, render);
+  if (navigator.onLine) chat.connect();
   $('signin').hidden = true;
   $('app').hidden = false;
-  $('me').textContent = state.me;
-};
-
-function wire(chat) {
-  chat.on('status', (up) => {
-    $('offline').hidden = up;
-    if (up) refreshList();
-  });
-  chat.on('snapshot', (conversations) => {
-    state.conversations = conversations;
-    renderList();
-  });
-  chat.on('event', (e) => {
-    if (e.type === 'conversation' && e.conversation) learn(e.conversation);
-    if (e.type === 'message') remember(e);
-    else if (e.type === 'message:edited') patch(e, (m) => ({ ...m, body: e.body, editedAt: e.editedAt }));
-    else if (e.type === 'message:deleted') patch(e, (m) => ({ ...m, body: '', deleted: true }));
-    else if (e.type === 'reaction') patch(e, (m) => react(m, e));
-    if (e.conversationId === state.open && e.type === 'message') void chat.markRead(e.conversationId, e.seq).catch(() => {});
-    refreshList();
-  });
-  chat.on('typing', (t) => {
-    if (t.state === 'start') state.typing.set(t.conversationId, t.userId);
-    else state.typing.delete(t.conversationId);
-    renderTyping();
-  });
-  chat.on('presence', (p) => {
-    state.online.set(p.userId, p.status === 'online');
-    renderMessages();
-  });
+  $('me').textContent = me;
+  const wanted = new URLSearchParams(location.hash.slice(1)).get('c');
+  if (wanted) void open(wanted);
+  render();
 }
 
-function learn(conversation) {
-  state.members.set(conversation.id, conversation.members);
-  void state.chat.watchPresence(conversation.members.filter((u) => u !== state.me)).then(showPresence).catch(() => {});
-}
+// ---- the SDK's streams into the store ----
 
-function remember(m) {
-  const list = state.messages.get(m.conversationId) ?? [];
-  if (!list.some((x) => x.seq === m.seq)) list.push(m);
-  list.sort((a, b) => a.seq - b.seq);
-  state.messages.set(m.conversationId, list);
-  if (m.senderId !== state.me && !state.online.has(m.senderId)) void state.chat.watchPresence([m.senderId]).then(showPresence);
-  if (m.conversationId === state.open) renderMessages();
-}
-
-function patch(e, change) {
-  const list = state.messages.get(e.conversationId) ?? [];
-  const i = list.findIndex((m) => m.seq === e.targetSeq);
-  if (i >= 0) list[i] = change(list[i]);
-  if (e.conversationId === state.open) renderMessages();
-}
-
-function react(m, e) {
-  const reactions = { ...(m.reactions ?? {}) };
-  const users = new Set(reactions[e.emoji] ?? []);
-  e.op === 'add' ? users.add(e.userId) : users.delete(e.userId);
-  if (users.size) reactions[e.emoji] = [...users];
-  else delete reactions[e.emoji];
-  return { ...m, reactions };
-}
-
-function showPresence(list) {
-  for (const p of list) state.online.set(p.userId, p.status === 'online');
-  renderMessages();
+function wire(c) {
+  c.on('status', (up) => {
+    state.connected = up;
+    if (!up) connectionEnded(); // presence is unknown until the next connection asks again
+    if (up) {
+      void refreshList();
+      watchPresence();
+      if (state.open && !state.pages.has(state.open)) void older(state.open).then(render);
+      if (state.open) void markRead(state.open);
+    }
+    render();
+  });
+  c.on('snapshot', (conversations, events) => {
+    mergeSummaries(conversations, true);
+    // The snapshot's messages are in its counts already: known before they come as events.
+    addSnapshot(events);
+    watchPresence();
+  });
+  c.on('event', (e) => {
+    const outcome = applyEvent(e, (id) => id === state.open && document.visibilityState === 'visible');
+    if (outcome.refresh) void refreshList();
+    if (outcome.left && outcome.left === state.open) closeConversation();
+    if (e.type === 'conversation') watchPresence();
+    if (e.conversationId === state.open && e.type === 'message') void markRead(e.conversationId);
+    render();
+  });
+  c.on('outbox', (o) => {
+    if (o.status === 'sent') state.outbox.delete(o.clientMsgId);
+    else state.outbox.set(o.clientMsgId, o);
+    render();
+  });
+  c.on('typing', (t) => {
+    let m = state.typing.get(t.conversationId);
+    if (!m) state.typing.set(t.conversationId, (m = new Map()));
+    if (t.state === 'start') {
+      m.set(t.userId, Date.now() + TYPING_GIVE_UP_MS);
+      setTimeout(render, TYPING_GIVE_UP_MS + 100);
+    } else m.delete(t.userId);
+    render();
+  });
+  c.on('presence', (p) => {
+    state.presence.set(p.userId, p.status);
+    render();
+  });
 }
 
 let listTimer;
+/** The server's counts (after a reconnect, or when local counting cannot be exact). */
 function refreshList() {
   clearTimeout(listTimer);
   listTimer = setTimeout(async () => {
     try {
-      state.conversations = (await state.chat.request('conversation:list', { limit: 100 })).conversations;
-      renderList();
+      mergeSummaries((await chat.request('conversation:list', { limit: 100 })).conversations);
+      watchPresence();
+      render();
     } catch {
-      /* offline: the next status change refreshes */
+      /* offline: the next connect asks again */
     }
   }, 100);
 }
 
-function renderList() {
-  const ul = $('conversations');
-  ul.replaceChildren(
-    ...state.conversations.map((c) => {
-      const li = document.createElement('li');
-      li.className = c.id === state.open ? 'open' : '';
-      li.dataset.id = c.id;
-      const name = document.createElement('span');
-      name.textContent = nameOf(c);
-      li.append(name);
-      if (c.unread > 0 && c.id !== state.open) {
-        const badge = document.createElement('span');
-        badge.className = 'badge';
-        badge.textContent = String(c.unread);
-        li.append(badge);
-      }
-      li.onclick = () => open(c);
-      return li;
-    }),
-  );
+const watchPresence = () => watch(chat, render);
+
+// ---- opening a conversation, history, read markers ----
+
+async function open(id) {
+  if (state.open !== id) {
+    resetUi();
+    clearCompose();
+    closeDetails();
+  }
+  state.open = id;
+  location.hash = `c=${encodeURIComponent(id)}`;
+  $('app').classList.add('in-thread');
+  toBottom();
+  render();
+  if (!state.pages.has(id)) await older(id);
+  toBottom();
+  render();
+  void markRead(id);
+  void receipts(id);
+  // Not on touch screens, where a focused box brings up the keyboard over the conversation.
+  if (matchMedia('(hover: hover)').matches) $('text').focus();
 }
 
-async function open(c) {
-  state.open = c.id;
-  $('title').textContent = nameOf(c);
-  $('compose').hidden = false;
-  if (!state.oldest.has(c.id)) await older(c.id);
-  renderList();
-  renderMessages(true);
-  if (c.lastSeq) void state.chat.markRead(c.id, c.lastSeq).catch(() => {});
+function closeConversation() {
+  state.open = null;
+  location.hash = '';
+  $('app').classList.remove('in-thread');
+  closeDetails();
+  render();
 }
 
-/** Infinite scroll: the page before the oldest shown. */
+function left(id) {
+  if (state.open === id) closeConversation();
+  render();
+}
+
+$('back').onclick = closeConversation;
+
+/** The page before the oldest message shown. */
 async function older(id) {
-  if (state.more.get(id) === false) return;
-  const page = await state.chat.history(id, state.oldest.get(id), 30);
-  for (const m of page.messages) remember(m);
-  state.more.set(id, page.hasMore);
-  if (page.messages[0]) state.oldest.set(id, page.messages[0].seq);
-  else state.oldest.set(id, undefined);
+  const page = state.pages.get(id);
+  if (page && !page.hasMore) return;
+  try {
+    addHistory(id, await chat.history(id, page?.oldest, 30));
+  } catch (err) {
+    if (err.code === 'FORBIDDEN' && state.open === id) {
+      showError($('compose-error'), 'You are not a member of this conversation any more.');
+    }
+  }
 }
 
-$('messages').onscroll = async () => {
-  if ($('messages').scrollTop > 0 || !state.open) return;
-  const before = $('messages').scrollHeight;
-  await older(state.open);
-  renderMessages();
-  $('messages').scrollTop = $('messages').scrollHeight - before;
-};
-
-function renderMessages(toBottom = false) {
+/** The page before, keeping in view what was in view. */
+let loadingOlder = false;
+async function showOlder() {
   const ol = $('messages');
-  const atBottom = toBottom || ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
-  ol.replaceChildren(
-    ...(state.messages.get(state.open) ?? []).map((m) => {
-      const li = document.createElement('li');
-      li.className = `${m.senderId === state.me ? 'mine' : ''} ${m.deleted ? 'deleted' : ''}`;
-      li.dataset.seq = String(m.seq);
-      const who = document.createElement('div');
-      who.className = 'who';
-      const dot = document.createElement('span');
-      dot.className = `dot ${m.senderId === state.me || state.online.get(m.senderId) ? 'online' : ''}`;
-      who.append(dot, `${m.senderId}${m.editedAt ? ' · edited' : ''}`);
-      const body = document.createElement('div');
-      body.className = 'body';
-      body.textContent = m.deleted ? 'message deleted' : m.body;
-      const reactions = document.createElement('div');
-      reactions.className = 'reactions';
-      reactions.textContent = Object.entries(m.reactions ?? {}).map(([e, u]) => `${e} ${u.length}`).join('  ');
-      const actions = document.createElement('span');
-      actions.className = 'actions';
-      if (!m.deleted) {
-        actions.append(button('👍', () => state.chat.request('reaction:add', { conversationId: m.conversationId, seq: m.seq, emoji: '👍' })));
-        if (m.senderId === state.me) {
-          actions.append(button('edit', () => {
-            const body = prompt('edit', m.body);
-            if (body) return state.chat.request('message:edit', { conversationId: m.conversationId, seq: m.seq, body });
-          }));
-          actions.append(button('delete', () => state.chat.request('message:delete', { conversationId: m.conversationId, seq: m.seq })));
-        }
-      }
-      who.append(actions);
-      li.append(who, body, reactions);
-      return li;
-    }),
-  );
-  if (atBottom) ol.scrollTop = ol.scrollHeight;
+  if (loadingOlder || !state.open || !state.pages.get(state.open)?.hasMore) return;
+  loadingOlder = true;
+  const before = ol.scrollHeight - ol.scrollTop;
+  try {
+    await older(state.open);
+  } finally {
+    loadingOlder = false;
+  }
+  draw();
+  ol.scrollTop = ol.scrollHeight - before;
 }
 
-function button(label, action) {
-  const b = document.createElement('button');
-  b.textContent = label;
-  b.onclick = () => void Promise.resolve(action()).catch((err) => alert(err.message));
-  return b;
+$('messages').onscroll = () => $('messages').scrollTop === 0 && void showOlder();
+
+const marked = new Map();
+/** Everything in the open conversation counts as read while the page is seen. */
+async function markRead(id) {
+  const c = state.conversations.get(id);
+  const seq = lastSeqOf(id);
+  if (!c || !chat?.online || document.visibilityState !== 'visible' || seq === 0) return;
+  if (seq <= c.lastReadSeq && c.unread === 0) return;
+  if ((marked.get(id) ?? 0) >= seq) return;
+  marked.set(id, seq);
+  try {
+    await chat.markRead(id, seq);
+  } catch {
+    marked.delete(id); // the next message or reconnect tries again
+  }
+}
+
+/** Others' read markers, where the server has `receipts`; otherwise what live `read` events told. */
+async function receipts(id) {
+  const c = state.conversations.get(id);
+  if (!c || c.memberCount > SMALL_GROUP || !chat?.online) return;
+  try {
+    applyReceipts(id, (await chat.request('receipts', { conversationId: id })).members);
+    render();
+  } catch {
+    /* an older server: live read events only */
+  }
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (state.open) void markRead(state.open);
+  render();
+});
+
+// ---- rendering ----
+
+let scheduled = false;
+function render() {
+  if (scheduled) return;
+  scheduled = true;
+  queueMicrotask(() => {
+    scheduled = false;
+    draw();
+  });
+}
+
+function draw() {
+  const c = state.open && state.conversations.get(state.open);
+  renderList((id) => void open(id));
+  $('title').textContent = c ? conversationName(c) : state.open ? '…' : 'Pick a conversation';
+  $('subtitle').textContent = c ? subtitle(c) : '';
+  renderThread();
+  renderCompose();
+  renderDetails();
+  renderTyping();
+  renderBanner();
+  saveKnown();
+}
+
+function subtitle(c) {
+  if (c.type === 'direct') {
+    const status = state.presence.get(peerOf(c));
+    return status === 'online' ? 'online' : status === 'offline' ? 'offline' : '';
+  }
+  const others = othersIn(c.id);
+  const on = others.filter((u) => state.presence.get(u) === 'online').length;
+  return `${c.memberCount} members${on ? `, ${on} online` : ''}`;
 }
 
 function renderTyping() {
-  const who = state.typing.get(state.open);
-  $('typing').textContent = who ? `${who} is typing…` : '';
+  const who = state.open ? typingIn(state.open) : [];
+  $('typing').textContent = who.length === 0 ? '' : `${people(who)} ${who.length === 1 ? 'is' : 'are'} typing…`;
 }
 
-$('text').oninput = () => state.open && state.chat.keystroke(state.open);
-$('compose').onsubmit = async (e) => {
-  e.preventDefault();
-  const body = $('text').value.trim();
-  if (!body || !state.open) return;
-  $('text').value = '';
-  const conversationId = state.open;
-  // Kept in the outbox while offline; shown once the server has it (with its seq).
-  const ack = await state.chat.send(conversationId, body);
-  remember({ type: 'message', conversationId, seq: ack.seq, senderId: state.me, clientMsgId: '', body, sentAt: ack.sentAt });
-};
-
-$('new').onsubmit = async (e) => {
-  e.preventDefault();
-  const members = $('members').value.split(',').map((s) => s.trim()).filter(Boolean);
-  const { conversation } = await state.chat.request('conversation:create', { type: $('kind').value, members });
-  $('members').value = '';
-  learn(conversation);
-  refreshList();
-  await open({ id: conversation.id, title: conversation.title, lastSeq: conversation.lastSeq });
-};
+initSession(start, () => chat?.close());

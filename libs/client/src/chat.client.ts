@@ -11,14 +11,23 @@ import type {
   Typing,
 } from '@chat/contracts';
 import { MemoryCursorStore, type CursorStore } from './cursor.store.js';
-import { Outbox, RETRIABLE, type PendingSend } from './outbox.js';
+import { EventDedupe } from './event.dedupe.js';
+import { Outbox, RETRIABLE, stored, type OutboxEntry, type PendingSend, type StoredSend } from './outbox.js';
+import { MemoryOutboxStore, type OutboxStore } from './outbox.store.js';
+import { ownEvent } from './own.events.js';
+import { tokenSubject } from './token.subject.js';
 import { TypingThrottle } from './typing.throttle.js';
 
 export interface ChatClientOptions {
+  /** The server's absolute URL (`location.origin` in a page the server serves). */
   url: string;
   /** A token, or a function that returns a fresh one at every (re)connect. */
   token: string | (() => string | Promise<string>);
   cursorStore?: CursorStore;
+  /** Where unsent messages wait; `LocalStorageOutboxStore` in a browser keeps them across reloads. */
+  outboxStore?: OutboxStore;
+  /** Whose actions the acks describe; by default the token's `sub`. */
+  userId?: string;
   /** Ack timeout of one request, after which a send is retried with the same id. */
   requestTimeoutMs?: number;
   transports?: Array<'websocket' | 'polling'>;
@@ -26,57 +35,79 @@ export interface ChatClientOptions {
 
 /** What a client application listens to. */
 export interface ChatClientEvents {
-  /** Every conversation event, live or from sync, once per (conversation, seq). */
+  /**
+   * Every conversation event once per (conversation, seq): live, from sync, and this
+   * client's own commands (sends, edits, deletes, reactions, creations and membership changes, reads)
+   * made from their acks, since the server sends those to the other connections only.
+   */
   event: (event: ChatEvent) => void;
+  /** A send's progress: `pending` at once (and for sends restored from the store), then `sent` or `failed`. */
+  outbox: (entry: OutboxEntry) => void;
   typing: (event: Typing) => void;
   presence: (event: Presence) => void;
   /** A snapshot replaced the client's state (first sync, or a cursor too old). */
   snapshot: (conversations: ConversationSummary[], messages: ChatEvent[]) => void;
-  /** Connected (and caught up) or not: for an offline banner. */
+  /** Connected and caught up (true), or not (false): for an offline banner. Fired on changes. */
   status: (online: boolean) => void;
 }
 
-const DEDUPE_KEEP = 10_000;
-
 /**
- * The client side of PROTOCOL.md: connect with a token, sync from the stored cursor after
+ * The client side of docs/protocol.md: connect with a token, sync from the stored cursor after
  * every (re)connect, drop duplicates by (conversationId, seq), send through an outbox that
- * retries with the same clientMsgId across reconnects, and throttle typing.
+ * retries with the same clientMsgId across reconnects (and reloads, with a persistent
+ * store), put the client's own actions into the same event stream, and throttle typing.
  */
 export class ChatClient {
   readonly socket: Socket;
   private readonly store: CursorStore;
+  private readonly outboxStore: OutboxStore;
   private readonly outbox = new Outbox();
-  private readonly seen = new Set<string>();
+  private readonly dedupe = new EventDedupe();
   private readonly listeners: { [K in keyof ChatClientEvents]: Set<ChatClientEvents[K]> } = {
-    event: new Set(), typing: new Set(), presence: new Set(), snapshot: new Set(), status: new Set(),
+    event: new Set(), outbox: new Set(), typing: new Set(), presence: new Set(), snapshot: new Set(), status: new Set(),
   };
   private readonly typingThrottle: TypingThrottle;
+  private me?: string;
   private flushing = false;
-  /** Live events that arrive while catching up: delivered after the sync's, in seq order. */
-  private held?: ChatEvent[];
+  private reported?: boolean;
+  private wanted = false;
+  private restored?: Promise<void>;
+  /** Events that arrive while catching up: delivered after the sync's, in seq order. */
+  private held?: Array<{ e: ChatEvent; own: boolean }>;
 
   constructor(private readonly options: ChatClientOptions) {
     this.store = options.cursorStore ?? new MemoryCursorStore();
+    this.outboxStore = options.outboxStore ?? new MemoryOutboxStore();
+    this.me = options.userId;
     this.socket = io(options.url, {
       autoConnect: false,
       transports: options.transports ?? ['websocket'],
       withCredentials: true,
       auth: (cb) => {
         const t = options.token;
-        void Promise.resolve(typeof t === 'function' ? t() : t).then((token) => cb({ token }));
+        Promise.resolve()
+          .then(() => (typeof t === 'function' ? t() : t))
+          .then(
+            (token) => {
+              this.me = options.userId ?? tokenSubject(token) ?? this.me;
+              cb({ token });
+            },
+            // No token this time: this attempt fails and Socket.IO tries again with its backoff.
+            () => this.socket.io.engine?.close(),
+          );
       },
     });
     this.typingThrottle = new TypingThrottle((conversationId, state) => {
       void this.request('typing', { conversationId, state }).catch(() => undefined);
     });
     for (const name of ['message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read'] as const) {
-      this.socket.on(name, (e: ChatEvent) => (this.held ? this.held.push(e) : this.deliver(e)));
+      this.socket.on(name, (e: ChatEvent) => this.take(e, false));
     }
     this.socket.on('typing', (t: Typing) => this.fire('typing', t));
     this.socket.on('presence', (p: Presence) => this.fire('presence', p));
     this.socket.on('connect', () => void this.onConnect());
-    this.socket.on('disconnect', () => this.fire('status', false));
+    this.socket.on('disconnect', () => this.report(false));
+    this.socket.on('connect_error', () => this.report(false));
   }
 
   on<K extends keyof ChatClientEvents>(name: K, listener: ChatClientEvents[K]): () => void {
@@ -84,11 +115,15 @@ export class ChatClient {
     return () => this.listeners[name].delete(listener);
   }
 
+  /** Loads the stored outbox (each send announced `pending`), then connects. */
   connect(): void {
-    this.socket.connect();
+    this.wanted = true;
+    this.restored ??= this.restore();
+    void this.restored.then(() => this.wanted && this.socket.connect());
   }
 
   close(): void {
+    this.wanted = false;
     this.typingThrottle.clear();
     this.socket.disconnect();
   }
@@ -97,16 +132,56 @@ export class ChatClient {
     return this.socket.connected;
   }
 
-  /** Sends a message; resolves with its seq once the server has it, however many reconnects that takes. */
+  /** The signed-in user (the token's `sub`), known from the first connect on. */
+  get userId(): string | undefined {
+    return this.me;
+  }
+
+  /** Resolves once connected and caught up (at once if so already). */
+  ready(): Promise<void> {
+    if (this.reported && this.socket.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.on('status', (up) => up && (off(), resolve()));
+    });
+  }
+
+  /**
+   * Sends a message. Listeners hear the `pending` entry before this returns, then `sent`
+   * (after the `message` event made from the ack) or `failed`. Resolves with the seq once
+   * the server has it, however many reconnects that takes; rejects with `{ code, message }`
+   * for an error a retry cannot fix.
+   */
   send(conversationId: string, body: string, opts: { replyToSeq?: number; clientMsgId?: string } = {}): Promise<AckResults['message:send']> {
     this.typingThrottle.stop(conversationId);
     return new Promise((resolve, reject) => {
-      this.outbox.add({
-        conversationId, body, clientMsgId: opts.clientMsgId ?? crypto.randomUUID(), resolve, reject,
+      const send: PendingSend = {
+        conversationId, body, clientMsgId: opts.clientMsgId ?? crypto.randomUUID(), createdAt: new Date().toISOString(), resolve, reject,
         ...(opts.replyToSeq !== undefined && { replyToSeq: opts.replyToSeq }),
-      });
+      };
+      this.queue(send);
       void this.flush();
     });
+  }
+
+  /** The sends waiting for the server, oldest first. */
+  pending(): OutboxEntry[] {
+    return this.outbox.pending().map((s) => ({ ...stored(s), status: 'pending' }));
+  }
+
+  edit(conversationId: string, seq: number, body: string): Promise<{ seq: number }> {
+    return this.request('message:edit', { conversationId, seq, body });
+  }
+
+  delete(conversationId: string, seq: number): Promise<{ seq: number }> {
+    return this.request('message:delete', { conversationId, seq });
+  }
+
+  react(conversationId: string, seq: number, emoji: string): Promise<{ seq: number }> {
+    return this.request('reaction:add', { conversationId, seq, emoji });
+  }
+
+  unreact(conversationId: string, seq: number, emoji: string): Promise<{ seq: number }> {
+    return this.request('reaction:remove', { conversationId, seq, emoji });
   }
 
   /** Call on every keystroke: the server hears `start` once, and `stop` after 3 s of silence. */
@@ -130,12 +205,36 @@ export class ChatClient {
     await this.request('presence:unsubscribe', { userIds });
   }
 
-  /** Any command of the protocol; rejects with the server's `{ code, message }`. */
+  /**
+   * Any command of the protocol; rejects with the server's `{ code, message }`. A command
+   * that changes a conversation also reaches the `event` listeners, made from its ack.
+   */
   async request<E extends keyof AckResults>(event: E, payload: ClientPayload<E>): Promise<AckResults[E]> {
     const ack = (await this.socket.timeout(this.options.requestTimeoutMs ?? 10_000).emitWithAck(event, payload)) as Ack<AckResults[E]>;
     if (!ack.ok) throw Object.assign(new Error(`${event}: ${ack.error.code} ${ack.error.message}`), ack.error);
     const { ok: _ok, ...result } = ack;
+    this.own(event, payload, result as unknown as AckResults[E]);
     return result as unknown as AckResults[E];
+  }
+
+  private queue(send: PendingSend): void {
+    this.outbox.add(send);
+    void Promise.resolve(this.outboxStore.put(stored(send))).catch(() => undefined);
+    this.fire('outbox', { ...stored(send), status: 'pending' });
+  }
+
+  /** Sends a previous run left in the store go out again, with their ids, before anything new. */
+  private async restore(): Promise<void> {
+    let sends: StoredSend[] = [];
+    try {
+      sends = await this.outboxStore.load();
+    } catch {
+      return; // an unreadable store holds nothing to resend
+    }
+    for (const s of sends) {
+      if (this.outbox.has(s.clientMsgId)) continue;
+      this.queue({ ...stored(s), resolve: () => undefined, reject: () => undefined });
+    }
   }
 
   /** After every (re)connect: catch up from the stored cursor, then send what waited. */
@@ -144,11 +243,11 @@ export class ChatClient {
     try {
       await this.catchUp();
     } finally {
-      const held = this.held.sort((a, b) => a.seq - b.seq);
+      const held = this.held.sort((a, b) => a.e.seq - b.e.seq);
       this.held = undefined;
-      for (const e of held) this.deliver(e);
+      for (const h of held) this.deliver(h.e, h.own);
     }
-    this.fire('status', true);
+    if (this.socket.connected) this.report(true);
     await this.flush();
   }
 
@@ -168,7 +267,7 @@ export class ChatClient {
         return; // offline again: the next connect syncs
       }
       if (result.conversations) this.fire('snapshot', result.conversations, result.events);
-      for (const e of result.events) this.deliver(e);
+      for (const e of result.events) this.deliver(e, false);
       await this.store.set(result.next);
       if (!result.hasMore) return;
     }
@@ -192,38 +291,69 @@ export class ChatClient {
 
   /** 'done', 'retry-later' (offline), or ms to wait before trying again (rate limited). */
   private async attempt(send: PendingSend): Promise<'done' | 'retry-later' | number> {
+    const payload: ClientPayload<'message:send'> = {
+      conversationId: send.conversationId, clientMsgId: send.clientMsgId, body: send.body,
+      ...(send.replyToSeq !== undefined && { replyToSeq: send.replyToSeq }),
+    };
     let ack: Ack<AckResults['message:send']>;
     try {
-      ack = (await this.socket.timeout(this.options.requestTimeoutMs ?? 10_000).emitWithAck('message:send', {
-        conversationId: send.conversationId, clientMsgId: send.clientMsgId, body: send.body,
-        ...(send.replyToSeq !== undefined && { replyToSeq: send.replyToSeq }),
-      })) as Ack<AckResults['message:send']>;
+      ack = (await this.socket.timeout(this.options.requestTimeoutMs ?? 10_000).emitWithAck('message:send', payload)) as Ack<AckResults['message:send']>;
     } catch {
       return 'retry-later'; // no answer: the next connect sends it again, same id
     }
     if (ack.ok) {
-      this.outbox.remove(send);
       const { ok: _ok, ...result } = ack;
+      this.settle(send);
+      this.own('message:send', payload, result);
+      this.fire('outbox', { ...stored(send), status: 'sent', ...result });
       send.resolve(result);
       return 'done';
     }
     if (ack.error.code === 'RATE_LIMITED') return ack.error.retryAfterMs ?? 1_000;
     if (RETRIABLE.has(ack.error.code)) return this.socket.connected ? 1_000 : 'retry-later';
-    this.outbox.remove(send);
+    this.settle(send);
+    this.fire('outbox', { ...stored(send), status: 'failed', error: ack.error });
     send.reject(ack.error);
     return 'done';
   }
 
-  /** Once per (conversation, seq); a read marker once per (conversation, reader, marker). */
-  private deliver(e: ChatEvent): void {
-    const key = e.type === 'read' ? `r:${e.conversationId}:${e.userId}:${e.seq}` : `${e.conversationId}:${e.seq}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    if (this.seen.size > DEDUPE_KEEP) this.seen.delete(this.seen.values().next().value!);
-    this.fire('event', e);
+  private settle(send: PendingSend): void {
+    this.outbox.remove(send);
+    void Promise.resolve(this.outboxStore.remove(send.clientMsgId)).catch(() => undefined);
+  }
+
+  /** The event a command's ack stands for, into the same stream as the server's. */
+  private own<E extends keyof AckResults>(command: E, payload: ClientPayload<E>, result: AckResults[E]): void {
+    if (this.me === undefined) return;
+    const e = ownEvent(command, payload, result, this.me);
+    if (e) this.take(e, true);
+  }
+
+  private take(e: ChatEvent, own: boolean): void {
+    if (this.held) this.held.push({ e, own });
+    else this.deliver(e, own);
+  }
+
+  private deliver(e: ChatEvent, own: boolean): void {
+    if (own ? this.dedupe.fromAck(e) : this.dedupe.fromServer(e)) this.fire('event', e);
+  }
+
+  private report(up: boolean): void {
+    if (this.reported === up) return;
+    this.reported = up;
+    this.fire('status', up);
   }
 
   private fire<K extends keyof ChatClientEvents>(name: K, ...args: Parameters<ChatClientEvents[K]>): void {
-    for (const l of this.listeners[name]) (l as (...a: Parameters<ChatClientEvents[K]>) => void)(...args);
+    for (const l of this.listeners[name]) {
+      // A listener that throws must not stop the others, nor the client's own bookkeeping.
+      try {
+        (l as (...a: Parameters<ChatClientEvents[K]>) => void)(...args);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 }

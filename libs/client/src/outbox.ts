@@ -1,12 +1,28 @@
-import type { AckFailure } from '@chat/contracts';
+import type { AckError } from '@chat/contracts';
 
-export interface PendingSend {
+/** A send as the app sees it: at once `pending`, then `sent` with its seq, or `failed` with the error. */
+export interface OutboxEntry {
   conversationId: string;
   clientMsgId: string;
   body: string;
   replyToSeq?: number;
+  /** When the app asked for the send (the client's clock), for showing it before the server has it. */
+  createdAt: string;
+  status: 'pending' | 'sent' | 'failed';
+  /** With `sent`. */
+  seq?: number;
+  sentAt?: string;
+  duplicate?: boolean;
+  /** With `failed`: an error that sending again cannot fix (`FORBIDDEN`, `BAD_REQUEST`, ...). */
+  error?: AckError;
+}
+
+/** What an outbox store keeps of a send: enough to send it again, with the same id, after a reload. */
+export type StoredSend = Pick<OutboxEntry, 'conversationId' | 'clientMsgId' | 'body' | 'replyToSeq' | 'createdAt'>;
+
+export interface PendingSend extends StoredSend {
   resolve(result: { seq: number; sentAt: string; duplicate?: boolean }): void;
-  reject(error: AckFailure['error']): void;
+  reject(error: AckError): void;
 }
 
 /** Errors after which sending again with the same id can succeed. */
@@ -28,6 +44,10 @@ export class Outbox {
     if (i >= 0) this.queue.splice(i, 1);
   }
 
+  has(clientMsgId: string): boolean {
+    return this.queue.some((s) => s.clientMsgId === clientMsgId);
+  }
+
   pending(): readonly PendingSend[] {
     return this.queue;
   }
@@ -35,4 +55,11 @@ export class Outbox {
   get size(): number {
     return this.queue.length;
   }
+}
+
+export function stored(send: StoredSend): StoredSend {
+  return {
+    conversationId: send.conversationId, clientMsgId: send.clientMsgId, body: send.body, createdAt: send.createdAt,
+    ...(send.replyToSeq !== undefined && { replyToSeq: send.replyToSeq }),
+  };
 }

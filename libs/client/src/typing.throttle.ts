@@ -1,4 +1,4 @@
-/** Typing stops being news after this much silence (PROTOCOL.md). */
+/** Typing stops being news after this much silence (docs/protocol.md). */
 export const TYPING_IDLE_MS = 3_000;
 
 /**

@@ -55,7 +55,7 @@ const partitionList = z.string().transform((text, ctx) => {
   return [...owned].sort((a, b) => a - b);
 });
 
-/** Every environment variable of PROTOCOL.md that exists so far, with its quick-start default. */
+/** Every environment variable of docs/protocol.md that exists so far, with its quick-start default. */
 export const configSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: int(1, 65535).default(3000),
@@ -164,6 +164,8 @@ export const configSchema = z.object({
   /** Test hook: the projector kills itself (SIGKILL) after this many commits, before acking. */
   CHAT_TEST_CRASH_AFTER_COMMITS: int(1, 1_000_000).optional(),
   CHAT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** OpenTelemetry's own variable: when set, spans are exported there over OTLP/HTTP (libs/platform tracing.ts). */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).optional(),
 });
 
 type Parsed = z.infer<typeof configSchema>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CONVERSATION_ID_PATTERN, hasControlCharacter, isStorableText, USER_ID_PATTERN } from '@chat/domain';
 
-/** PROTOCOL.md: a message body is at most 16 KiB of UTF-8. */
+/** docs/protocol.md: a message body is at most 16 KiB of UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_MEMBERS_PER_CALL = 1000;
 export const MAX_PRESENCE_USERS = 500;

@@ -1,4 +1,4 @@
-/** PROTOCOL.md "Acknowledgements and errors": the only codes a client ever sees. */
+/** docs/protocol.md "Acknowledgements and errors": the only codes a client ever sees. */
 export const ERROR_CODES = [
   'BAD_REQUEST',
   'PAYLOAD_TOO_LARGE',

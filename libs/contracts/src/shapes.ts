@@ -1,4 +1,4 @@
-/** PROTOCOL.md "Shapes": what clients receive. */
+/** docs/protocol.md "Shapes": what clients receive. */
 
 export interface Message {
   type: 'message';
@@ -36,7 +36,17 @@ export interface ConversationSummary {
   lastMessage?: Message;
   /** Extension: when the conversation last changed, for `conversation:list` paging. */
   lastActivityAt: string;
+  /**
+   * Second edition: the member ids, ordered by join (ties by id), when the conversation has
+   * at most SUMMARY_MEMBERS_MAX members (always, for a direct one).
+   */
+  members?: string[];
+  /** Second edition, direct conversations only: the other member's id. */
+  peerId?: string;
 }
+
+/** A conversation summary lists its members up to this many (docs/protocol.md, "Read state, sender's view"). */
+export const SUMMARY_MEMBERS_MAX = 20;
 
 export interface ConversationChanged {
   type: 'conversation';

@@ -23,7 +23,7 @@ export interface SyncResult {
   conversations?: ConversationSummary[];
 }
 
-/** Ack results per client event (PROTOCOL.md "Client to server"). */
+/** Ack results per client event (docs/protocol.md "Client to server"). */
 export interface AckResults {
   'conversation:create': { conversation: ConversationInfo };
   'conversation:add_members': { seq: number };
@@ -60,3 +60,11 @@ export interface ServerToClientEvents {
   /** Extension: the gateway is shutting down; the client reconnects (elsewhere) and syncs. */
   draining: (event: { reconnectInMs: number }) => void;
 }
+
+/** Every event the server sends, at run time (documents and tests list them). */
+export const SERVER_EVENT_NAMES = [
+  'message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read', 'typing', 'presence', 'draining',
+] as const satisfies ReadonlyArray<keyof ServerToClientEvents>;
+type Unlisted = Exclude<keyof ServerToClientEvents, (typeof SERVER_EVENT_NAMES)[number]>;
+/** Does not compile while an event of ServerToClientEvents is missing from the list. */
+export const SERVER_EVENTS_ALL_LISTED: [Unlisted] extends [never] ? true : never = true;

@@ -3,7 +3,7 @@ import type { Conversation, ConversationState, MessageRef } from './conversation
 import type { ConversationEvent, MembersAdded, MembersRemoved, ReadMarked } from './events';
 import { MAX_DISTINCT_REACTIONS } from './message.state';
 
-/** Why the rules refuse something. The gateway maps these to PROTOCOL.md error codes. */
+/** Why the rules refuse something. The gateway maps these to docs/protocol.md error codes. */
 export type RejectionCode = 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE' | 'CONFLICT';
 
 export interface Rejection {

@@ -9,7 +9,7 @@ export type ConversationId = string;
  */
 export const CONVERSATION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** PROTOCOL.md: `sub` = 1-64 chars of `[A-Za-z0-9_.:@-]`. */
+/** docs/protocol.md: `sub` = 1-64 chars of `[A-Za-z0-9_.:@-]`. */
 export const USER_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
 
 export function isConversationId(value: string): boolean {

@@ -6,6 +6,8 @@ export interface DeliveryItem {
   users: string[];
   /** `nodeId/connectionId` of the connection that sent it: it has the ack, not a copy. */
   origin?: string;
+  /** The event's W3C traceparent, when tracing: the emit is a span of the message's trace. */
+  trace?: string;
   /**
    * The users' sockets join the conversation's room with this event (it just became
    * large, or they were added to it): the room's later events come on its subject.
@@ -23,7 +25,7 @@ export interface DeliveryBatch {
 
 /** What goes to the room subject of a large conversation: every member there sees it. */
 export interface RoomBatch {
-  items: Array<{ event: ChatEvent | Typing; origin?: string }>;
+  items: Array<{ event: ChatEvent | Typing; origin?: string; trace?: string }>;
 }
 
 /** What a projector announces after each commit: everything up to `seq` is readable. */

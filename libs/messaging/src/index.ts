@@ -6,3 +6,4 @@ export * from './settle';
 export * from './delivery.wire';
 export * from './projection.watch';
 export * from './jetstream.publisher';
+export * from './trace.context';

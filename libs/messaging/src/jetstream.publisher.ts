@@ -1,9 +1,11 @@
 import { createInbox, headers, NoRespondersError, TimeoutError, type Msg, type NatsConnection } from '@nats-io/nats-core';
 import { JetStreamApiError, PubHeaders } from '@nats-io/jetstream';
+import { TRACEPARENT } from './trace.context';
 
 /** What appending to the log needs of a JetStream client: `JetStreamClient` is one too. */
 export interface LogPublisher {
-  publish(subject: string, data: string, opts: { msgID?: string; timeout?: number }): Promise<{ seq: number; duplicate: boolean }>;
+  /** `trace`: the W3C traceparent the entry carries (a header), when tracing. */
+  publish(subject: string, data: string, opts: { msgID?: string; timeout?: number; trace?: string }): Promise<{ seq: number; duplicate: boolean }>;
 }
 
 /** How often waiting publishes are checked against their deadlines. */
@@ -39,13 +41,14 @@ export class JetStreamPublisher implements LogPublisher {
     });
   }
 
-  publish(subject: string, data: string, opts: { msgID?: string; timeout?: number } = {}): Promise<{ seq: number; duplicate: boolean }> {
+  publish(subject: string, data: string, opts: { msgID?: string; timeout?: number; trace?: string } = {}): Promise<{ seq: number; duplicate: boolean }> {
     const token = (this.next++).toString(36);
     return new Promise((resolve, reject) => {
       this.waiting.set(token, { subject, deadline: performance.now() + (opts.timeout ?? 5_000), resolve, reject });
       try {
-        const h = opts.msgID === undefined ? undefined : headers();
-        h?.set(PubHeaders.MsgIdHdr, opts.msgID!);
+        const h = opts.msgID === undefined && opts.trace === undefined ? undefined : headers();
+        if (opts.msgID !== undefined) h!.set(PubHeaders.MsgIdHdr, opts.msgID);
+        if (opts.trace !== undefined) h!.set(TRACEPARENT, opts.trace);
         this.nc.publish(subject, data, { reply: `${this.inbox}.${token}`, ...(h && { headers: h }) });
       } catch (err) {
         this.waiting.delete(token);

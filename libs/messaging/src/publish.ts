@@ -1,6 +1,7 @@
 import type { ConversationEvent } from '@chat/domain';
 import type { LogPublisher } from './jetstream.publisher';
 import { HEADERS, type Names } from './names';
+import { activeTraceparent, isTracing, TRACEPARENT } from './trace.context';
 
 export interface Appended {
   /** Stream sequence: the event's `seq` in its conversation. */
@@ -23,7 +24,7 @@ export function encodeLogged(event: ConversationEvent, origin?: string): string 
 }
 
 /** A log entry's event (unchecked: `upcast` checks it) and the connection that sent it. */
-export function readLoggedPayload(m: { json<T>(): T; headers?: { get(key: string): string } }): { raw: unknown; origin?: string } {
+export function readLoggedPayload(m: { json<T>(): T; headers?: { get(key: string): string } }): { raw: unknown; origin?: string; trace?: string } {
   let raw: unknown;
   try {
     raw = m.json();
@@ -38,7 +39,8 @@ export function readLoggedPayload(m: { json<T>(): T; headers?: { get(key: string
   }
   // Entries written before the origin moved into the payload carry it as a header.
   origin ??= m.headers?.get(HEADERS.origin) || undefined;
-  return { raw, ...(origin !== undefined && { origin }) };
+  const trace = isTracing() ? m.headers?.get(TRACEPARENT) || undefined : undefined;
+  return { raw, ...(origin !== undefined && { origin }), ...(trace !== undefined && { trace }) };
 }
 
 /**
@@ -70,6 +72,10 @@ export async function appendEvent(
 ): Promise<Appended> {
   const subject = names.conversationSubject(partition, event.conversationId);
   const data = encodeLogged(event, opts.origin);
-  const ack = await atEndOfTurn(() => log.publish(subject, data, { timeout: opts.timeoutMs ?? 5_000, ...(opts.msgId !== undefined && { msgID: opts.msgId }) }));
+  // Read here: the publish itself runs at the end of the turn, outside the caller's span.
+  const trace = isTracing() ? activeTraceparent() : undefined;
+  const ack = await atEndOfTurn(() =>
+    log.publish(subject, data, { timeout: opts.timeoutMs ?? 5_000, ...(opts.msgId !== undefined && { msgID: opts.msgId }), ...(trace !== undefined && { trace }) }),
+  );
   return { seq: ack.seq, duplicate: ack.duplicate };
 }

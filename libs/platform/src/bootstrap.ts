@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { loadConfigOrExit, type Config } from '@chat/config';
 import { HardenedExpressAdapter } from './http-server';
 import { PinoNestLogger } from './logger';
+import { startTracing } from './tracing';
 import { LOGGER, NODE_ID } from './tokens';
 
 export interface AppShape {
@@ -25,12 +26,15 @@ export interface AppShape {
  */
 export async function bootstrap(shape: AppShape): Promise<NestExpressApplication> {
   const config = loadConfigOrExit();
+  // Before anything opens a connection or handles a request.
+  const tracing = startTracing(shape.name, config.OTEL_EXPORTER_OTLP_ENDPOINT);
   let log: Logger | undefined;
   process.on('unhandledRejection', (err) => log?.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled rejection'));
   try {
     const app = await NestFactory.create<NestExpressApplication>(shape.module(config), new HardenedExpressAdapter(config.CHAT_HTTP_HEADERS_TIMEOUT), { bufferLogs: true });
     log = app.get<Logger>(LOGGER);
     app.useLogger(new PinoNestLogger(log));
+    if (tracing) log.info({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing: spans exported over OTLP/HTTP (the last half second of them is lost at exit)');
     app.disable('x-powered-by');
     app.use(requestLog(log));
     app.enableShutdownHooks();

@@ -11,3 +11,4 @@ export * from './metrics';
 export * from './http-server';
 export * from './redis.client';
 export * from './namespace.drop';
+export * from './tracing';

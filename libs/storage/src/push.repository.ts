@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { inTransaction } from './database';
+import { UNREAD } from './unread';
 
 /** Advisory lock class of a user's push registrations (with the user id's hash as second key). */
 export const PUSH_REGISTRATION_LOCK = 7243004;
@@ -179,7 +180,7 @@ export class PushRepository {
     const byConversation = new Map<string, Map<string, ReadMarker>>();
     if (pairs.length === 0) return byConversation;
     const { rows } = await this.pool.query<{ conversation_id: string; user_id: string; unread: string; last_read_seq: string }>(
-      `SELECT m.conversation_id, m.user_id, c.message_count - m.read_count AS unread, m.last_read_seq
+      `SELECT m.conversation_id, m.user_id, ${UNREAD} AS unread, m.last_read_seq
          FROM unnest($1::text[], $2::text[]) AS p(conversation_id, user_id)
          JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
          JOIN conversations c ON c.id = m.conversation_id`,
@@ -188,7 +189,7 @@ export class PushRepository {
     for (const r of rows) {
       let markers = byConversation.get(r.conversation_id);
       if (!markers) byConversation.set(r.conversation_id, (markers = new Map()));
-      markers.set(r.user_id, { unread: Math.max(0, Number(r.unread)), lastReadSeq: Number(r.last_read_seq) });
+      markers.set(r.user_id, { unread: Number(r.unread), lastReadSeq: Number(r.last_read_seq) });
     }
     return byConversation;
   }

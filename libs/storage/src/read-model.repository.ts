@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { inTransaction } from './database';
-import type { ChatEvent, ConversationInfo, ConversationSummary, Message } from '@chat/contracts';
+import { UNREAD } from './unread';
+import { SUMMARY_MEMBERS_MAX, type ChatEvent, type ConversationInfo, type ConversationSummary, type Message } from '@chat/contracts';
 import type { Conversation } from '@chat/domain';
 
 export interface ConversationRecord extends Conversation {
@@ -23,8 +24,8 @@ export interface PartitionEvents {
 }
 
 interface SummaryRow {
-  id: string; kind: 'direct' | 'group'; title: string | null; member_count: number; last_seq: string;
-  last_read_seq: string; unread: string; last_message: Message | null; last_activity_at: Date;
+  id: string; user_id: string; kind: 'direct' | 'group'; title: string | null; member_count: number; last_seq: string;
+  last_read_seq: string; unread: string; last_message: Message | null; last_activity_at: Date; member_ids: string[] | null;
 }
 
 /** The gateway's reads: every query a client's request can cause, and nothing that writes. */
@@ -74,12 +75,12 @@ export class ReadModelRepository {
   /** A page of a conversation's members by user id, with their read state. */
   async members(conversationId: string, limit: number, afterUserId?: string) {
     const { rows } = await this.pool.query<{ user_id: string; joined_seq: string; last_read_seq: string; unread: string }>(
-      `SELECT m.user_id, m.joined_seq, m.last_read_seq, c.message_count - m.read_count AS unread
+      `SELECT m.user_id, m.joined_seq, m.last_read_seq, ${UNREAD} AS unread
          FROM members m JOIN conversations c ON c.id = m.conversation_id
         WHERE m.conversation_id = $1 AND m.user_id > $2 ORDER BY m.user_id LIMIT $3`,
       [conversationId, afterUserId ?? '', limit],
     );
-    return rows.map((r) => ({ userId: r.user_id, joinedSeq: Number(r.joined_seq), lastReadSeq: Number(r.last_read_seq), unread: Math.max(0, Number(r.unread)) }));
+    return rows.map((r) => ({ userId: r.user_id, joinedSeq: Number(r.joined_seq), lastReadSeq: Number(r.last_read_seq), unread: Number(r.unread) }));
   }
 
   /** The user's conversations with at least `size` members: their events come through rooms. */
@@ -282,17 +283,23 @@ const SEEN_AS_CHANGED = `(t.changed_seq IS NULL OR EXISTS (
   SELECT 1 FROM membership_periods s WHERE s.conversation_id = t.conversation_id AND s.user_id = $1
      AND (s.left_seq IS NULL OR s.left_seq > t.changed_seq)))`;
 
+/** A summary names the members of a small conversation (by join), so that a client can show who is in it. */
 const SUMMARY_SELECT = `
-  SELECT c.id, c.kind, c.title, c.member_count, c.last_seq, m.last_read_seq,
-         c.message_count - m.read_count AS unread, c.last_message, c.last_activity_at
+  SELECT c.id, m.user_id, c.kind, c.title, c.member_count, c.last_seq, m.last_read_seq,
+         ${UNREAD} AS unread, c.last_message, c.last_activity_at,
+         CASE WHEN c.member_count <= ${SUMMARY_MEMBERS_MAX} THEN (
+           SELECT array_agg(o.user_id ORDER BY o.joined_seq, o.user_id) FROM members o WHERE o.conversation_id = c.id) END AS member_ids
     FROM members m JOIN conversations c ON c.id = m.conversation_id`;
 
 function toSummary(r: SummaryRow): ConversationSummary {
+  const peerId = r.kind === 'direct' ? r.member_ids?.find((u) => u !== r.user_id) : undefined;
   return {
     id: r.id, type: r.kind, memberCount: r.member_count, lastSeq: Number(r.last_seq), lastReadSeq: Number(r.last_read_seq),
-    unread: Math.max(0, Number(r.unread)), lastActivityAt: r.last_activity_at.toISOString(),
+    unread: Number(r.unread), lastActivityAt: r.last_activity_at.toISOString(),
     ...(r.title !== null && { title: r.title }),
     ...(r.last_message !== null && { lastMessage: r.last_message }),
+    ...(r.member_ids !== null && { members: r.member_ids }),
+    ...(peerId !== undefined && { peerId }),
   };
 }
 
