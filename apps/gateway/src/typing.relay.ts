@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ClientPayload, Typing } from '@chat/contracts';
 import type { ConnectionRegistry } from '@chat/connections';
-import type { ConversationCache } from '@chat/commands';
-import { requireMember } from '@chat/commands';
+import { requireMember, type ConversationCache } from '@chat/commands';
 import type { Names } from '@chat/messaging';
 import { metrics } from '@chat/platform';
 import type { SocketCaller } from './local-connections';
