@@ -1,8 +1,8 @@
+import { directConversationId } from '@chat/commands';
 import { loadConfig } from '@chat/config';
 import type { ChatEvent } from '@chat/contracts';
 import { Names } from '@chat/messaging';
 import { directKey } from '@chat/storage';
-import { directConversationId } from '../../apps/gateway/src/ids';
 import { startCluster, type Cluster } from '../support/cluster';
 import { connectClient, type TestClient } from '../support/clients';
 import { caughtUp, query } from '../support/inspect';

@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
+import { serverPayloads } from '@chat/contracts';
 import { CONVERSATION_ID_PATTERN, USER_ID_PATTERN } from '@chat/domain';
 
 /** `limit`/`cursor` on every list: the cursor is the `next` of the previous page. */
@@ -60,16 +61,25 @@ export function decodePage<T extends z.ZodType>(schema: T, cursor: string | unde
 }
 
 interface RouteDoc {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   /** Express style (`:id`); the document shows it OpenAPI style (`{id}`). */
   path: string;
   summary: string;
   query?: z.ZodObject;
+  /** A JSON request body. */
+  body?: z.ZodObject;
   admin: boolean;
   responses: Record<number, string>;
 }
 
 const adminErrors = { 400: 'a parameter is not valid', 401: 'no bearer token', 403: 'wrong token' };
+/** The server API's refusals: `{ error: { code, message, retryAfterMs? } }` with the code's status. */
+const serverErrors = {
+  400: 'BAD_REQUEST: a field is not valid (named in the message)',
+  401: 'UNAUTHORIZED: no bearer token',
+  403: 'FORBIDDEN: wrong token, or the user named is not a member (or may not do this)',
+  503: 'UNAVAILABLE: a backend cannot be reached; retry with the same ids',
+};
 
 /** Every HTTP route the system serves, documented at `/docs`. A test holds this to the routes Nest maps. */
 export const ROUTES: RouteDoc[] = [
@@ -82,6 +92,11 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/admin/projections', summary: 'Each projection: per partition stream, last seq, checkpoint, lag in events and seconds; the last rebuild', query: pageQuery, admin: true, responses: { 200: '{ projections, next? }', ...adminErrors } },
   { method: 'post', path: '/v1/admin/projections/:name/rebuild', summary: 'Replay the streams into a fresh copy of the projection, then swap it in', admin: true, responses: { 202: '{ rebuild }', 404: 'no such projection', 409: 'a rebuild is already running', ...adminErrors } },
   { method: 'get', path: '/v1/admin/webhooks', summary: 'The integrator webhooks per partition: position (last seq before the first event not yet delivered), lag behind the log, events retrying, the last error and when', query: pageQuery, admin: true, responses: { 200: '{ enabled, url?, partitions: [{ partition, stream, lastSeq, consumer?, position?, lag?, retrying, lastDeliveredAt?, lastError?: { message, at, conversationId, seq, attempts }, reportedAt? }], next? }', ...adminErrors } },
+  { method: 'post', path: '/v1/server/tokens', summary: 'A client token for a user (HS256, CHAT_JWT_SECRET), to pass as auth: { token } to a socket', body: serverPayloads.token, admin: true, responses: { 200: '{ token, expiresAt }', ...serverErrors } },
+  { method: 'post', path: '/v1/server/conversations', summary: 'Create a conversation as createdBy (conversation:create)', body: serverPayloads.createConversation, admin: true, responses: { 200: '{ conversation: Conversation }', 413: 'PAYLOAD_TOO_LARGE: more members than allowed', ...serverErrors } },
+  { method: 'post', path: '/v1/server/conversations/:id/members', summary: 'Add members as by (conversation:add_members)', body: serverPayloads.addMembers, admin: true, responses: { 200: '{ seq }', 404: 'NOT_FOUND: no such conversation', 413: 'PAYLOAD_TOO_LARGE: over 1000 users, or past the largest group', ...serverErrors } },
+  { method: 'delete', path: '/v1/server/conversations/:id/members/:userId', summary: 'Remove a member as by (conversation:remove_members); by = userId is leaving', query: serverPayloads.removeMember, admin: true, responses: { 200: '{ seq }', 404: 'NOT_FOUND: no such conversation', ...serverErrors } },
+  { method: 'post', path: '/v1/server/conversations/:id/messages', summary: 'Send a message as senderId (message:send): the same clientMsgId again answers the first seq with duplicate: true', body: serverPayloads.sendMessage, admin: true, responses: { 200: '{ seq, sentAt, duplicate? }', 404: 'NOT_FOUND: no such conversation, or replyToSeq past its end', 413: 'PAYLOAD_TOO_LARGE: body over 16 KiB of UTF-8', 429: 'RATE_LIMITED: the sender\'s send budget is spent; retryAfterMs (and Retry-After) say when to retry', ...serverErrors } },
   { method: 'get', path: '/v1/admin/storage', summary: 'Messages and bytes per storage tier, oldest and newest', admin: true, responses: { 200: '{ tiers, damaged }', ...adminErrors } },
   { method: 'get', path: '/v1/admin/node', summary: 'This gateway process: node id, connections, rooms, what it received per conversation', admin: true, responses: { 200: '{ nodeId, connections, rooms, receivedByConversation }', ...adminErrors } },
   { method: 'get', path: '/healthz', summary: 'The process is up (under npm start, its worker process too)', admin: false, responses: { 200: '{ status: "ok" }', 503: '{ status, down: ["worker"] }' } },
@@ -110,6 +125,7 @@ export function openApiDocument(): object {
         summary: r.summary,
         ...(r.admin && { security: [{ bearer: [] }] }),
         parameters: [...pathParams, ...queryParams],
+        ...(r.body && { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input' }) } } } }),
         responses: Object.fromEntries(Object.entries(r.responses).map(([code, description]) => [code, { description }])),
       },
     };

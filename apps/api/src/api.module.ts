@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import type { Pool } from 'pg';
+import { clientTokens, TokenVerifier } from '@chat/auth';
+import { CommandsModule } from '@chat/commands';
 import type { Config } from '@chat/config';
 import { AdminGuard, BLOBS, CONFIG, PG_POOL } from '@chat/platform';
 import { ArchiveRepository, TIMELINE, type BlobStore } from '@chat/storage';
@@ -9,16 +12,24 @@ import { DocsController } from './docs.controller';
 import { ProjectionsController } from './projections.controller';
 import { PushDecisionsController } from './push-decisions.controller';
 import { RebuildService } from './rebuild.service';
+import { ServerApiController } from './server-api.controller';
+import { ServerApiErrors } from './server-api.errors';
 import { StorageController } from './storage.controller';
 import { UsersController } from './users.controller';
 import { WebhooksController } from './webhooks.controller';
 
-/** The admin REST API: bearer CHAT_ADMIN_TOKEN on every route. */
+/**
+ * The admin REST API and the server API for integrators (`/v1/server/*`, commands as a
+ * user through the same CommandsModule as the sockets): bearer CHAT_ADMIN_TOKEN on every route.
+ */
 @Module({
-  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController, AdminPageController, PushDecisionsController, WebhooksController],
+  imports: [CommandsModule],
+  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController, AdminPageController, PushDecisionsController, WebhooksController, ServerApiController],
   providers: [
     AdminGuard,
     RebuildService,
+    { provide: APP_FILTER, useClass: ServerApiErrors },
+    { provide: TokenVerifier, inject: [CONFIG], useFactory: clientTokens },
     {
       provide: ArchiveRepository,
       inject: [PG_POOL, BLOBS, CONFIG],

@@ -13,17 +13,16 @@ import {
   type ClientEventName,
   type ClientPayload,
 } from '@chat/contracts';
+import { CommandsService, RateLimits } from '@chat/commands';
 import { ProjectionWatch, traced } from '@chat/messaging';
 import { LOGGER, metrics } from '@chat/platform';
 import { CorruptBlockError } from '@chat/storage';
-import { CommandsService, type Caller } from './commands.service';
 import { WorkLimits } from './connection.work';
-import { closedIfNotReadingAcks, dataOf, waitingBytes } from './local-connections';
+import { closedIfNotReadingAcks, dataOf, waitingBytes, type SocketCaller } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
 import { PushDevices } from './push.devices';
 import { QueriesService } from './queries.service';
-import { RateLimits } from './rate-limiter';
 import { SessionsService } from './sessions.service';
 import { TypingRelay } from './typing.relay';
 
@@ -52,8 +51,8 @@ export class ChatGateway
     server.use((socket, next) => this.sessions.admit(socket, next));
   }
 
+  /** After CommandsModule's (an import, bootstrapped first): the projection watch is listening already. */
   async onApplicationBootstrap(): Promise<void> {
-    await this.watch.start();
     this.delivery.start();
     await this.sessions.start();
   }
@@ -66,7 +65,6 @@ export class ChatGateway
   onApplicationShutdown(): void {
     this.sessions.stop();
     this.delivery.stop();
-    this.watch.stop();
   }
 
   handleConnection(socket: Socket): void {
@@ -79,7 +77,7 @@ export class ChatGateway
   }
 
   /** Every client event and what answers it; one table, so a socket costs one listener, not one per event. */
-  private readonly handlers: { [E in ClientEventName]: (caller: Caller, payload: ClientPayload<E>, socket: Socket) => Promise<AckResults[E]> } = {
+  private readonly handlers: { [E in ClientEventName]: (caller: SocketCaller, payload: ClientPayload<E>, socket: Socket) => Promise<AckResults[E]> } = {
     'conversation:create': (c, p) => this.commands.create(c, p),
     'conversation:add_members': (c, p) => this.commands.addMembers(c, p),
     'conversation:remove_members': (c, p) => this.commands.removeMembers(c, p),
@@ -113,7 +111,7 @@ export class ChatGateway
       ack?.(wait > 0 ? rateLimited(wait) : new ChatError('BAD_REQUEST', `unknown event: ${event.slice(0, 64)}`).toAck());
       return;
     }
-    const handler = this.handlers[event] as (c: Caller, p: unknown, s: Socket) => Promise<AckResults[ClientEventName]>;
+    const handler = this.handlers[event] as (c: SocketCaller, p: unknown, s: Socket) => Promise<AckResults[ClientEventName]>;
     void this.run(socket, event, args, handler).then((answer) => {
       if (!answer.ok) metrics.refusals.inc({ event, code: answer.error.code });
       if (event === 'message:send') metrics.sends.inc({ result: answer.ok ? ((answer as { duplicate?: boolean }).duplicate ? 'duplicate' : 'accepted') : answer.error.code });
@@ -130,7 +128,7 @@ export class ChatGateway
     socket: Socket,
     event: E,
     args: unknown[],
-    work: (caller: Caller, payload: ClientPayload<E>, socket: Socket) => Promise<AckResults[E]>,
+    work: (caller: SocketCaller, payload: ClientPayload<E>, socket: Socket) => Promise<AckResults[E]>,
   ): Promise<Ack<AckResults[E]>> {
     const data = dataOf(socket);
     const { caller } = data;
@@ -174,7 +172,7 @@ export class ChatGateway
   }
 
   /** What a query's answer costs its connection's and user's answer buckets, once its size is known. */
-  private answerMeter(caller: Caller, socket: Socket): (bytes: number) => void {
+  private answerMeter(caller: SocketCaller, socket: Socket): (bytes: number) => void {
     return (bytes) => this.limits.spendAnswer(caller.userId, dataOf(socket).limits, bytes);
   }
 }

@@ -1,6 +1,6 @@
 import { BadRequestException, Controller, Get, Query } from '@nestjs/common';
+import { TokenVerifier } from '@chat/auth';
 import { isUserId } from '@chat/domain';
-import { TokenVerifier } from './token.verifier';
 
 /** `GET /v1/dev/token?user=ID`: exists only with CHAT_DEV_TOKENS=1, for the local quick start. */
 @Controller('v1/dev')

@@ -1,28 +1,24 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { clientTokens, TokenVerifier } from '@chat/auth';
+import { CommandsModule, ConversationCache, RateLimits } from '@chat/commands';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry } from '@chat/connections';
-import { ProjectionWatch, type LogPublisher, type Names } from '@chat/messaging';
-import { AdminGuard, JETSTREAM_MANAGER, LOG_PUBLISHER, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
+import type { Names } from '@chat/messaging';
+import { AdminGuard, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
 import { ChatGateway } from './chat.gateway';
-import { CommandsService } from './commands.service';
-import { ConversationCache } from './conversation.cache';
 import { WorkLimits } from './connection.work';
 import { DEAF_AFTER_MS, LocalConnections } from './local-connections';
 import { DevTokenController } from './dev-token.controller';
-import { SendDeduplicator } from './send.deduplicator';
 import { NodeController } from './node.controller';
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
 import { PushDevices } from './push.devices';
 import { QueriesService } from './queries.service';
-import { RateLimits } from './rate-limiter';
 import { SessionsService } from './sessions.service';
-import { TokenVerifier } from './token.verifier';
 import { TypingRelay } from './typing.relay';
 import { WebController } from './web.controller';
 
@@ -32,20 +28,16 @@ export class GatewayModule {
   static forRoot(config: Config): DynamicModule {
     return {
       module: GatewayModule,
+      imports: [CommandsModule],
       controllers: [NodeController, WebController, ...(config.CHAT_DEV_TOKENS ? [DevTokenController] : [])],
       providers: [
         ChatGateway,
-        CommandsService,
         QueriesService,
         SessionsService,
         PushDevices,
         LocalConnections,
         AdminGuard,
-        { provide: TokenVerifier, useValue: new TokenVerifier(
-            config.CHAT_JWT_SECRET,
-            { issuer: config.CHAT_JWT_ISSUER, audience: config.CHAT_JWT_AUDIENCE, maxTtlS: Math.floor(config.CHAT_JWT_MAX_TTL / 1000) },
-            config.CHAT_JWT_CLOCK_TOLERANCE,
-          ) },
+        { provide: TokenVerifier, useValue: clientTokens(config) },
         {
           provide: RateLimits,
           useValue: new RateLimits({
@@ -62,18 +54,6 @@ export class GatewayModule {
             // "Stays over": as long as a backlog of acks may wait unflushed before it counts as not reading.
             graceMs: DEAF_AFTER_MS,
           }),
-        },
-        { provide: ConversationCache, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new ConversationCache(rm) },
-        {
-          provide: ProjectionWatch,
-          inject: [NATS, NAMES, ReadModelRepository],
-          useFactory: (nc: NatsConnection, names: Names, rm: ReadModelRepository) => new ProjectionWatch(nc, names, async (p) => (await rm.checkpoints()).get(p) ?? 0),
-        },
-        {
-          provide: SendDeduplicator,
-          inject: [LOG_PUBLISHER, JETSTREAM_MANAGER, NAMES, ProjectionWatch, ReadModelRepository],
-          useFactory: (log: LogPublisher, jsm: JetStreamManager, names: Names, watch: ProjectionWatch, rm: ReadModelRepository) =>
-            new SendDeduplicator(log, jsm, names, watch, rm, config.CHAT_DUPLICATE_WINDOW),
         },
         {
           provide: NodeDelivery,

@@ -2,16 +2,23 @@ import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import type { ChatEvent, ClientToServerEvents, ServerToClientEvents, Typing } from '@chat/contracts';
 import { metrics } from '@chat/platform';
-import type { Caller } from './commands.service';
+import type { Session } from '@chat/auth';
+import type { Buckets, Caller } from '@chat/commands';
 import type { ConnectionWork } from './connection.work';
-import type { Buckets } from './rate-limiter';
+import type { OwnWrites } from './own.writes';
 
 /** The gateway's sockets, typed by the contract's event maps: a payload cannot drift from it. */
 export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
+/** A socket's caller: its session, the socket (live delivery skips it) and what its commands were acked with. */
+export interface SocketCaller extends Caller, Session {
+  origin: string;
+  writes: OwnWrites;
+}
+
 /** What the gateway keeps on each socket (socket.data). */
 export interface SocketData {
-  caller: Caller;
+  caller: SocketCaller;
   /** The connection's lease in the registry (`node|epoch|connection`). */
   member: string;
   /** conversation -> last read marker this connection appended. */

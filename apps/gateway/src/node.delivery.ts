@@ -1,11 +1,11 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
+import type { ConversationCache } from '@chat/commands';
 import type { ChatEvent, Typing } from '@chat/contracts';
 import { isTracing, startSpanIn, type DeliveryBatch, type Names, type RoomBatch } from '@chat/messaging';
 import { metrics } from '@chat/platform';
 import type { ReadModelRepository } from '@chat/storage';
-import type { ConversationCache } from './conversation.cache';
 import { emitDelivered, type LocalConnections } from './local-connections';
 
 /** Events read back from the timeline for a room subscription that started late, at most. */

@@ -4,7 +4,7 @@ import type { Socket } from 'socket.io';
 import type { ChatEvent } from '@chat/contracts';
 import { Names, type DeliveryBatch, type RoomBatch } from '@chat/messaging';
 import type { ReadModelRepository } from '@chat/storage';
-import type { ConversationCache } from './conversation.cache';
+import type { ConversationCache } from '@chat/commands';
 import { LocalConnections } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 

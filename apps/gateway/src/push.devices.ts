@@ -6,7 +6,7 @@ import type { Config } from '@chat/config';
 import { CONFIG } from '@chat/platform';
 import { checkPushTarget } from '@chat/push';
 import { PushRepository } from '@chat/storage';
-import type { Caller } from './commands.service';
+import type { SocketCaller } from './local-connections';
 
 /** Registrations a user may hold, across devices (docs/protocol.md). */
 export const MAX_PUSH_REGISTRATIONS = 10;
@@ -33,7 +33,7 @@ export class PushDevices {
     private readonly repository: PushRepository,
   ) {}
 
-  async register(caller: Caller, p: ClientPayload<'push:register'>, connection: PushConnection): Promise<void> {
+  async register(caller: SocketCaller, p: ClientPayload<'push:register'>, connection: PushConnection): Promise<void> {
     this.check(p);
     const deviceId = caller.deviceId ?? tokenDeviceId(p.platform, p.token);
     const stored = await this.repository.register({ userId: caller.userId, deviceId, platform: p.platform, token: p.token }, MAX_PUSH_REGISTRATIONS);
@@ -44,7 +44,7 @@ export class PushDevices {
   }
 
   /** The caller's device; without a `did`, the registration this connection made (if any). */
-  async unregister(caller: Caller, connection: PushConnection): Promise<void> {
+  async unregister(caller: SocketCaller, connection: PushConnection): Promise<void> {
     const deviceId = caller.deviceId ?? connection.pushDeviceId;
     if (deviceId === undefined) return;
     await this.repository.unregister(caller.userId, deviceId);

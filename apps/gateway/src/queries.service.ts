@@ -1,13 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Session } from '@chat/auth';
+import { ConversationCache, requireMember } from '@chat/commands';
 import type { Config } from '@chat/config';
 import { CONFIG, metrics, TIERED } from '@chat/platform';
 import type { AckResults, ChatEvent, ClientPayload } from '@chat/contracts';
 import { ChatError, DEFAULT_HISTORY_LIMIT, DEFAULT_LIST_LIMIT, DEFAULT_SYNC_LIMIT } from '@chat/contracts';
 import { decodeCursor, decodeListCursor, encodeCursor, encodeListCursor, ReadModelRepository, type TieredMessages } from '@chat/storage';
 import { AnswerBudget } from './answer.budget';
-import { ConversationCache } from './conversation.cache';
-import { requireMember } from './membership.guard';
-import type { Session } from './token.verifier';
 
 /** A snapshot carries this many latest messages of each conversation. */
 const SNAPSHOT_MESSAGES = 20;

@@ -1,8 +1,8 @@
 import type { Config } from '@chat/config';
 import type { ChatEvent, ConversationSummary, Message } from '@chat/contracts';
 import { encodeCursor, type PartitionEvents, type ReadModelRepository, type TieredMessages } from '@chat/storage';
+import type { ConversationCache } from '@chat/commands';
 import { jsonSize } from './answer.budget';
-import type { ConversationCache } from './conversation.cache';
 import { QueriesService } from './queries.service';
 
 const caller = { userId: 'ann', exp: Number.MAX_SAFE_INTEGER } as never;

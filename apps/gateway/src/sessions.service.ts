@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
+import { TokenVerifier } from '@chat/auth';
+import { RateLimits } from '@chat/commands';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry, HEARTBEAT_MS, LEASE_MS, leaseMember, SWEEP_MS, type Transition } from '@chat/connections';
 import type { Pool } from 'pg';
@@ -13,8 +15,6 @@ import { dataOf, LocalConnections, type SocketData } from './local-connections';
 import { NodeDelivery } from './node.delivery';
 import { OwnWrites } from './own.writes';
 import { PresenceHub } from './presence.hub';
-import { RateLimits } from './rate-limiter';
-import { TokenVerifier } from './token.verifier';
 
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

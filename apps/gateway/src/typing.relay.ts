@@ -1,11 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { ClientPayload, Typing } from '@chat/contracts';
 import type { ConnectionRegistry } from '@chat/connections';
+import { requireMember, type ConversationCache } from '@chat/commands';
 import type { Names } from '@chat/messaging';
 import { metrics } from '@chat/platform';
-import type { Caller } from './commands.service';
-import type { ConversationCache } from './conversation.cache';
-import { requireMember } from './membership.guard';
+import type { SocketCaller } from './local-connections';
 import type { NodeDelivery } from './node.delivery';
 
 /** One `start` per user and conversation gets through in this window; the rest are dropped. */
@@ -25,7 +24,7 @@ export class TypingRelay {
     private readonly fanoutMax: number,
   ) {}
 
-  async relay(caller: Caller, p: ClientPayload<'typing'>): Promise<void> {
+  async relay(caller: SocketCaller, p: ClientPayload<'typing'>): Promise<void> {
     const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
     if (p.state === 'start') {
       const first = await this.redis.set(this.names.typingKey(c.id, caller.userId), '1', 'PX', TYPING_WINDOW_MS, 'NX');

@@ -71,8 +71,13 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: 'BAD_RE
  * other mismatch BAD_REQUEST, with the first offending field named.
  */
 export function parseClientPayload<E extends ClientEventName>(event: E, payload: unknown): ParseResult<ClientPayload<E>> {
-  const result = clientPayloads[event].safeParse(payload ?? (event === 'sync' || event === 'conversation:list' ? {} : payload));
-  if (result.success) return { ok: true, value: result.data as ClientPayload<E> };
+  return parsePayload(clientPayloads[event], payload ?? (event === 'sync' || event === 'conversation:list' ? {} : payload)) as ParseResult<ClientPayload<E>>;
+}
+
+/** Any payload schema built from these fields (the server API's bodies too), with the same codes. */
+export function parsePayload<T extends z.ZodType>(schema: T, payload: unknown): ParseResult<z.infer<T>> {
+  const result = schema.safeParse(payload);
+  if (result.success) return { ok: true, value: result.data };
   const issue = result.error.issues[0]!;
   const where = issue.path.length ? issue.path.join('.') : 'payload';
   const tooLarge =

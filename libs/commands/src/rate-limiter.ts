@@ -121,3 +121,42 @@ export class RateLimits {
     };
   }
 }
+
+/** How often `PerUserBudget` looks for users to forget. */
+const PRUNE_EVERY_MS = 10_000;
+
+/**
+ * One bucket per user, for commands that come without a connection (the server API's
+ * sends, by `senderId`): each user gets what one connection gets. Users whose bucket is
+ * full again are forgotten, at most every PRUNE_EVERY_MS, as part of a `take`.
+ */
+export class PerUserBudget {
+  private readonly users = new Map<string, TokenBucket>();
+  private prunedAt: number;
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now = Date.now(),
+  ) {
+    this.prunedAt = now;
+  }
+
+  /** 0 when a token was taken, else the ms to wait. */
+  take(userId: string, now = Date.now()): number {
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) this.prune(now);
+    let bucket = this.users.get(userId);
+    if (!bucket) this.users.set(userId, (bucket = new TokenBucket(this.rate, this.burst, now)));
+    return bucket.take(now);
+  }
+
+  /** Users remembered (owing something). */
+  get size(): number {
+    return this.users.size;
+  }
+
+  private prune(now: number): void {
+    this.prunedAt = now;
+    for (const [userId, bucket] of this.users) if (bucket.idle(now)) this.users.delete(userId);
+  }
+}

@@ -1,4 +1,4 @@
-import { RateLimits, TokenBucket } from './rate-limiter';
+import { PerUserBudget, RateLimits, TokenBucket } from './rate-limiter';
 
 const settings = { sendRate: 10, sendBurst: 10, eventRate: 10, eventBurst: 10, answerRate: 1_000, answerBurst: 2_000 };
 
@@ -46,5 +46,27 @@ describe('RateLimits answer bytes', () => {
     limits.prune(1_000);
     // Still owing: remembered, so a new connection of the same user waits too.
     expect(limits.answerWait('u', limits.forConnection(1_000), 1_000)).toBeGreaterThan(0);
+  });
+});
+
+describe('PerUserBudget', () => {
+  it('gives each user one burst and the rate after it, apart from the others', () => {
+    const budget = new PerUserBudget(2, 3, 0);
+    expect([0, 0, 0].map(() => budget.take('u', 0))).toEqual([0, 0, 0]);
+    expect(budget.take('u', 0)).toBe(500);
+    expect(budget.take('v', 0)).toBe(0);
+    expect(budget.take('u', 499)).toBeGreaterThan(0);
+    expect(budget.take('u', 500)).toBe(0);
+  });
+
+  it('forgets users whose bucket is full again, and only those', () => {
+    const budget = new PerUserBudget(1, 2, 0);
+    budget.take('idle', 0);
+    for (let i = 0; i < 5; i++) budget.take('busy', 9_000);
+    expect(budget.size).toBe(2);
+    // At 10 s "idle" has been full for a while; "busy" still owes.
+    budget.take('busy', 10_000);
+    expect(budget.size).toBe(1);
+    expect(budget.take('busy', 10_000)).toBeGreaterThan(0);
   });
 });

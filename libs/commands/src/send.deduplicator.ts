@@ -44,7 +44,7 @@ export class SendDeduplicator {
     this.lookup = new SharedLookup(readModel);
   }
 
-  async send(partition: number, event: MessageSent, origin: string): Promise<SendAck> {
+  async send(partition: number, event: MessageSent, origin?: string): Promise<SendAck> {
     const { senderId, clientMsgId, conversationId } = event;
     const projectedBefore = this.watch.reached(partition);
     const [original, appended] = await Promise.all([

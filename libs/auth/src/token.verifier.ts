@@ -1,4 +1,5 @@
 import { jwtVerify, SignJWT } from 'jose';
+import type { Config } from '@chat/config';
 import { isUserId } from '@chat/domain';
 
 /** Who is on the other end of a socket, from its handshake token. */
@@ -68,19 +69,39 @@ export class TokenVerifier {
   private lifetimeWithin(exp: number, iat: number | undefined): boolean {
     const now = Math.floor(Date.now() / 1000);
     const from = iat === undefined ? now : Math.min(iat, now);
-    return exp - from <= (this.expected.maxTtlS ?? DEFAULT_MAX_TTL_S) + this.clockToleranceS;
+    return exp - from <= this.maxTtlS + this.clockToleranceS;
   }
 
-  /** Development tokens (`CHAT_DEV_TOKENS=1`): valid for a day, or CHAT_JWT_MAX_TTL if shorter. */
-  async issue(userId: string, deviceId?: string, ttlSeconds = Math.min(86_400, this.expected.maxTtlS ?? DEFAULT_MAX_TTL_S)): Promise<string> {
+  /** The longest lifetime `issue` may give a token, in seconds (CHAT_JWT_MAX_TTL). */
+  get maxTtlS(): number {
+    return this.expected.maxTtlS ?? DEFAULT_MAX_TTL_S;
+  }
+
+  /**
+   * A client token (development tokens, the server API's `POST /v1/server/tokens`): valid
+   * for a day by default, or CHAT_JWT_MAX_TTL if shorter; `iss`/`aud` when configured.
+   */
+  async issue(userId: string, deviceId?: string, ttlSeconds = Math.min(86_400, this.maxTtlS)): Promise<string> {
+    return (await this.mint(userId, deviceId, ttlSeconds)).token;
+  }
+
+  /** `issue`, with the token's `exp` (epoch seconds). */
+  async mint(userId: string, deviceId: string | undefined, ttlSeconds: number): Promise<{ token: string; exp: number }> {
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + ttlSeconds;
     const jwt = new SignJWT(deviceId ? { did: deviceId } : {});
     if (this.expected.issuer !== undefined) jwt.setIssuer(this.expected.issuer);
     if (this.expected.audience !== undefined) jwt.setAudience(this.expected.audience);
-    return jwt
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(userId)
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-      .sign(this.key);
+    const token = await jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(userId).setIssuedAt(now).setExpirationTime(exp).sign(this.key);
+    return { token, exp };
   }
+}
+
+/** The deployment's client tokens, as configured (CHAT_JWT_*): the same checks on every gateway, the same claims from every issuer. */
+export function clientTokens(config: Config): TokenVerifier {
+  return new TokenVerifier(
+    config.CHAT_JWT_SECRET,
+    { issuer: config.CHAT_JWT_ISSUER, audience: config.CHAT_JWT_AUDIENCE, maxTtlS: Math.floor(config.CHAT_JWT_MAX_TTL / 1000) },
+    config.CHAT_JWT_CLOCK_TOLERANCE,
+  );
 }

@@ -9,25 +9,29 @@ import { directKey, ReadModelRepository, toConversationInfo, type ConversationRe
 import { ConversationCache } from './conversation.cache';
 import { directConversationId, groupConversationId } from './ids';
 import { requireMember } from './membership.guard';
-import type { OwnWrites } from './own.writes';
 import { SendDeduplicator } from './send.deduplicator';
-import type { Session } from './token.verifier';
 
 /** How long a membership change waits for its projection before answering anyway. */
 const PROJECTION_WAIT_MS = 5_000;
 /** How long an edit, delete, reaction or reply waits for its target message to be projected. */
 const TARGET_WAIT_MS = 2_000;
 
-export interface Caller extends Session {
-  /** `nodeId/socketId`: live delivery skips the connection that sent the command. */
-  origin: string;
-  /** What this connection's commands were acked with: its next queries show them (read-your-writes). */
-  writes: OwnWrites;
+/** Whom a command is carried out for: a socket's user, or the user the server API acts as. */
+export interface Caller {
+  userId: string;
+  /**
+   * `nodeId/socketId` of the socket that sent the command: live delivery skips it, since it
+   * has the answer. None from the server API: every device of the user gets the event.
+   */
+  origin?: string;
+  /** Told the seq each command was acked with: a socket's next queries show it (read-your-writes). */
+  writes?: { note(partition: number, seq: number): void };
 }
 
 /**
- * Client commands: check against the read model, decide with the domain rules, append to
- * the log, answer with the log's sequence.
+ * The commands of the socket gateway and of the server API, one set of rules for both:
+ * check against the read model, decide with the domain rules, append to the log, answer
+ * with the log's sequence.
  */
 @Injectable()
 export class CommandsService {
@@ -66,7 +70,7 @@ export class CommandsService {
       decide({ type: 'CreateConversation', conversationId: id, kind: p.type, creator: caller.userId, members, at, ...(p.title !== undefined && { title: p.title }) }, undefined),
     );
     const appended = await appendEvent(this.log, this.names, partition, event!, { msgId: this.names.createMsgId(id), origin: caller.origin });
-    caller.writes.note(partition, appended.seq);
+    caller.writes?.note(partition, appended.seq);
     await this.watch.waitFor(partition, appended.seq, PROJECTION_WAIT_MS);
     // A racing create of the same direct pair may have won; the read model says which.
     const stored = await this.conversations.refresh(id);
@@ -108,7 +112,7 @@ export class CommandsService {
     );
     const [event] = accepted(decision);
     const ack = await this.sends.send(c.partition, event as MessageSent, caller.origin);
-    caller.writes.note(c.partition, ack.seq);
+    caller.writes?.note(c.partition, ack.seq);
     return ack;
   }
 
@@ -135,7 +139,7 @@ export class CommandsService {
     const [event] = accepted(decide({ type: 'MarkRead', conversationId: p.conversationId, userId: caller.userId, seq: p.seq, at: new Date().toISOString() }, c));
     if (p.seq <= (lastSent.get(p.conversationId) ?? 0)) return {};
     const { seq } = await appendEvent(this.log, this.names, c.partition, event!, { origin: caller.origin });
-    caller.writes.note(c.partition, seq);
+    caller.writes?.note(c.partition, seq);
     lastSent.set(p.conversationId, p.seq);
     return {};
   }
@@ -174,7 +178,7 @@ export class CommandsService {
    */
   private async appendConfirmed(caller: Caller, c: ConversationRecord, event: ConversationEvent): Promise<number> {
     const { seq } = await appendEvent(this.log, this.names, c.partition, event, { origin: caller.origin });
-    caller.writes.note(c.partition, seq);
+    caller.writes?.note(c.partition, seq);
     if (!(await this.watch.waitFor(c.partition, seq, PROJECTION_WAIT_MS))) return seq;
     const refused = await this.readModel.rejection(c.partition, seq);
     // CONFLICT and NO_CHANGE mean "already so": an idempotent success.

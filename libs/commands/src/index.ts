@@ -1,0 +1,7 @@
+export * from './commands.module';
+export * from './commands.service';
+export * from './conversation.cache';
+export * from './ids';
+export * from './membership.guard';
+export * from './rate-limiter';
+export * from './send.deduplicator';
