@@ -120,6 +120,18 @@ describe('the web client in headless Chromium', () => {
     people.splice(people.indexOf(dora), 1);
   });
 
+  it("names a direct conversation on a fresh device of someone who only wrote in it (from the summary's members and peerId)", async () => {
+    // Written from a stock client: nothing of this conversation is in the browser's storage.
+    const gil = await sys().connect('gil');
+    const { conversation } = await gil.ok('conversation:create', { type: 'direct', members: ['hana'] });
+    await gil.ok('message:send', { conversationId: conversation.id, clientMsgId: 'only-gil', body: 'anyone there?' });
+    const fresh = await signIn('gil');
+    await until(fresh.page, '#conversations .conv .name', ['hana']);
+    expect(await texts(fresh.page, '#conversations .conv')).not.toContainEqual(expect.stringContaining('Direct message'));
+    await fresh.context.close();
+    people.splice(people.indexOf(fresh), 1);
+  });
+
   it('lets two people chat: names, previews, badges and the title count, ticks, edits, replies, reactions, deletes', async () => {
     const alice = await signIn('alice');
     const bob = await signIn('bob');
