@@ -4,7 +4,7 @@ import { upcast, type ConversationState } from '@chat/domain';
 import { readLoggedPayload, type Names } from '@chat/messaging';
 import { clientMsgKey, messageKey, readerKey, SendsProjectedBeforeError, type ProjectionRepository, type TieredMessages } from '@chat/storage';
 import { Recent } from './recent';
-import { projectBatch, type LoggedEvent, type ProjectedBatch } from './timeline.projection';
+import { projectBatch, targetOf, type LoggedEvent, type ProjectedBatch } from './timeline.projection';
 
 /** One JetStream message as the projection reads it. */
 export function readLogged(m: JsMsg, names: Names): LoggedEvent {
@@ -101,7 +101,10 @@ export class TimelineApplier {
     if (lane.generation !== generation) throw new StaleBatchError(partition);
     try {
       const ids = [...new Set(events.map((e) => e.conversationId))];
-      const changes = events.flatMap((e) => (e.event && 'targetSeq' in e.event ? [{ conversationId: e.conversationId, seq: e.event.targetSeq }] : []));
+      const changes = events.flatMap((e) => {
+        const seq = e.event && targetOf(e.event);
+        return seq !== undefined ? [{ conversationId: e.conversationId, seq }] : [];
+      });
       const readers = events.flatMap((e) => (e.event?.type === 'ReadMarked' ? [{ conversationId: e.conversationId, userId: e.event.userId }] : []));
       const missingTargets = changes.filter((c) => !lane.messages.has(messageKey(c.conversationId, c.seq)));
       const missingReaders = readers.filter((r) => !lane.markers.has(readerKey(r.conversationId, r.userId)));

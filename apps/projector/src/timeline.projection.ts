@@ -1,5 +1,6 @@
 import type { ChatEvent, ConversationChanged, Message } from '@chat/contracts';
 import {
+  addReply,
   admit,
   evolve,
   evolveMessage,
@@ -117,7 +118,8 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
       continue;
     }
     const before = states.get(conversationId);
-    const target = isMessageChange(event) ? messageRef(messageOf(conversationId, event.targetSeq)) : undefined;
+    const targetSeq = targetOf(event);
+    const target = targetSeq !== undefined ? messageRef(messageOf(conversationId, targetSeq)) : undefined;
     const rejection = admit(before, event, target);
     if (rejection) {
       refuse(rejection.code, rejection.reason);
@@ -153,6 +155,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     let inboxOf: Iterable<string> = pull ? [] : after.members;
     let deliverTo: Iterable<string> = after.members;
     let pulled = pull;
+    let toRoom = pull;
     switch (event.type) {
       case 'ConversationCreated':
       case 'MembersAdded': {
@@ -173,6 +176,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
           removedInBatch.add(readerKey(conversationId, userId));
         }
         writes.readMarkers = writes.readMarkers.filter((r) => r.conversationId !== conversationId || !left.includes(r.userId));
+        writes.notifySettings = writes.notifySettings.filter((r) => r.conversationId !== conversationId || !left.includes(r.userId));
         // The removed see their own removal, then nothing more; their periods end before it.
         inboxOf = pull ? left : before!.members;
         deliverTo = before!.members;
@@ -181,11 +185,22 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
       }
       case 'MessageSent': {
         messageNo = after.messageCount;
+        // Mentions count for those who are members here in the log (one removed since the
+        // gateway checked is dropped; the message stands).
+        const mentions = event.mentions?.filter((u) => after.members.has(u));
         const message: Message = {
           type: 'message', conversationId, seq, senderId: event.senderId, clientMsgId: event.clientMsgId, body: event.body, sentAt: event.at,
           ...(event.replyToSeq !== undefined && { replyToSeq: event.replyToSeq }),
+          ...(event.threadRootSeq !== undefined && { threadRootSeq: event.threadRootSeq }),
+          ...(mentions && mentions.length > 0 && { mentions }),
         };
         messages.set(messageKey(conversationId, seq), message);
+        for (const userId of mentions ?? []) if (userId !== event.senderId) writes.mentions.push({ conversationId, userId, seq });
+        if (event.threadRootSeq !== undefined) {
+          // The root's summary changes with it; that change is not an event of its own.
+          addReply(messageOf(conversationId, event.threadRootSeq)!, { seq, senderId: event.senderId, at: event.at });
+          changed.set(messageKey(conversationId, event.threadRootSeq), seq);
+        }
         // Live copy frozen as sent; the stored one may still be folded by later events.
         visible = structuredClone(message);
         writes.clientMsgIds.push({ senderId: event.senderId, clientMsgId: event.clientMsgId, conversationId, seq, sentAt: event.at });
@@ -201,8 +216,10 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
         visible = fold(message, event, seq);
         changed.set(messageKey(conversationId, event.targetSeq), seq);
         if (event.type === 'MessageDeleted') {
-          // The body is gone from every read model: earlier edits carried it too.
+          // The body is gone from every read model: earlier edits carried it too. Nobody
+          // is mentioned by a deleted message any more.
           writes.scrubEdits.push({ conversationId, targetSeq: event.targetSeq, seq });
+          writes.mentionDeletes.push({ conversationId, seq: event.targetSeq });
           for (const row of writes.timeline) {
             if (row.conversationId === conversationId && row.targetSeq === event.targetSeq && row.payload.type === 'message:edited') {
               row.payload = { ...row.payload, body: '' };
@@ -220,6 +237,15 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
         pulled = false;
         writes.readMarkers.push({ conversationId, userId: event.userId, seq: marker });
         break;
+      case 'NotifySet':
+        // A member's own setting: its devices alone see it, never the conversation's room.
+        visible = { type: 'notify', conversationId, seq, level: event.level, ...(event.muteUntil !== undefined && { muteUntil: event.muteUntil }) };
+        inboxOf = [event.userId];
+        deliverTo = [event.userId];
+        pulled = false;
+        toRoom = false;
+        writes.notifySettings.push({ conversationId, userId: event.userId, level: event.level, muteUntil: event.muteUntil ?? null });
+        break;
       default: {
         const unhandled: never = event;
         return unhandled;
@@ -235,7 +261,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     const wasLarge = before !== undefined && before.members.size >= input.fanoutMax;
     const joiners = !pull ? [] : !wasLarge ? [...after.members] : event.type === 'MembersAdded' ? membershipEffect(before!, event) : [];
     deliveries.push({
-      event: visible, recipients: [...deliverTo], room: pull,
+      event: visible, recipients: [...deliverTo], room: toRoom,
       ...(origin !== undefined && { origin }), ...(trace !== undefined && { trace }), ...(joiners.length > 0 && { joiners }),
     });
 
@@ -278,6 +304,11 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
   }
   periods.flush();
   return { writes, deliveries, states: finals };
+}
+
+/** The stored message an event's rules look at: the one a change targets, or a reply's root. */
+export function targetOf(event: ConversationEvent): number | undefined {
+  return isMessageChange(event) ? event.targetSeq : event.type === 'MessageSent' ? event.threadRootSeq : undefined;
 }
 
 function isMessageChange(event: ConversationEvent): event is MessageChange {

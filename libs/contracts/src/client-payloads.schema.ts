@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONVERSATION_ID_PATTERN, hasControlCharacter, isStorableText, USER_ID_PATTERN } from '@chat/domain';
+import { CONVERSATION_ID_PATTERN, hasControlCharacter, isStorableText, MAX_MENTIONS, USER_ID_PATTERN } from '@chat/domain';
 
 /** docs/protocol.md: a message body is at most 16 KiB of UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -29,6 +29,10 @@ const noControl = (s: string) => !hasControlCharacter(s);
 const clientMsgId = text().min(1).max(64).refine(noControl, 'control characters are not allowed');
 // One emoji (possibly several code points, e.g. flags or skin tones) or a short :name:.
 const emoji = text().min(1).max(64).regex(/^\S+$/, 'no whitespace or control characters').refine(noControl, 'no whitespace or control characters');
+// docs/protocol.md: more than MAX_MENTIONS is BAD_REQUEST (a custom check: an over-long list would be PAYLOAD_TOO_LARGE).
+const mentions = z.array(userId).refine((users) => users.length <= MAX_MENTIONS, `at most ${MAX_MENTIONS} users`);
+// An ISO-8601 time with its zone, as every time of the protocol is written.
+const isoTime = z.string().max(64).refine((s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)), 'not an ISO-8601 time with a zone');
 const body = text()
   .min(1)
   .refine((s) => utf8Bytes(s) <= MAX_BODY_BYTES, { message: `body is over ${MAX_BODY_BYTES} bytes of UTF-8`, params: { tooLarge: true } });
@@ -42,19 +46,21 @@ export const clientPayloads = {
   'conversation:add_members': z.object({ conversationId, userIds: z.array(userId).min(1).max(MAX_MEMBERS_PER_CALL) }),
   'conversation:remove_members': z.object({ conversationId, userIds: z.array(userId).min(1).max(MAX_MEMBERS_PER_CALL) }),
   'conversation:list': z.object({ limit: limit(MAX_LIST_LIMIT).optional(), before: text().min(1).max(200).optional() }),
-  'message:send': z.object({ conversationId, clientMsgId, body, replyToSeq: positiveSeq.optional() }),
+  'message:send': z.object({ conversationId, clientMsgId, body, replyToSeq: positiveSeq.optional(), threadRootSeq: positiveSeq.optional(), mentions: mentions.optional() }),
   'message:edit': z.object({ conversationId, seq: positiveSeq, body }),
   'message:delete': z.object({ conversationId, seq: positiveSeq }),
   'reaction:add': z.object({ conversationId, seq: positiveSeq, emoji }),
   'reaction:remove': z.object({ conversationId, seq: positiveSeq, emoji }),
   sync: z.object({ since: text().min(1).max(4096).optional(), limit: limit(MAX_SYNC_LIMIT).optional() }),
-  history: z.object({ conversationId, beforeSeq: positiveSeq.optional(), limit: limit(MAX_HISTORY_LIMIT).optional() }),
+  history: z.object({ conversationId, threadRootSeq: positiveSeq.optional(), beforeSeq: positiveSeq.optional(), limit: limit(MAX_HISTORY_LIMIT).optional() }),
   read: z.object({ conversationId, seq }),
   typing: z.object({ conversationId, state: z.enum(['start', 'stop']) }),
   'presence:subscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
   'presence:unsubscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
   'push:register': z.object({ platform: z.enum(['fcm', 'apns', 'webpush', 'webhook']), token: text().min(1).max(4096) }),
   'push:unregister': z.object({}),
+  'conversation:notify': z.object({ conversationId, level: z.enum(['all', 'mentions', 'none']), muteUntil: isoTime.optional() }),
+  receipts: z.object({ conversationId }),
 } as const;
 
 export type ClientEventName = keyof typeof clientPayloads;

@@ -13,6 +13,29 @@ export interface Message {
   deleted?: boolean;
   /** Extension: emoji -> users who reacted with it (absent when there are none). */
   reactions?: Record<string, string[]>;
+  /** Second edition: a reply in the thread of the message at this seq. */
+  threadRootSeq?: number;
+  /** Second edition: the users the message mentions. */
+  mentions?: string[];
+  /** Second edition: on a thread's root, once it has replies. */
+  thread?: ThreadSummary;
+}
+
+export interface ThreadSummary {
+  replies: number;
+  lastReplySeq: number;
+  lastReplyAt: string;
+  /** Up to 10 distinct repliers, most recent first. */
+  participants: string[];
+}
+
+export type NotifyLevel = 'all' | 'mentions' | 'none';
+
+/** Second edition: a member's notification setting for a conversation. */
+export interface NotifySetting {
+  level: NotifyLevel;
+  /** Nothing notifies before this time, whatever the level. */
+  muteUntil?: string;
 }
 
 export interface ConversationInfo {
@@ -33,6 +56,10 @@ export interface ConversationSummary {
   lastSeq: number;
   lastReadSeq: number;
   unread: number;
+  /** Second edition: unread messages that mention the user. */
+  unreadMentions: number;
+  /** Second edition: the user's notification setting here. */
+  notify: NotifySetting;
   lastMessage?: Message;
   /** Extension: when the conversation last changed, for `conversation:list` paging. */
   lastActivityAt: string;
@@ -104,5 +131,21 @@ export interface Presence {
   lastSeenAt?: string;
 }
 
+/**
+ * Second edition: the user's own notification setting changed (on any of its devices);
+ * only that user's devices receive it.
+ */
+export interface NotifyChanged extends NotifySetting {
+  type: 'notify';
+  conversationId: string;
+  seq: number;
+}
+
+/** Second edition: the `receipts` answer, one entry per member. */
+export interface Receipt {
+  userId: string;
+  lastReadSeq: number;
+}
+
 /** What `sync` returns and what is delivered live; `type` is the socket event name. */
-export type ChatEvent = Message | MessageEdited | MessageDeleted | Reaction | ConversationChanged | ReadMarker;
+export type ChatEvent = Message | MessageEdited | MessageDeleted | Reaction | ConversationChanged | ReadMarker | NotifyChanged;

@@ -8,7 +8,9 @@ import type {
   Message,
   MessageDeleted,
   MessageEdited,
+  NotifyChanged,
   Presence,
+  Receipt,
   Reaction,
   ReadMarker,
   Typing,
@@ -42,6 +44,8 @@ export interface AckResults {
   'presence:unsubscribe': Record<string, never>;
   'push:register': Record<string, never>;
   'push:unregister': Record<string, never>;
+  'conversation:notify': Record<string, never>;
+  receipts: { members: Receipt[] };
 }
 
 export type ClientToServerEvents = {
@@ -55,6 +59,7 @@ export interface ServerToClientEvents {
   reaction: (event: Reaction) => void;
   conversation: (event: ConversationChanged) => void;
   read: (event: ReadMarker) => void;
+  notify: (event: NotifyChanged) => void;
   typing: (event: Typing) => void;
   presence: (event: Presence) => void;
   /** Extension: the gateway is shutting down; the client reconnects (elsewhere) and syncs. */
@@ -63,7 +68,7 @@ export interface ServerToClientEvents {
 
 /** Every event the server sends, at run time (documents and tests list them). */
 export const SERVER_EVENT_NAMES = [
-  'message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read', 'typing', 'presence', 'draining',
+  'message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read', 'notify', 'typing', 'presence', 'draining',
 ] as const satisfies ReadonlyArray<keyof ServerToClientEvents>;
 type Unlisted = Exclude<keyof ServerToClientEvents, (typeof SERVER_EVENT_NAMES)[number]>;
 /** Does not compile while an event of ServerToClientEvents is missing from the list. */

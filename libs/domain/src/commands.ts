@@ -1,4 +1,4 @@
-import type { ConversationKind } from './events';
+import type { ConversationKind, NotifyLevel } from './events';
 import type { ConversationId, UserId } from './ids';
 
 /** What a user asks for. Time comes in with the command; nothing here reads a clock. */
@@ -11,7 +11,8 @@ export type ConversationCommand =
   | DeleteMessage
   | AddReaction
   | RemoveReaction
-  | MarkRead;
+  | MarkRead
+  | SetNotify;
 
 export interface CreateConversation {
   type: 'CreateConversation';
@@ -47,6 +48,17 @@ export interface SendMessage {
   clientMsgId: string;
   body: string;
   replyToSeq?: number;
+  threadRootSeq?: number;
+  mentions?: UserId[];
+  at: string;
+}
+
+export interface SetNotify {
+  type: 'SetNotify';
+  conversationId: ConversationId;
+  userId: UserId;
+  level: NotifyLevel;
+  muteUntil?: string;
   at: string;
 }
 

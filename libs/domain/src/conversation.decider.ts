@@ -1,7 +1,10 @@
 import type { ConversationCommand } from './commands';
 import type { Conversation, ConversationState, MessageRef } from './conversation.state';
-import type { ConversationEvent, MembersAdded, MembersRemoved, ReadMarked } from './events';
+import type { ConversationEvent, MembersAdded, MembersRemoved, MessageSent, ReadMarked } from './events';
 import { MAX_DISTINCT_REACTIONS } from './message.state';
+
+/** Users one message may mention. */
+export const MAX_MENTIONS = 50;
 
 /** Why the rules refuse something. The gateway maps these to docs/protocol.md error codes. */
 export type RejectionCode = 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE' | 'CONFLICT';
@@ -46,12 +49,24 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
       const event: ConversationEvent = { type: 'MembersRemoved', v: 1, conversationId: cmd.conversationId, by: cmd.by, userIds: present, at: cmd.at };
       return present.length === 0 && state?.kind === 'group' && state.members.has(cmd.by) ? accept() : checked(state, event);
     }
-    case 'SendMessage':
+    case 'SendMessage': {
+      const mentions = cmd.mentions && uniq(cmd.mentions);
+      if (mentions && mentions.length > MAX_MENTIONS) return reject('BAD_REQUEST', `a message mentions at most ${MAX_MENTIONS} users`);
+      const stranger = state && mentions?.find((u) => !state.members.has(u));
+      if (stranger !== undefined) return reject('BAD_REQUEST', `mentions: ${stranger} is not a member`);
       return checked(state, {
         type: 'MessageSent', v: 1, conversationId: cmd.conversationId, senderId: cmd.senderId,
         clientMsgId: cmd.clientMsgId, body: cmd.body, at: cmd.at,
         ...(cmd.replyToSeq !== undefined && { replyToSeq: cmd.replyToSeq }),
+        ...(cmd.threadRootSeq !== undefined && { threadRootSeq: cmd.threadRootSeq }),
+        ...(mentions && mentions.length > 0 && { mentions }),
         ...(state && { basis: state.lastSeq }),
+      }, target);
+    }
+    case 'SetNotify':
+      return checked(state, {
+        type: 'NotifySet', v: 1, conversationId: cmd.conversationId, userId: cmd.userId, level: cmd.level, at: cmd.at,
+        ...(cmd.muteUntil !== undefined && { muteUntil: cmd.muteUntil }),
       });
     case 'EditMessage':
       return checked(state, { type: 'MessageEdited', v: 1, conversationId: cmd.conversationId, by: cmd.by, targetSeq: cmd.targetSeq, body: cmd.body, at: cmd.at }, target);
@@ -111,7 +126,7 @@ export function admit(state: ConversationState, event: ConversationEvent, target
       if (event.replyToSeq !== undefined && event.replyToSeq > state.lastSeq) {
         return { code: 'NOT_FOUND', reason: 'replyToSeq is past the end of the conversation' };
       }
-      return undefined;
+      return threadRule(state, event, target);
     case 'MessageEdited':
       return messageChange(state, event.by, target, () => (target!.senderId === event.by ? undefined : 'only the author edits a message'));
     case 'MessageDeleted':
@@ -135,11 +150,29 @@ export function admit(state: ConversationState, event: ConversationEvent, target
     }
     case 'ReadMarked':
       return state.members.has(event.userId) ? undefined : { code: 'FORBIDDEN', reason: 'reader is not a member' };
+    case 'NotifySet':
+      if (!state.members.has(event.userId)) return { code: 'FORBIDDEN', reason: 'not a member' };
+      // Judged by the time the command was accepted, so every replay reaches the same verdict.
+      if (event.muteUntil !== undefined && !(Date.parse(event.muteUntil) > Date.parse(event.at))) {
+        return { code: 'BAD_REQUEST', reason: 'muteUntil: not a time in the future' };
+      }
+      return undefined;
     default: {
       const unhandled: never = event;
       return unhandled;
     }
   }
+}
+
+/**
+ * A reply's root (`target`) is a message of this conversation that still exists and is
+ * not itself a reply: threads are one level deep.
+ */
+function threadRule(state: Conversation, event: MessageSent, target: MessageRef | undefined): Rejection | undefined {
+  if (event.threadRootSeq === undefined) return undefined;
+  if (event.threadRootSeq > state.lastSeq || !target || target.deleted) return { code: 'NOT_FOUND', reason: 'threadRootSeq: no such message' };
+  if (target.inThread) return { code: 'BAD_REQUEST', reason: 'threadRootSeq: a reply cannot start a thread' };
+  return undefined;
 }
 
 /** A member changing a message that exists and is not deleted, if `refuse` has nothing against it. */
@@ -226,8 +259,10 @@ export function evolve(state: ConversationState, event: ConversationEvent, seq: 
     case 'ReactionRemoved':
       return { ...state, lastSeq: seq };
     case 'ReadMarked':
+    case 'NotifySet':
       // Reading is not news: lastSeq stays the last change to the conversation itself, so
-      // "read up to the end" lands on the same seq however many markers follow.
+      // "read up to the end" lands on the same seq however many markers follow. Nor is a
+      // member's own notification setting.
       return state;
     default: {
       const unhandled: never = event;

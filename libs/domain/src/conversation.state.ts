@@ -21,7 +21,7 @@ export interface Conversation {
 export type ConversationState = Conversation | undefined;
 
 /**
- * What the rules need to know about the message an edit, delete or reaction targets, as
+ * What the rules need to know about the message an edit, delete, reaction or reply targets, as
  * it stands at that point of the log. `undefined`: no message has that seq.
  */
 export interface MessageRef {
@@ -29,4 +29,6 @@ export interface MessageRef {
   deleted: boolean;
   /** emoji -> users who reacted with it. */
   reactions: Readonly<Record<string, readonly UserId[]>>;
+  /** It is a reply: no thread can start from it. */
+  inThread: boolean;
 }

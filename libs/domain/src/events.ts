@@ -16,7 +16,8 @@ export type ConversationEvent =
   | MessageDeleted
   | ReactionAdded
   | ReactionRemoved
-  | ReadMarked;
+  | ReadMarked
+  | NotifySet;
 
 export interface ConversationCreated {
   type: 'ConversationCreated';
@@ -55,6 +56,14 @@ export interface MessageSent {
   clientMsgId: string;
   body: string;
   replyToSeq?: number;
+  /** A reply in the thread of this message (a message of the same conversation, not itself a reply). */
+  threadRootSeq?: number;
+  /**
+   * Users the message mentions, as the sender named them (distinct, members when the send
+   * was decided). The projection counts only those who are members at the event's place
+   * in the log, and never the sender.
+   */
+  mentions?: UserId[];
   /**
    * The conversation's position (its lastSeq) in the state the send was decided on. A
    * member removed after it, by a removal the deciding gateway could not have seen yet,
@@ -114,6 +123,20 @@ export interface ReadMarked {
   userId: UserId;
   /** The marker: everything at or below this seq has been read. */
   upToSeq: number;
+  at: string;
+}
+
+export type NotifyLevel = 'all' | 'mentions' | 'none';
+
+/** A member's notification setting for one conversation, for all of its devices. */
+export interface NotifySet {
+  type: 'NotifySet';
+  v: 1;
+  conversationId: ConversationId;
+  userId: UserId;
+  level: NotifyLevel;
+  /** Until then nothing notifies, whatever the level; absent: not muted for a time. */
+  muteUntil?: string;
   at: string;
 }
 

@@ -10,7 +10,19 @@ import type { UserId } from './ids';
  */
 export const MAX_DISTINCT_REACTIONS = 32;
 
-/** A message as its log folds it: what edits, a deletion and reactions change. */
+/** How many of a thread's latest repliers its root's summary names. */
+export const THREAD_PARTICIPANTS_MAX = 10;
+
+/** What a thread's root shows of its replies. */
+export interface ThreadSummary {
+  replies: number;
+  lastReplySeq: number;
+  lastReplyAt: string;
+  /** Distinct repliers, most recent first, at most THREAD_PARTICIPANTS_MAX. */
+  participants: UserId[];
+}
+
+/** A message as its log folds it: what edits, a deletion, reactions and replies change. */
 export interface MessageState {
   senderId: UserId;
   body: string;
@@ -18,6 +30,10 @@ export interface MessageState {
   deleted?: boolean;
   /** emoji -> users who reacted with it; absent when there are none. */
   reactions?: Record<string, UserId[]>;
+  /** Set on a reply: the seq of its thread's root. */
+  threadRootSeq?: number;
+  /** Set on a root with replies. */
+  thread?: ThreadSummary;
 }
 
 /**
@@ -57,7 +73,23 @@ export function evolveMessage(message: MessageState, event: MessageChange): void
   }
 }
 
-/** What the rules need to know of a message that a change targets. */
+/**
+ * A reply at `seq` joins its root's thread, in place. A deleted reply still counts: it
+ * stays in the thread as a placeholder, as a deleted message stays in the timeline.
+ */
+export function addReply(root: MessageState, reply: { seq: number; senderId: UserId; at: string }): void {
+  const before = root.thread?.participants ?? [];
+  root.thread = {
+    replies: (root.thread?.replies ?? 0) + 1,
+    lastReplySeq: reply.seq,
+    lastReplyAt: reply.at,
+    participants: [reply.senderId, ...before.filter((u) => u !== reply.senderId)].slice(0, THREAD_PARTICIPANTS_MAX),
+  };
+}
+
+/** What the rules need to know of a message that a change or a reply targets. */
 export function messageRef(message: MessageState | undefined): MessageRef | undefined {
-  return message && { senderId: message.senderId, deleted: message.deleted === true, reactions: message.reactions ?? {} };
+  return message && {
+    senderId: message.senderId, deleted: message.deleted === true, reactions: message.reactions ?? {}, inThread: message.threadRootSeq !== undefined,
+  };
 }

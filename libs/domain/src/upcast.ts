@@ -29,7 +29,8 @@ export function upcast(raw: unknown): ConversationEvent | undefined {
       return isUserId(str(raw.by)) && isUserList(raw.userIds) ? (raw as unknown as ConversationEvent) : undefined;
     case 'MessageSent':
       return isUserId(str(raw.senderId)) && typeof raw.clientMsgId === 'string' && typeof raw.body === 'string' &&
-        (raw.replyToSeq === undefined || isSeq(raw.replyToSeq)) && (raw.basis === undefined || isSeq(raw.basis))
+        (raw.replyToSeq === undefined || isSeq(raw.replyToSeq)) && (raw.basis === undefined || isSeq(raw.basis)) &&
+        (raw.threadRootSeq === undefined || isSeq(raw.threadRootSeq)) && (raw.mentions === undefined || isUserList(raw.mentions))
         ? (raw as unknown as ConversationEvent)
         : undefined;
     case 'MessageEdited':
@@ -43,6 +44,11 @@ export function upcast(raw: unknown): ConversationEvent | undefined {
         : undefined;
     case 'ReadMarked':
       return isUserId(str(raw.userId)) && isSeq(raw.upToSeq) ? (raw as unknown as ConversationEvent) : undefined;
+    case 'NotifySet':
+      return isUserId(str(raw.userId)) && (raw.level === 'all' || raw.level === 'mentions' || raw.level === 'none') &&
+        (raw.muteUntil === undefined || (typeof raw.muteUntil === 'string' && !Number.isNaN(Date.parse(raw.muteUntil))))
+        ? (raw as unknown as ConversationEvent)
+        : undefined;
     default:
       return undefined;
   }
@@ -59,6 +65,7 @@ export const CURRENT_VERSION: Record<ConversationEvent['type'], number> = {
   ReactionAdded: 1,
   ReactionRemoved: 1,
   ReadMarked: 2,
+  NotifySet: 1,
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {

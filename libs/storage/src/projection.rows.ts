@@ -20,6 +20,12 @@ export interface ProjectionWrites {
   periodInserts: Array<{ conversationId: string; userId: string; joinedSeq: number; leftSeq: number | null }>;
   /** Open periods from earlier batches that the batch closed. */
   periodCloses: Array<{ conversationId: string; userId: string; leftSeq: number }>;
+  /** Members a message mentions (never its sender): unreadMentions counts them past the marker. */
+  mentions: Array<{ conversationId: string; userId: string; seq: number }>;
+  /** Deleted messages: their mentions go. Applied after `mentions`. */
+  mentionDeletes: Array<{ conversationId: string; seq: number }>;
+  /** Members' notification settings, applied after the member rows (a user added back starts from the default). */
+  notifySettings: Array<{ conversationId: string; userId: string; level: 'all' | 'mentions' | 'none'; muteUntil: string | null }>;
   clientMsgIds: Array<{ senderId: string; clientMsgId: string; conversationId: string; seq: number; sentAt: string }>;
   inbox: Array<{ userId: string; seq: number; conversationId: string }>;
   rejected: Array<{ seq: number; conversationId: string | null; code: string; reason: string }>;
@@ -66,7 +72,7 @@ export interface TimelineRow {
 export function emptyWrites(partition: number, fromSeq: number): ProjectionWrites {
   return {
     partition, fromSeq, toSeq: fromSeq, conversations: [], memberInserts: [], memberDeletes: [], readMarkers: [],
-    timeline: [], messageUpdates: [], scrubEdits: [], periodInserts: [], periodCloses: [], clientMsgIds: [], inbox: [], rejected: [],
+    timeline: [], messageUpdates: [], scrubEdits: [], periodInserts: [], periodCloses: [], mentions: [], mentionDeletes: [], notifySettings: [], clientMsgIds: [], inbox: [], rejected: [],
   };
 }
 
