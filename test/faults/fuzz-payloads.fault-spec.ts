@@ -64,6 +64,8 @@ describe('fuzzing every client event over a real socket', () => {
       'presence:unsubscribe': { userIds: ['bob'] },
       'push:register': { platform: 'webhook', token: 'https://hooks.example.com/wake' },
       'push:unregister': {},
+      'conversation:notify': { conversationId: c, level: 'mentions' },
+      receipts: { conversationId: c },
     };
     const events = Object.keys(clientPayloads) as ClientEventName[];
     expect(Object.keys(valid).sort()).toEqual([...events].sort());

@@ -95,6 +95,8 @@ export class ChatGateway
     'presence:unsubscribe': async (_c, p, s) => (this.presence.unsubscribe(s, p.userIds), {}),
     'push:register': async (c, p, s) => (await this.pushDevices.register(c, p, dataOf(s)), {}),
     'push:unregister': async (c, _p, s) => (await this.pushDevices.unregister(c, dataOf(s)), {}),
+    'conversation:notify': (c, p) => this.commands.notify(c, p),
+    receipts: (c, p) => this.queries.receipts(c, p),
   };
 
   /** Socket.IO delivers every event here: the payload first, the ack callback last. */

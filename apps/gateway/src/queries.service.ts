@@ -42,15 +42,28 @@ export class QueriesService {
     return { conversations: page, ...(more && last && { next: encodeListCursor({ at: last.lastActivityAt, id: last.id }) }) };
   }
 
+  /** The main timeline (no thread replies), or with threadRootSeq that thread's replies; either pages back from beforeSeq. */
   async history(caller: Session, p: ClientPayload<'history'>, spent: AnswerMeter = ignore): Promise<AckResults['history']> {
     await this.memberOf(caller.userId, p.conversationId);
-    const page = await this.tiered.page(p.conversationId, { ...(p.beforeSeq !== undefined && { beforeSeq: p.beforeSeq }) }, p.limit ?? DEFAULT_HISTORY_LIMIT, 'desc');
+    if (p.threadRootSeq !== undefined) await this.threadRoot(p.conversationId, p.threadRootSeq);
+    const which = p.threadRootSeq === undefined ? 'main' : { threadRootSeq: p.threadRootSeq };
+    const range = { ...(p.beforeSeq !== undefined && { beforeSeq: p.beforeSeq }) };
+    const page = await this.tiered.page(p.conversationId, range, p.limit ?? DEFAULT_HISTORY_LIMIT, 'desc', which);
     // The newest that fit: the client pages back from the first one, as always.
     const budget = this.budget();
     const messages = budget.trailing(page.messages);
     // A trimmed page still read every row of it: the answer bytes charged are what was read.
     this.spent('history', budget, spent, page.messages.length / Math.max(1, messages.length));
     return { messages, hasMore: page.hasMore || messages.length < page.messages.length };
+  }
+
+  /** Every member's read marker, for "seen by": small conversations only, like the live `read` events that keep it current. */
+  async receipts(caller: Session, p: ClientPayload<'receipts'>): Promise<AckResults['receipts']> {
+    const c = await this.memberOf(caller.userId, p.conversationId);
+    if (c.members.size >= this.config.CHAT_PUSH_FANOUT_MAX) {
+      throw new ChatError('BAD_REQUEST', `receipts are kept for conversations of fewer than ${this.config.CHAT_PUSH_FANOUT_MAX} members`);
+    }
+    return { members: await this.readModel.receipts(p.conversationId) };
   }
 
   async sync(caller: Session, p: ClientPayload<'sync'>, spent: AnswerMeter = ignore): Promise<AckResults['sync']> {
@@ -105,7 +118,7 @@ export class QueriesService {
       const hot = snap.messages.filter((m) => m.conversationId === c.id);
       const want = Math.min(SNAPSHOT_MESSAGES, snap.messageCounts.get(c.id) ?? 0);
       // Conversations whose latest messages are partly archived: read those through the tiers.
-      const latest = hot.length >= want ? hot : (await this.tiered.page(c.id, {}, SNAPSHOT_MESSAGES, 'desc')).messages;
+      const latest = hot.length >= want ? hot : (await this.tiered.page(c.id, {}, SNAPSHOT_MESSAGES, 'desc', 'main')).messages;
       events.push(...budget.trailing(latest));
     }
     this.spent('sync', budget, spent);
@@ -124,6 +137,13 @@ export class QueriesService {
   private spent(query: 'sync' | 'history' | 'conversation:list', budget: AnswerBudget, meter: AnswerMeter, readPerAnswered = 1): void {
     metrics.answerBytes.inc({ query }, budget.spent);
     meter(Math.round(budget.spent * readPerAnswered));
+  }
+
+  /** A thread's root: a message of the conversation, in any tier, that is not itself a reply. */
+  private async threadRoot(conversationId: string, seq: number): Promise<void> {
+    const root = (await this.tiered.at(conversationId, [seq])).get(seq);
+    if (!root) throw new ChatError('NOT_FOUND', 'threadRootSeq: no such message');
+    if (root.threadRootSeq !== undefined) throw new ChatError('BAD_REQUEST', 'threadRootSeq: a reply has no thread of its own');
   }
 
   /** FORBIDDEN for a conversation the user is not in, whether it exists or not. */

@@ -43,7 +43,7 @@ function service(partitions: Array<{ upto: number; events: ChatEvent[] }>, histo
 }
 
 const summary = (id: string, day: number, lastMessage?: Message): ConversationSummary => ({
-  id, type: 'group', memberCount: 2, lastSeq: 1, lastReadSeq: 0, unread: 1,
+  id, type: 'group', memberCount: 2, lastSeq: 1, lastReadSeq: 0, unread: 1, unreadMentions: 0, notify: { level: 'all' },
   lastActivityAt: new Date(Date.UTC(2026, 0, day)).toISOString(), ...(lastMessage && { lastMessage }),
 });
 

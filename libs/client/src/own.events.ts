@@ -83,6 +83,8 @@ export function eventSignature(e: ChatEvent): string {
       return `conversation:${e.change}:${[...e.userIds].sort().join(',')}`;
     case 'read':
       return `read:${e.userId}`;
+    case 'notify':
+      return `notify:${e.level}:${e.muteUntil ?? ''}`;
   }
 }
 

@@ -8,6 +8,7 @@ import { ReadModelRepository } from '@chat/storage';
 import { CommandsService } from './commands.service';
 import { ConversationCache } from './conversation.cache';
 import { SendDeduplicator } from './send.deduplicator';
+import { ThreadRoots } from './thread.roots';
 
 /**
  * The write side, once per process: the commands, the conversation cache they check
@@ -18,6 +19,7 @@ import { SendDeduplicator } from './send.deduplicator';
 @Module({
   providers: [
     CommandsService,
+    { provide: ThreadRoots, useFactory: () => new ThreadRoots() },
     { provide: ConversationCache, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new ConversationCache(rm) },
     {
       provide: ProjectionWatch,

@@ -1,15 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { AckResults, ClientPayload } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { Config } from '@chat/config';
 import { decide, evolve, messageRef, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef, type MessageSent } from '@chat/domain';
 import { appendEvent, ProjectionWatch, type LogPublisher, type Names } from '@chat/messaging';
-import { CONFIG, LOG_PUBLISHER, NAMES, TIERED } from '@chat/platform';
+import { CONFIG, JETSTREAM_MANAGER, LOG_PUBLISHER, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
 import { directConversationId, groupConversationId } from './ids';
 import { requireMember } from './membership.guard';
 import { SendDeduplicator } from './send.deduplicator';
+import { ThreadRoots } from './thread.roots';
 
 /** How long a membership change waits for its projection before answering anyway. */
 const PROJECTION_WAIT_MS = 5_000;
@@ -44,6 +46,8 @@ export class CommandsService {
     private readonly watch: ProjectionWatch,
     private readonly sends: SendDeduplicator,
     @Inject(TIERED) private readonly tiered: TieredMessages,
+    @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    private readonly roots: ThreadRoots,
   ) {}
 
   async create(caller: Caller, p: ClientPayload<'conversation:create'>): Promise<AckResults['conversation:create']> {
@@ -98,17 +102,25 @@ export class CommandsService {
 
   async send(caller: Caller, p: ClientPayload<'message:send'>): Promise<AckResults['message:send']> {
     let c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
-    // The cached lastSeq may be older than the message replied to (sent a moment ago, maybe
-    // not projected yet): once the projection has reached it, read the conversation again
-    // before calling the reply NOT_FOUND. Sends without a reply, or within the cache, wait for nothing.
-    if (p.replyToSeq !== undefined && p.replyToSeq > c.lastSeq) {
-      await this.watch.waitFor(c.partition, p.replyToSeq, TARGET_WAIT_MS);
+    // The cached lastSeq may be older than the message replied to or the thread's root (sent
+    // a moment ago, maybe not projected yet): once the projection has reached it, read the
+    // conversation again before calling it NOT_FOUND. Other sends wait for nothing.
+    const newest = Math.max(p.replyToSeq ?? 0, p.threadRootSeq ?? 0);
+    if (newest > c.lastSeq) {
+      await this.watch.waitFor(c.partition, newest, TARGET_WAIT_MS);
       c = requireMember(await this.conversations.refresh(p.conversationId), caller.userId);
     }
+    const root = p.threadRootSeq === undefined ? undefined : await this.threadRoot(c, p.threadRootSeq);
     const at = new Date().toISOString();
     const decision = decide(
-      { type: 'SendMessage', conversationId: p.conversationId, senderId: caller.userId, clientMsgId: p.clientMsgId, body: p.body, at, ...(p.replyToSeq !== undefined && { replyToSeq: p.replyToSeq }) },
+      {
+        type: 'SendMessage', conversationId: p.conversationId, senderId: caller.userId, clientMsgId: p.clientMsgId, body: p.body, at,
+        ...(p.replyToSeq !== undefined && { replyToSeq: p.replyToSeq }),
+        ...(p.threadRootSeq !== undefined && { threadRootSeq: p.threadRootSeq }),
+        ...(p.mentions !== undefined && { mentions: p.mentions }),
+      },
       c,
+      root,
     );
     const [event] = accepted(decision);
     const ack = await this.sends.send(c.partition, event as MessageSent, caller.origin);
@@ -121,6 +133,7 @@ export class CommandsService {
   }
 
   async delete(caller: Caller, p: ClientPayload<'message:delete'>): Promise<AckResults['message:delete']> {
+    this.roots.forget(p.conversationId, p.seq);
     return this.changeMessage(caller, p.conversationId, p.seq, (at) => ({ type: 'DeleteMessage', conversationId: p.conversationId, by: caller.userId, targetSeq: p.seq, at }));
   }
 
@@ -142,6 +155,35 @@ export class CommandsService {
     caller.writes?.note(c.partition, seq);
     lastSent.set(p.conversationId, p.seq);
     return {};
+  }
+
+  /** The caller's own notification setting for a conversation: an event in the log, so its other devices get it. */
+  async notify(caller: Caller, p: ClientPayload<'conversation:notify'>): Promise<AckResults['conversation:notify']> {
+    const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
+    const [event] = accepted(decide({
+      type: 'SetNotify', conversationId: p.conversationId, userId: caller.userId, level: p.level, at: new Date().toISOString(),
+      ...(p.muteUntil !== undefined && { muteUntil: new Date(p.muteUntil).toISOString() }),
+    }, c));
+    await this.appendConfirmed(caller, c, event!);
+    return {};
+  }
+
+  /**
+   * The root a reply goes to. A seq of another conversation of the same log (seqs are per
+   * partition) is BAD_REQUEST; one that is no message at all, NOT_FOUND (decide).
+   */
+  private async threadRoot(c: ConversationRecord, seq: number): Promise<MessageRef | undefined> {
+    const known = this.roots.get(c.id, seq);
+    if (known) return known;
+    const ref = await this.target(c, seq);
+    if (ref) this.roots.remember(c.id, seq, ref);
+    else if (await this.ofAnotherConversation(c, seq)) throw new ChatError('BAD_REQUEST', 'threadRootSeq: a message of another conversation');
+    return ref;
+  }
+
+  private async ofAnotherConversation(c: ConversationRecord, seq: number): Promise<boolean> {
+    const entry = await this.jsm.streams.getMessage(this.names.stream(c.partition), { seq }).catch(() => null);
+    return entry !== null && this.names.conversationOf(entry.subject) !== c.id;
   }
 
   /** Edits, deletes and reactions: checked against the target message as the read model has it. */

@@ -5,3 +5,4 @@ export * from './ids';
 export * from './membership.guard';
 export * from './rate-limiter';
 export * from './send.deduplicator';
+export * from './thread.roots';

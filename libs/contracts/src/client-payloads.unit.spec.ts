@@ -5,7 +5,7 @@ const valid: Record<ClientEventName, Record<string, unknown>> = {
   'conversation:add_members': { conversationId: 'c1', userIds: ['dave'] },
   'conversation:remove_members': { conversationId: 'c1', userIds: ['dave'] },
   'conversation:list': { limit: 10, before: 'cursor' },
-  'message:send': { conversationId: 'c1', clientMsgId: 'cm-1', body: 'hello', replyToSeq: 3 },
+  'message:send': { conversationId: 'c1', clientMsgId: 'cm-1', body: 'hello', replyToSeq: 3, threadRootSeq: 2, mentions: ['bob'] },
   'message:edit': { conversationId: 'c1', seq: 4, body: 'hello again' },
   'message:delete': { conversationId: 'c1', seq: 4 },
   'reaction:add': { conversationId: 'c1', seq: 4, emoji: '👍🏽' },
@@ -18,6 +18,8 @@ const valid: Record<ClientEventName, Record<string, unknown>> = {
   sync: { since: 'abc', limit: 100 },
   history: { conversationId: 'c1', beforeSeq: 9, limit: 20 },
   read: { conversationId: 'c1', seq: 0 },
+  'conversation:notify': { conversationId: 'c1', level: 'mentions', muteUntil: '2026-12-03T10:00:00.000Z' },
+  receipts: { conversationId: 'c1' },
 };
 
 /** One required field per event, and a value of the wrong type for it. */

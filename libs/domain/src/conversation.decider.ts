@@ -51,10 +51,7 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
     }
     case 'SendMessage': {
       const mentions = cmd.mentions && uniq(cmd.mentions);
-      if (mentions && mentions.length > MAX_MENTIONS) return reject('BAD_REQUEST', `a message mentions at most ${MAX_MENTIONS} users`);
-      const stranger = state && mentions?.find((u) => !state.members.has(u));
-      if (stranger !== undefined) return reject('BAD_REQUEST', `mentions: ${stranger} is not a member`);
-      return checked(state, {
+      const decision = checked(state, {
         type: 'MessageSent', v: 1, conversationId: cmd.conversationId, senderId: cmd.senderId,
         clientMsgId: cmd.clientMsgId, body: cmd.body, at: cmd.at,
         ...(cmd.replyToSeq !== undefined && { replyToSeq: cmd.replyToSeq }),
@@ -62,6 +59,15 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
         ...(mentions && mentions.length > 0 && { mentions }),
         ...(state && { basis: state.lastSeq }),
       }, target);
+      if (!decision.ok) return decision;
+      // Checked when the send is decided, not again in log order: a mention of a member
+      // removed meanwhile is dropped by the projection, the message stands.
+      if (mentions && mentions.length > MAX_MENTIONS) return reject('BAD_REQUEST', `a message mentions at most ${MAX_MENTIONS} users`);
+      const stranger = mentions?.find((u) => !state!.members.has(u));
+      if (stranger !== undefined) return reject('BAD_REQUEST', `mentions: ${stranger} is not a member`);
+      // No new reply to a deleted root; one that raced the deletion is still kept (threadRule).
+      if (cmd.threadRootSeq !== undefined && target?.deleted) return reject('NOT_FOUND', 'threadRootSeq: the message was deleted');
+      return decision;
     }
     case 'SetNotify':
       return checked(state, {
@@ -165,12 +171,15 @@ export function admit(state: ConversationState, event: ConversationEvent, target
 }
 
 /**
- * A reply's root (`target`) is a message of this conversation that still exists and is
- * not itself a reply: threads are one level deep.
+ * A reply's root (`target`) is a message of this conversation that is not itself a reply:
+ * threads are one level deep. Both facts never change once the root is in the log, so a
+ * gateway may check them from a cache. Its deletion does change, and is checked only when
+ * the reply is decided (decide): a reply that raced it is kept, in the thread of a deleted
+ * root, as Slack keeps the replies of a deleted message.
  */
 function threadRule(state: Conversation, event: MessageSent, target: MessageRef | undefined): Rejection | undefined {
   if (event.threadRootSeq === undefined) return undefined;
-  if (event.threadRootSeq > state.lastSeq || !target || target.deleted) return { code: 'NOT_FOUND', reason: 'threadRootSeq: no such message' };
+  if (event.threadRootSeq > state.lastSeq || !target) return { code: 'NOT_FOUND', reason: 'threadRootSeq: no such message' };
   if (target.inThread) return { code: 'BAD_REQUEST', reason: 'threadRootSeq: a reply cannot start a thread' };
   return undefined;
 }

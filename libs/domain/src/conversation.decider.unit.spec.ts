@@ -299,7 +299,7 @@ describe('evolve', () => {
 
 /* ---- edits, deletes and reactions: the message a change targets comes in as a MessageRef ---- */
 
-const ref = (senderId: string, reactions: Record<string, string[]> = {}, deleted = false): MessageRef => ({ senderId, deleted, reactions });
+const ref = (senderId: string, reactions: Record<string, string[]> = {}, deleted = false, inThread = false): MessageRef => ({ senderId, deleted, reactions, inThread });
 const edit = (by: string, targetSeq = 2, body = 'fixed'): ConversationCommand => ({ type: 'EditMessage', conversationId: CID, by, targetSeq, body, at: AT });
 const del = (by: string, targetSeq = 2): ConversationCommand => ({ type: 'DeleteMessage', conversationId: CID, by, targetSeq, at: AT });
 const react = (userId: string, emoji = '👍', targetSeq = 2): ConversationCommand => ({ type: 'AddReaction', conversationId: CID, userId, targetSeq, emoji, at: AT });

@@ -205,7 +205,7 @@ describe('upcast: versions', () => {
   it('knows the current version of every event type: ReadMarked 2, every other 1', () => {
     expect(CURRENT_VERSION).toEqual({
       ConversationCreated: 1, MembersAdded: 1, MembersRemoved: 1, MessageSent: 1,
-      MessageEdited: 1, MessageDeleted: 1, ReactionAdded: 1, ReactionRemoved: 1, ReadMarked: 2,
+      MessageEdited: 1, MessageDeleted: 1, ReactionAdded: 1, ReactionRemoved: 1, ReadMarked: 2, NotifySet: 1,
     });
   });
 

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { inTransaction } from './database';
-import { UNREAD } from './unread';
-import { SUMMARY_MEMBERS_MAX, type ChatEvent, type ConversationInfo, type ConversationSummary, type Message } from '@chat/contracts';
+import { UNREAD, UNREAD_MENTIONS } from './unread';
+import { SUMMARY_MEMBERS_MAX, type ChatEvent, type ConversationInfo, type ConversationSummary, type Message, type NotifyLevel } from '@chat/contracts';
 import type { Conversation } from '@chat/domain';
 
 export interface ConversationRecord extends Conversation {
@@ -25,7 +25,8 @@ export interface PartitionEvents {
 
 interface SummaryRow {
   id: string; user_id: string; kind: 'direct' | 'group'; title: string | null; member_count: number; last_seq: string;
-  last_read_seq: string; unread: string; last_message: Message | null; last_activity_at: Date; member_ids: string[] | null;
+  last_read_seq: string; unread: string; unread_mentions: string; last_message: Message | null; last_activity_at: Date; member_ids: string[] | null;
+  notify_level: NotifyLevel; mute_until: Date | null;
 }
 
 /** The gateway's reads: every query a client's request can cause, and nothing that writes. */
@@ -167,7 +168,8 @@ export class ReadModelRepository {
   /** A conversation's events after `afterSeq` in the hot tier, ascending: what a room subscription made late may have missed. */
   async timelineAfter(conversationId: string, afterSeq: number, limit: number): Promise<ChatEvent[]> {
     const { rows } = await this.pool.query<{ payload: ChatEvent }>(
-      'SELECT payload FROM timeline WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      // A member's own notification setting is its devices' only, never the room's.
+      `SELECT payload FROM timeline WHERE conversation_id = $1 AND seq > $2 AND kind <> 'notify' ORDER BY seq LIMIT $3`,
       [conversationId, afterSeq, limit],
     );
     return rows.map((r) => r.payload);
@@ -243,7 +245,7 @@ export class ReadModelRepository {
           `SELECT t.payload FROM members m
              CROSS JOIN LATERAL (
                SELECT payload, seq FROM timeline
-                WHERE conversation_id = m.conversation_id AND kind = 'message'
+                WHERE conversation_id = m.conversation_id AND kind = 'message' AND NOT payload ? 'threadRootSeq'
                 ORDER BY seq DESC LIMIT $2) t
             WHERE m.user_id = $1 AND m.conversation_id = ANY($3::text[])
             ORDER BY m.conversation_id, t.seq`,
@@ -262,6 +264,15 @@ export class ReadModelRepository {
       messages: messages.rows.map((r) => r.payload),
       messageCounts: new Map(summaries.rows.map((r) => [r.id, Number(r.message_count)])),
     };
+  }
+
+  /** Every member's read marker, by user id. */
+  async receipts(conversationId: string): Promise<Array<{ userId: string; lastReadSeq: number }>> {
+    const { rows } = await this.pool.query<{ user_id: string; last_read_seq: string }>(
+      'SELECT user_id, last_read_seq FROM members WHERE conversation_id = $1 ORDER BY user_id',
+      [conversationId],
+    );
+    return rows.map((r) => ({ userId: r.user_id, lastReadSeq: Number(r.last_read_seq) }));
   }
 
   async checkpoints(): Promise<Map<number, number>> {
@@ -286,7 +297,8 @@ const SEEN_AS_CHANGED = `(t.changed_seq IS NULL OR EXISTS (
 /** A summary names the members of a small conversation (by join), so that a client can show who is in it. */
 const SUMMARY_SELECT = `
   SELECT c.id, m.user_id, c.kind, c.title, c.member_count, c.last_seq, m.last_read_seq,
-         ${UNREAD} AS unread, c.last_message, c.last_activity_at,
+         ${UNREAD} AS unread, ${UNREAD_MENTIONS} AS unread_mentions, c.last_message, c.last_activity_at,
+         m.notify_level, CASE WHEN m.mute_until > now() THEN m.mute_until END AS mute_until,
          CASE WHEN c.member_count <= ${SUMMARY_MEMBERS_MAX} THEN (
            SELECT array_agg(o.user_id ORDER BY o.joined_seq, o.user_id) FROM members o WHERE o.conversation_id = c.id) END AS member_ids
     FROM members m JOIN conversations c ON c.id = m.conversation_id`;
@@ -295,7 +307,8 @@ function toSummary(r: SummaryRow): ConversationSummary {
   const peerId = r.kind === 'direct' ? r.member_ids?.find((u) => u !== r.user_id) : undefined;
   return {
     id: r.id, type: r.kind, memberCount: r.member_count, lastSeq: Number(r.last_seq), lastReadSeq: Number(r.last_read_seq),
-    unread: Number(r.unread), lastActivityAt: r.last_activity_at.toISOString(),
+    unread: Number(r.unread), unreadMentions: Number(r.unread_mentions), lastActivityAt: r.last_activity_at.toISOString(),
+    notify: { level: r.notify_level, ...(r.mute_until !== null && { muteUntil: r.mute_until.toISOString() }) },
     ...(r.title !== null && { title: r.title }),
     ...(r.last_message !== null && { lastMessage: r.last_message }),
     ...(r.member_ids !== null && { members: r.member_ids }),

@@ -23,6 +23,9 @@ const CACHE_BLOCKS = 256;
  * under way) is read once, from the hotter one. A block whose checksum does not match is
  * recorded as damaged and its page refused, never served.
  */
+/** Which messages a page holds: all, the main timeline (no thread replies), or one thread's replies. */
+export type MessageFilter = 'all' | 'main' | { threadRootSeq: number };
+
 export class TieredMessages {
   private readonly cache = new Map<string, Message[]>();
 
@@ -35,24 +38,33 @@ export class TieredMessages {
    * Messages with afterSeq < seq < beforeSeq: the newest `limit` (order `desc`, as history
    * pages back) or the oldest (`asc`), returned ascending, and whether there are more.
    */
-  async page(conversationId: string, range: { afterSeq?: number; beforeSeq?: number }, limit: number, order: 'asc' | 'desc'): Promise<{ messages: Message[]; hasMore: boolean }> {
+  async page(
+    conversationId: string, range: { afterSeq?: number; beforeSeq?: number }, limit: number, order: 'asc' | 'desc', which: MessageFilter = 'all',
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
     // A block the archiver moved on between listing and reading: list again.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.pageOnce(conversationId, range, limit, order);
+        return await this.pageOnce(conversationId, range, limit, order, which);
       } catch (err) {
         if (!(err instanceof BlockMovedError) || attempt === 3) throw err;
       }
     }
   }
 
-  private async pageOnce(conversationId: string, range: { afterSeq?: number; beforeSeq?: number }, limit: number, order: 'asc' | 'desc'): Promise<{ messages: Message[]; hasMore: boolean }> {
-    const after = range.afterSeq ?? 0;
+  private async pageOnce(
+    conversationId: string, range: { afterSeq?: number; beforeSeq?: number }, limit: number, order: 'asc' | 'desc', which: MessageFilter,
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+    const thread = typeof which === 'object' ? which.threadRootSeq : undefined;
+    // A thread's replies all come after its root: no block before it is read.
+    const after = Math.max(range.afterSeq ?? 0, thread ?? 0);
     const before = range.beforeSeq ?? Number.MAX_SAFE_INTEGER;
     const dir = order === 'desc' ? 'DESC' : 'ASC';
+    const kept = (m: Message) => (which === 'all' ? true : which === 'main' ? m.threadRootSeq === undefined : m.threadRootSeq === thread);
+    // Each filter is the predicate of a partial index (timeline_main, timeline_replies).
+    const where = which === 'all' ? '' : which === 'main' ? ` AND NOT payload ? 'threadRootSeq'` : ` AND payload ? 'threadRootSeq' AND (payload->>'threadRootSeq')::bigint = $5`;
     const hot = await this.pool.query<{ payload: Message }>(
-      `SELECT payload FROM timeline WHERE conversation_id = $1 AND kind = 'message' AND seq > $2 AND seq < $3 ORDER BY seq ${dir} LIMIT $4`,
-      [conversationId, after, before, limit + 1],
+      `SELECT payload FROM timeline WHERE conversation_id = $1 AND kind = 'message'${where} AND seq > $2 AND seq < $3 ORDER BY seq ${dir} LIMIT $4`,
+      [conversationId, after, before, limit + 1, ...(thread !== undefined ? [thread] : [])],
     );
     const found = new Map<number, Message>(hot.rows.map((r) => [r.payload.seq, r.payload]));
     const blocks = await this.pool.query<BlockRow>(
@@ -72,7 +84,7 @@ export class TieredMessages {
         if (order === 'desc' ? Number(block.last_seq) < edge : Number(block.first_seq) > edge) break;
       }
       for (const m of await this.read(conversationId, block)) {
-        if (m.seq > after && m.seq < before && !found.has(m.seq)) found.set(m.seq, m);
+        if (m.seq > after && m.seq < before && kept(m) && !found.has(m.seq)) found.set(m.seq, m);
       }
     }
     const sorted = [...found.values()].sort((a, b) => (order === 'desc' ? b.seq - a.seq : a.seq - b.seq));

@@ -10,3 +10,11 @@
 export const UNREAD = `GREATEST(0, c.message_count - m.read_count - (
   SELECT count(*) FROM timeline o WHERE o.conversation_id = m.conversation_id AND o.kind = 'message'
      AND o.payload->>'senderId' = m.user_id AND o.seq > m.last_read_seq))`;
+
+/**
+ * A member's unread mentions, derived the same way: the mentions of it past its marker
+ * (mentions rows never name the sender, and a deleted message's are gone), from this
+ * membership only.
+ */
+export const UNREAD_MENTIONS = `(SELECT count(*) FROM mentions x
+  WHERE x.conversation_id = m.conversation_id AND x.user_id = m.user_id AND x.seq > m.last_read_seq AND x.seq >= m.joined_seq)`;
