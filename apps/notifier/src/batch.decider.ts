@@ -6,6 +6,8 @@ export interface BatchMessage {
   seq: number;
   conversationId: string;
   senderId: string;
+  /** Users the message mentions. */
+  mentions?: readonly string[];
 }
 
 /** A conversation's current members: user -> the seq it joined at. */
@@ -48,7 +50,7 @@ export interface WakePlan {
 
 export interface BatchPlan {
   online: OnlineSeen[];
-  /** Decided without sending: read, no_device, idle. */
+  /** Decided without sending: read, muted, not_mentioned, no_device, idle. */
   decided: PushDecision[];
   wakes: WakePlan[];
 }
@@ -98,7 +100,7 @@ export function offlineOf(deliveries: readonly Delivery[], online: ReadonlySet<s
 
 /**
  * The batch's decisions for every recipient of every message, in seq order: online, read,
- * no_device and idle decided here; the rest gathered into one wake plan per user, whose
+ * muted, not_mentioned, no_device and idle decided here; the rest gathered into one wake plan per user, whose
  * claim and sends come after (a user with news in three conversations gets one wake-up
  * naming the three).
  */
@@ -114,7 +116,10 @@ export function planBatch(deliveries: readonly Delivery[], facts: BatchFacts): B
       const devices = facts.devices.get(userId) ?? [];
       const lastActiveAt = facts.lastActive.get(userId);
       const verdict = shouldWake(
-        { userId, online, lastReadSeq: marker?.lastReadSeq ?? 0, devices, ...(lastActiveAt && { lastActiveAt }) },
+        {
+          userId, online, lastReadSeq: marker?.lastReadSeq ?? 0, devices, mentioned: message.mentions?.includes(userId) === true,
+          ...(marker && { notify: marker.notify }), ...(marker?.muteUntil && { muteUntil: marker.muteUntil }), ...(lastActiveAt && { lastActiveAt }),
+        },
         seq, facts.now, facts.activeWithinMs,
       );
       if (verdict === 'online') plan.online.push({ userId, conversationId, seq });

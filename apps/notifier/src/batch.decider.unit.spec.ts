@@ -59,7 +59,7 @@ describe('planBatch', () => {
     const deliveries = [{ message: msg(10), recipients: ['on', 'reader', 'nodev', 'idler', 'never', 'sleeper'] }];
     const plan = planBatch(deliveries, facts({
       online: new Set(['on']),
-      markers: new Map([['g_a', new Map([['reader', { lastReadSeq: 10, unread: 0 }], ['sleeper', { lastReadSeq: 4, unread: 3 }]])]]),
+      markers: new Map([['g_a', new Map([['reader', { lastReadSeq: 10, unread: 0, notify: 'all' as const }], ['sleeper', { lastReadSeq: 4, unread: 3, notify: 'all' as const }]])]]),
       devices: new Map(['reader', 'idler', 'never', 'sleeper'].map((u) => [u, [device(u)]])),
       lastActive: new Map([['reader', active], ['nodev', active], ['idler', new Date(now.getTime() - 3 * HOUR)], ['sleeper', active]]),
     }));
@@ -73,6 +73,28 @@ describe('planBatch', () => {
     expect(plan.wakes).toEqual([{ userId: 'sleeper', devices: [device('sleeper')], messages: [{ conversationId: 'g_a', seq: 10 }], conversations: [{ conversationId: 'g_a', count: 3 }] }]);
   });
 
+  it('honours each member\'s notification setting: muted, mentions only unless mentioned, an expired mute wakes', () => {
+    const users = ['none', 'snoozed', 'expired', 'mentionsOnly', 'mentioned'];
+    const deliveries = [{ message: { ...msg(10), mentions: ['mentioned'] }, recipients: users }];
+    const plan = planBatch(deliveries, facts({
+      markers: new Map([['g_a', new Map([
+        ['none', { lastReadSeq: 0, unread: 1, notify: 'none' as const }],
+        ['snoozed', { lastReadSeq: 0, unread: 1, notify: 'all' as const, muteUntil: new Date(now.getTime() + HOUR) }],
+        ['expired', { lastReadSeq: 0, unread: 1, notify: 'all' as const, muteUntil: new Date(now.getTime() - HOUR) }],
+        ['mentionsOnly', { lastReadSeq: 0, unread: 1, notify: 'mentions' as const }],
+        ['mentioned', { lastReadSeq: 0, unread: 1, notify: 'mentions' as const }],
+      ])]]),
+      devices: new Map(users.map((u) => [u, [device(u)]])),
+      lastActive: new Map(users.map((u) => [u, active])),
+    }));
+    expect(plan.decided).toEqual([
+      { userId: 'none', conversationId: 'g_a', seq: 10, decision: 'muted' },
+      { userId: 'snoozed', conversationId: 'g_a', seq: 10, decision: 'muted' },
+      { userId: 'mentionsOnly', conversationId: 'g_a', seq: 10, decision: 'not_mentioned' },
+    ]);
+    expect(plan.wakes.map((w) => w.userId)).toEqual(['expired', 'mentioned']);
+  });
+
   it('makes one wake plan per user for the whole batch, naming each conversation once with its unread count, in seq order', () => {
     const deliveries = [
       { message: msg(12, 'g_a'), recipients: ['bob'] },
@@ -80,7 +102,7 @@ describe('planBatch', () => {
       { message: msg(13, 'g_b', 'cat'), recipients: ['bob'] },
     ];
     const plan = planBatch(deliveries, facts({
-      markers: new Map([['g_a', new Map([['bob', { lastReadSeq: 0, unread: 1 }]])], ['g_b', new Map([['bob', { lastReadSeq: 0, unread: 2 }]])]]),
+      markers: new Map([['g_a', new Map([['bob', { lastReadSeq: 0, unread: 1, notify: 'all' as const }]])], ['g_b', new Map([['bob', { lastReadSeq: 0, unread: 2, notify: 'all' as const }]])]]),
       devices: new Map([['bob', [device('bob'), device('bob', 'd2')]]]),
       lastActive: new Map([['bob', active]]),
     }));
@@ -96,7 +118,7 @@ describe('planBatch', () => {
   it('reads each message against the marker: read up to one message, woken for the next', () => {
     const deliveries = [{ message: msg(20), recipients: ['bob'] }, { message: msg(21), recipients: ['bob'] }];
     const plan = planBatch(deliveries, facts({
-      markers: new Map([['g_a', new Map([['bob', { lastReadSeq: 20, unread: 1 }]])]]),
+      markers: new Map([['g_a', new Map([['bob', { lastReadSeq: 20, unread: 1, notify: 'all' as const }]])]]),
       devices: new Map([['bob', [device('bob')]]]),
       lastActive: new Map([['bob', active]]),
     }));

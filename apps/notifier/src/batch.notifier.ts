@@ -65,7 +65,9 @@ export class BatchNotifier {
     for (const { seq, event } of events) {
       if (!event) continue;
       if (event.type === 'ConversationCreated' || event.type === 'MembersAdded' || event.type === 'MembersRemoved') this.deps.members.drop(event.conversationId);
-      else if (event.type === 'MessageSent') messages.push({ seq, conversationId: event.conversationId, senderId: event.senderId });
+      else if (event.type === 'MessageSent') {
+        messages.push({ seq, conversationId: event.conversationId, senderId: event.senderId, ...(event.mentions && { mentions: event.mentions }) });
+      }
     }
     const nothing = { later: [] };
     if (messages.length === 0) return nothing;

@@ -194,7 +194,7 @@ describe('BatchNotifier', () => {
     w.offlineActive('carol');
     w.devices.set('erin', [webhook('erin')]);
     w.active.set('erin', new Date(now.getTime() - 3 * HOUR)); // idle
-    w.markers.set('g_a', new Map([['carol', { lastReadSeq: 0, unread: 20 }]]));
+    w.markers.set('g_a', new Map([['carol', { lastReadSeq: 0, unread: 20, notify: 'all' as const }]]));
     const batch = Array.from({ length: 20 }, (_, i) => sent(i + 1, 'g_a'));
 
     const { later } = await w.handle(batch);

@@ -5,6 +5,11 @@ export interface Recipient {
   userId: string;
   online: boolean;
   lastReadSeq: number;
+  /** The recipient's notification setting for the conversation; `all` when unknown. */
+  notify?: 'all' | 'mentions' | 'none';
+  muteUntil?: Date;
+  /** Whether the message mentions the recipient. */
+  mentioned?: boolean;
   lastActiveAt?: Date;
   devices: readonly PushDevice[];
 }
@@ -19,6 +24,9 @@ export type Verdict = 'wake' | Exclude<PushDecisionKind, 'woken' | 'coalesced' |
 export function shouldWake(r: Recipient, seq: number, now: Date, activeWithinMs: number): Verdict {
   if (r.online) return 'online';
   if (r.lastReadSeq >= seq) return 'read';
+  // A mute silences mentions too, as in Slack; mentions-only lets through what names the user.
+  if (r.notify === 'none' || (r.muteUntil && r.muteUntil.getTime() > now.getTime())) return 'muted';
+  if (r.notify === 'mentions' && !r.mentioned) return 'not_mentioned';
   if (r.devices.length === 0) return 'no_device';
   if (!r.lastActiveAt || now.getTime() - r.lastActiveAt.getTime() > activeWithinMs) return 'idle';
   return 'wake';

@@ -14,6 +14,12 @@ describe('shouldWake', () => {
     ['a member with no registered device', { devices: [] }, 'no_device'],
     ['a member idle for longer than the setting', { lastActiveAt: new Date(now.getTime() - 3 * HOUR) }, 'idle'],
     ['a member never seen', { lastActiveAt: undefined }, 'idle'],
+    ['a member who muted the conversation (level none)', { notify: 'none' }, 'muted'],
+    ['a member who muted it until later, even when mentioned', { muteUntil: new Date(now.getTime() + HOUR), mentioned: true }, 'muted'],
+    ['a member whose mute has ended', { muteUntil: new Date(now.getTime() - 1) }, 'wake'],
+    ['a member on mentions only, not mentioned', { notify: 'mentions' }, 'not_mentioned'],
+    ['a member on mentions only, mentioned', { notify: 'mentions', mentioned: true }, 'wake'],
+    ['a muted member who read the message already', { notify: 'none', lastReadSeq: 7 }, 'read'],
   ])('decides %s: %s', (_what, change, expected) => {
     const r: Recipient = { ...base, ...change };
     if ('lastActiveAt' in change && change.lastActiveAt === undefined) delete r.lastActiveAt;

@@ -13,7 +13,7 @@ export interface PushDevice {
 }
 
 /** Why a member was or was not woken for a message. */
-export type PushDecisionKind = 'woken' | 'online' | 'idle' | 'coalesced' | 'no_device' | 'read' | 'failed';
+export type PushDecisionKind = 'woken' | 'online' | 'idle' | 'coalesced' | 'no_device' | 'read' | 'muted' | 'not_mentioned' | 'failed';
 
 /** One decision about one member and one message. `online` is recorded as ranges instead (OnlineRange). */
 export interface PushDecision {
@@ -37,6 +37,10 @@ export interface OnlineRange {
 export interface ReadMarker {
   lastReadSeq: number;
   unread: number;
+  /** The member's own notification setting (conversation:notify). */
+  notify: 'all' | 'mentions' | 'none';
+  /** Until when the member muted the conversation, if it did. */
+  muteUntil?: Date;
 }
 
 /**
@@ -179,8 +183,10 @@ export class PushRepository {
   async readMarkers(pairs: Array<{ conversationId: string; userId: string }>): Promise<Map<string, Map<string, ReadMarker>>> {
     const byConversation = new Map<string, Map<string, ReadMarker>>();
     if (pairs.length === 0) return byConversation;
-    const { rows } = await this.pool.query<{ conversation_id: string; user_id: string; unread: string; last_read_seq: string }>(
-      `SELECT m.conversation_id, m.user_id, ${UNREAD} AS unread, m.last_read_seq
+    const { rows } = await this.pool.query<{
+      conversation_id: string; user_id: string; unread: string; last_read_seq: string; notify_level: ReadMarker['notify']; mute_until: Date | null;
+    }>(
+      `SELECT m.conversation_id, m.user_id, ${UNREAD} AS unread, m.last_read_seq, m.notify_level, m.mute_until
          FROM unnest($1::text[], $2::text[]) AS p(conversation_id, user_id)
          JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
          JOIN conversations c ON c.id = m.conversation_id`,
@@ -189,7 +195,9 @@ export class PushRepository {
     for (const r of rows) {
       let markers = byConversation.get(r.conversation_id);
       if (!markers) byConversation.set(r.conversation_id, (markers = new Map()));
-      markers.set(r.user_id, { unread: Number(r.unread), lastReadSeq: Number(r.last_read_seq) });
+      markers.set(r.user_id, {
+        unread: Number(r.unread), lastReadSeq: Number(r.last_read_seq), notify: r.notify_level, ...(r.mute_until !== null && { muteUntil: r.mute_until }),
+      });
     }
     return byConversation;
   }
