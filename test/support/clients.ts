@@ -39,7 +39,7 @@ export async function connectClient(
   // withCredentials keeps the load balancer's sticky cookie for polling.
   const socket = io(url, { auth: { token }, transports: opts.transports ?? ['websocket'], reconnection: false, forceNew: true, withCredentials: true });
   const received: ChatEvent[] = [];
-  for (const name of ['message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read'] as const) {
+  for (const name of ['message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read', 'notify'] as const) {
     socket.on(name, (e: ChatEvent) => received.push(e));
   }
   const presence: Presence[] = [];

@@ -805,3 +805,61 @@ describe('projectBatch: live delivery of large conversations through rooms', () 
     expect(deliveries.map((d) => [d.room, d.recipients.length])).toEqual([[true, 5], [false, 5], [false, 4]]);
   });
 });
+
+describe('projectBatch: threads, mentions and notification settings', () => {
+  const storedRoot: Message = { type: 'message', conversationId: CID, seq: 7, senderId: 'alice', clientMsgId: 'root', body: 'root', sentAt: t(7) };
+  const reply = (at: number, senderId: string, clientMsgId: string, threadRootSeq = 7, mentions?: string[]): ConversationEvent => ({
+    type: 'MessageSent', v: 1, conversationId: CID, senderId, clientMsgId, body: `reply ${clientMsgId}`, at: t(at), threadRootSeq, basis: 10, ...(mentions && { mentions }),
+  });
+  const targets = () => new Map([[messageKey(CID, 7), structuredClone(storedRoot)]]);
+
+  it('folds a stored root\'s summary from the batch\'s replies into one message update, and delivers each reply as a message', () => {
+    const { writes, deliveries } = project(log(10, reply(11, 'bob', 'r1'), reply(12, 'carol', 'r2'), reply(13, 'bob', 'r3')), existing(), [], 10, { targets: targets() });
+    expect(writes.messageUpdates).toEqual([{
+      conversationId: CID, seq: 7, changedSeq: 13,
+      payload: { ...storedRoot, thread: { replies: 3, lastReplySeq: 13, lastReplyAt: t(13), participants: ['bob', 'carol'] } },
+    }]);
+    expect(deliveries.map((d) => d.event)).toEqual([11, 12, 13].map((seq) => expect.objectContaining({ type: 'message', seq, threadRootSeq: 7 })));
+    expect(writes.rejected).toEqual([]);
+  });
+
+  it('folds the summary into the batch\'s own row of a root sent in the same batch', () => {
+    const { writes } = project(log(10, sent(11, 'alice', 'root'), reply(12, 'bob', 'r1', 11)), existing(), [], 10);
+    expect(writes.timeline.find((r) => r.seq === 11)!.payload).toMatchObject({ thread: { replies: 1, lastReplySeq: 12, participants: ['bob'] } });
+    expect(writes.messageUpdates).toEqual([]);
+  });
+
+  it('refuses a reply to a reply (BAD_REQUEST) and to nothing (NOT_FOUND), writing no row for either', () => {
+    const replyRow: Message = { ...storedRoot, seq: 8, clientMsgId: 'r0', threadRootSeq: 7 };
+    const stored = new Map([[messageKey(CID, 8), replyRow]]);
+    const { writes } = project(log(10, reply(11, 'bob', 'rr', 8), reply(12, 'bob', 'rx', 9)), existing(), [], 10, { targets: stored });
+    expect(writes.rejected.map((r) => [r.seq, r.code])).toEqual([[11, 'BAD_REQUEST'], [12, 'NOT_FOUND']]);
+    expect(writes.timeline).toEqual([]);
+  });
+
+  it('writes a mention row for each mentioned member but the sender, drops one removed before the send, and deletes them with the message', () => {
+    const { writes } = project(
+      log(10, removed(11, 'alice', ['carol']), { ...sent(12, 'alice', 'hey'), mentions: ['bob', 'carol', 'alice'], basis: 10 } as ConversationEvent, { type: 'MessageDeleted', v: 1, conversationId: CID, by: 'alice', targetSeq: 12, at: t(13) }),
+      existing(), [], 10,
+    );
+    expect(writes.mentions).toEqual([{ conversationId: CID, userId: 'bob', seq: 12 }]);
+    expect(writes.timeline.find((r) => r.seq === 12)!.payload).toMatchObject({ mentions: ['bob', 'alice'] });
+    expect(writes.mentionDeletes).toEqual([{ conversationId: CID, seq: 12 }]);
+  });
+
+  it('keeps a member\'s notification setting, shown to that member\'s devices only, never to the room', () => {
+    const notify: ConversationEvent = { type: 'NotifySet', v: 1, conversationId: CID, userId: 'bob', level: 'none', muteUntil: t(59), at: t(11) };
+    const { writes, deliveries, states } = project(log(10, notify), existing(), [], 10, { fanoutMax: 2 });
+    expect(writes.notifySettings).toEqual([{ conversationId: CID, userId: 'bob', level: 'none', muteUntil: t(59) }]);
+    expect(writes.inbox).toEqual([{ userId: 'bob', seq: 11, conversationId: CID }]);
+    expect(writes.timeline.map((r) => [r.kind, r.pulled])).toEqual([['notify', false]]);
+    expect(deliveries).toEqual([expect.objectContaining({ recipients: ['bob'], room: false, event: { type: 'notify', conversationId: CID, seq: 11, level: 'none', muteUntil: t(59) } })]);
+    expect(states.get(CID)!.lastSeq).toBe(10);
+  });
+
+  it('drops a setting of a member removed later in the batch, so one added back starts from the default', () => {
+    const notify: ConversationEvent = { type: 'NotifySet', v: 1, conversationId: CID, userId: 'bob', level: 'mentions', at: t(11) };
+    const { writes } = project(log(10, notify, removed(12, 'alice', ['bob']), added(13, 'alice', ['bob'])), existing(), [], 10);
+    expect(writes.notifySettings).toEqual([]);
+  });
+});
