@@ -118,6 +118,29 @@ describe('tiered storage with ages of seconds', () => {
     expect(bodies).toContain('edited in the cold');
     expect((await wholeHistory(bob, id))[1]).toMatchObject({ body: 'edited in the cold', reactions: { '🧊': ['ben'] } });
   });
+
+  it('keeps an archived root\'s thread summary and takes replies to it; the thread pages across tiers', async () => {
+    const alice = await sys().connect('tia');
+    const bob = await sys().connect('tib');
+    const { conversation } = await alice.ok('conversation:create', { type: 'direct', members: ['tib'] });
+    const id = conversation.id;
+    const root = (await alice.ok('message:send', { conversationId: id, clientMsgId: 'root', body: 'the root' })).seq;
+    const early = (await bob.ok('message:send', { conversationId: id, clientMsgId: 'early', body: 'an early reply', threadRootSeq: root })).seq;
+    for (let i = 0; i < 10; i++) await alice.ok('message:send', { conversationId: id, clientMsgId: `f${i}`, body: `filler ${i}` });
+    await waitFor('the root in the cold tier', async () => (await query(sys().ns, 'SELECT 1 FROM cold_manifest WHERE conversation_id = $1 AND first_seq <= $2', [id, root])).length === 1, 60_000, 200);
+
+    const late = (await alice.ok('message:send', { conversationId: id, clientMsgId: 'late', body: 'a late reply', threadRootSeq: root })).seq;
+    const main = await waitFor('the summary of the archived root', async () => {
+      const h = await wholeHistory(bob, id);
+      return h[0]?.thread?.replies === 2 ? h : undefined;
+    });
+    expect(main[0]).toMatchObject({ seq: root, body: 'the root', thread: { replies: 2, lastReplySeq: late, participants: ['tia', 'tib'] } });
+    expect(main.some((m) => m.threadRootSeq !== undefined)).toBe(false);
+    expect(main).toHaveLength(11);
+    // One reply archived, one hot: the thread page holds both, in order.
+    const thread = await bob.ok('history', { conversationId: id, threadRootSeq: root });
+    expect(thread.messages.map((m) => [m.seq, m.body])).toEqual([[early, 'an early reply'], [late, 'a late reply']]);
+  });
 });
 
 describe('the archiver killed between the steps of a move', () => {
