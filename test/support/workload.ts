@@ -2,7 +2,8 @@ import type { TestClient } from './clients';
 
 /**
  * A mixed workload that touches every kind of event: sends, edits, deletes, reactions,
- * membership changes, reads, and a few commands the rules refuse. Returns the ids made.
+ * membership changes, reads, thread replies, mentions, notification settings, and a few
+ * commands the rules refuse. Returns the ids made.
  */
 export async function mixedWorkload(clients: Record<'ann' | 'bob' | 'cat' | 'dan', TestClient>, rounds = 3): Promise<{ group: string; direct: string }> {
   const { ann, bob, cat, dan } = clients;
@@ -19,6 +20,11 @@ export async function mixedWorkload(clients: Record<'ann' | 'bob' | 'cat' | 'dan
     await cat.ok('reaction:add', { conversationId: group.id, seq: sends[0].seq, emoji: '👍' });
     await cat.ok('reaction:remove', { conversationId: group.id, seq: sends[0].seq, emoji: '👍' });
     await dan.ok('reaction:add', { conversationId: direct.id, seq: sends[2].seq, emoji: ':tada:' });
+    // A thread on ann's message, a mention in it, one on the message bob deletes next.
+    await cat.ok('message:send', { conversationId: group.id, clientMsgId: `t-${r}-c`, body: `thread ${r} from cat`, threadRootSeq: sends[0].seq, mentions: ['ann'] });
+    await ann.ok('message:send', { conversationId: group.id, clientMsgId: `t-${r}-a`, body: `thread ${r} from ann`, threadRootSeq: sends[0].seq });
+    await cat.ok('message:send', { conversationId: group.id, clientMsgId: `t-${r}-x`, body: `on bob's ${r}`, threadRootSeq: sends[1].seq, mentions: ['bob', 'ann'] });
+    await bob.ok('conversation:notify', { conversationId: group.id, level: r === 1 ? 'all' : 'mentions', ...(r === 2 && { muteUntil: '2999-01-01T00:00:00.000Z' }) });
     await bob.ok('message:delete', { conversationId: group.id, seq: sends[1].seq });
     await cat.ok('read', { conversationId: group.id, seq: sends[1].seq });
     await dan.ok('read', { conversationId: direct.id, seq: sends[2].seq });
