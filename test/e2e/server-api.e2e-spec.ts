@@ -44,6 +44,21 @@ describe('server API (/v1/server)', () => {
   };
   const liveMessages = (client: TestClient, conversationId: string) => client.messages().filter((m) => m.conversationId === conversationId);
 
+  it('sends thread replies and mentions as a user, with the socket\'s rules and codes', async () => {
+    const group = await createGroup('tom', ['uma']);
+    const path = `/v1/server/conversations/${group.id}/messages`;
+    const root = (await ok('POST', path, { senderId: 'tom', clientMsgId: 'root-1', body: 'a root' })).seq as number;
+    const reply = (await ok('POST', path, { senderId: 'uma', clientMsgId: 'reply-1', body: '@tom yes', threadRootSeq: root, mentions: ['tom'] })).seq as number;
+    expect(await call('POST', path, { senderId: 'uma', clientMsgId: 'reply-2', body: 'x', threadRootSeq: reply })).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
+    expect(await call('POST', path, { senderId: 'uma', clientMsgId: 'reply-3', body: 'x', mentions: ['stranger'] })).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
+    const messages = await waitFor('the reply stored', async () => {
+      const m = await messagesOf(group.id);
+      return m.length === 2 ? m : undefined;
+    });
+    expect(messages[1]).toMatchObject({ seq: reply, threadRootSeq: root, mentions: ['tom'] });
+    await waitFor('the root\'s summary', async () => (await messagesOf(group.id))[0]!.thread?.replies === 1);
+  });
+
   it('mints client tokens that a stock Socket.IO client signs in with, with a device and a bounded lifetime', async () => {
     const answer = await ok('POST', '/v1/server/tokens', { userId: 'alice', deviceId: 'phone', ttlSeconds: 600 });
     const claims = decodeJwt(answer.token);
