@@ -11,6 +11,8 @@ export interface ConversationSpec {
 export interface Send {
   userId: string;
   conversationId: string;
+  /** A reply in the thread of the message at this seq. */
+  threadRootSeq?: number;
 }
 
 export interface LoadReport {

@@ -9,7 +9,7 @@
  */
 import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
-import type { WorkerCommand, WorkerReply, LoadReport, HeavyReport } from './load-protocol';
+import type { WorkerCommand, WorkerReply, LoadReport, HeavyReport, Send } from './load-protocol';
 
 const key = new TextEncoder().encode(process.env.CHAT_JWT_SECRET ?? '');
 const now = () => performance.timeOrigin + performance.now();
@@ -93,7 +93,7 @@ function request(c: Client, event: string, payload: unknown): Promise<{ ok: bool
  * conversation), without waiting for acks (as many clients each sending would), then
  * waits for the outstanding acks. Ack latency is measured from the send to the ack.
  */
-async function load(sends: Array<{ userId: string; conversationId: string }>, rate: number, seconds: number, tag: string): Promise<LoadReport> {
+async function load(sends: Send[], rate: number, seconds: number, tag: string): Promise<LoadReport> {
   const acks: number[] = [];
   let sent = 0;
   let acked = 0;
@@ -107,12 +107,12 @@ async function load(sends: Array<{ userId: string; conversationId: string }>, ra
     const tick = () => {
       const due = Math.min(total, Math.floor(((now() - started) / 1000) * rate));
       for (; sent < due; sent++) {
-        const { userId, conversationId } = sends[next++ % sends.length]!;
+        const { userId, conversationId, threadRootSeq } = sends[next++ % sends.length]!;
         const c = clients.get(userId)!;
         const t0 = now();
         const body = `${t0}|${PAD}`;
         const ack = target === 'chat'
-          ? request(c, 'message:send', { conversationId, clientMsgId: `${tag}-${userId}-${sent}`, body })
+          ? request(c, 'message:send', { conversationId, clientMsgId: `${tag}-${userId}-${sent}`, body, ...(threadRootSeq !== undefined && { threadRootSeq }) })
           : request(c, 'relay', { room: conversationId, body, senderId: userId });
         pending.push(ack.then(
           (a) => {

@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   }
 
   let chat: OneToOneResult | undefined;
-  let groupRows: Record<'push' | 'pull', GroupRow[]> | undefined;
+  let groupRows: Record<'push' | 'pull' | 'threads', GroupRow[]> | undefined;
   if (wants('chat') || wants('groups') || wants('storm')) {
     const ns = new BenchNamespace();
     try {
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       await ns.drop();
     }
     if (wants('groups')) {
-      groupRows = { push: [], pull: [] };
+      groupRows = { push: [], pull: [], threads: [] };
       // CHAT_PUSH_FANOUT_MAX decides: below it every member gets an inbox row (push), at or above it only the timeline (pull).
       for (const [mode, fanoutMax] of [['push', '1000000'], ['pull', '2']] as const) {
         const gns = new BenchNamespace({ CHAT_PUSH_FANOUT_MAX: fanoutMax });
@@ -116,6 +116,19 @@ async function main(): Promise<void> {
         } finally {
           await gns.drop();
         }
+      }
+      // Threads with the default settings (a group of 500 is pulled): every other send a reply.
+      const tns = new BenchNamespace({});
+      try {
+        say(`(c) groups of 500 at ${SIZE.groupRate} sends/s, half the messages thread replies`);
+        const system = await startSystem(tns, { split });
+        try {
+          groupRows.threads = await groups({ urls: system.gatewayUrls, workers: SIZE.workers, sizes: [500], usersPerSize: SIZE.groupUsers, rate: SIZE.groupRate, seconds: SIZE.groupSeconds, label: 'threads', threads: true }, say);
+        } finally {
+          await system.stop();
+        }
+      } finally {
+        await tns.drop();
       }
     }
   }
@@ -213,7 +226,7 @@ async function main(): Promise<void> {
   }
   if (groupRows) {
     md.push(`### (c) Groups at ${SIZE.groupRate} sends/s`, table(['members', 'groups', 'fan-out', 'sends/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'delivered'],
-      (['push', 'pull'] as const).flatMap((mode) => groupRows![mode].map((r) => [r.size, r.groups, mode, rate(r.step.sendsPerS), rate(r.step.deliveriesPerS), ms(r.step.latency.p50), ms(r.step.latency.p99), `${r.step.deliveries}/${r.step.expected}`]))));
+      (['push', 'pull', 'threads'] as const).flatMap((mode) => groupRows![mode].map((r) => [r.size, r.groups, mode === 'threads' ? 'pull, half replies' : mode, rate(r.step.sendsPerS), rate(r.step.deliveriesPerS), ms(r.step.latency.p50), ms(r.step.latency.p99), `${r.step.deliveries}/${r.step.expected}`]))));
   }
   if (heavy) {
     const h = heavy;
