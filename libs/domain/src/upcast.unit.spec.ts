@@ -201,6 +201,29 @@ describe('upcast: edits, deletes and reactions (v1)', () => {
   });
 });
 
+describe('upcast: threads, mentions and notification settings (v1)', () => {
+  const reply = { ...base, type: 'MessageSent', senderId: 'bob', clientMsgId: 'r-1', body: 'yes', threadRootSeq: 4, mentions: ['alice', 'u.x:y@z-1'] };
+  const notify = { ...base, type: 'NotifySet', userId: 'bob', level: 'mentions', muteUntil: '2024-01-02T00:00:00.000Z' };
+
+  it.each([['a reply with mentions', reply], ['a setting with a mute', notify], ['a setting without one', without(notify, 'muteUntil')]])('returns %s as it is', (_, raw) => {
+    expect(upcast(structuredClone(raw))).toEqual(raw);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['a reply with a negative threadRootSeq', { ...reply, threadRootSeq: -1 }],
+    ['a reply with a string threadRootSeq', { ...reply, threadRootSeq: '4' }],
+    ['mentions that are not a list', { ...reply, mentions: 'alice' }],
+    ['mentions with a bad user id', { ...reply, mentions: ['a b'] }],
+    ['a setting with an unknown level', { ...notify, level: 'loud' }],
+    ['a setting without a level', without(notify, 'level')],
+    ['a setting with an unparseable muteUntil', { ...notify, muteUntil: 'tomorrow' }],
+    ['a setting with a bad user id', { ...notify, userId: '' }],
+    ['a setting at v2', { ...notify, v: 2 }],
+  ])('refuses %s', (_, raw) => {
+    expect(upcast(raw)).toBeUndefined();
+  });
+});
+
 describe('upcast: versions', () => {
   it('knows the current version of every event type: ReadMarked 2, every other 1', () => {
     expect(CURRENT_VERSION).toEqual({
