@@ -60,7 +60,7 @@ export class TieredMessages {
     const before = range.beforeSeq ?? Number.MAX_SAFE_INTEGER;
     const dir = order === 'desc' ? 'DESC' : 'ASC';
     const kept = (m: Message) => (which === 'all' ? true : which === 'main' ? m.threadRootSeq === undefined : m.threadRootSeq === thread);
-    // Each filter is the predicate of a partial index (timeline_main, timeline_replies).
+    // A thread's filter is timeline_replies's predicate; the main timeline's skips replies in timeline_messages.
     const where = which === 'all' ? '' : which === 'main' ? ` AND NOT payload ? 'threadRootSeq'` : ` AND payload ? 'threadRootSeq' AND (payload->>'threadRootSeq')::bigint = $5`;
     const hot = await this.pool.query<{ payload: Message }>(
       `SELECT payload FROM timeline WHERE conversation_id = $1 AND kind = 'message'${where} AND seq > $2 AND seq < $3 ORDER BY seq ${dir} LIMIT $4`,
