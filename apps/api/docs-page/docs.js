@@ -4,17 +4,26 @@
 (function () {
   'use strict';
 
-  /** One section shown at a time, chosen by the URL's fragment so that a link can name it. */
-  function showTab() {
-    var tab = location.hash === '#events' ? 'events' : 'http';
+  /** One section shown at a time, named by the URL's fragment so that a link can open it. */
+  function show(tab) {
     document.querySelectorAll('[data-section]').forEach(function (s) { s.hidden = s.dataset.section !== tab; });
     document.querySelectorAll('[data-tab]').forEach(function (a) {
       if (a.dataset.tab === tab) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     });
   }
-  window.addEventListener('hashchange', showTab);
-  showTab();
+  var fromUrl = function () { return location.hash === '#events' ? 'events' : 'http'; };
+  // The tabs switch by themselves rather than through `hashchange`, which Swagger UI's
+  // router may consume; the fragment is still written, and read back on history moves.
+  document.querySelectorAll('[data-tab]').forEach(function (a) {
+    a.addEventListener('click', function (e) {
+      e.preventDefault();
+      history.pushState(null, '', '#' + a.dataset.tab);
+      show(a.dataset.tab);
+    });
+  });
+  window.addEventListener('popstate', function () { show(fromUrl()); });
+  show(fromUrl());
 
   window.ui = SwaggerUIBundle({
     url: '/docs/openapi.json',
@@ -36,6 +45,11 @@
     return node;
   }
 
+  /** Text whose `quoted` parts are code, as the documents write them (Markdown's inline code only). */
+  function prose(tag, attrs, text) {
+    return el(tag, attrs, String(text || '').split('`').map(function (part, i) { return i % 2 ? el('code', {}, [part]) : part; }));
+  }
+
   var pretty = function (value) { return JSON.stringify(value, null, 2); };
 
   /** `{ $ref: "#/components/schemas/Message" }` -> the schema it names. */
@@ -50,7 +64,7 @@
 
   function eventEntry(doc, op) {
     var message = resolve(doc, resolve(doc, op.messages[0]));
-    var body = [el('p', {}, [op.description || ''])];
+    var body = [prose('p', {}, op.description)];
     (message.examples || []).forEach(function (ex) { body.push(block('Payload example', ex.payload)); });
     body.push(block('Payload schema', resolve(doc, message.payload)));
     if (op.reply) {
@@ -58,7 +72,7 @@
       (ack.examples || []).forEach(function (ex) { body.push(block('Ack (' + ex.name + ')', ex.payload)); });
     }
     return el('details', { class: 'event', 'data-event': op.title }, [
-      el('summary', {}, [el('code', {}, [op.title]), el('span', { class: 'summary' }, [op.summary || ''])]),
+      el('summary', {}, [el('code', { class: 'name' }, [op.title]), prose('span', { class: 'summary' }, op.summary)]),
       el('div', { class: 'event-body' }, body),
     ]);
   }
@@ -69,10 +83,8 @@
       return res.json();
     })
     .then(function (doc) {
-      document.getElementById('events-intro').append.apply(
-        document.getElementById('events-intro'),
-        doc.info.description.split('\n\n').slice(0, 2).map(function (p) { return el('p', {}, [p.replace(/`/g, '')]); }),
-      );
+      var intro = document.getElementById('events-intro');
+      doc.info.description.split('\n\n').slice(0, 2).forEach(function (p) { intro.append(prose('p', {}, p)); });
       Object.keys(doc.operations).forEach(function (id) {
         var op = doc.operations[id];
         document.getElementById(op.action === 'receive' ? 'client-events' : 'server-events').append(eventEntry(doc, op));

@@ -40,7 +40,7 @@ export class DocsController {
   /** Declared after the documents, so that their names are not taken for files. */
   @Get(':file')
   @Header('cache-control', 'no-cache')
-  file(@Param('file') file: string, @Res({ passthrough: true }) res: Response): Buffer {
+  file(@Param('file') file: string, @Res({ passthrough: true }) res: Response): string {
     const asset = this.page.asset(file);
     if (!asset) throw new NotFoundException(`no file ${file} in the reference page`);
     res.type(asset.type);

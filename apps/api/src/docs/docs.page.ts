@@ -5,7 +5,7 @@ const PAGE_DIR = join('apps', 'api', 'docs-page');
 
 export interface Asset {
   type: string;
-  body: Buffer;
+  body: string;
 }
 
 /** The first `apps/api/docs-page` walking up from here (sources under Jest: `apps/api/src/docs`; built: `dist/apps/api/src/docs`). */
@@ -40,7 +40,7 @@ export class DocsPage {
     let asset = this.loaded.get(name);
     if (!asset) {
       const file = this.files[name]!;
-      asset = { type: file.type, body: readFileSync(file.path()) };
+      asset = { type: file.type, body: readFileSync(file.path(), 'utf8') };
       this.loaded.set(name, asset);
     }
     return asset;
