@@ -14,10 +14,11 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/deploy/migrations ./deploy/migrations
 COPY --from=build /app/deploy/projections ./deploy/projections
-# Read at run time: the web client, the SDK it loads, the admin page.
+# Read at run time: the web client, the SDK it loads, the admin page, the API reference page.
 COPY --from=build /app/apps/web/public ./apps/web/public
 COPY --from=build /app/libs/client/dist ./libs/client/dist
 COPY --from=build /app/apps/api/admin-page ./apps/api/admin-page
+COPY --from=build /app/apps/api/docs-page ./apps/api/docs-page
 USER node
 EXPOSE 3000
 CMD ["node", "dist/apps/all-in-one/src/main.js"]

@@ -29,7 +29,7 @@ describe('the container image', () => {
     rmSync(image, { recursive: true, force: true });
   });
 
-  it('starts from the files its Dockerfile copies and serves the web client, the SDK and the admin page', async () => {
+  it('starts from the files its Dockerfile copies and serves the web client, the SDK, the admin page and the API reference', async () => {
     const { copies, env, cmd } = finalStage();
     expect(copies).toContain('dist');
     for (const path of copies) {
@@ -49,6 +49,10 @@ describe('the container image', () => {
     expect((await get('/sdk/index.js')).status).toBe(200);
     expect((await get('/app/app.js')).status).toBe(200);
     expect((await get('/admin')).status).toBe(200);
+    // The reference page's own files and Swagger UI's, from a production dependency.
+    expect(await get('/docs', { accept: 'text/html' })).toMatchObject({ status: 200, type: expect.stringContaining('text/html') });
+    expect((await get('/docs/docs.js')).status).toBe(200);
+    expect((await get('/docs/swagger-ui-bundle.js')).status).toBe(200);
     expect((await get('/v1/admin/projections', { authorization: `Bearer ${TEST_ADMIN_TOKEN}` })).status).toBe(200);
   });
 });

@@ -1,7 +1,8 @@
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
-import { serverPayloads } from '@chat/contracts';
+import { httpAnswers, serverPayloads } from '@chat/contracts';
 import { CONVERSATION_ID_PATTERN, USER_ID_PATTERN } from '@chat/domain';
+import { EXAMPLE_CONVERSATION, EXAMPLE_MESSAGE, EXAMPLE_SUMMARY, GROUP } from './docs/examples';
 
 /** `limit`/`cursor` on every list: the cursor is the `next` of the previous page. */
 export const pageQuery = z.object({
@@ -60,80 +61,113 @@ export function decodePage<T extends z.ZodType>(schema: T, cursor: string | unde
   throw badRequest('cursor: not a cursor of this list');
 }
 
-interface RouteDoc {
+/** What a route answers: a JSON body with its schema and example, or a media type. */
+export interface RouteAnswer {
+  description: string;
+  schema?: z.ZodType;
+  example?: unknown;
+  /** Media type of an answer that is not JSON. */
+  type?: string;
+}
+
+export interface RouteDoc {
   method: 'get' | 'post' | 'delete';
   /** Express style (`:id`); the document shows it OpenAPI style (`{id}`). */
   path: string;
   summary: string;
+  /**
+   * `admin` and `server`: bearer CHAT_ADMIN_TOKEN (a refusal of `server` has the contract's
+   * `{ error: { code, message } }` body, of `admin` Nest's); `operations` and `pages` are open.
+   */
+  group: 'admin' | 'server' | 'operations' | 'pages';
+  /** Path parameters' schemas; a parameter not named here is any string. */
+  params?: Record<string, z.ZodType>;
   query?: z.ZodObject;
-  /** A JSON request body. */
-  body?: z.ZodObject;
-  admin: boolean;
-  responses: Record<number, string>;
+  /** A JSON request body and its example. */
+  body?: { schema: z.ZodObject; example: unknown };
+  /** Every status the route answers with, the success first. */
+  answers: Record<number, RouteAnswer | string>;
 }
 
-const adminErrors = { 400: 'a parameter is not valid', 401: 'no bearer token', 403: 'wrong token' };
+/** A JSON answer whose example the compiler holds to its schema. */
+const json = <S extends z.ZodType>(schema: S, description: string, example: z.output<S>): RouteAnswer => ({ description, schema, example });
+const body = <S extends z.ZodObject>(schema: S, example: z.input<S>) => ({ schema, example });
+/** A static file's route: one plain file name, never a path. */
+const file = { params: { file: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a file name') } };
+
+const adminRefusals = { 400: 'a parameter is not valid (the message names it)', 401: 'no bearer token', 403: 'wrong token' };
 /** The server API's refusals: `{ error: { code, message, retryAfterMs? } }` with the code's status. */
-const serverErrors = {
+const serverRefusals = {
   400: 'BAD_REQUEST: a field is not valid (named in the message)',
   401: 'UNAUTHORIZED: no bearer token',
   403: 'FORBIDDEN: wrong token, or the user named is not a member (or may not do this)',
   503: 'UNAVAILABLE: a backend cannot be reached; retry with the same ids',
 };
+const user = { userId: userIdParam };
+const conversation = { id: conversationIdParam };
+const page = 'the page, and `next` when there is another';
 
-/** Every HTTP route the system serves, documented at `/docs`. A test holds this to the routes Nest maps. */
+/**
+ * Every HTTP route the system serves, with what it takes and answers: /docs/openapi.json is
+ * generated from it, and tests hold it to the routes Nest maps and to docs/protocol.md.
+ */
 export const ROUTES: RouteDoc[] = [
-  { method: 'get', path: '/v1/admin/users/:userId/conversations', summary: "A user's conversations, newest activity first", query: pageQuery, admin: true, responses: { 200: '{ conversations: ConversationSummary[], next? }', ...adminErrors } },
-  { method: 'get', path: '/v1/admin/users/:userId/presence', summary: "A user's presence", admin: true, responses: { 200: 'Presence', ...adminErrors } },
-  { method: 'get', path: '/v1/admin/users/:userId/connections', summary: "A user's live connections: gateway node, epoch, lease expiry", query: pageQuery, admin: true, responses: { 200: '{ connections, next? }', ...adminErrors } },
-  { method: 'get', path: '/v1/admin/users/:userId/push-decisions', summary: "The notifier's decisions for a user, newest recorded first: woken, or why not (online as ranges: seq to toSeq, messages)", query: pageQuery, admin: true, responses: { 200: '{ decisions: [{ id, conversationId, seq, toSeq?, messages?, decision, detail?, at }], next? }', ...adminErrors } },
-  { method: 'get', path: '/v1/admin/conversations/:id', summary: 'A conversation with its members (paged by user id)', query: pageQuery, admin: true, responses: { 200: '{ conversation, members, next? }', 404: 'no such conversation', ...adminErrors } },
-  { method: 'get', path: '/v1/admin/conversations/:id/messages', summary: "A conversation's messages by seq, ascending, from every storage tier: the oldest of the range first, or the latest (order=desc, or beforeSeq alone) paged back", query: messagesQuery, admin: true, responses: { 200: '{ messages: Message[], next? }', 404: 'no such conversation', 503: 'an archived block of the range is damaged', ...adminErrors } },
-  { method: 'get', path: '/v1/admin/projections', summary: 'Each projection: per partition stream, last seq, checkpoint, lag in events and seconds; the last rebuild', query: pageQuery, admin: true, responses: { 200: '{ projections, next? }', ...adminErrors } },
-  { method: 'post', path: '/v1/admin/projections/:name/rebuild', summary: 'Replay the streams into a fresh copy of the projection, then swap it in', admin: true, responses: { 202: '{ rebuild }', 404: 'no such projection', 409: 'a rebuild is already running', ...adminErrors } },
-  { method: 'get', path: '/v1/admin/webhooks', summary: 'The integrator webhooks per partition: position (last seq before the first event not yet delivered), lag behind the log, events retrying, the last error and when', query: pageQuery, admin: true, responses: { 200: '{ enabled, url?, partitions: [{ partition, stream, lastSeq, consumer?, position?, lag?, retrying, lastDeliveredAt?, lastError?: { message, at, conversationId, seq, attempts }, reportedAt? }], next? }', ...adminErrors } },
-  { method: 'post', path: '/v1/server/tokens', summary: 'A client token for a user (HS256, CHAT_JWT_SECRET), to pass as auth: { token } to a socket', body: serverPayloads.token, admin: true, responses: { 200: '{ token, expiresAt }', ...serverErrors } },
-  { method: 'post', path: '/v1/server/conversations', summary: 'Create a conversation as createdBy (conversation:create)', body: serverPayloads.createConversation, admin: true, responses: { 200: '{ conversation: Conversation }', 413: 'PAYLOAD_TOO_LARGE: more members than allowed', ...serverErrors } },
-  { method: 'post', path: '/v1/server/conversations/:id/members', summary: 'Add members as by (conversation:add_members)', body: serverPayloads.addMembers, admin: true, responses: { 200: '{ seq }', 404: 'NOT_FOUND: no such conversation', 413: 'PAYLOAD_TOO_LARGE: over 1000 users, or past the largest group', ...serverErrors } },
-  { method: 'delete', path: '/v1/server/conversations/:id/members/:userId', summary: 'Remove a member as by (conversation:remove_members); by = userId is leaving', query: serverPayloads.removeMember, admin: true, responses: { 200: '{ seq }', 404: 'NOT_FOUND: no such conversation', ...serverErrors } },
-  { method: 'post', path: '/v1/server/conversations/:id/messages', summary: 'Send a message as senderId (message:send): the same clientMsgId again answers the first seq with duplicate: true', body: serverPayloads.sendMessage, admin: true, responses: { 200: '{ seq, sentAt, duplicate? }', 404: 'NOT_FOUND: no such conversation, or replyToSeq past its end', 413: 'PAYLOAD_TOO_LARGE: body over 16 KiB of UTF-8', 429: 'RATE_LIMITED: the sender\'s send budget is spent; retryAfterMs (and Retry-After) say when to retry', ...serverErrors } },
-  { method: 'get', path: '/v1/admin/storage', summary: 'Messages and bytes per storage tier, oldest and newest', admin: true, responses: { 200: '{ tiers, damaged }', ...adminErrors } },
-  { method: 'get', path: '/v1/admin/node', summary: 'This gateway process: node id, connections, rooms, what it received per conversation', admin: true, responses: { 200: '{ nodeId, connections, rooms, receivedByConversation }', ...adminErrors } },
-  { method: 'get', path: '/healthz', summary: 'The process is up (under npm start, its worker process too)', admin: false, responses: { 200: '{ status: "ok" }', 503: '{ status, down: ["worker"] }' } },
-  { method: 'get', path: '/readyz', summary: 'NATS, Postgres and Redis answer (under npm start, in the worker process too, which must have started); 503 names those that do not', admin: false, responses: { 200: 'ready', 503: '{ status, down: string[] }' } },
-  { method: 'get', path: '/metrics', summary: 'Prometheus text', admin: false, responses: { 200: 'text/plain metrics' } },
-  { method: 'get', path: '/docs', summary: 'This document', admin: false, responses: { 200: 'OpenAPI 3.1' } },
-  { method: 'get', path: '/admin', summary: 'The admin page: live plots from /metrics; users, conversations, projections and storage from the admin API (token typed in the page)', admin: false, responses: { 200: 'text/html' } },
-  { method: 'get', path: '/admin/:file', summary: "The admin page's ES modules and style sheet", admin: false, responses: { 200: 'JavaScript or CSS', 404: 'no such file' } },
-  { method: 'get', path: '/', summary: 'The web client', admin: false, responses: { 200: 'text/html' } },
-  { method: 'get', path: '/favicon.ico', summary: 'No icon: an empty answer, so that browsers log no error', admin: false, responses: { 204: 'no content' } },
-  { method: 'get', path: '/app/:file', summary: "The web client's scripts and style", admin: false, responses: { 200: 'JavaScript or CSS', 404: 'no such file' } },
-  { method: 'get', path: '/sdk/:file', summary: 'The client SDK as ES modules', admin: false, responses: { 200: 'JavaScript', 404: 'no such file' } },
-  { method: 'get', path: '/v1/dev/token', summary: 'A development token (only with CHAT_DEV_TOKENS=1)', admin: false, responses: { 200: '{ token }', 400: 'not a user id' } },
+  { method: 'get', path: '/v1/admin/users/:userId/conversations', summary: "A user's conversations, newest activity first", group: 'admin', params: user, query: pageQuery,
+    answers: { 200: json(httpAnswers.userConversations, page, { conversations: [EXAMPLE_SUMMARY], next: 'eyJhdCI6IjIwMzAifQ' }), ...adminRefusals } },
+  { method: 'get', path: '/v1/admin/users/:userId/presence', summary: "A user's presence", group: 'admin', params: user,
+    answers: { 200: json(httpAnswers.userPresence, 'the presence', { userId: 'bob', status: 'online' }), ...adminRefusals } },
+  { method: 'get', path: '/v1/admin/users/:userId/connections', summary: "A user's live connections: gateway node, epoch, lease expiry", group: 'admin', params: user, query: pageQuery,
+    answers: { 200: json(httpAnswers.userConnections, page, { connections: [{ connectionId: 'Zx81kQ', node: 'gw-1', epoch: 3, expiresAt: '2030-01-31T12:00:30.000Z' }] }), ...adminRefusals } },
+  { method: 'get', path: '/v1/admin/users/:userId/push-decisions', summary: "The notifier's decisions for a user, newest recorded first: woken, or why not (online as ranges: seq to toSeq, messages)", group: 'admin', params: user, query: pageQuery,
+    answers: { 200: json(httpAnswers.pushDecisions, page, { decisions: [{ id: 41, conversationId: GROUP, seq: 12, decision: 'woken', detail: 'webhook', at: '2030-01-31T12:00:31.000Z' }, { id: 40, conversationId: GROUP, seq: 9, toSeq: 11, messages: 3, decision: 'online', at: '2030-01-31T11:59:00.000Z' }] }), ...adminRefusals } },
+  { method: 'get', path: '/v1/admin/conversations/:id', summary: 'A conversation with its members (paged by user id)', group: 'admin', params: conversation, query: pageQuery,
+    answers: {
+      200: json(httpAnswers.conversation, 'the conversation and a page of its members', {
+        conversation: { id: GROUP, type: 'group', title: 'Lunch', partition: 2, createdBy: 'alice', createdAt: EXAMPLE_CONVERSATION.createdAt, lastSeq: 12, messageCount: 9, memberCount: 3, lastActivityAt: EXAMPLE_MESSAGE.sentAt },
+        members: [{ userId: 'alice', joinedSeq: 1, lastReadSeq: 12, unread: 0 }, { userId: 'bob', joinedSeq: 1, lastReadSeq: 10, unread: 2 }],
+        next: 'ImJvYiI',
+      }),
+      404: 'no such conversation', ...adminRefusals,
+    } },
+  { method: 'get', path: '/v1/admin/conversations/:id/messages', summary: "A conversation's messages by seq, ascending, from every storage tier: the oldest of the range first, or the latest (order=desc, or beforeSeq alone) paged back", group: 'admin', params: conversation, query: messagesQuery,
+    answers: { 200: json(httpAnswers.conversationMessages, 'a page, ascending by seq', { messages: [EXAMPLE_MESSAGE] }), 404: 'no such conversation', 503: 'an archived block of the range is damaged', ...adminRefusals } },
+  { method: 'get', path: '/v1/admin/projections', summary: 'Each projection: per partition stream, last seq, checkpoint, lag in events and seconds; the last rebuild', group: 'admin', query: pageQuery,
+    answers: { 200: json(httpAnswers.projections, 'every projection', { projections: [{ name: 'timeline', partitions: [{ partition: 0, stream: 'chat_p0', lastSeq: 1200, checkpoint: 1198, lagEvents: 2, lagSeconds: 0.02 }] }] }), ...adminRefusals } },
+  { method: 'post', path: '/v1/admin/projections/:name/rebuild', summary: 'Replay the streams into a fresh copy of the projection, then swap it in', group: 'admin',
+    answers: { 202: json(httpAnswers.rebuild, 'the rebuild has begun', { rebuild: { projection: 'timeline', state: 'building', applied: 0, total: 1200, eventsPerSecond: 0, startedAt: EXAMPLE_MESSAGE.sentAt } }), 404: 'no such projection', 409: 'a rebuild is already running', ...adminRefusals } },
+  { method: 'get', path: '/v1/admin/webhooks', summary: 'The integrator webhooks per partition: position (last seq before the first event not yet delivered), lag behind the log, events retrying, the last error and when', group: 'admin', query: pageQuery,
+    answers: { 200: json(httpAnswers.webhooks, page, { enabled: true, url: 'https://hooks.example.com/chat', partitions: [{ partition: 0, stream: 'chat_p0', lastSeq: 1200, consumer: 'chat_webhooks_p0', position: 1190, lag: 10, retrying: 1, lastDeliveredAt: EXAMPLE_MESSAGE.sentAt, lastError: { message: 'answered 503', at: EXAMPLE_MESSAGE.sentAt, conversationId: GROUP, seq: 12, attempts: 3 }, reportedAt: EXAMPLE_MESSAGE.sentAt }] }), ...adminRefusals } },
+  { method: 'post', path: '/v1/server/tokens', summary: 'A client token for a user (HS256, CHAT_JWT_SECRET), to pass as auth: { token } to a socket', group: 'server', body: body(serverPayloads.token, { userId: 'alice', ttlSeconds: 3600 }),
+    answers: { 200: json(httpAnswers.serverToken, 'the token', { token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl', expiresAt: '2030-01-31T13:00:00.000Z' }), ...serverRefusals } },
+  { method: 'post', path: '/v1/server/conversations', summary: 'Create a conversation as createdBy (conversation:create)', group: 'server', body: body(serverPayloads.createConversation, { type: 'group', members: ['bob', 'carol'], title: 'Lunch', createdBy: 'alice' }),
+    answers: { 200: json(httpAnswers.serverConversation, 'the conversation (a direct pair always answers the same one)', { conversation: EXAMPLE_CONVERSATION }), 413: 'PAYLOAD_TOO_LARGE: more members than allowed', ...serverRefusals } },
+  { method: 'post', path: '/v1/server/conversations/:id/members', summary: 'Add members as by (conversation:add_members)', group: 'server', params: conversation, body: body(serverPayloads.addMembers, { userIds: ['dave'], by: 'alice' }),
+    answers: { 200: json(httpAnswers.serverSeq, 'the seq of the change', { seq: 13 }), 404: 'NOT_FOUND: no such conversation', 413: 'PAYLOAD_TOO_LARGE: over 1000 users, or past the largest group', ...serverRefusals } },
+  { method: 'delete', path: '/v1/server/conversations/:id/members/:userId', summary: 'Remove a member as by (conversation:remove_members); by = userId is leaving', group: 'server', params: { ...conversation, ...user }, query: serverPayloads.removeMember,
+    answers: { 200: json(httpAnswers.serverSeq, 'the seq of the change', { seq: 14 }), 404: 'NOT_FOUND: no such conversation', ...serverRefusals } },
+  { method: 'post', path: '/v1/server/conversations/:id/messages', summary: 'Send a message as senderId (message:send): the same clientMsgId again answers the first seq with duplicate: true', group: 'server', params: conversation,
+    body: body(serverPayloads.sendMessage, { senderId: 'alice', clientMsgId: 'import-0001', body: 'Lunch at noon? @bob', mentions: ['bob'] }),
+    answers: { 200: json(httpAnswers.serverSend, 'the message is in the log', { seq: 12, sentAt: EXAMPLE_MESSAGE.sentAt }), 404: 'NOT_FOUND: no such conversation, or replyToSeq past its end', 413: 'PAYLOAD_TOO_LARGE: body over 16 KiB of UTF-8', 429: "RATE_LIMITED: the sender's send budget is spent; retryAfterMs (and Retry-After) say when to retry", ...serverRefusals } },
+  { method: 'get', path: '/v1/admin/storage', summary: 'Messages and bytes per storage tier, oldest and newest', group: 'admin',
+    answers: { 200: json(httpAnswers.storage, 'the tiers, and the damaged blocks found', { tiers: [{ tier: 'hot', messages: 5400, bytes: 1900000, oldest: EXAMPLE_CONVERSATION.createdAt, newest: EXAMPLE_MESSAGE.sentAt }, { tier: 'warm', messages: 120000, bytes: 9100000, blocks: 40, rawBytes: 36000000 }], damaged: [] }), 401: adminRefusals[401], 403: adminRefusals[403] } },
+  { method: 'get', path: '/v1/admin/node', summary: 'This gateway process: node id, connections, rooms, what it received per conversation', group: 'admin',
+    answers: { 200: json(httpAnswers.node, 'what this process holds', { nodeId: 'gw-1', connections: 812, rooms: [`c:${GROUP}`], receivedByConversation: { [GROUP]: 12 } }), 401: adminRefusals[401], 403: adminRefusals[403] } },
+  { method: 'get', path: '/healthz', summary: 'The process is up (under npm start, its worker process too)', group: 'operations',
+    answers: { 200: json(httpAnswers.healthz, 'up', { status: 'ok' }), 503: json(httpAnswers.healthDown, 'a sibling process is down', { status: 'unavailable', down: ['worker'], checks: { worker: 'exited' } }) } },
+  { method: 'get', path: '/readyz', summary: 'NATS, Postgres and Redis answer (under npm start, in the worker process too, which must have started); 503 names those that do not', group: 'operations',
+    answers: { 200: json(httpAnswers.readyz, 'ready', { status: 'ready', down: [], checks: { nats: 'up', postgres: 'up', redis: 'up' } }), 503: json(httpAnswers.readyz, 'a dependency does not answer', { status: 'unavailable', down: ['redis'], checks: { nats: 'up', postgres: 'up', redis: 'connection refused' } }) } },
+  { method: 'get', path: '/metrics', summary: 'Prometheus text', group: 'operations', answers: { 200: { description: 'the metrics', type: 'text/plain' } } },
+  { method: 'get', path: '/docs', summary: 'This reference as a page; with Accept: application/json (or no Accept), the OpenAPI document', group: 'pages',
+    answers: { 200: { description: 'the page (text/html), or the OpenAPI document (application/json)', type: 'text/html' } } },
+  { method: 'get', path: '/docs/openapi.json', summary: 'The OpenAPI 3.1 document of every HTTP route', group: 'pages', answers: { 200: { description: 'this document', type: 'application/json' } } },
+  { method: 'get', path: '/docs/asyncapi.json', summary: 'The AsyncAPI 3.0 document of every Socket.IO event, its payload and its ack', group: 'pages', answers: { 200: { description: 'the AsyncAPI document', type: 'application/json' } } },
+  { method: 'get', path: '/docs/:file', summary: "The reference page's scripts and style sheets (Swagger UI, served from its npm package)", group: 'pages', ...file, answers: { 200: { description: 'JavaScript or CSS', type: 'application/javascript' }, 404: 'no such file' } },
+  { method: 'get', path: '/admin', summary: 'The admin page: live plots from /metrics; users, conversations, projections and storage from the admin API (token typed in the page)', group: 'pages', answers: { 200: { description: 'the page', type: 'text/html' } } },
+  { method: 'get', path: '/admin/:file', summary: "The admin page's ES modules and style sheet", group: 'pages', ...file, answers: { 200: { description: 'JavaScript or CSS', type: 'application/javascript' }, 404: 'no such file' } },
+  { method: 'get', path: '/', summary: 'The web client', group: 'pages', answers: { 200: { description: 'the page', type: 'text/html' } } },
+  { method: 'get', path: '/favicon.ico', summary: 'No icon: an empty answer, so that browsers log no error', group: 'pages', answers: { 204: 'no content' } },
+  { method: 'get', path: '/app/:file', summary: "The web client's scripts and style", group: 'pages', ...file, answers: { 200: { description: 'JavaScript or CSS', type: 'application/javascript' }, 404: 'no such file' } },
+  { method: 'get', path: '/sdk/:file', summary: 'The client SDK as ES modules', group: 'pages', ...file, answers: { 200: { description: 'JavaScript', type: 'application/javascript' }, 404: 'no such file' } },
+  { method: 'get', path: '/v1/dev/token', summary: 'A development token (only with CHAT_DEV_TOKENS=1)', group: 'operations', query: z.object({ user: userIdParam, device: userIdParam.optional() }),
+    answers: { 200: json(httpAnswers.devToken, 'the token', { token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl' }), 400: 'not a user id' } },
 ];
-
-export function openApiDocument(): object {
-  const paths: Record<string, Record<string, object>> = {};
-  for (const r of ROUTES) {
-    const path = r.path.replace(/:(\w+)/g, '{$1}');
-    const pathParams = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    const shape = r.query ? (z.toJSONSchema(r.query, { io: 'input' }) as { properties?: Record<string, object>; required?: string[] }) : {};
-    const queryParams = Object.entries(shape.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: shape.required?.includes(name) ?? false, schema }));
-    paths[path] = {
-      ...paths[path],
-      [r.method]: {
-        summary: r.summary,
-        ...(r.admin && { security: [{ bearer: [] }] }),
-        parameters: [...pathParams, ...queryParams],
-        ...(r.body && { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input' }) } } } }),
-        responses: Object.fromEntries(Object.entries(r.responses).map(([code, description]) => [code, { description }])),
-      },
-    };
-  }
-  return {
-    openapi: '3.1.0',
-    info: { title: 'chat-backend admin and operations API', version: '1' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'CHAT_ADMIN_TOKEN' } } },
-    paths,
-  };
-}

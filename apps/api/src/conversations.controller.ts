@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query, ServiceUnavailableException, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
+import type { HttpAnswer } from '@chat/contracts';
 import { AdminGuard, TIERED } from '@chat/platform';
 import { CorruptBlockError, ReadModelRepository, type TieredMessages } from '@chat/storage';
 import { conversationIdParam, decodePage, encodePage, messagesQuery, pageQuery, parse, userIdParam } from './admin.routes';
@@ -17,7 +18,7 @@ export class ConversationsController {
   ) {}
 
   @Get()
-  async conversation(@Param('id') rawId: string, @Query() query: unknown) {
+  async conversation(@Param('id') rawId: string, @Query() query: unknown): Promise<HttpAnswer<'conversation'>> {
     const id = parse(conversationIdParam, rawId, 'id');
     const { limit, cursor } = parse(pageQuery, query, 'query');
     const conversation = await this.readModel.conversationDetails(id);
@@ -28,7 +29,7 @@ export class ConversationsController {
   }
 
   @Get('messages')
-  async messages(@Param('id') rawId: string, @Query() query: unknown) {
+  async messages(@Param('id') rawId: string, @Query() query: unknown): Promise<HttpAnswer<'conversationMessages'>> {
     const id = parse(conversationIdParam, rawId, 'id');
     const q = parse(messagesQuery, query, 'query');
     if (!(await this.readModel.conversationDetails(id))) throw new NotFoundException('no such conversation');

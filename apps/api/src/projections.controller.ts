@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import type { JetStreamManager } from '@nats-io/jetstream';
+import type { HttpAnswer } from '@chat/contracts';
 import type { Names } from '@chat/messaging';
 import { JETSTREAM_MANAGER, NAMES } from '@chat/platform';
 import { ReadModelRepository, TIMELINE } from '@chat/storage';
@@ -19,7 +20,7 @@ export class ProjectionsController {
   ) {}
 
   @Get()
-  async list(@Query() query: unknown) {
+  async list(@Query() query: unknown): Promise<HttpAnswer<'projections'>> {
     // One projection today; the list takes the paging parameters every list takes.
     parse(pageQuery, query, 'query');
     const checkpoints = await this.readModel.checkpoints();
@@ -41,7 +42,7 @@ export class ProjectionsController {
 
   @Post(':name/rebuild')
   @HttpCode(202)
-  async rebuild(@Param('name') name: string) {
+  async rebuild(@Param('name') name: string): Promise<HttpAnswer<'rebuild'>> {
     if (name !== TIMELINE) throw new NotFoundException(`no projection named ${name}; there is: ${TIMELINE}`);
     return { rebuild: await this.rebuilds.start() };
   }

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
+import type { HttpAnswer } from '@chat/contracts';
 import { AdminGuard } from '@chat/platform';
 import { PushRepository } from '@chat/storage';
 import { decodePage, encodePage, pageQuery, parse, userIdParam } from './admin.routes';
@@ -15,7 +16,7 @@ export class PushDecisionsController {
   constructor(private readonly push: PushRepository) {}
 
   @Get()
-  async decisions(@Param('userId') rawUser: string, @Query() query: unknown) {
+  async decisions(@Param('userId') rawUser: string, @Query() query: unknown): Promise<HttpAnswer<'pushDecisions'>> {
     const userId = parse(userIdParam, rawUser, 'userId');
     const { limit, cursor } = parse(pageQuery, query, 'query');
     const rows = await this.push.decisions(userId, limit + 1, decodePage(z.number().int().min(1), cursor));

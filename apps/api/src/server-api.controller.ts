@@ -2,7 +2,7 @@ import { Body, Controller, Delete, HttpCode, Inject, Param, Post, Query, UseGuar
 import { TokenVerifier } from '@chat/auth';
 import { CommandsService, ConversationCache, PerUserBudget } from '@chat/commands';
 import type { Config } from '@chat/config';
-import { ChatError, parsePayload, serverPayloads } from '@chat/contracts';
+import { ChatError, parsePayload, serverPayloads, type HttpAnswer } from '@chat/contracts';
 import { AdminGuard, CONFIG } from '@chat/platform';
 import type { z } from 'zod';
 import { conversationIdParam, userIdParam } from './admin.routes';
@@ -32,7 +32,7 @@ export class ServerApiController {
 
   @Post('tokens')
   @HttpCode(200)
-  async token(@Body() body: unknown) {
+  async token(@Body() body: unknown): Promise<HttpAnswer<'serverToken'>> {
     const p = valid(serverPayloads.token, body);
     const ttl = p.ttlSeconds ?? Math.min(DEFAULT_TTL_S, this.tokens.maxTtlS);
     if (ttl > this.tokens.maxTtlS) throw new ChatError('BAD_REQUEST', `ttlSeconds: at most ${this.tokens.maxTtlS} (CHAT_JWT_MAX_TTL)`);
@@ -42,14 +42,14 @@ export class ServerApiController {
 
   @Post('conversations')
   @HttpCode(200)
-  async create(@Body() body: unknown) {
+  async create(@Body() body: unknown): Promise<HttpAnswer<'serverConversation'>> {
     const { createdBy, ...p } = valid(serverPayloads.createConversation, body);
     return this.commands.create({ userId: createdBy }, p);
   }
 
   @Post('conversations/:id/members')
   @HttpCode(200)
-  async addMembers(@Param('id') rawId: string, @Body() body: unknown) {
+  async addMembers(@Param('id') rawId: string, @Body() body: unknown): Promise<HttpAnswer<'serverSeq'>> {
     const conversationId = valid(conversationIdParam, rawId, 'id');
     const { by, userIds } = valid(serverPayloads.addMembers, body);
     await this.existing(conversationId);
@@ -58,7 +58,7 @@ export class ServerApiController {
 
   @Delete('conversations/:id/members/:userId')
   @HttpCode(200)
-  async removeMember(@Param('id') rawId: string, @Param('userId') rawUser: string, @Query() query: unknown) {
+  async removeMember(@Param('id') rawId: string, @Param('userId') rawUser: string, @Query() query: unknown): Promise<HttpAnswer<'serverSeq'>> {
     const conversationId = valid(conversationIdParam, rawId, 'id');
     const userId = valid(userIdParam, rawUser, 'userId');
     const { by } = valid(serverPayloads.removeMember, query);
@@ -68,7 +68,7 @@ export class ServerApiController {
 
   @Post('conversations/:id/messages')
   @HttpCode(200)
-  async send(@Param('id') rawId: string, @Body() body: unknown) {
+  async send(@Param('id') rawId: string, @Body() body: unknown): Promise<HttpAnswer<'serverSend'>> {
     const conversationId = valid(conversationIdParam, rawId, 'id');
     const { senderId, ...p } = valid(serverPayloads.sendMessage, body);
     // Resends spend the budget too, as on a socket: a retry loop is limited like a flood.

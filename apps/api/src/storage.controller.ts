@@ -1,4 +1,5 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
+import type { HttpAnswer } from '@chat/contracts';
 import { AdminGuard } from '@chat/platform';
 import { ArchiveRepository } from '@chat/storage';
 
@@ -9,7 +10,7 @@ export class StorageController {
   constructor(private readonly archive: ArchiveRepository) {}
 
   @Get()
-  storage() {
+  storage(): Promise<HttpAnswer<'storage'>> {
     return this.archive.stats();
   }
 }

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { ConnectionRegistry } from '@chat/connections';
-import { cursorText, listPosition } from '@chat/contracts';
+import { cursorText, listPosition, type HttpAnswer } from '@chat/contracts';
 import { AdminGuard } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
 import { decodePage, encodePage, pageQuery, parse, userIdParam } from './admin.routes';
@@ -15,7 +15,7 @@ export class UsersController {
   ) {}
 
   @Get('conversations')
-  async conversations(@Param('userId') rawUser: string, @Query() query: unknown) {
+  async conversations(@Param('userId') rawUser: string, @Query() query: unknown): Promise<HttpAnswer<'userConversations'>> {
     const userId = parse(userIdParam, rawUser, 'userId');
     const { limit, cursor } = parse(pageQuery, query, 'query');
     const before = decodePage(listPosition, cursor);
@@ -26,13 +26,13 @@ export class UsersController {
   }
 
   @Get('presence')
-  async presence(@Param('userId') rawUser: string) {
+  async presence(@Param('userId') rawUser: string): Promise<HttpAnswer<'userPresence'>> {
     const [presence] = await this.registry.presence([parse(userIdParam, rawUser, 'userId')]);
     return presence;
   }
 
   @Get('connections')
-  async connections(@Param('userId') rawUser: string, @Query() query: unknown) {
+  async connections(@Param('userId') rawUser: string, @Query() query: unknown): Promise<HttpAnswer<'userConnections'>> {
     const userId = parse(userIdParam, rawUser, 'userId');
     const { limit, cursor } = parse(pageQuery, query, 'query');
     const after = decodePage(cursorText, cursor) ?? '';

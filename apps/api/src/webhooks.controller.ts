@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { z } from 'zod';
 import type { Config } from '@chat/config';
+import type { HttpAnswer } from '@chat/contracts';
 import type { RedisClient } from '@chat/connections';
 import type { Names } from '@chat/messaging';
 import { AdminGuard, CONFIG, JETSTREAM_MANAGER, NAMES, REDIS } from '@chat/platform';
@@ -25,7 +26,7 @@ export class WebhooksController {
   ) {}
 
   @Get()
-  async list(@Query() query: unknown) {
+  async list(@Query() query: unknown): Promise<HttpAnswer<'webhooks'>> {
     const { limit, cursor } = parse(pageQuery, query, 'query');
     const after = decodePage(z.number().int().min(0).max(1023), cursor) ?? -1;
     const all = this.names.allPartitions().filter((p) => p > after);

@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
+import type { HttpAnswer } from '@chat/contracts';
 import { AdminGuard, NODE_ID } from '@chat/platform';
 import { LocalConnections } from './local-connections';
 import { NodeDelivery } from './node.delivery';
@@ -14,7 +15,7 @@ export class NodeController {
   ) {}
 
   @Get()
-  view() {
+  view(): HttpAnswer<'node'> {
     return {
       nodeId: this.nodeId,
       connections: this.local.size,

@@ -1,6 +1,8 @@
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { rebuildProgressSchema } from '@chat/contracts';
 import type { Names } from '@chat/messaging';
 import {
   createPool,
@@ -20,20 +22,9 @@ const REBUILD_LOCK = 7243003;
 /** Catch up until at most this many events are left, then swap (briefly pausing the live projector). */
 const SWAP_WHEN_BEHIND = 2_000;
 
-export type RebuildState = 'building' | 'catching_up' | 'swapping' | 'done' | 'failed';
-
-export interface RebuildProgress {
-  projection: string;
-  state: RebuildState;
-  /** Events replayed into the fresh copy so far. */
-  applied: number;
-  /** Events in the log when the rebuild started (it also replays what arrives meanwhile). */
-  total: number;
-  eventsPerSecond: number;
-  startedAt: string;
-  finishedAt?: string;
-  error?: string;
-}
+/** What the admin API shows of a rebuild (its schema is the answer's, in the contracts). */
+export type RebuildProgress = z.infer<typeof rebuildProgressSchema>;
+export type RebuildState = RebuildProgress['state'];
 
 export class RebuildRunningError extends Error {
   constructor() {

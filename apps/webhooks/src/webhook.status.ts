@@ -1,16 +1,14 @@
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { RedisClient } from '@chat/connections';
+import type { webhookReportSchema } from '@chat/contracts';
 import type { Names } from '@chat/messaging';
 
-/** What the sender reports of one partition (the consumer itself tells position and lag). */
-export interface PartitionReport {
-  /** Events whose call failed and that are being tried again now. */
-  retrying: number;
-  lastDeliveredAt?: string;
-  lastError?: { message: string; at: string; conversationId: string; seq: number; attempts: number };
-  /** When the sender wrote this report (a report that stops changing: no sender runs). */
-  reportedAt: string;
-}
+/**
+ * What the sender reports of one partition (the consumer itself tells position and lag), as
+ * `GET /v1/admin/webhooks` shows it; its schema is the answer's, in the contracts.
+ */
+export type PartitionReport = z.infer<typeof webhookReportSchema>;
 
 /** How often reports are written when something changed. */
 const FLUSH_MS = 1_000;

@@ -5,3 +5,4 @@ export * from './server-payloads.schema';
 export * from './cursors';
 export * from './binary';
 export * from './socket-events';
+export * from './http-answers.schema';

@@ -1,151 +1,158 @@
-/** docs/protocol.md "Shapes": what clients receive. */
+import { z } from 'zod';
 
-export interface Message {
-  type: 'message';
-  conversationId: string;
-  seq: number;
-  senderId: string;
-  clientMsgId: string;
-  body: string;
-  sentAt: string;
-  replyToSeq?: number;
-  editedAt?: string;
-  deleted?: boolean;
-  /** Extension: emoji -> users who reacted with it (absent when there are none). */
-  reactions?: Record<string, string[]>;
-  /** Second edition: a reply in the thread of the message at this seq. */
-  threadRootSeq?: number;
-  /** Second edition: the users the message mentions. */
-  mentions?: string[];
-  /** Second edition: on a thread's root, once it has replies. */
-  thread?: ThreadSummary;
-}
+/**
+ * docs/protocol.md "Shapes": what clients receive, as zod schemas. The TypeScript types are
+ * inferred from them, and /docs/openapi.json and /docs/asyncapi.json are generated from
+ * them, so the code, the types and the documents cannot disagree. The descriptions given
+ * with `.describe()` are the documents' descriptions.
+ */
 
-export interface ThreadSummary {
-  replies: number;
-  lastReplySeq: number;
-  lastReplyAt: string;
-  /** Up to 10 distinct repliers, most recent first. */
-  participants: string[];
-}
+const seq = z.number().int().min(0);
+/** Every time of the protocol: ISO-8601 with its zone (the server writes `toISOString()`). */
+const time = z.iso.datetime({ offset: true });
 
-export type NotifyLevel = 'all' | 'mentions' | 'none';
+export const threadSummarySchema = z.object({
+  replies: z.number().int().min(1),
+  lastReplySeq: seq,
+  lastReplyAt: time,
+  participants: z.array(z.string()).describe('Up to 10 distinct repliers, most recent first.'),
+}).describe("A thread root's summary, once it has replies.");
+export type ThreadSummary = z.infer<typeof threadSummarySchema>;
 
-/** Second edition: a member's notification setting for a conversation. */
-export interface NotifySetting {
-  level: NotifyLevel;
-  /** Nothing notifies before this time, whatever the level. */
-  muteUntil?: string;
-}
+export const messageSchema = z.object({
+  type: z.literal('message'),
+  conversationId: z.string(),
+  seq,
+  senderId: z.string(),
+  clientMsgId: z.string(),
+  body: z.string(),
+  sentAt: time,
+  replyToSeq: seq.optional(),
+  editedAt: time.optional(),
+  deleted: z.boolean().optional(),
+  reactions: z.record(z.string(), z.array(z.string())).optional().describe('Emoji -> the users who reacted with it (absent when there are none).'),
+  threadRootSeq: seq.optional().describe('A reply in the thread of the message at this seq.'),
+  mentions: z.array(z.string()).optional().describe('The users the message mentions.'),
+  thread: threadSummarySchema.optional(),
+}).describe('A message, as history, sync and the live `message` event carry it.');
+export type Message = z.infer<typeof messageSchema>;
 
-export interface ConversationInfo {
-  id: string;
-  type: 'direct' | 'group';
-  title?: string;
-  members: string[];
-  createdBy: string;
-  createdAt: string;
-  lastSeq: number;
-}
+export const notifyLevelSchema = z.enum(['all', 'mentions', 'none']);
+export type NotifyLevel = z.infer<typeof notifyLevelSchema>;
 
-export interface ConversationSummary {
-  id: string;
-  type: 'direct' | 'group';
-  title?: string;
-  memberCount: number;
-  lastSeq: number;
-  lastReadSeq: number;
-  unread: number;
-  /** Second edition: unread messages that mention the user. */
-  unreadMentions: number;
-  /** Second edition: the user's notification setting here. */
-  notify: NotifySetting;
-  lastMessage?: Message;
-  /** Extension: when the conversation last changed, for `conversation:list` paging. */
-  lastActivityAt: string;
-  /**
-   * Second edition: the member ids, ordered by join (ties by id), when the conversation has
-   * at most SUMMARY_MEMBERS_MAX members (always, for a direct one).
-   */
-  members?: string[];
-  /** Second edition, direct conversations only: the other member's id. */
-  peerId?: string;
-}
+export const notifySettingSchema = z.object({
+  level: notifyLevelSchema,
+  muteUntil: time.optional().describe('Nothing notifies before this time, whatever the level.'),
+}).describe("A member's notification setting for a conversation.");
+export type NotifySetting = z.infer<typeof notifySettingSchema>;
+
+export const conversationInfoSchema = z.object({
+  id: z.string(),
+  type: z.enum(['direct', 'group']),
+  title: z.string().optional(),
+  members: z.array(z.string()),
+  createdBy: z.string(),
+  createdAt: time,
+  lastSeq: seq,
+}).describe('A conversation with its members.');
+export type ConversationInfo = z.infer<typeof conversationInfoSchema>;
 
 /** A conversation summary lists its members up to this many (docs/protocol.md, "Read state, sender's view"). */
 export const SUMMARY_MEMBERS_MAX = 20;
 
-export interface ConversationChanged {
-  type: 'conversation';
-  conversationId: string;
-  seq: number;
-  change: 'created' | 'members_added' | 'members_removed';
-  userIds: string[];
-  conversation?: ConversationInfo;
-}
+export const conversationSummarySchema = z.object({
+  id: z.string(),
+  type: z.enum(['direct', 'group']),
+  title: z.string().optional(),
+  memberCount: z.number().int().min(0),
+  lastSeq: seq,
+  lastReadSeq: seq,
+  unread: z.number().int().min(0),
+  unreadMentions: z.number().int().min(0).describe('Unread messages that mention the user.'),
+  notify: notifySettingSchema,
+  lastMessage: messageSchema.optional(),
+  lastActivityAt: time.describe('When the conversation last changed, for `conversation:list` paging.'),
+  members: z.array(z.string()).optional().describe(`The member ids, ordered by join (ties by id), when the conversation has at most ${SUMMARY_MEMBERS_MAX} members (always, for a direct one).`),
+  peerId: z.string().optional().describe("Direct conversations only: the other member's id."),
+}).describe("One of a user's conversations, with the user's read state and setting.");
+export type ConversationSummary = z.infer<typeof conversationSummarySchema>;
 
-export interface MessageEdited {
-  type: 'message:edited';
-  conversationId: string;
-  seq: number;
-  targetSeq: number;
-  body: string;
-  editedAt: string;
-}
+export const conversationChangedSchema = z.object({
+  type: z.literal('conversation'),
+  conversationId: z.string(),
+  seq,
+  change: z.enum(['created', 'members_added', 'members_removed']),
+  userIds: z.array(z.string()),
+  conversation: conversationInfoSchema.optional(),
+}).describe('A conversation was created, or members joined or left.');
+export type ConversationChanged = z.infer<typeof conversationChangedSchema>;
 
-export interface MessageDeleted {
-  type: 'message:deleted';
-  conversationId: string;
-  seq: number;
-  targetSeq: number;
-}
+export const messageEditedSchema = z.object({
+  type: z.literal('message:edited'),
+  conversationId: z.string(),
+  seq,
+  targetSeq: seq,
+  body: z.string(),
+  editedAt: time,
+}).describe('The message at targetSeq has a new body.');
+export type MessageEdited = z.infer<typeof messageEditedSchema>;
 
-export interface Reaction {
-  type: 'reaction';
-  conversationId: string;
-  seq: number;
-  targetSeq: number;
-  userId: string;
-  emoji: string;
-  op: 'add' | 'remove';
-}
+export const messageDeletedSchema = z.object({
+  type: z.literal('message:deleted'),
+  conversationId: z.string(),
+  seq,
+  targetSeq: seq,
+}).describe('The message at targetSeq was deleted.');
+export type MessageDeleted = z.infer<typeof messageDeletedSchema>;
 
-export interface ReadMarker {
-  type: 'read';
-  conversationId: string;
-  userId: string;
-  /** The marker itself (not a position in the log). */
-  seq: number;
-}
+export const reactionSchema = z.object({
+  type: z.literal('reaction'),
+  conversationId: z.string(),
+  seq,
+  targetSeq: seq,
+  userId: z.string(),
+  emoji: z.string(),
+  op: z.enum(['add', 'remove']),
+}).describe('A reaction to the message at targetSeq was added or removed.');
+export type Reaction = z.infer<typeof reactionSchema>;
 
-export interface Typing {
-  type: 'typing';
-  conversationId: string;
-  userId: string;
-  state: 'start' | 'stop';
-}
+export const readMarkerSchema = z.object({
+  type: z.literal('read'),
+  conversationId: z.string(),
+  userId: z.string(),
+  seq: seq.describe('The marker itself (not a position in the log).'),
+}).describe("A member's read marker moved forward.");
+export type ReadMarker = z.infer<typeof readMarkerSchema>;
 
-export interface Presence {
-  userId: string;
-  status: 'online' | 'offline';
-  lastSeenAt?: string;
-}
+export const typingSchema = z.object({
+  type: z.literal('typing'),
+  conversationId: z.string(),
+  userId: z.string(),
+  state: z.enum(['start', 'stop']),
+}).describe('A member started or stopped typing (relayed live, never stored).');
+export type Typing = z.infer<typeof typingSchema>;
 
-/**
- * Second edition: the user's own notification setting changed (on any of its devices);
- * only that user's devices receive it.
- */
-export interface NotifyChanged extends NotifySetting {
-  type: 'notify';
-  conversationId: string;
-  seq: number;
-}
+export const presenceSchema = z.object({
+  userId: z.string(),
+  status: z.enum(['online', 'offline']),
+  lastSeenAt: time.optional(),
+}).describe("A user's presence.");
+export type Presence = z.infer<typeof presenceSchema>;
 
-/** Second edition: the `receipts` answer, one entry per member. */
-export interface Receipt {
-  userId: string;
-  lastReadSeq: number;
-}
+export const notifyChangedSchema = notifySettingSchema.extend({
+  type: z.literal('notify'),
+  conversationId: z.string(),
+  seq,
+}).describe("The user's own notification setting changed (on any of its devices); only that user's devices receive it.");
+export type NotifyChanged = z.infer<typeof notifyChangedSchema>;
 
-/** What `sync` returns and what is delivered live; `type` is the socket event name. */
-export type ChatEvent = Message | MessageEdited | MessageDeleted | Reaction | ConversationChanged | ReadMarker | NotifyChanged;
+export const receiptSchema = z.object({
+  userId: z.string(),
+  lastReadSeq: seq,
+}).describe("A member's read marker, in the `receipts` answer.");
+export type Receipt = z.infer<typeof receiptSchema>;
+
+export const chatEventSchema = z.discriminatedUnion('type', [
+  messageSchema, messageEditedSchema, messageDeletedSchema, reactionSchema, conversationChangedSchema, readMarkerSchema, notifyChangedSchema,
+]).describe('What `sync` returns and what is delivered live; `type` is the socket event name.');
+export type ChatEvent = z.infer<typeof chatEventSchema>;

@@ -1,70 +1,85 @@
+import { z } from 'zod';
 import type { Ack } from './errors';
-import type { ClientPayload } from './client-payloads.schema';
-import type {
-  ChatEvent,
-  ConversationChanged,
-  ConversationInfo,
-  ConversationSummary,
-  Message,
-  MessageDeleted,
-  MessageEdited,
-  NotifyChanged,
-  Presence,
-  Receipt,
-  Reaction,
-  ReadMarker,
-  Typing,
+import type { ClientEventName, ClientPayload } from './client-payloads.schema';
+import {
+  chatEventSchema,
+  conversationChangedSchema,
+  conversationInfoSchema,
+  conversationSummarySchema,
+  messageDeletedSchema,
+  messageEditedSchema,
+  messageSchema,
+  notifyChangedSchema,
+  presenceSchema,
+  reactionSchema,
+  readMarkerSchema,
+  receiptSchema,
+  typingSchema,
 } from './shapes';
 
-export interface SyncResult {
-  next: string;
-  events: ChatEvent[];
-  hasMore: boolean;
-  reset?: true;
-  /** Extension: present on a snapshot (a sync without `since`, or a reset). */
-  conversations?: ConversationSummary[];
-}
+export const syncResultSchema = z.object({
+  next: z.string().describe('The cursor to store and pass as `since` next time.'),
+  events: z.array(chatEventSchema),
+  hasMore: z.boolean(),
+  reset: z.literal(true).optional().describe('The cursor was too old to serve: this is a fresh snapshot.'),
+  conversations: z.array(conversationSummarySchema).optional().describe('Present on a snapshot (a sync without `since`, or a reset).'),
+}).describe('A page of what changed since a cursor, or a snapshot.');
+export type SyncResult = z.infer<typeof syncResultSchema>;
+
+const seqResult = z.object({ seq: z.number().int().min(1).describe("The seq of the command's event in the conversation's log.") });
+const empty = z.object({});
+
+/** The ack result of every client event (docs/protocol.md "Client to server"), without its `ok: true`. */
+export const ackResults = {
+  'conversation:create': z.object({ conversation: conversationInfoSchema }),
+  'conversation:add_members': seqResult,
+  'conversation:remove_members': seqResult,
+  'conversation:list': z.object({ conversations: z.array(conversationSummarySchema), next: z.string().optional() }),
+  'message:send': z.object({
+    seq: z.number().int().min(1),
+    sentAt: z.iso.datetime({ offset: true }),
+    duplicate: z.boolean().optional().describe('A resend of a clientMsgId already sent: seq and sentAt are those of the first send.'),
+  }),
+  'message:edit': seqResult,
+  'message:delete': seqResult,
+  'reaction:add': seqResult,
+  'reaction:remove': seqResult,
+  sync: syncResultSchema,
+  history: z.object({ messages: z.array(messageSchema), hasMore: z.boolean() }),
+  read: empty,
+  typing: empty,
+  'presence:subscribe': z.object({ presence: z.array(presenceSchema) }),
+  'presence:unsubscribe': empty,
+  'push:register': empty,
+  'push:unregister': empty,
+  'conversation:notify': empty,
+  receipts: z.object({ members: z.array(receiptSchema) }),
+} as const satisfies Record<ClientEventName, z.ZodObject>; // every client event, and no other
 
 /** Ack results per client event (docs/protocol.md "Client to server"). */
-export interface AckResults {
-  'conversation:create': { conversation: ConversationInfo };
-  'conversation:add_members': { seq: number };
-  'conversation:remove_members': { seq: number };
-  'conversation:list': { conversations: ConversationSummary[]; next?: string };
-  'message:send': { seq: number; sentAt: string; duplicate?: boolean };
-  'message:edit': { seq: number };
-  'message:delete': { seq: number };
-  'reaction:add': { seq: number };
-  'reaction:remove': { seq: number };
-  sync: SyncResult;
-  history: { messages: Message[]; hasMore: boolean };
-  read: Record<string, never>;
-  typing: Record<string, never>;
-  'presence:subscribe': { presence: Presence[] };
-  'presence:unsubscribe': Record<string, never>;
-  'push:register': Record<string, never>;
-  'push:unregister': Record<string, never>;
-  'conversation:notify': Record<string, never>;
-  receipts: { members: Receipt[] };
-}
+export type AckResults = { -readonly [E in keyof typeof ackResults]: z.infer<(typeof ackResults)[E]> };
 
 export type ClientToServerEvents = {
   [E in keyof AckResults]: (payload: ClientPayload<E>, ack: (result: Ack<AckResults[E]>) => void) => void;
 };
 
-export interface ServerToClientEvents {
-  message: (event: Message) => void;
-  'message:edited': (event: MessageEdited) => void;
-  'message:deleted': (event: MessageDeleted) => void;
-  reaction: (event: Reaction) => void;
-  conversation: (event: ConversationChanged) => void;
-  read: (event: ReadMarker) => void;
-  notify: (event: NotifyChanged) => void;
-  typing: (event: Typing) => void;
-  presence: (event: Presence) => void;
-  /** Extension: the gateway is shutting down; the client reconnects (elsewhere) and syncs. */
-  draining: (event: { reconnectInMs: number }) => void;
-}
+/** The payload of every event the server sends (docs/protocol.md "Server to client"). */
+export const serverEvents = {
+  message: messageSchema,
+  'message:edited': messageEditedSchema,
+  'message:deleted': messageDeletedSchema,
+  reaction: reactionSchema,
+  conversation: conversationChangedSchema,
+  read: readMarkerSchema,
+  notify: notifyChangedSchema,
+  typing: typingSchema,
+  presence: presenceSchema,
+  draining: z.object({ reconnectInMs: z.number().int().min(0) }).describe('Extension: the gateway is shutting down; the client reconnects (elsewhere) after about this long, and syncs.'),
+} as const;
+
+export type ServerToClientEvents = {
+  -readonly [E in keyof typeof serverEvents]: (event: z.infer<(typeof serverEvents)[E]>) => void;
+};
 
 /** Every event the server sends, at run time (documents and tests list them). */
 export const SERVER_EVENT_NAMES = [

@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { AggregatorRegistry } from 'prom-client';
+import type { HttpAnswer } from '@chat/contracts';
 import { checkDependencies } from './dependency.checks';
 import { registry } from './metrics';
 import { SIBLINGS, type SiblingProcesses, type SiblingReadiness } from './sibling.processes';
@@ -26,7 +27,7 @@ export class HealthController {
   ) {}
 
   @Get('healthz')
-  async healthz(@Res({ passthrough: true }) res: Response) {
+  async healthz(@Res({ passthrough: true }) res: Response): Promise<HttpAnswer<'healthz'> | HttpAnswer<'healthDown'>> {
     const siblings = this.siblings ? await this.siblings.alive() : {};
     const down = Object.entries(siblings).filter(([, state]) => state !== 'up').map(([name]) => name);
     if (!down.length) return { status: 'ok' };
@@ -44,7 +45,7 @@ export class HealthController {
   }
 
   @Get('readyz')
-  async readyz(@Res({ passthrough: true }) res: Response) {
+  async readyz(@Res({ passthrough: true }) res: Response): Promise<HttpAnswer<'readyz'>> {
     const none: Record<string, SiblingReadiness> = {};
     const [checks, siblings] = await Promise.all([checkDependencies(this.nc, this.pool, this.redis), this.siblings?.readiness() ?? none]);
     for (const [name, report] of Object.entries(siblings)) {
