@@ -1,3 +1,4 @@
+import type { NotifyLevel } from '@chat/domain';
 import type { PushDecisionKind, PushDevice } from '@chat/storage';
 
 /** What the notifier knows about one recipient of one message. */
@@ -6,7 +7,7 @@ export interface Recipient {
   online: boolean;
   lastReadSeq: number;
   /** The recipient's notification setting for the conversation; `all` when unknown. */
-  notify?: 'all' | 'mentions' | 'none';
+  notify?: NotifyLevel;
   muteUntil?: Date;
   /** Whether the message mentions the recipient. */
   mentioned?: boolean;

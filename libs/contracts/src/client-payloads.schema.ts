@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONVERSATION_ID_PATTERN, hasControlCharacter, isStorableText, MAX_MENTIONS, USER_ID_PATTERN } from '@chat/domain';
+import { CONVERSATION_ID_PATTERN, hasControlCharacter, isStorableText, MAX_MENTIONS, NOTIFY_LEVELS, USER_ID_PATTERN } from '@chat/domain';
 
 /** docs/protocol.md: a message body is at most 16 KiB of UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -59,7 +59,7 @@ export const clientPayloads = {
   'presence:unsubscribe': z.object({ userIds: z.array(userId).min(1).max(MAX_PRESENCE_USERS) }),
   'push:register': z.object({ platform: z.enum(['fcm', 'apns', 'webpush', 'webhook']), token: text().min(1).max(4096) }),
   'push:unregister': z.object({}),
-  'conversation:notify': z.object({ conversationId, level: z.enum(['all', 'mentions', 'none']), muteUntil: isoTime.optional() }),
+  'conversation:notify': z.object({ conversationId, level: z.enum(NOTIFY_LEVELS), muteUntil: isoTime.optional() }),
   receipts: z.object({ conversationId }),
 } as const;
 

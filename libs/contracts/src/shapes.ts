@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NOTIFY_LEVELS } from '@chat/domain';
 
 /**
  * docs/protocol.md "Shapes": what clients receive, as zod schemas. The TypeScript types are
@@ -37,7 +38,7 @@ export const messageSchema = z.object({
 }).describe('A message, as history, sync and the live `message` event carry it.');
 export type Message = z.infer<typeof messageSchema>;
 
-export const notifyLevelSchema = z.enum(['all', 'mentions', 'none']);
+export const notifyLevelSchema = z.enum(NOTIFY_LEVELS);
 export type NotifyLevel = z.infer<typeof notifyLevelSchema>;
 
 export const notifySettingSchema = z.object({

@@ -126,7 +126,8 @@ export interface ReadMarked {
   at: string;
 }
 
-export type NotifyLevel = 'all' | 'mentions' | 'none';
+export const NOTIFY_LEVELS = ['all', 'mentions', 'none'] as const;
+export type NotifyLevel = (typeof NOTIFY_LEVELS)[number];
 
 /** A member's notification setting for one conversation, for all of its devices. */
 export interface NotifySet {

@@ -1,4 +1,4 @@
-import type { ConversationEvent } from './events';
+import { NOTIFY_LEVELS, type ConversationEvent, type NotifyLevel } from './events';
 import { isConversationId, isUserId } from './ids';
 import { hasUnstorableText } from './text';
 
@@ -45,7 +45,7 @@ export function upcast(raw: unknown): ConversationEvent | undefined {
     case 'ReadMarked':
       return isUserId(str(raw.userId)) && isSeq(raw.upToSeq) ? (raw as unknown as ConversationEvent) : undefined;
     case 'NotifySet':
-      return isUserId(str(raw.userId)) && (raw.level === 'all' || raw.level === 'mentions' || raw.level === 'none') &&
+      return isUserId(str(raw.userId)) && NOTIFY_LEVELS.includes(raw.level as NotifyLevel) &&
         (raw.muteUntil === undefined || (typeof raw.muteUntil === 'string' && !Number.isNaN(Date.parse(raw.muteUntil))))
         ? (raw as unknown as ConversationEvent)
         : undefined;

@@ -1,4 +1,5 @@
 import type { ChatEvent, Message } from '@chat/contracts';
+import type { NotifyLevel } from '@chat/domain';
 
 /** Everything one batch of one partition writes, computed before the transaction opens. */
 export interface ProjectionWrites {
@@ -25,7 +26,7 @@ export interface ProjectionWrites {
   /** Deleted messages: their mentions go. Applied after `mentions`. */
   mentionDeletes: Array<{ conversationId: string; seq: number }>;
   /** Members' notification settings, applied after the member rows (a user added back starts from the default). */
-  notifySettings: Array<{ conversationId: string; userId: string; level: 'all' | 'mentions' | 'none'; muteUntil: string | null }>;
+  notifySettings: Array<{ conversationId: string; userId: string; level: NotifyLevel; muteUntil: string | null }>;
   clientMsgIds: Array<{ senderId: string; clientMsgId: string; conversationId: string; seq: number; sentAt: string }>;
   inbox: Array<{ userId: string; seq: number; conversationId: string }>;
   rejected: Array<{ seq: number; conversationId: string | null; code: string; reason: string }>;

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { NotifyLevel } from '@chat/domain';
 import { inTransaction } from './database';
 import { UNREAD } from './unread';
 
@@ -38,7 +39,7 @@ export interface ReadMarker {
   lastReadSeq: number;
   unread: number;
   /** The member's own notification setting (conversation:notify). */
-  notify: 'all' | 'mentions' | 'none';
+  notify: NotifyLevel;
   /** Until when the member muted the conversation, if it did. */
   muteUntil?: Date;
 }
