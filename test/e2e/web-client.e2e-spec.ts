@@ -327,7 +327,7 @@ describe('the web client in headless Chromium', () => {
     await pick(ann, 'ben');
     await dev.page.click('#conversations .conv');
     await send(dev, 'thanks @ann');
-    await until(ann.page, '#conversations .conv:first-child .badge', ['@', '1']);
+    await until(ann.page, '#conversations .conv:first-child .badge', ['@1', '1']);
     expect(await ann.page.locator('#conversations .conv:first-child .name').innerText()).toBe('Weekend trip');
     expect(await ann.page.locator('#conversations .conv:first-child .preview').innerText()).toBe('dev: thanks @ann');
     expect(await ann.page.title()).toBe('(1) chat');
@@ -389,6 +389,222 @@ describe('the web client in headless Chromium', () => {
     await until(erin.page, '#messages .msg .body', ['are you there?', 'while you were away 1', 'while you were away 2', 'written offline']);
     await until(erin.page, '#messages .msg.mine .tick', ['✓✓', '✓✓', '✓✓']); // seen by finn
     await shot(finn, 'desktop-finn-back');
+  });
+
+  it('threads and mentions: reply in a thread, pick a member after @, the counts on the root, the mention badge until read; the thread over the screen on a phone', async () => {
+    const kai = await signIn('kai');
+    const lea = await signIn('lea');
+    const mo = await signIn('mo', PHONE);
+    await kai.page.click('#new-toggle');
+    await kai.page.check('input[name="kind"][value="group"]');
+    await kai.page.fill('#members', 'lea, mo');
+    await kai.page.fill('#group-title', 'Launch');
+    await kai.page.click('#new button');
+    await until(kai.page, '#title', ['Launch']);
+    await send(kai, 'release on friday?');
+    expect(await visible(kai.page, '#thread-panel')).toBe(false);
+
+    // Lea opens the thread of kai's message from its actions: the root, no replies yet, a box of its own.
+    await pick(lea, 'Launch');
+    await until(lea.page, '#messages .msg .body', ['release on friday?']);
+    await lea.page.hover('#messages .msg >> nth=0');
+    await lea.page.click('#messages .msg >> nth=0 >> button:has-text("Thread")');
+    await lea.page.waitForSelector('#thread-panel', { state: 'visible' });
+    await until(lea.page, '#replies .msg .body', ['release on friday?']);
+    await until(lea.page, '#replies .replies-count', ['No replies yet']);
+    expect(await visible(lea.page, '#thread-back')).toBe(false); // wide screen: closed with ✕, the conversation stays beside it
+    expect(await visible(lea.page, '#thread-close')).toBe(true);
+    expect(await visible(lea.page, '#messages')).toBe(true);
+
+    // She types @: the members but herself; the arrow moves to mo, Enter picks him, the menu goes.
+    await lea.page.click('#thread-text');
+    await lea.page.keyboard.type('@');
+    await until(lea.page, '#thread-text-mentions li', ['@kai', '@mo']);
+    await until(lea.page, '#thread-text-mentions li.active', ['@kai']);
+    await lea.page.keyboard.press('ArrowDown');
+    await until(lea.page, '#thread-text-mentions li.active', ['@mo']);
+    await shot(lea, 'desktop-lea-mention-menu');
+    await lea.page.keyboard.press('Enter');
+    expect(await lea.page.inputValue('#thread-text')).toBe('@mo ');
+    expect(await visible(lea.page, '#thread-text-mentions')).toBe(false);
+    await lea.page.keyboard.type('can you check the build?');
+    await lea.page.keyboard.press('Enter');
+    // The reply is in the thread (at once, then sent), never in the main timeline; the root counts it.
+    await until(lea.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?']);
+    await until(lea.page, '#replies .msg.pending', []);
+    await until(lea.page, '#messages .msg .body', ['release on friday?']);
+    await until(lea.page, '#messages .thread-link .count', ['1 reply']);
+    await until(lea.page, '#replies .replies-count', ['1 reply']);
+    expect(await texts(lea.page, '#replies .mention')).toEqual(['@mo']);
+
+    // Kai, in the conversation: the count and who replied on his message, not the reply itself.
+    await until(kai.page, '#messages .thread-link .count', ['1 reply']);
+    await until(kai.page, '#messages .thread-link .people', ['lea']);
+    await until(kai.page, '#messages .msg .body', ['release on friday?']);
+    expect(await visible(kai.page, '#thread-panel')).toBe(false);
+
+    // Mo, on his phone, elsewhere: the group with its unread count and an @ badge for his mention.
+    await until(mo.page, '#conversations .conv .name', ['Launch']);
+    await until(mo.page, '#conversations .conv .badge', ['@1', '2']);
+    await shot(mo, 'phone-mo-mention-badge');
+    await mo.page.tap('#conversations .conv');
+    await until(mo.page, '#messages .msg .body', ['release on friday?']);
+    await until(mo.page, '#conversations .conv .badge', []);
+    // The thread takes the screen, with a back button; his mention stands out.
+    await mo.page.tap('#messages .thread-link');
+    await mo.page.waitForSelector('#thread-panel', { state: 'visible' });
+    await until(mo.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?']);
+    expect(await visible(mo.page, '#messages')).toBe(false);
+    expect(await visible(mo.page, '#compose')).toBe(false);
+    expect(await visible(mo.page, '#thread-back')).toBe(true);
+    expect(await visible(mo.page, '#thread-close')).toBe(false);
+    expect(await texts(mo.page, '#replies .mention.me')).toEqual(['@mo']);
+    expect(await mo.page.locator('#replies .msg.mentions-me').count()).toBe(1);
+    // He mentions kai by tapping his name in the menu.
+    await mo.page.tap('#thread-text');
+    await mo.page.keyboard.type('on it @k');
+    await until(mo.page, '#thread-text-mentions li', ['@kai']);
+    await mo.page.tap('#thread-text-mentions li');
+    expect(await mo.page.inputValue('#thread-text')).toBe('on it @kai ');
+    await mo.page.keyboard.type('green in 10 min');
+    await mo.page.tap('#thread-send');
+    await until(mo.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?', 'on it @kai green in 10 min']);
+    await shot(mo, 'phone-mo-thread');
+    // Back to the conversation: the thread is gone, the root counts both replies.
+    await mo.page.tap('#thread-back');
+    await mo.page.waitForSelector('#thread-panel', { state: 'hidden' });
+    expect(await visible(mo.page, '#messages')).toBe(true);
+    await until(mo.page, '#messages .thread-link .count', ['2 replies']);
+
+    // Kai sees two replies by mo and lea (latest first), and opens the thread from the count.
+    await until(kai.page, '#messages .thread-link .count', ['2 replies']);
+    await until(kai.page, '#messages .thread-link .people', ['mo and lea']);
+    await kai.page.click('#messages .thread-link');
+    await until(kai.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?', 'on it @kai green in 10 min']);
+    expect(await texts(kai.page, '#replies .mention.me')).toEqual(['@kai']);
+    expect(await texts(kai.page, '#replies .mention')).toEqual(['@mo', '@kai']);
+    await shot(kai, 'desktop-kai-thread');
+    // A reload keeps the thread open (it is in the address).
+    await kai.page.reload();
+    await until(kai.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?', 'on it @kai green in 10 min']);
+    await kai.page.click('#thread-close');
+    await kai.page.waitForSelector('#thread-panel', { state: 'hidden' });
+
+    // In the main timeline too: lea mentions kai by typing, kai elsewhere gets the badge, reading clears it.
+    await kai.page.click('#new-toggle');
+    await kai.page.fill('#members', 'lea');
+    await kai.page.click('#new button');
+    await until(kai.page, '#title', ['lea']);
+    await lea.page.click('#thread-close');
+    await lea.page.click('#text');
+    await lea.page.keyboard.type('@ka');
+    await until(lea.page, '#text-mentions li', ['@kai']);
+    await lea.page.keyboard.press('Tab');
+    await lea.page.keyboard.type('ship it');
+    await lea.page.keyboard.press('Enter');
+    await until(lea.page, '#messages .msg .body', ['release on friday?', '@kai ship it']);
+    await until(kai.page, '#conversations .conv:first-child .badge', ['@1', '1']);
+    expect(await kai.page.locator('#conversations .conv:first-child .name').innerText()).toBe('Launch');
+    await pick(kai, 'Launch');
+    await until(kai.page, '#conversations .conv .badge', []);
+    await until(kai.page, '#messages .mention.me', ['@kai']);
+  });
+
+  it('mutes from one tab and shows it in the other, with the badges quiet; shows who has seen the last message, from receipts on a fresh device', async () => {
+    const nia = await signIn('nia');
+    const oz = await signIn('oz');
+    await nia.page.click('#new-toggle');
+    await nia.page.check('input[name="kind"][value="group"]');
+    await nia.page.fill('#members', 'oz, pia');
+    await nia.page.fill('#group-title', 'Book club');
+    await nia.page.click('#new button');
+    await until(nia.page, '#title', ['Book club']);
+    // Nia's second tab: the same sign-in, the same conversation.
+    const tab: Person = { name: 'nia-tab2', page: await nia.context.newPage(), context: nia.context, errors: [] };
+    tab.page.on('pageerror', (e) => tab.errors.push(`page error: ${e.message}`));
+    tab.page.on('console', (m) => m.type() === 'error' && tab.errors.push(`console: ${m.text()}`));
+    people.push(tab);
+    await tab.page.goto(`${sys().app.url}/`);
+    await tab.page.waitForSelector('#offline', { state: 'hidden' });
+    await pick(tab, 'Book club');
+    const label = (p: Person) => p.page.locator('#notify-toggle').getAttribute('aria-label');
+    expect(await label(tab)).toBe('Notifications: all messages');
+
+    // Tab one: the menu shows the setting; "Mentions only" closes it; the other tab follows.
+    expect(await visible(nia.page, '#notify-menu')).toBe(false);
+    await nia.page.click('#notify-toggle');
+    await nia.page.waitForSelector('#notify-menu', { state: 'visible' });
+    await until(nia.page, '#notify-menu [aria-checked="true"]', ['All messages']);
+    expect(await visible(nia.page, '#notify-menu [data-mute="off"]')).toBe(false); // nothing to unmute
+    await shot(nia, 'desktop-nia-notify-menu');
+    await nia.page.click('#notify-menu [data-level="mentions"]');
+    await nia.page.waitForSelector('#notify-menu', { state: 'hidden' });
+    expect(await label(nia)).toBe('Notifications: mentions only');
+    await tab.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label') === 'Notifications: mentions only');
+    // Tab two mutes until tomorrow morning; tab one shows the mute in the list and the menu, and unmutes.
+    await tab.page.click('#notify-toggle');
+    await until(tab.page, '#notify-menu [aria-checked="true"]', ['Mentions only']);
+    await tab.page.click('#notify-menu [data-mute="tomorrow"]');
+    await nia.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label') === 'Muted until tomorrow 08:00');
+    expect(await visible(nia.page, '#conversations .conv:has(.name:text-is("Book club")) .muted')).toBe(true);
+    await nia.page.click('#notify-toggle');
+    await until(nia.page, '#notify-status', ['Muted until tomorrow 08:00: nothing notifies you.']);
+    await until(nia.page, '#notify-menu [aria-checked="true"]', ['Mentions only']);
+    expect(await visible(nia.page, '#notify-menu [data-mute="off"]')).toBe(true);
+    await shot(nia, 'desktop-nia-muted');
+    await nia.page.click('#notify-menu [data-mute="off"]');
+    await tab.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label') === 'Notifications: mentions only');
+    expect(await visible(tab.page, '#conversations .conv .muted')).toBe(false);
+    // Set to mentions only, the group's unread count is grey and out of the title; a mention counts.
+    await tab.page.click('#notify-toggle');
+    await tab.page.click('#notify-menu [data-mute="hour"]');
+    await nia.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label').startsWith('Muted until '));
+    await nia.page.click('#notify-toggle');
+    await nia.page.click('#notify-menu [data-level="none"]'); // a level keeps the mute that runs
+    await tab.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label').startsWith('Muted until '));
+    await until(tab.page, '#notify-menu [aria-checked="true"]', []);
+    await tab.page.click('#notify-toggle');
+    await until(tab.page, '#notify-menu [aria-checked="true"]', ['Nothing']);
+    await tab.page.click('#notify-menu [data-mute="off"]');
+    await tab.page.click('#notify-toggle');
+    await tab.page.click('#notify-menu [data-level="mentions"]');
+    await nia.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label') === 'Notifications: mentions only');
+    await tab.page.close();
+    people.splice(people.indexOf(tab), 1);
+
+    await nia.page.click('#new-toggle');
+    await nia.page.fill('#members', 'oz');
+    await nia.page.click('#new button');
+    await until(nia.page, '#title', ['oz']);
+    await pick(oz, 'Book club');
+    await send(oz, 'who read chapter 3?');
+    // (Book club is first in her list: the latest activity.)
+    await until(nia.page, '#conversations .conv:first-child .badge.quiet', ['1']);
+    expect(await nia.page.locator('#conversations .conv:first-child .name').innerText()).toBe('Book club');
+    expect(await nia.page.title()).toBe('chat');
+    await send(oz, '@nia did you?');
+    await until(nia.page, '#conversations .conv:first-child .badge', ['@1', '2']);
+    expect(await nia.page.locator('#conversations .conv:has(.name:text-is("Book club")) .badge.quiet').count()).toBe(1);
+    expect(await nia.page.title()).toBe('(1) chat');
+    await shot(nia, 'desktop-nia-mentions-only');
+
+    // Seen by: nia answers; oz has it open and sees it at once, pia later on her phone.
+    await pick(nia, 'Book club');
+    await send(nia, 'yes, loved it');
+    await until(nia.page, '#messages .seen-by', ['Seen by oz']);
+    const pia = await signIn('pia', PHONE);
+    await pia.page.tap('#conversations .conv');
+    await until(pia.page, '#messages .msg .body', ['who read chapter 3?', '@nia did you?', 'yes, loved it']);
+    await until(nia.page, '#messages .seen-by', ['Seen by everyone']);
+    await shot(nia, 'desktop-nia-seen-by');
+    // Nia on a fresh device (nothing stored): "seen by" comes from the server's receipts.
+    const fresh = await signIn('nia');
+    await pick(fresh, 'Book club');
+    await until(fresh.page, '#messages .msg .body', ['who read chapter 3?', '@nia did you?', 'yes, loved it']);
+    await until(fresh.page, '#messages .seen-by', ['Seen by everyone']);
+    await until(fresh.page, '#messages .msg.mine .tick', ['✓✓']);
+    await fresh.context.close();
+    people.splice(people.indexOf(fresh), 1);
   });
 
   it('pages back through a long conversation', async () => {
