@@ -479,6 +479,7 @@ describe('the web client in headless Chromium', () => {
     // Kai sees two replies by mo and lea (latest first), and opens the thread from the count.
     await until(kai.page, '#messages .thread-link .count', ['2 replies']);
     await until(kai.page, '#messages .thread-link .people', ['mo and lea']);
+    await until(lea.page, '#messages .thread-link .people', ['mo and you']);
     await kai.page.click('#messages .thread-link');
     await until(kai.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?', 'on it @kai green in 10 min']);
     expect(await texts(kai.page, '#replies .mention.me')).toEqual(['@kai']);
@@ -492,6 +493,7 @@ describe('the web client in headless Chromium', () => {
 
     // In the main timeline too: lea mentions kai by typing, kai elsewhere gets the badge, reading clears it.
     await kai.page.click('#new-toggle');
+    await kai.page.check('input[name="kind"][value="direct"]');
     await kai.page.fill('#members', 'lea');
     await kai.page.click('#new button');
     await until(kai.page, '#title', ['lea']);
@@ -499,6 +501,11 @@ describe('the web client in headless Chromium', () => {
     await lea.page.click('#text');
     await lea.page.keyboard.type('@ka');
     await until(lea.page, '#text-mentions li', ['@kai']);
+    // The menu sits just above the box it completes.
+    const [menu, box] = await Promise.all(['#text-mentions', '#text'].map((sel) => lea.page.locator(sel).boundingBox()));
+    expect(menu!.y + menu!.height).toBeGreaterThan(box!.y - 20);
+    expect(menu!.y + menu!.height).toBeLessThanOrEqual(box!.y + 4);
+    await shot(lea, 'desktop-lea-mention-main');
     await lea.page.keyboard.press('Tab');
     await lea.page.keyboard.type('ship it');
     await lea.page.keyboard.press('Enter');
@@ -528,6 +535,10 @@ describe('the web client in headless Chromium', () => {
     await tab.page.waitForSelector('#offline', { state: 'hidden' });
     await pick(tab, 'Book club');
     const label = (p: Person) => p.page.locator('#notify-toggle').getAttribute('aria-label');
+    /** The tab in front is the one the person uses; the other one, in the background, follows by itself. */
+    const follows = (p: Person, want: (label: string) => boolean) => p.page.waitForFunction(
+      `(${want.toString()})(document.getElementById('notify-toggle').getAttribute('aria-label'))`, undefined, { polling: 100, timeout: 15_000 });
+    await nia.page.bringToFront();
     expect(await label(tab)).toBe('Notifications: all messages');
 
     // Tab one: the menu shows the setting; "Mentions only" closes it; the other tab follows.
@@ -540,12 +551,14 @@ describe('the web client in headless Chromium', () => {
     await nia.page.click('#notify-menu [data-level="mentions"]');
     await nia.page.waitForSelector('#notify-menu', { state: 'hidden' });
     expect(await label(nia)).toBe('Notifications: mentions only');
-    await tab.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label') === 'Notifications: mentions only');
+    await follows(tab, (l) => l === 'Notifications: mentions only');
     // Tab two mutes until tomorrow morning; tab one shows the mute in the list and the menu, and unmutes.
+    await tab.page.bringToFront();
     await tab.page.click('#notify-toggle');
     await until(tab.page, '#notify-menu [aria-checked="true"]', ['Mentions only']);
     await tab.page.click('#notify-menu [data-mute="tomorrow"]');
-    await nia.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label') === 'Muted until tomorrow 08:00');
+    await follows(nia, (l) => l === 'Muted until tomorrow 08:00');
+    await nia.page.bringToFront();
     expect(await visible(nia.page, '#conversations .conv:has(.name:text-is("Book club")) .muted')).toBe(true);
     await nia.page.click('#notify-toggle');
     await until(nia.page, '#notify-status', ['Muted until tomorrow 08:00: nothing notifies you.']);
@@ -553,32 +566,42 @@ describe('the web client in headless Chromium', () => {
     expect(await visible(nia.page, '#notify-menu [data-mute="off"]')).toBe(true);
     await shot(nia, 'desktop-nia-muted');
     await nia.page.click('#notify-menu [data-mute="off"]');
-    await tab.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label') === 'Notifications: mentions only');
+    await follows(tab, (l) => l === 'Notifications: mentions only');
+    await tab.page.bringToFront();
     expect(await visible(tab.page, '#conversations .conv .muted')).toBe(false);
-    // Set to mentions only, the group's unread count is grey and out of the title; a mention counts.
+    // A mute keeps the level, a level keeps the mute.
     await tab.page.click('#notify-toggle');
     await tab.page.click('#notify-menu [data-mute="hour"]');
-    await nia.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label').startsWith('Muted until '));
+    await follows(nia, (l) => l.startsWith('Muted until '));
+    await nia.page.bringToFront();
     await nia.page.click('#notify-toggle');
-    await nia.page.click('#notify-menu [data-level="none"]'); // a level keeps the mute that runs
-    await tab.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label').startsWith('Muted until '));
-    await until(tab.page, '#notify-menu [aria-checked="true"]', []);
+    await until(nia.page, '#notify-menu [aria-checked="true"]', ['Mentions only']);
+    await nia.page.click('#notify-menu [data-level="none"]');
+    await nia.page.waitForSelector('#notify-menu', { state: 'hidden' });
+    expect(await label(nia)).toMatch(/^Muted until (tomorrow )?\d\d:\d\d$/);
+    await tab.page.bringToFront();
     await tab.page.click('#notify-toggle');
     await until(tab.page, '#notify-menu [aria-checked="true"]', ['Nothing']);
     await tab.page.click('#notify-menu [data-mute="off"]');
+    await tab.page.waitForSelector('#notify-menu', { state: 'hidden' });
+    expect(await label(tab)).toBe('Notifications: nothing');
     await tab.page.click('#notify-toggle');
     await tab.page.click('#notify-menu [data-level="mentions"]');
-    await nia.page.waitForFunction(() => document.getElementById('notify-toggle').getAttribute('aria-label') === 'Notifications: mentions only');
+    await tab.page.waitForSelector('#notify-menu', { state: 'hidden' });
+    await follows(nia, (l) => l === 'Notifications: mentions only');
     await tab.page.close();
+    await nia.page.bringToFront();
     people.splice(people.indexOf(tab), 1);
 
     await nia.page.click('#new-toggle');
+    await nia.page.check('input[name="kind"][value="direct"]');
     await nia.page.fill('#members', 'oz');
     await nia.page.click('#new button');
     await until(nia.page, '#title', ['oz']);
     await pick(oz, 'Book club');
     await send(oz, 'who read chapter 3?');
     // (Book club is first in her list: the latest activity.)
+    // Set to mentions only, the group's unread count is grey and out of the title; a mention counts.
     await until(nia.page, '#conversations .conv:first-child .badge.quiet', ['1']);
     expect(await nia.page.locator('#conversations .conv:first-child .name').innerText()).toBe('Book club');
     expect(await nia.page.title()).toBe('chat');

@@ -1,9 +1,9 @@
 // The thread panel: a root, its replies (paged back on demand) and a box to reply there.
 // Beside the conversation on a wide screen; on a phone it takes the screen, with a back button.
 import { $, h } from './dom.js';
-import { errorText, people } from './format.js';
-import { messagesOf, repliesTo, state, threadLoaded, threadPage, addThreadHistory } from './store.js';
-import { bubble, nameOf, pendingBubble, seenBy, ui } from './thread.js';
+import { errorText } from './format.js';
+import { addThreadHistory, conversationName, messagesOf, repliesTo, state, threadLoaded, threadPage } from './store.js';
+import { bubble, pendingBubble, seenBy, ui } from './thread.js';
 
 let chat;
 let onChange = () => {};
@@ -60,7 +60,7 @@ export function renderThreadPanel() {
   const first = messagesOf(id).get(root);
   const replies = repliesTo(id, root);
   const count = Math.max(first?.thread?.replies ?? 0, replies.length);
-  $('thread-subtitle').textContent = first?.thread ? people(first.thread.participants.map(nameOf)) : '';
+  $('thread-subtitle').textContent = conversationName(state.conversations.get(id));
   const group = state.conversations.get(id)?.type === 'group';
   const items = [];
   if (first) items.push(bubble(first, first.senderId !== state.me, true));

@@ -165,6 +165,8 @@ function editor(m) {
     } }, 'Save')));
 }
 
+const capitalised = (text) => (text.startsWith('you') ? `Y${text.slice(1)}` : text);
+
 /** "3 replies · bob, carol · last reply 14:02" under a root in the main timeline: opens its thread. */
 function threadLink(m) {
   const t = m.thread;
@@ -177,7 +179,7 @@ function threadLink(m) {
     },
   },
   h('span', { class: 'count' }, `${t.replies} ${t.replies === 1 ? 'reply' : 'replies'}`),
-  h('span', { class: 'people' }, people(t.participants.map(nameOf))),
+  h('span', { class: 'people' }, capitalised(people(t.participants.map((u) => (u === state.me ? 'you' : u))))),
   h('span', { class: 'last' }, `last reply ${timeOf(t.lastReplyAt)}`));
 }
 
