@@ -515,10 +515,42 @@ describe('the web client in headless Chromium', () => {
     await pick(kai, 'Launch');
     await until(kai.page, '#conversations .conv .badge', []);
     await until(kai.page, '#messages .mention.me', ['@kai']);
+
+    // Lea, offline, replies in the thread; meanwhile kai deletes his root. Back online, her reply is
+    // refused, in words, in the thread (never in the main timeline); the thread stays (a placeholder
+    // and the replies) and takes no more.
+    await lea.page.click('#messages .thread-link');
+    await until(lea.page, '#replies .replies-count', ['2 replies']);
+    await lea.context.setOffline(true);
+    await lea.page.waitForSelector('#offline', { state: 'visible' });
+    await lea.page.fill('#thread-text', 'too late?');
+    await lea.page.press('#thread-text', 'Enter');
+    await until(lea.page, '#replies .msg.pending .body', ['too late?']);
+    await kai.page.click('#messages .msg >> nth=0');
+    await kai.page.click('#messages .msg >> nth=0 >> button:has-text("Delete")');
+    await kai.page.click('#messages .msg >> nth=0 >> .actions button.danger');
+    await until(kai.page, '#messages .msg .body', ['This message was deleted', '@kai ship it']);
+    await lea.context.setOffline(false);
+    await lea.page.waitForSelector('#offline', { state: 'hidden' });
+    await until(lea.page, '#replies .msg.failed .body', ['too late?']);
+    expect(await lea.page.locator('#replies .msg.failed .failure').innerText()).toMatch(/^Not sent: That no longer exists/);
+    await until(lea.page, '#messages .msg .body', ['This message was deleted', '@kai ship it']);
+    await until(lea.page, '#messages .thread-link .count', ['2 replies']);
+    await until(lea.page, '#replies .msg:not(.failed) .body', ['This message was deleted', '@mo can you check the build?', 'on it @kai green in 10 min']);
+    await until(lea.page, '#replies .closed', ['The first message was deleted: this thread takes no new replies.']);
+    expect(await visible(lea.page, '#thread-compose')).toBe(false);
+    await shot(lea, 'desktop-lea-thread-refused');
   });
 
   it('mutes from one tab and shows it in the other, with the badges quiet; shows who has seen the last message, from receipts on a fresh device', async () => {
     const nia = await signIn('nia');
+    // When a mute ends, and how the page says it (Paris time, en-GB; a string, for the page's dynamic import).
+    expect(await nia.page.evaluate(`(async () => {
+      const { muteEnd, untilText } = await import('/app/mute.js');
+      const now = new Date('2025-03-02T23:30:00+01:00');
+      return [muteEnd('hour', undefined, now), muteEnd('tomorrow', undefined, now), muteEnd('keep', 'X', now), muteEnd('off', 'X', now) ?? null,
+        untilText('2025-03-02T23:45:00+01:00', now), untilText('2025-03-03T08:00:00+01:00', now), untilText('2025-03-05T09:00:00+01:00', now)];
+    })()`)).toEqual(['2025-03-02T23:30:00.000Z', '2025-03-03T07:00:00.000Z', 'X', null, '23:45', 'tomorrow 08:00', 'Wed 5 Mar 09:00']);
     const oz = await signIn('oz');
     await nia.page.click('#new-toggle');
     await nia.page.check('input[name="kind"][value="group"]');

@@ -79,6 +79,10 @@ export function renderThreadPanel() {
     previous = m;
   }
   items.push(...[...state.outbox.values()].filter((o) => o.conversationId === id && o.threadRootSeq === root).map(pendingBubble));
+  // The server takes no reply to a deleted root: no box to write one in.
+  const closed = first?.deleted === true;
+  if (closed) items.push(h('li', { class: 'hint closed' }, 'The first message was deleted: this thread takes no new replies.'));
+  $('thread-compose').hidden = closed;
   ol.replaceChildren(...items);
   if (atBottom || scrollDown) ol.scrollTop = ol.scrollHeight;
   scrollDown = false;
