@@ -475,6 +475,15 @@ describe('the web client in headless Chromium', () => {
     await mo.page.waitForSelector('#thread-panel', { state: 'hidden' });
     expect(await visible(mo.page, '#messages')).toBe(true);
     await until(mo.page, '#messages .thread-link .count', ['2 replies']);
+    // The notification menu fits the phone's screen; Escape closes it.
+    await mo.page.tap('#notify-toggle');
+    await mo.page.waitForSelector('#notify-menu', { state: 'visible' });
+    const menuBox = (await mo.page.locator('#notify-menu').boundingBox())!;
+    expect(menuBox.x).toBeGreaterThanOrEqual(0);
+    expect(menuBox.x + menuBox.width).toBeLessThanOrEqual(PHONE.width);
+    await shot(mo, 'phone-mo-notify-menu');
+    await mo.page.keyboard.press('Escape');
+    await mo.page.waitForSelector('#notify-menu', { state: 'hidden' });
 
     // Kai sees two replies by mo and lea (latest first), and opens the thread from the count.
     await until(kai.page, '#messages .thread-link .count', ['2 replies']);
