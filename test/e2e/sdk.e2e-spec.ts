@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChatEvent, Message, Typing } from '@chat/contracts';
-import { ChatClient, MemoryOutboxStore, type OutboxEntry } from '@chat/client';
+import type { ChatEvent, Message, NotifyChanged, ReadMarker, Typing } from '@chat/contracts';
+import { ChatClient, MemoryOutboxStore, mentionsIn, withReply, type OutboxEntry } from '@chat/client';
 import { ROOT } from '../support/app-process';
 import { tokenFor, wholeHistory } from '../support/clients';
 import { UNLIMITED } from '../support/namespace';
@@ -169,6 +169,104 @@ describe('the client SDK against the real server', () => {
     const history = await wholeHistory(await sys().connect('ned'), conversation.id);
     expect(history.filter((m) => m.body === 'before the reload')).toHaveLength(1);
     expect(ned.events.filter((e) => e.type === 'message' && e.body === 'before the reload')).toHaveLength(1);
+  });
+
+  it('sends a thread reply with mentions optimistically into its thread, pages the thread apart from the main timeline, and keeps the root summary from the replies it sees', async () => {
+    const pat = await client('pat');
+    const quinn = await client('quinn');
+    const { conversation } = await pat.chat.request('conversation:create', { type: 'group', members: ['quinn', 'rex'] });
+    const id = conversation.id;
+    const { seq: root } = await pat.chat.send(id, 'plans for friday?');
+    // Quinn holds the root (from history, before any reply): her copy has no summary yet.
+    // (Her connection reads its own writes at once, others' once projected.)
+    const rootCopy = await waitFor('quinn to read the root', async () => (await quinn.chat.history(id)).messages[0]);
+    expect(rootCopy).toMatchObject({ seq: root, body: 'plans for friday?' });
+    expect(rootCopy).not.toHaveProperty('thread');
+
+    const body = '@quinn can you book it? cc @rex.';
+    const mentions = mentionsIn(body, conversation.members);
+    expect(mentions).toEqual(['quinn', 'rex']);
+    const sent = pat.chat.send(id, body, { threadRootSeq: root, mentions });
+    // Pending at once, with its root: an app shows it in the thread, not in the main timeline.
+    expect(pat.outbox.at(-1)).toMatchObject({ status: 'pending', body, threadRootSeq: root, mentions });
+    expect(pat.chat.pending()).toEqual([expect.objectContaining({ threadRootSeq: root, mentions })]);
+    const { seq: reply } = await sent;
+    expect(pat.outbox.at(-1)).toMatchObject({ status: 'sent', seq: reply, threadRootSeq: root });
+    // The own event from the ack, and the live copy quinn gets, name the root and the mentions alike.
+    const own = pat.events.find((e): e is Message => e.type === 'message' && e.seq === reply);
+    const live = await waitFor('quinn to get the reply', () => quinn.events.find((e): e is Message => e.type === 'message' && e.seq === reply));
+    for (const m of [own, live]) expect(m).toMatchObject({ senderId: 'pat', body, threadRootSeq: root, mentions: ['quinn', 'rex'] });
+    const { seq: second } = await quinn.chat.send(id, 'booked', { threadRootSeq: root });
+
+    // The main timeline leaves the replies out, its root carries the summary; the thread has the replies.
+    const main = await waitFor('pat to read quinn\'s reply projected', async () => {
+      const page = await pat.chat.history(id);
+      return page.messages[0]?.thread?.lastReplySeq === second && page;
+    });
+    expect(main.messages.map((m) => m.seq)).toEqual([root]);
+    const summary = main.messages[0]!.thread;
+    expect(summary).toMatchObject({ replies: 2, lastReplySeq: second, participants: ['quinn', 'pat'] });
+    const thread = await pat.chat.threadHistory(id, root);
+    expect(thread).toMatchObject({ hasMore: false });
+    expect(thread.messages.map((m) => [m.seq, m.body])).toEqual([[reply, body], [second, 'booked']]);
+    expect((await pat.chat.threadHistory(id, root, second, 1)).messages.map((m) => m.seq)).toEqual([reply]);
+    // Quinn's old copy of the root, brought up to date from the replies she saw (her own from its ack), is the server's.
+    const seen = quinn.events.filter((e): e is Message => e.type === 'message' && e.threadRootSeq === root);
+    expect(seen.map((m) => m.seq)).toEqual([reply, second]);
+    expect(seen.reduce((t, m) => withReply(t, m), rootCopy!.thread)).toEqual(summary);
+
+    // Rex, who has read nothing, counts the replies as unread, and the one that mentions him.
+    const rex = await client('rex');
+    const forRex = (await rex.chat.request('conversation:list', {})).conversations.find((c) => c.id === id);
+    expect(forRex).toMatchObject({ unread: 3, unreadMentions: 1, notify: { level: 'all' } });
+  });
+
+  it('sets the notification level and a mute for all of a user\'s devices: the stream hears its own at once, the other device the server\'s, a stale one never', async () => {
+    const phone = await client('sam');
+    const laptop = await client('sam');
+    const { conversation } = await phone.chat.request('conversation:create', { type: 'group', members: ['tess'] });
+    const id = conversation.id;
+    const notifies = (c: { events: ChatEvent[] }) => c.events.filter((e): e is NotifyChanged => e.type === 'notify' && e.conversationId === id);
+    const muteUntil = new Date(Date.now() + 3_600_000);
+    await phone.chat.setNotify(id, 'mentions', muteUntil);
+    expect(notifies(phone)).toEqual([{ type: 'notify', conversationId: id, seq: 0, level: 'mentions', muteUntil: muteUntil.toISOString() }]);
+    const first = await waitFor('the laptop to hear it', () => notifies(laptop)[0]);
+    expect(first).toMatchObject({ level: 'mentions', muteUntil: muteUntil.toISOString() });
+    expect(first.seq).toBeGreaterThan(0);
+    expect((await laptop.chat.request('conversation:list', {})).conversations.find((c) => c.id === id)?.notify).toEqual({ level: 'mentions', muteUntil: muteUntil.toISOString() });
+
+    // The laptop unmutes (a setting without muteUntil ends the mute); the phone hears it live.
+    await laptop.chat.setNotify(id, 'all');
+    await waitFor('the phone to hear the unmute', () => notifies(phone).some((e) => e.level === 'all'));
+    // The phone reconnects: its sync holds the server's copy of its own, older setting, which must not undo the later one.
+    const back = new Promise<void>((resolve) => phone.chat.on('status', (up) => up && resolve()));
+    phone.chat.socket.io.engine.close();
+    await back; // reconnected, and its sync delivered
+    expect(notifies(phone).map((e) => e.level)).toEqual(['mentions', 'all']);
+    expect((await phone.chat.request('conversation:list', {})).conversations.find((c) => c.id === id)?.notify).toEqual({ level: 'all' });
+
+    // A mute in the past is refused with its code, and nothing reaches the stream.
+    await expect(phone.chat.setNotify(id, 'none', new Date(Date.now() - 60_000))).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect(notifies(phone)).toHaveLength(2);
+  });
+
+  it('answers the members\' read markers for "seen by", kept current by the live read events', async () => {
+    const uma = await client('uma');
+    const vic = await client('vic');
+    const { conversation } = await uma.chat.request('conversation:create', { type: 'group', members: ['vic', 'wes'] });
+    const id = conversation.id;
+    const { seq } = await uma.chat.send(id, 'seen?');
+    const before = await uma.chat.receipts(id);
+    expect(before.map((r) => r.userId)).toEqual(['uma', 'vic', 'wes']);
+    expect(before.find((r) => r.userId === 'vic')!.lastReadSeq).toBeLessThan(seq);
+    await vic.chat.markRead(id, seq);
+    const read = await waitFor('uma to hear vic read it', () => uma.events.find((e): e is ReadMarker => e.type === 'read' && e.userId === 'vic'));
+    expect(read).toMatchObject({ conversationId: id, seq });
+    const markers = await uma.chat.receipts(id);
+    expect(markers.find((r) => r.userId === 'vic')).toEqual({ userId: 'vic', lastReadSeq: seq });
+    expect(markers.find((r) => r.userId === 'wes')!.lastReadSeq).toBeLessThan(seq);
+    const stranger = await client('xan');
+    await expect(stranger.chat.receipts(id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
   it('tries again, with backoff, when its token function fails, and connects once it answers', async () => {

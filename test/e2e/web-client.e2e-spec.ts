@@ -327,7 +327,7 @@ describe('the web client in headless Chromium', () => {
     await pick(ann, 'ben');
     await dev.page.click('#conversations .conv');
     await send(dev, 'thanks @ann');
-    await until(ann.page, '#conversations .conv:first-child .badge', ['@', '1']);
+    await until(ann.page, '#conversations .conv:first-child .badge', ['@1', '1']);
     expect(await ann.page.locator('#conversations .conv:first-child .name').innerText()).toBe('Weekend trip');
     expect(await ann.page.locator('#conversations .conv:first-child .preview').innerText()).toBe('dev: thanks @ann');
     expect(await ann.page.title()).toBe('(1) chat');
@@ -389,6 +389,286 @@ describe('the web client in headless Chromium', () => {
     await until(erin.page, '#messages .msg .body', ['are you there?', 'while you were away 1', 'while you were away 2', 'written offline']);
     await until(erin.page, '#messages .msg.mine .tick', ['✓✓', '✓✓', '✓✓']); // seen by finn
     await shot(finn, 'desktop-finn-back');
+  });
+
+  it('threads and mentions: reply in a thread, pick a member after @, the counts on the root, the mention badge until read; the thread over the screen on a phone', async () => {
+    const kai = await signIn('kai');
+    const lea = await signIn('lea');
+    const mo = await signIn('mo', PHONE);
+    await kai.page.click('#new-toggle');
+    await kai.page.check('input[name="kind"][value="group"]');
+    await kai.page.fill('#members', 'lea, mo');
+    await kai.page.fill('#group-title', 'Launch');
+    await kai.page.click('#new button');
+    await until(kai.page, '#title', ['Launch']);
+    await send(kai, 'release on friday?');
+    expect(await visible(kai.page, '#thread-panel')).toBe(false);
+
+    // Lea opens the thread of kai's message from its actions: the root, no replies yet, a box of its own.
+    await pick(lea, 'Launch');
+    await until(lea.page, '#messages .msg .body', ['release on friday?']);
+    await lea.page.hover('#messages .msg >> nth=0');
+    await lea.page.click('#messages .msg >> nth=0 >> button:has-text("Thread")');
+    await lea.page.waitForSelector('#thread-panel', { state: 'visible' });
+    await until(lea.page, '#replies .msg .body', ['release on friday?']);
+    await until(lea.page, '#replies .replies-count', ['No replies yet']);
+    expect(await visible(lea.page, '#thread-back')).toBe(false); // wide screen: closed with ✕, the conversation stays beside it
+    expect(await visible(lea.page, '#thread-close')).toBe(true);
+    expect(await visible(lea.page, '#messages')).toBe(true);
+
+    // She types @: the members but herself; the arrow moves to mo, Enter picks him, the menu goes.
+    await lea.page.click('#thread-text');
+    await lea.page.keyboard.type('@');
+    await until(lea.page, '#thread-text-mentions li', ['@kai', '@mo']);
+    await until(lea.page, '#thread-text-mentions li.active', ['@kai']);
+    await lea.page.keyboard.press('ArrowDown');
+    await until(lea.page, '#thread-text-mentions li.active', ['@mo']);
+    await shot(lea, 'desktop-lea-mention-menu');
+    await lea.page.keyboard.press('Enter');
+    expect(await lea.page.inputValue('#thread-text')).toBe('@mo ');
+    expect(await visible(lea.page, '#thread-text-mentions')).toBe(false);
+    await lea.page.keyboard.type('can you check the build?');
+    await lea.page.keyboard.press('Enter');
+    // The reply is in the thread (at once, then sent), never in the main timeline; the root counts it.
+    await until(lea.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?']);
+    await until(lea.page, '#replies .msg.pending', []);
+    await until(lea.page, '#messages .msg .body', ['release on friday?']);
+    await until(lea.page, '#messages .thread-link .count', ['1 reply']);
+    await until(lea.page, '#replies .replies-count', ['1 reply']);
+    expect(await texts(lea.page, '#replies .mention')).toEqual(['@mo']);
+
+    // Kai, in the conversation: the count and who replied on his message, not the reply itself.
+    await until(kai.page, '#messages .thread-link .count', ['1 reply']);
+    await until(kai.page, '#messages .thread-link .people', ['lea']);
+    await until(kai.page, '#messages .msg .body', ['release on friday?']);
+    expect(await visible(kai.page, '#thread-panel')).toBe(false);
+
+    // Mo, on his phone, elsewhere: the group with its unread count and an @ badge for his mention.
+    await until(mo.page, '#conversations .conv .name', ['Launch']);
+    await until(mo.page, '#conversations .conv .badge', ['@1', '2']);
+    await shot(mo, 'phone-mo-mention-badge');
+    await mo.page.tap('#conversations .conv');
+    await until(mo.page, '#messages .msg .body', ['release on friday?']);
+    await until(mo.page, '#conversations .conv .badge', []);
+    // The thread takes the screen, with a back button; his mention stands out.
+    await mo.page.tap('#messages .thread-link');
+    await mo.page.waitForSelector('#thread-panel', { state: 'visible' });
+    await until(mo.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?']);
+    expect(await visible(mo.page, '#messages')).toBe(false);
+    expect(await visible(mo.page, '#compose')).toBe(false);
+    expect(await visible(mo.page, '#thread-back')).toBe(true);
+    expect(await visible(mo.page, '#thread-close')).toBe(false);
+    expect(await texts(mo.page, '#replies .mention.me')).toEqual(['@mo']);
+    expect(await mo.page.locator('#replies .msg.mentions-me').count()).toBe(1);
+    // He mentions kai by tapping his name in the menu.
+    await mo.page.tap('#thread-text');
+    await mo.page.keyboard.type('on it @k');
+    await until(mo.page, '#thread-text-mentions li', ['@kai']);
+    await mo.page.tap('#thread-text-mentions li');
+    expect(await mo.page.inputValue('#thread-text')).toBe('on it @kai ');
+    await mo.page.keyboard.type('green in 10 min');
+    await mo.page.tap('#thread-send');
+    await until(mo.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?', 'on it @kai green in 10 min']);
+    await shot(mo, 'phone-mo-thread');
+    // Back to the conversation: the thread is gone, the root counts both replies.
+    await mo.page.tap('#thread-back');
+    await mo.page.waitForSelector('#thread-panel', { state: 'hidden' });
+    expect(await visible(mo.page, '#messages')).toBe(true);
+    await until(mo.page, '#messages .thread-link .count', ['2 replies']);
+    // The notification menu fits the phone's screen; Escape closes it.
+    await mo.page.tap('#notify-toggle');
+    await mo.page.waitForSelector('#notify-menu', { state: 'visible' });
+    const menuBox = (await mo.page.locator('#notify-menu').boundingBox())!;
+    expect(menuBox.x).toBeGreaterThanOrEqual(0);
+    expect(menuBox.x + menuBox.width).toBeLessThanOrEqual(PHONE.width);
+    await shot(mo, 'phone-mo-notify-menu');
+    await mo.page.keyboard.press('Escape');
+    await mo.page.waitForSelector('#notify-menu', { state: 'hidden' });
+
+    // Kai sees two replies by mo and lea (latest first), and opens the thread from the count.
+    await until(kai.page, '#messages .thread-link .count', ['2 replies']);
+    await until(kai.page, '#messages .thread-link .people', ['mo and lea']);
+    await until(lea.page, '#messages .thread-link .people', ['mo and you']);
+    await kai.page.click('#messages .thread-link');
+    await until(kai.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?', 'on it @kai green in 10 min']);
+    expect(await texts(kai.page, '#replies .mention.me')).toEqual(['@kai']);
+    expect(await texts(kai.page, '#replies .mention')).toEqual(['@mo', '@kai']);
+    await shot(kai, 'desktop-kai-thread');
+    // A reload keeps the thread open (it is in the address).
+    await kai.page.reload();
+    await until(kai.page, '#replies .msg .body', ['release on friday?', '@mo can you check the build?', 'on it @kai green in 10 min']);
+    await kai.page.click('#thread-close');
+    await kai.page.waitForSelector('#thread-panel', { state: 'hidden' });
+
+    // In the main timeline too: lea mentions kai by typing, kai elsewhere gets the badge, reading clears it.
+    await kai.page.click('#new-toggle');
+    await kai.page.check('input[name="kind"][value="direct"]');
+    await kai.page.fill('#members', 'lea');
+    await kai.page.click('#new button');
+    await until(kai.page, '#title', ['lea']);
+    await lea.page.click('#thread-close');
+    await lea.page.click('#text');
+    await lea.page.keyboard.type('@ka');
+    await until(lea.page, '#text-mentions li', ['@kai']);
+    // The menu sits just above the box it completes.
+    const [menu, box] = await Promise.all(['#text-mentions', '#text'].map((sel) => lea.page.locator(sel).boundingBox()));
+    expect(menu!.y + menu!.height).toBeGreaterThan(box!.y - 20);
+    expect(menu!.y + menu!.height).toBeLessThanOrEqual(box!.y + 4);
+    await shot(lea, 'desktop-lea-mention-main');
+    await lea.page.keyboard.press('Tab');
+    await lea.page.keyboard.type('ship it');
+    await lea.page.keyboard.press('Enter');
+    await until(lea.page, '#messages .msg .body', ['release on friday?', '@kai ship it']);
+    await until(kai.page, '#conversations .conv:first-child .badge', ['@1', '1']);
+    expect(await kai.page.locator('#conversations .conv:first-child .name').innerText()).toBe('Launch');
+    await pick(kai, 'Launch');
+    await until(kai.page, '#conversations .conv .badge', []);
+    await until(kai.page, '#messages .mention.me', ['@kai']);
+
+    // Lea, offline, replies in the thread; meanwhile kai deletes his root. Back online, her reply is
+    // refused, in words, in the thread (never in the main timeline); the thread stays (a placeholder
+    // and the replies) and takes no more.
+    await lea.page.click('#messages .thread-link');
+    await until(lea.page, '#replies .replies-count', ['2 replies']);
+    await lea.context.setOffline(true);
+    await lea.page.waitForSelector('#offline', { state: 'visible' });
+    await lea.page.fill('#thread-text', 'too late?');
+    await lea.page.press('#thread-text', 'Enter');
+    await until(lea.page, '#replies .msg.pending .body', ['too late?']);
+    await kai.page.click('#messages .msg >> nth=0');
+    await kai.page.click('#messages .msg >> nth=0 >> button:has-text("Delete")');
+    await kai.page.click('#messages .msg >> nth=0 >> .actions button.danger');
+    await until(kai.page, '#messages .msg .body', ['This message was deleted', '@kai ship it']);
+    await lea.context.setOffline(false);
+    await lea.page.waitForSelector('#offline', { state: 'hidden' });
+    await until(lea.page, '#replies .msg.failed .body', ['too late?']);
+    expect(await lea.page.locator('#replies .msg.failed .failure').innerText()).toMatch(/^Not sent: That no longer exists/);
+    await until(lea.page, '#messages .msg .body', ['This message was deleted', '@kai ship it']);
+    await until(lea.page, '#messages .thread-link .count', ['2 replies']);
+    await until(lea.page, '#replies .msg:not(.failed) .body', ['This message was deleted', '@mo can you check the build?', 'on it @kai green in 10 min']);
+    await until(lea.page, '#replies .closed', ['The first message was deleted: this thread takes no new replies.']);
+    expect(await visible(lea.page, '#thread-compose')).toBe(false);
+    await shot(lea, 'desktop-lea-thread-refused');
+  });
+
+  it('mutes from one tab and shows it in the other, with the badges quiet; shows who has seen the last message, from receipts on a fresh device', async () => {
+    const nia = await signIn('nia');
+    // When a mute ends, and how the page says it (Paris time, en-GB; a string, for the page's dynamic import).
+    expect(await nia.page.evaluate(`(async () => {
+      const { muteEnd, untilText } = await import('/app/mute.js');
+      const now = new Date('2025-03-02T23:30:00+01:00');
+      return [muteEnd('hour', undefined, now), muteEnd('tomorrow', undefined, now), muteEnd('keep', 'X', now), muteEnd('off', 'X', now) ?? null,
+        untilText('2025-03-02T23:45:00+01:00', now), untilText('2025-03-03T08:00:00+01:00', now), untilText('2025-03-05T09:00:00+01:00', now)];
+    })()`)).toEqual(['2025-03-02T23:30:00.000Z', '2025-03-03T07:00:00.000Z', 'X', null, '23:45', 'tomorrow 08:00', 'Wed 5 Mar 09:00']);
+    const oz = await signIn('oz');
+    await nia.page.click('#new-toggle');
+    await nia.page.check('input[name="kind"][value="group"]');
+    await nia.page.fill('#members', 'oz, pia');
+    await nia.page.fill('#group-title', 'Book club');
+    await nia.page.click('#new button');
+    await until(nia.page, '#title', ['Book club']);
+    // Nia's second tab: the same sign-in, the same conversation.
+    const tab: Person = { name: 'nia-tab2', page: await nia.context.newPage(), context: nia.context, errors: [] };
+    tab.page.on('pageerror', (e) => tab.errors.push(`page error: ${e.message}`));
+    tab.page.on('console', (m) => m.type() === 'error' && tab.errors.push(`console: ${m.text()}`));
+    people.push(tab);
+    await tab.page.goto(`${sys().app.url}/`);
+    await tab.page.waitForSelector('#offline', { state: 'hidden' });
+    await pick(tab, 'Book club');
+    const label = (p: Person) => p.page.locator('#notify-toggle').getAttribute('aria-label');
+    /** The tab in front is the one the person uses; the other one, in the background, follows by itself. */
+    const follows = (p: Person, want: (label: string) => boolean) => p.page.waitForFunction(
+      `(${want.toString()})(document.getElementById('notify-toggle').getAttribute('aria-label'))`, undefined, { polling: 100, timeout: 15_000 });
+    await nia.page.bringToFront();
+    expect(await label(tab)).toBe('Notifications: all messages');
+
+    // Tab one: the menu shows the setting; "Mentions only" closes it; the other tab follows.
+    expect(await visible(nia.page, '#notify-menu')).toBe(false);
+    await nia.page.click('#notify-toggle');
+    await nia.page.waitForSelector('#notify-menu', { state: 'visible' });
+    await until(nia.page, '#notify-menu [aria-checked="true"]', ['All messages']);
+    expect(await visible(nia.page, '#notify-menu [data-mute="off"]')).toBe(false); // nothing to unmute
+    await shot(nia, 'desktop-nia-notify-menu');
+    await nia.page.click('#notify-menu [data-level="mentions"]');
+    await nia.page.waitForSelector('#notify-menu', { state: 'hidden' });
+    expect(await label(nia)).toBe('Notifications: mentions only');
+    await follows(tab, (l) => l === 'Notifications: mentions only');
+    // Tab two mutes until tomorrow morning; tab one shows the mute in the list and the menu, and unmutes.
+    await tab.page.bringToFront();
+    await tab.page.click('#notify-toggle');
+    await until(tab.page, '#notify-menu [aria-checked="true"]', ['Mentions only']);
+    await tab.page.click('#notify-menu [data-mute="tomorrow"]');
+    await follows(nia, (l) => l === 'Muted until tomorrow 08:00');
+    await nia.page.bringToFront();
+    expect(await visible(nia.page, '#conversations .conv:has(.name:text-is("Book club")) .muted')).toBe(true);
+    await nia.page.click('#notify-toggle');
+    await until(nia.page, '#notify-status', ['Muted until tomorrow 08:00: nothing notifies you.']);
+    await until(nia.page, '#notify-menu [aria-checked="true"]', ['Mentions only']);
+    expect(await visible(nia.page, '#notify-menu [data-mute="off"]')).toBe(true);
+    await shot(nia, 'desktop-nia-muted');
+    await nia.page.click('#notify-menu [data-mute="off"]');
+    await follows(tab, (l) => l === 'Notifications: mentions only');
+    await tab.page.bringToFront();
+    expect(await visible(tab.page, '#conversations .conv .muted')).toBe(false);
+    // A mute keeps the level, a level keeps the mute.
+    await tab.page.click('#notify-toggle');
+    await tab.page.click('#notify-menu [data-mute="hour"]');
+    await follows(nia, (l) => l.startsWith('Muted until '));
+    await nia.page.bringToFront();
+    await nia.page.click('#notify-toggle');
+    await until(nia.page, '#notify-menu [aria-checked="true"]', ['Mentions only']);
+    await nia.page.click('#notify-menu [data-level="none"]');
+    await nia.page.waitForSelector('#notify-menu', { state: 'hidden' });
+    expect(await label(nia)).toMatch(/^Muted until (tomorrow )?\d\d:\d\d$/);
+    await tab.page.bringToFront();
+    await tab.page.click('#notify-toggle');
+    await until(tab.page, '#notify-menu [aria-checked="true"]', ['Nothing']);
+    await tab.page.click('#notify-menu [data-mute="off"]');
+    await tab.page.waitForSelector('#notify-menu', { state: 'hidden' });
+    expect(await label(tab)).toBe('Notifications: nothing');
+    await tab.page.click('#notify-toggle');
+    await tab.page.click('#notify-menu [data-level="mentions"]');
+    await tab.page.waitForSelector('#notify-menu', { state: 'hidden' });
+    await follows(nia, (l) => l === 'Notifications: mentions only');
+    await tab.page.close();
+    await nia.page.bringToFront();
+    people.splice(people.indexOf(tab), 1);
+
+    await nia.page.click('#new-toggle');
+    await nia.page.check('input[name="kind"][value="direct"]');
+    await nia.page.fill('#members', 'oz');
+    await nia.page.click('#new button');
+    await until(nia.page, '#title', ['oz']);
+    await pick(oz, 'Book club');
+    await send(oz, 'who read chapter 3?');
+    // (Book club is first in her list: the latest activity.)
+    // Set to mentions only, the group's unread count is grey and out of the title; a mention counts.
+    await until(nia.page, '#conversations .conv:first-child .badge.quiet', ['1']);
+    expect(await nia.page.locator('#conversations .conv:first-child .name').innerText()).toBe('Book club');
+    expect(await nia.page.title()).toBe('chat');
+    await send(oz, '@nia did you?');
+    await until(nia.page, '#conversations .conv:first-child .badge', ['@1', '2']);
+    expect(await nia.page.locator('#conversations .conv:has(.name:text-is("Book club")) .badge.quiet').count()).toBe(1);
+    expect(await nia.page.title()).toBe('(1) chat');
+    await shot(nia, 'desktop-nia-mentions-only');
+
+    // Seen by: nia answers; oz has it open and sees it at once, pia later on her phone.
+    await pick(nia, 'Book club');
+    await send(nia, 'yes, loved it');
+    await until(nia.page, '#messages .seen-by', ['Seen by oz']);
+    const pia = await signIn('pia', PHONE);
+    await pia.page.tap('#conversations .conv');
+    await until(pia.page, '#messages .msg .body', ['who read chapter 3?', '@nia did you?', 'yes, loved it']);
+    await until(nia.page, '#messages .seen-by', ['Seen by everyone']);
+    await shot(nia, 'desktop-nia-seen-by');
+    // Nia on a fresh device (nothing stored): "seen by" comes from the server's receipts.
+    const fresh = await signIn('nia');
+    await pick(fresh, 'Book club');
+    await until(fresh.page, '#messages .msg .body', ['who read chapter 3?', '@nia did you?', 'yes, loved it']);
+    await until(fresh.page, '#messages .seen-by', ['Seen by everyone']);
+    await until(fresh.page, '#messages .msg.mine .tick', ['✓✓']);
+    await fresh.context.close();
+    people.splice(people.indexOf(fresh), 1);
   });
 
   it('pages back through a long conversation', async () => {

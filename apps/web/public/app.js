@@ -1,19 +1,21 @@
 // The web client: plain ES modules, the SDK built by `npm run build` (served at /sdk/),
 // Socket.IO's own ESM client from the server. No CDN, no bundler.
 import { ChatClient, LocalStorageCursorStore, LocalStorageOutboxStore } from '/sdk/index.js';
-import { clearCompose, initCompose, renderCompose } from './compose.js';
+import { clearCompose, clearThreadCompose, initCompose, renderCompose } from './compose.js';
 import { closeDetails, initDetails, renderDetails } from './details.js';
 import { $, showError } from './dom.js';
 import { people } from './format.js';
 import { renderList } from './list.js';
 import { renderBanner, watchNetwork } from './network.js';
+import { closeMute, initMute, renderMute } from './mute.js';
 import { initNewChat } from './newchat.js';
 import { connectionEnded, watchPresence as watch } from './presence.js';
 import { initSession, token } from './session.js';
 import {
   addHistory, addSnapshot, applyEvent, applyReceipts, conversationName, lastSeqOf, mergeSummaries, othersIn, peerOf, reset, saveKnown, SMALL_GROUP, state, typingIn,
 } from './store.js';
-import { initThread, renderThread, resetUi, toBottom } from './thread.js';
+import { initThread, renderThread, resetUi, toBottom, ui } from './thread.js';
+import { initThreadPanel, loadReplies, renderThreadPanel, threadToBottom } from './thread-panel.js';
 
 /** A `stop` that never came (the typer's tab closed) stops showing after this long. */
 const TYPING_GIVE_UP_MS = 30_000;
@@ -27,8 +29,10 @@ function start(me) {
     cursorStore: new LocalStorageCursorStore(localStorage, `chat.cursor.${me}`),
     outboxStore: new LocalStorageOutboxStore(localStorage, `chat.outbox.${me}`),
   });
-  initThread(chat, render, showOlder);
-  initCompose(chat, render);
+  initThread(chat, render, showOlder, (root) => void openThread(root));
+  initThreadPanel(chat, render);
+  initCompose(chat, render, { threadDown: threadToBottom, closeThread });
+  initMute(chat, render);
   initDetails(chat, render, left);
   initNewChat(chat, (conversation) => {
     watchPresence();
@@ -40,8 +44,10 @@ function start(me) {
   $('signin').hidden = true;
   $('app').hidden = false;
   $('me').textContent = me;
-  const wanted = new URLSearchParams(location.hash.slice(1)).get('c');
-  if (wanted) void open(wanted);
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const wanted = hash.get('c');
+  const thread = Number(hash.get('t'));
+  if (wanted) void open(wanted).then(() => Number.isSafeInteger(thread) && thread > 0 && state.open === wanted && openThread(thread));
   render();
 }
 
@@ -56,6 +62,8 @@ function wire(c) {
       watchPresence();
       if (state.open && !state.pages.has(state.open)) void older(state.open).then(render);
       if (state.open) void markRead(state.open);
+      // Markers moved while the connection was down: read them again (live `read` events keep them after).
+      if (state.open) void receipts(state.open);
     }
     render();
   });
@@ -99,7 +107,8 @@ function refreshList() {
   clearTimeout(listTimer);
   listTimer = setTimeout(async () => {
     try {
-      mergeSummaries((await chat.request('conversation:list', { limit: 100 })).conversations);
+      const askedAt = Date.now();
+      mergeSummaries((await chat.request('conversation:list', { limit: 100 })).conversations, false, askedAt);
       watchPresence();
       render();
     } catch {
@@ -117,9 +126,10 @@ async function open(id) {
     resetUi();
     clearCompose();
     closeDetails();
+    closeMute();
   }
   state.open = id;
-  location.hash = `c=${encodeURIComponent(id)}`;
+  setHash();
   $('app').classList.add('in-thread');
   toBottom();
   render();
@@ -132,8 +142,41 @@ async function open(id) {
   if (matchMedia('(hover: hover)').matches) $('text').focus();
 }
 
+function setHash() {
+  location.hash = !state.open ? '' : `c=${encodeURIComponent(state.open)}${ui.thread === null ? '' : `&t=${ui.thread}`}`;
+}
+
+/** Opens the thread of the root at `root` beside the conversation (over it, on a phone). */
+async function openThread(root) {
+  if (!state.open) return;
+  if (ui.thread !== root) clearThreadCompose();
+  ui.thread = root;
+  ui.replyTo = null;
+  closeDetails();
+  setHash();
+  threadToBottom();
+  render();
+  const id = state.open;
+  await loadReplies(id, root);
+  if (state.open !== id || ui.thread !== root) return;
+  threadToBottom();
+  render();
+  if (matchMedia('(hover: hover)').matches) $('thread-text').focus();
+}
+
+function closeThread() {
+  ui.thread = null;
+  setHash();
+  render();
+  if (matchMedia('(hover: hover)').matches) $('text').focus();
+}
+
+$('thread-close').onclick = closeThread;
+$('thread-back').onclick = closeThread;
+
 function closeConversation() {
   state.open = null;
+  ui.thread = null;
   location.hash = '';
   $('app').classList.remove('in-thread');
   closeDetails();
@@ -199,7 +242,7 @@ async function receipts(id) {
   const c = state.conversations.get(id);
   if (!c || c.memberCount > SMALL_GROUP || !chat?.online) return;
   try {
-    applyReceipts(id, (await chat.request('receipts', { conversationId: id })).members);
+    applyReceipts(id, await chat.receipts(id));
     render();
   } catch {
     /* an older server: live read events only */
@@ -229,7 +272,9 @@ function draw() {
   $('title').textContent = c ? conversationName(c) : state.open ? '…' : 'Pick a conversation';
   $('subtitle').textContent = c ? subtitle(c) : '';
   renderThread();
+  renderThreadPanel();
   renderCompose();
+  renderMute();
   renderDetails();
   renderTyping();
   renderBanner();

@@ -1,16 +1,21 @@
 // What the page knows and how each event changes it. No DOM here: the views read it.
+import { notifyState, withReplies, withReply } from '/sdk/index.js';
 
 /** Groups up to this size show "seen by" with names (and summaries list their members). */
 export const SMALL_GROUP = 20;
 
 export const state = {
   me: '',
-  /** id -> summary: { id, type, title, memberCount, lastSeq, lastReadSeq, unread, unreadMentions, lastMessage, lastActivityAt } */
+  /** id -> summary: { id, type, title, memberCount, lastSeq, lastReadSeq, unread, unreadMentions, notify, lastMessage, lastActivityAt } */
   conversations: new Map(),
-  /** id -> Map(seq -> Message) */
+  /** id -> Map(seq -> Message): the main timeline and the thread replies (`threadRootSeq`) alike */
   messages: new Map(),
   /** id -> { oldest, hasMore }: how far back history has been read */
   pages: new Map(),
+  /** `${id}:${rootSeq}` -> { oldest, hasMore }: how far back a thread has been read */
+  threadPages: new Map(),
+  /** id -> when this page last changed the notify setting there (a list asked before then is older) */
+  notifyChanged: new Map(),
   /** clientMsgId -> outbox entry (pending or failed own sends) */
   outbox: new Map(),
   /** id -> member ids (from summaries, conversation events, create answers, senders) */
@@ -34,7 +39,7 @@ const knownKey = () => `chat.known.${state.me}`;
 /** Starts over for a user; what was learned of members and markers comes back from localStorage. */
 export function reset(me) {
   state.me = me;
-  for (const key of ['conversations', 'messages', 'pages', 'outbox', 'members', 'exact', 'markers', 'presence', 'typing']) state[key].clear();
+  for (const key of ['conversations', 'messages', 'pages', 'threadPages', 'notifyChanged', 'outbox', 'members', 'exact', 'markers', 'presence', 'typing']) state[key].clear();
   state.open = null;
   try {
     const known = JSON.parse(localStorage.getItem(knownKey()) ?? '{}');
@@ -106,17 +111,23 @@ export function conversationName(c) {
   return others.length <= 3 ? others.join(', ') : `${others.slice(0, 3).join(', ')} and ${others.length - 3} more`;
 }
 
-const escapeRegExp = (s) => s.replace(/[.*+?^$|()[\]{}\\]/g, '\\$&');
-/** The server's `mentions` where it has them, else "@name" in the text. */
-const mentionsMe = (m) => (m.mentions ?? []).includes(state.me) || new RegExp(`(^|\\W)@${escapeRegExp(state.me)}(\\W|$)`).test(m.body);
+/** As the server counts `unreadMentions`: the message's `mentions` name the user (never its own). */
+export const mentionsMe = (m) => m.senderId !== state.me && (m.mentions ?? []).includes(state.me);
 
-/** Summaries from the server: theirs where the server is ahead, ours where events got here first. */
-export function mergeSummaries(list, replace = false) {
+/**
+ * Summaries from the server: theirs where the server is ahead, ours where events got here
+ * first. `askedAt`: when the list was asked for; a notify setting this page changed since
+ * is newer than the list's.
+ */
+export function mergeSummaries(list, replace = false, askedAt = 0) {
   if (replace) state.conversations.clear();
   for (const s of list) {
     const local = state.conversations.get(s.id);
     const ahead = local && local.lastSeq > s.lastSeq;
-    state.conversations.set(s.id, ahead ? { ...s, ...pick(local, ['lastSeq', 'lastMessage', 'lastActivityAt', 'unread', 'unreadMentions', 'lastReadSeq']) } : { ...s, unreadMentions: s.unreadMentions ?? 0 });
+    const next = ahead ? { ...s, ...pick(local, ['lastSeq', 'lastMessage', 'lastActivityAt', 'unread', 'unreadMentions', 'lastReadSeq']) } : { ...s, unreadMentions: s.unreadMentions ?? 0 };
+    if (local?.notify && (state.notifyChanged.get(s.id) ?? 0) > askedAt) next.notify = local.notify;
+    next.notify ??= { level: 'all' };
+    state.conversations.set(s.id, next);
     if (s.members) learnMembers(s.id, s.members);
     else if (s.peerId) learnMembers(s.id, [state.me, s.peerId]);
   }
@@ -130,7 +141,7 @@ function summaryFor(id, at) {
   let c = state.conversations.get(id);
   made = !c;
   if (!c) {
-    c = { id, type: id.startsWith('d_') ? 'direct' : 'group', memberCount: state.members.get(id)?.size ?? 0, lastSeq: 0, lastReadSeq: 0, unread: 0, unreadMentions: 0, lastActivityAt: at ?? new Date().toISOString() };
+    c = { id, type: id.startsWith('d_') ? 'direct' : 'group', memberCount: state.members.get(id)?.size ?? 0, lastSeq: 0, lastReadSeq: 0, unread: 0, unreadMentions: 0, notify: { level: 'all' }, lastActivityAt: at ?? new Date().toISOString() };
     state.conversations.set(id, c);
   }
   return c;
@@ -162,13 +173,51 @@ export function addSnapshot(events) {
   }
 }
 
-/** A page of history: stored, never counted as unread. */
+/** A page of the main timeline: stored, never counted as unread. */
 export function addHistory(id, page) {
-  const list = messagesOf(id);
-  for (const m of page.messages) if (!list.has(m.seq)) list.set(m.seq, m);
-  for (const m of page.messages) learnMembers(id, [m.senderId], false);
+  store(id, page.messages);
   const oldest = page.messages[0]?.seq ?? state.pages.get(id)?.oldest;
   state.pages.set(id, { oldest, hasMore: page.hasMore && page.messages.length > 0 });
+}
+
+/** A page of a thread's replies. */
+export function addThreadHistory(id, rootSeq, page) {
+  store(id, page.messages);
+  const key = `${id}:${rootSeq}`;
+  const oldest = page.messages[0]?.seq ?? state.threadPages.get(key)?.oldest;
+  state.threadPages.set(key, { oldest, hasMore: page.hasMore && page.messages.length > 0 });
+  const root = messagesOf(id).get(rootSeq);
+  if (root) messagesOf(id).set(rootSeq, { ...root, thread: withReplies(root.thread, repliesTo(id, rootSeq)) });
+}
+
+export const threadLoaded = (id, rootSeq) => state.threadPages.has(`${id}:${rootSeq}`);
+export const threadPage = (id, rootSeq) => state.threadPages.get(`${id}:${rootSeq}`);
+
+/**
+ * Messages read from the server: what the page knows already stays (events came after the
+ * page was read), except a root's thread summary, which the page takes from whichever copy
+ * counts more replies, then brings up to the replies it holds (a page read before the
+ * projection counted a reply that came live).
+ */
+function store(id, messages) {
+  const list = messagesOf(id);
+  for (const m of messages) {
+    const known = list.get(m.seq);
+    const thread = !known || (m.thread?.lastReplySeq ?? 0) > (known.thread?.lastReplySeq ?? 0) ? m.thread : known.thread;
+    const next = { ...(known ?? m), ...(thread && { thread: withReplies(thread, repliesTo(id, m.seq)) }) };
+    list.set(m.seq, next);
+    learnMembers(id, [m.senderId], false);
+  }
+}
+
+/** The replies held of the thread of `rootSeq`, by seq. */
+export function repliesTo(id, rootSeq) {
+  return [...messagesOf(id).values()].filter((m) => m.threadRootSeq === rootSeq).sort((a, b) => a.seq - b.seq);
+}
+
+/** The main timeline held: thread replies left out, as the server's `history` does. */
+export function timelineOf(id) {
+  return [...messagesOf(id).values()].filter((m) => m.threadRootSeq === undefined).sort((a, b) => a.seq - b.seq);
 }
 
 /**
@@ -180,6 +229,7 @@ export function applyEvent(e, isRead) {
   const id = e.conversationId;
   if (e.type === 'conversation') return applyMembership(e);
   if (e.type === 'read') return applyRead(e);
+  if (e.type === 'notify') return applyNotify(e);
   const c = summaryFor(id, e.sentAt);
   const wasMade = made;
   c.lastSeq = Math.max(c.lastSeq, e.seq);
@@ -187,6 +237,9 @@ export function applyEvent(e, isRead) {
   if (e.type === 'message') {
     const known = list.has(e.seq); // shown from before a reload: counted then
     list.set(e.seq, e);
+    // The server sends nothing when a root's summary changes: each reply it sees updates the copy here.
+    const root = e.threadRootSeq !== undefined && list.get(e.threadRootSeq);
+    if (root) list.set(root.seq, { ...root, thread: withReply(root.thread, e) });
     learnMembers(id, [e.senderId], false);
     state.typing.get(id)?.delete(e.senderId);
     if (!c.lastMessage || c.lastMessage.seq < e.seq) {
@@ -253,6 +306,24 @@ function applyMembership(e) {
   return e.conversation ? {} : { refresh: true };
 }
 
+/** The user's own setting, from another tab or device (or this one's own, from the SDK). */
+function applyNotify(e) {
+  const c = state.conversations.get(e.conversationId);
+  if (!c) return { refresh: true };
+  c.notify = { level: e.level, ...(e.muteUntil && { muteUntil: e.muteUntil }) };
+  state.notifyChanged.set(e.conversationId, Date.now());
+  return {};
+}
+
+/** What the setting of a conversation means now: `{ level, mutedUntil? }`. */
+export const notifyOf = (c) => notifyState(c?.notify);
+
+/** Whether the conversation's unread messages are worth a person's attention: not muted, not "nothing". */
+export function quietUnread(c) {
+  const n = notifyOf(c);
+  return Boolean(n.mutedUntil) || n.level !== 'all';
+}
+
 function applyRead(e) {
   const id = e.conversationId;
   if (e.userId !== state.me) {
@@ -294,9 +365,19 @@ export function typingIn(id, now = Date.now()) {
   return [...m.keys()].sort();
 }
 
+/**
+ * What the tab's title counts: unread messages, but of a conversation set to mentions only
+ * its unread mentions, and nothing of one muted or set to nothing (as Slack counts).
+ */
+export function unreadWorthShowing(c) {
+  const n = notifyOf(c);
+  if (n.mutedUntil || n.level === 'none') return 0;
+  return n.level === 'mentions' ? c.unreadMentions ?? 0 : c.unread;
+}
+
 export function totalUnread() {
   let n = 0;
-  for (const c of state.conversations.values()) n += c.unread;
+  for (const c of state.conversations.values()) n += unreadWorthShowing(c);
   return n;
 }
 

@@ -1,25 +1,32 @@
 // The open conversation: messages with day separators, times, ticks, replies, reactions,
-// inline edits and per-message actions.
+// inline edits, thread summaries and per-message actions. The thread panel
+// (thread-panel.js) draws its messages with the same bubbles.
 import { $, h } from './dom.js';
 import { picker } from './emoji.js';
 import { dayKey, dayOf, errorText, people, snippet, timeOf } from './format.js';
-import { messagesOf, othersIn, readersOf, SMALL_GROUP, state } from './store.js';
+import { bodyWithMentions } from './mention.js';
+import { mentionsMe, messagesOf, othersIn, readersOf, SMALL_GROUP, state, timelineOf } from './store.js';
 
-/** What the person is doing in the open conversation; starts over when another one opens. */
-export const ui = { selected: null, editing: null, picker: null, confirmDelete: null, errors: new Map(), replyTo: null };
+/**
+ * What the person is doing in the open conversation; starts over when another one opens.
+ * `thread`: the root seq of the thread open beside it.
+ */
+export const ui = { selected: null, editing: null, picker: null, confirmDelete: null, errors: new Map(), replyTo: null, thread: null };
 
 let chat;
 let onChange = () => {};
 let loadOlder = () => {};
+let openThread = () => {};
 
-export function initThread(client, changed, older) {
+export function initThread(client, changed, older, thread) {
   chat = client;
   onChange = changed;
   loadOlder = older;
+  openThread = thread;
 }
 
 export function resetUi() {
-  Object.assign(ui, { selected: null, editing: null, picker: null, confirmDelete: null, replyTo: null });
+  Object.assign(ui, { selected: null, editing: null, picker: null, confirmDelete: null, replyTo: null, thread: null });
   ui.errors.clear();
 }
 
@@ -55,7 +62,7 @@ export function toggleReaction(m, emoji) {
   act(m.seq, () => (mine ? chat.unreact(m.conversationId, m.seq, emoji) : chat.react(m.conversationId, m.seq, emoji)));
 }
 
-const nameOf = (userId) => (userId === state.me ? 'You' : userId);
+export const nameOf = (userId) => (userId === state.me ? 'You' : userId);
 
 function quote(m) {
   const target = messagesOf(m.conversationId).get(m.replyToSeq);
@@ -93,7 +100,7 @@ function tick(m) {
   return h('span', { class: `tick${seen ? ' seen' : ''}`, title: seen ? 'Seen' : 'Sent' }, seen ? '✓✓' : '✓');
 }
 
-function actions(m) {
+function actions(m, inThread) {
   const stop = (fn) => (e) => {
     e.stopPropagation();
     fn();
@@ -111,12 +118,14 @@ function actions(m) {
       }) }, 'Keep'));
   }
   const mine = m.senderId === state.me;
+  const root = !inThread && m.threadRootSeq === undefined;
   return h('div', { class: 'actions' },
-    h('button', { type: 'button', onclick: stop(() => {
+    root && h('button', { type: 'button', onclick: stop(() => {
       ui.replyTo = m.seq;
       onChange();
       $('text').focus();
     }) }, 'Reply'),
+    root && h('button', { type: 'button', class: 'in-thread', 'aria-label': 'Reply in thread', onclick: stop(() => openThread(m.seq)) }, 'Thread'),
     h('button', { type: 'button', 'aria-label': 'Add a reaction', onclick: stop(() => {
       ui.picker = ui.picker === m.seq ? null : m.seq;
       onChange();
@@ -156,11 +165,30 @@ function editor(m) {
     } }, 'Save')));
 }
 
-function bubble(m, showSender) {
+const capitalised = (text) => (text.startsWith('you') ? `Y${text.slice(1)}` : text);
+
+/** "3 replies · bob, carol · last reply 14:02" under a root in the main timeline: opens its thread. */
+function threadLink(m) {
+  const t = m.thread;
+  if (!t || t.replies === 0) return null;
+  return h('button', {
+    type: 'button', class: 'thread-link', title: 'Open the thread',
+    onclick: (e) => {
+      e.stopPropagation();
+      openThread(m.seq);
+    },
+  },
+  h('span', { class: 'count' }, `${t.replies} ${t.replies === 1 ? 'reply' : 'replies'}`),
+  h('span', { class: 'people' }, capitalised(people(t.participants.map((u) => (u === state.me ? 'you' : u))))),
+  h('span', { class: 'last' }, `last reply ${timeOf(t.lastReplyAt)}`));
+}
+
+/** A message; `inThread` for the thread panel (no quoting, no thread of its own there). */
+export function bubble(m, showSender, inThread = false) {
   const mine = m.senderId === state.me;
   const editing = ui.editing?.seq === m.seq;
   const li = h('li', {
-    class: `msg${mine ? ' mine' : ''}${m.deleted ? ' deleted' : ''}${ui.selected === m.seq ? ' selected' : ''}`,
+    class: `msg${mine ? ' mine' : ''}${m.deleted ? ' deleted' : ''}${ui.selected === m.seq ? ' selected' : ''}${!m.deleted && mentionsMe(m) ? ' mentions-me' : ''}`,
     dataset: { seq: String(m.seq) },
     onclick: () => {
       if (m.deleted) return;
@@ -170,10 +198,11 @@ function bubble(m, showSender) {
   },
   showSender && h('div', { class: 'who' }, m.senderId),
   m.replyToSeq && !m.deleted && quote(m),
-  editing ? editor(m) : h('div', { class: 'body' }, m.deleted ? 'This message was deleted' : m.body),
+  editing ? editor(m) : h('div', { class: 'body' }, m.deleted ? 'This message was deleted' : bodyWithMentions(m)),
   !m.deleted && reactionChips(m),
   h('div', { class: 'meta' }, m.editedAt && !m.deleted && h('span', { class: 'edited' }, 'edited'), h('time', { datetime: m.sentAt }, timeOf(m.sentAt)), mine && !m.deleted && tick(m)),
-  !m.deleted && !editing && actions(m),
+  !inThread && threadLink(m),
+  !m.deleted && !editing && actions(m, inThread),
   ui.picker === m.seq && picker((emoji) => {
     ui.selected = null; // done with this message
     toggleReaction(m, emoji);
@@ -182,8 +211,8 @@ function bubble(m, showSender) {
   return li;
 }
 
-/** A send not acknowledged yet (or refused): shown at once, at the end. */
-function pendingBubble(o) {
+/** A send not acknowledged yet (or refused): shown at once, at the end (of its thread, for a reply). */
+export function pendingBubble(o) {
   const failed = o.status === 'failed';
   const target = o.replyToSeq && messagesOf(o.conversationId).get(o.replyToSeq);
   return h('li', { class: `msg mine ${failed ? 'failed' : 'pending'}`, dataset: { client: o.clientMsgId } },
@@ -198,8 +227,8 @@ function pendingBubble(o) {
     } }, 'Dismiss')));
 }
 
-/** "Seen by bob, carol" under the latest own message someone has read (groups up to SMALL_GROUP). */
-function seenBy(list) {
+/** "Seen by bob, carol" under the latest own message of `list` someone has read (groups up to SMALL_GROUP). */
+export function seenBy(list) {
   const id = state.open;
   const others = othersIn(id);
   if (others.length < 2 || others.length >= SMALL_GROUP) return null;
@@ -214,7 +243,7 @@ export function renderThread() {
   const id = state.open;
   const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
   const focusEdit = ui.editing?.focus || document.activeElement?.id === 'edit-text';
-  const list = id ? [...messagesOf(id).values()].sort((a, b) => a.seq - b.seq) : [];
+  const list = id ? timelineOf(id) : [];
   const group = id && state.conversations.get(id)?.type === 'group';
   const seen = id ? seenBy(list) : null;
   const items = [];
@@ -233,7 +262,7 @@ export function renderThread() {
     if (seen?.seq === m.seq) items.push(h('li', { class: 'seen-by' }, seen.text));
     previous = m;
   }
-  const waiting = [...state.outbox.values()].filter((o) => o.conversationId === id);
+  const waiting = [...state.outbox.values()].filter((o) => o.conversationId === id && o.threadRootSeq === undefined);
   if (waiting.length > 0 && dayKey(waiting[0].createdAt) !== day) items.push(h('li', { class: 'day' }, dayOf(waiting[0].createdAt)));
   items.push(...waiting.map(pendingBubble));
   ol.replaceChildren(...items);

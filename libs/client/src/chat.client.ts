@@ -6,7 +6,9 @@ import type {
   ClientPayload,
   ConversationSummary,
   Message,
+  NotifyLevel,
   Presence,
+  Receipt,
   SyncResult,
   Typing,
 } from '@chat/contracts';
@@ -14,7 +16,7 @@ import { MemoryCursorStore, type CursorStore } from './cursor.store.js';
 import { EventDedupe } from './event.dedupe.js';
 import { Outbox, RETRIABLE, stored, type OutboxEntry, type PendingSend, type StoredSend } from './outbox.js';
 import { MemoryOutboxStore, type OutboxStore } from './outbox.store.js';
-import { ownEvent } from './own.events.js';
+import { OWN_NOTIFY_SEQ, ownEvent } from './own.events.js';
 import { tokenSubject } from './token.subject.js';
 import { TypingThrottle } from './typing.throttle.js';
 
@@ -31,6 +33,17 @@ export interface ChatClientOptions {
   /** Ack timeout of one request, after which a send is retried with the same id. */
   requestTimeoutMs?: number;
   transports?: Array<'websocket' | 'polling'>;
+}
+
+export interface SendOptions {
+  /** Quotes the message at this seq. */
+  replyToSeq?: number;
+  /** A reply in the thread of the message at this seq (a root: not itself a reply). */
+  threadRootSeq?: number;
+  /** Members the message mentions (at most 50): `mentionsIn(body, members)` finds the `@id`s of a body. */
+  mentions?: string[];
+  /** The send's idempotency key; a fresh UUID by default. */
+  clientMsgId?: string;
 }
 
 /** What a client application listens to. */
@@ -72,6 +85,8 @@ export class ChatClient {
   private reported?: boolean;
   private wanted = false;
   private restored?: Promise<void>;
+  /** conversation -> the seq of the latest `notify` delivered: an older one is stale (docs/sdk.md). */
+  private readonly notifySeqs = new Map<string, number>();
   /** Events that arrive while catching up: delivered after the sync's, in seq order. */
   private held?: Array<{ e: ChatEvent; own: boolean }>;
 
@@ -100,7 +115,7 @@ export class ChatClient {
     this.typingThrottle = new TypingThrottle((conversationId, state) => {
       void this.request('typing', { conversationId, state }).catch(() => undefined);
     });
-    for (const name of ['message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read'] as const) {
+    for (const name of ['message', 'message:edited', 'message:deleted', 'reaction', 'conversation', 'read', 'notify'] as const) {
       this.socket.on(name, (e: ChatEvent) => this.take(e, false));
     }
     this.socket.on('typing', (t: Typing) => this.fire('typing', t));
@@ -151,12 +166,14 @@ export class ChatClient {
    * the server has it, however many reconnects that takes; rejects with `{ code, message }`
    * for an error a retry cannot fix.
    */
-  send(conversationId: string, body: string, opts: { replyToSeq?: number; clientMsgId?: string } = {}): Promise<AckResults['message:send']> {
+  send(conversationId: string, body: string, opts: SendOptions = {}): Promise<AckResults['message:send']> {
     this.typingThrottle.stop(conversationId);
     return new Promise((resolve, reject) => {
       const send: PendingSend = {
         conversationId, body, clientMsgId: opts.clientMsgId ?? crypto.randomUUID(), createdAt: new Date().toISOString(), resolve, reject,
         ...(opts.replyToSeq !== undefined && { replyToSeq: opts.replyToSeq }),
+        ...(opts.threadRootSeq !== undefined && { threadRootSeq: opts.threadRootSeq }),
+        ...(opts.mentions !== undefined && opts.mentions.length > 0 && { mentions: [...new Set(opts.mentions)] }),
       };
       this.queue(send);
       void this.flush();
@@ -189,8 +206,34 @@ export class ChatClient {
     this.typingThrottle.keystroke(conversationId);
   }
 
+  /** A page of the main timeline (thread replies left out; roots carry their `thread` summary), newest `limit` before `beforeSeq`. */
   async history(conversationId: string, beforeSeq?: number, limit = 50): Promise<{ messages: Message[]; hasMore: boolean }> {
     return this.request('history', { conversationId, limit, ...(beforeSeq !== undefined && { beforeSeq }) });
+  }
+
+  /** A page of the replies in the thread of the root at `rootSeq`, paged like `history`. */
+  async threadHistory(conversationId: string, rootSeq: number, beforeSeq?: number, limit = 50): Promise<{ messages: Message[]; hasMore: boolean }> {
+    return this.request('history', { conversationId, threadRootSeq: rootSeq, limit, ...(beforeSeq !== undefined && { beforeSeq }) });
+  }
+
+  /**
+   * The user's own notification setting in a conversation, for all its devices: `all`,
+   * `mentions` (only messages that mention it), `none`; `muteUntil` silences everything
+   * until then (a setting without it ends a mute). The stream hears the `notify` event at
+   * once (made from the ack, `seq` 0); the user's other devices get the server's.
+   */
+  async setNotify(conversationId: string, level: NotifyLevel, muteUntil?: Date | string): Promise<void> {
+    const until = muteUntil === undefined ? undefined : typeof muteUntil === 'string' ? muteUntil : muteUntil.toISOString();
+    await this.request('conversation:notify', { conversationId, level, ...(until !== undefined && { muteUntil: until }) });
+  }
+
+  /**
+   * Every member's read marker (conversations of fewer than `CHAT_PUSH_FANOUT_MAX` members,
+   * else `BAD_REQUEST`): "seen by" for a message are the others at or past its seq, kept
+   * current by the `read` events of the stream.
+   */
+  async receipts(conversationId: string): Promise<Receipt[]> {
+    return (await this.request('receipts', { conversationId })).members;
   }
 
   async markRead(conversationId: string, seq: number): Promise<void> {
@@ -294,6 +337,8 @@ export class ChatClient {
     const payload: ClientPayload<'message:send'> = {
       conversationId: send.conversationId, clientMsgId: send.clientMsgId, body: send.body,
       ...(send.replyToSeq !== undefined && { replyToSeq: send.replyToSeq }),
+      ...(send.threadRootSeq !== undefined && { threadRootSeq: send.threadRootSeq }),
+      ...(send.mentions !== undefined && { mentions: send.mentions }),
     };
     let ack: Ack<AckResults['message:send']>;
     try {
@@ -335,7 +380,21 @@ export class ChatClient {
   }
 
   private deliver(e: ChatEvent, own: boolean): void {
+    if (e.type === 'notify') return this.deliverNotify(e, own);
     if (own ? this.dedupe.fromAck(e) : this.dedupe.fromServer(e)) this.fire('event', e);
+  }
+
+  /**
+   * A setting is a state, not a change: the latest one counts. The own event (from an ack
+   * without a seq) always goes through; a server copy older than one already delivered is
+   * stale (this device's own change, synced after a later one from another device) and dropped.
+   */
+  private deliverNotify(e: Extract<ChatEvent, { type: 'notify' }>, own: boolean): void {
+    if (!own) {
+      if (e.seq <= (this.notifySeqs.get(e.conversationId) ?? OWN_NOTIFY_SEQ)) return;
+      this.notifySeqs.set(e.conversationId, e.seq);
+    }
+    this.fire('event', e);
   }
 
   private report(up: boolean): void {

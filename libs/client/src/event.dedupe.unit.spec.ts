@@ -69,6 +69,20 @@ describe('ownEvent', () => {
     expect(ownEvent('read', { conversationId: 'g_1', seq: 12 }, {}, 'alice')).toEqual({ type: 'read', conversationId: 'g_1', userId: 'alice', seq: 12 });
   });
 
+  it('carries a reply\'s root and its mentions (each once, none when empty), as the server stores them', () => {
+    expect(ownEvent('message:send', { conversationId: 'g_1', clientMsgId: 'r', body: '@bob @bob', threadRootSeq: 4, mentions: ['bob', 'bob'] }, { seq: 9, sentAt: 'T' }, 'alice')).toEqual({
+      type: 'message', conversationId: 'g_1', seq: 9, senderId: 'alice', clientMsgId: 'r', body: '@bob @bob', sentAt: 'T', threadRootSeq: 4, mentions: ['bob'],
+    });
+    expect(ownEvent('message:send', { conversationId: 'g_1', clientMsgId: 'r', body: 'x', mentions: [] }, { seq: 9, sentAt: 'T' }, 'alice')).not.toHaveProperty('mentions');
+  });
+
+  it('makes a notify event of a setting, with seq 0 (its ack names none) and muteUntil as the server writes it', () => {
+    expect(ownEvent('conversation:notify', { conversationId: 'g_1', level: 'mentions' }, {}, 'alice')).toEqual({ type: 'notify', conversationId: 'g_1', seq: 0, level: 'mentions' });
+    expect(ownEvent('conversation:notify', { conversationId: 'g_1', level: 'all', muteUntil: '2030-01-01T10:00:00+01:00' }, {}, 'alice')).toEqual({
+      type: 'notify', conversationId: 'g_1', seq: 0, level: 'all', muteUntil: '2030-01-01T09:00:00.000Z',
+    });
+  });
+
   it("makes the creation event from a create's answer", () => {
     const conversation = { id: 'g_1', type: 'group' as const, members: ['alice', 'bob'], createdBy: 'alice', createdAt: 'T', lastSeq: 3 };
     expect(ownEvent('conversation:create', { type: 'group', members: ['bob'] }, { conversation }, 'alice')).toEqual({
@@ -79,5 +93,6 @@ describe('ownEvent', () => {
   it('makes nothing of queries', () => {
     expect(ownEvent('history', { conversationId: 'g_1' }, { messages: [], hasMore: false }, 'alice')).toBeUndefined();
     expect(ownEvent('typing', { conversationId: 'g_1', state: 'start' }, {}, 'alice')).toBeUndefined();
+    expect(ownEvent('receipts', { conversationId: 'g_1' }, { members: [] }, 'alice')).toBeUndefined();
   });
 });

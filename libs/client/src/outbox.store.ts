@@ -58,5 +58,7 @@ export class LocalStorageOutboxStore implements OutboxStore {
 function isStoredSend(x: unknown): x is StoredSend {
   const s = x as Partial<StoredSend> | null;
   return typeof s === 'object' && s !== null && typeof s.conversationId === 'string' && typeof s.clientMsgId === 'string'
-    && typeof s.body === 'string' && typeof s.createdAt === 'string' && (s.replyToSeq === undefined || typeof s.replyToSeq === 'number');
+    && typeof s.body === 'string' && typeof s.createdAt === 'string' && (s.replyToSeq === undefined || typeof s.replyToSeq === 'number')
+    && (s.threadRootSeq === undefined || typeof s.threadRootSeq === 'number')
+    && (s.mentions === undefined || (Array.isArray(s.mentions) && s.mentions.every((u) => typeof u === 'string')));
 }

@@ -32,6 +32,17 @@ describe('LocalStorageOutboxStore', () => {
   });
 });
 
+describe('LocalStorageOutboxStore with threads and mentions', () => {
+  it('keeps a thread reply and its mentions, so that a reply restored after a reload goes to its thread', () => {
+    const s = storage();
+    const reply = { ...send('r'), threadRootSeq: 7, mentions: ['bob'] };
+    new LocalStorageOutboxStore(s, 'k').put(reply);
+    expect(new LocalStorageOutboxStore(s, 'k').load()).toEqual([reply]);
+    s.setItem('k', JSON.stringify([{ ...send('x'), threadRootSeq: '7' }, { ...send('y'), mentions: [1] }, reply]));
+    expect(new LocalStorageOutboxStore(s, 'k').load()).toEqual([reply]);
+  });
+});
+
 describe('tokenSubject', () => {
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   it("reads a JWT's sub, and nothing from what is not one", () => {

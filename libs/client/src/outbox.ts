@@ -6,6 +6,10 @@ export interface OutboxEntry {
   clientMsgId: string;
   body: string;
   replyToSeq?: number;
+  /** A reply in the thread of the message at this seq: an app shows it there while it waits, not in the main timeline. */
+  threadRootSeq?: number;
+  /** The members the message mentions. */
+  mentions?: string[];
   /** When the app asked for the send (the client's clock), for showing it before the server has it. */
   createdAt: string;
   status: 'pending' | 'sent' | 'failed';
@@ -18,7 +22,7 @@ export interface OutboxEntry {
 }
 
 /** What an outbox store keeps of a send: enough to send it again, with the same id, after a reload. */
-export type StoredSend = Pick<OutboxEntry, 'conversationId' | 'clientMsgId' | 'body' | 'replyToSeq' | 'createdAt'>;
+export type StoredSend = Pick<OutboxEntry, 'conversationId' | 'clientMsgId' | 'body' | 'replyToSeq' | 'threadRootSeq' | 'mentions' | 'createdAt'>;
 
 export interface PendingSend extends StoredSend {
   resolve(result: { seq: number; sentAt: string; duplicate?: boolean }): void;
@@ -61,5 +65,7 @@ export function stored(send: StoredSend): StoredSend {
   return {
     conversationId: send.conversationId, clientMsgId: send.clientMsgId, body: send.body, createdAt: send.createdAt,
     ...(send.replyToSeq !== undefined && { replyToSeq: send.replyToSeq }),
+    ...(send.threadRootSeq !== undefined && { threadRootSeq: send.threadRootSeq }),
+    ...(send.mentions !== undefined && { mentions: [...send.mentions] }),
   };
 }

@@ -1,5 +1,8 @@
 import type { AckResults, ChatEvent, ClientPayload } from '@chat/contracts';
 
+/** The seq of a `notify` made from an ack, which does not say where in the log the setting landed. */
+export const OWN_NOTIFY_SEQ = 0;
+
 /**
  * The server relays a command's event to every connection but the one that sent it (that
  * one has the ack). So that an app renders one stream, the SDK makes the event the others
@@ -21,6 +24,9 @@ export function ownEvent<E extends keyof AckResults>(
       return {
         type: 'message', conversationId: p.conversationId, seq: r.seq, senderId: userId, clientMsgId: p.clientMsgId, body: p.body, sentAt: r.sentAt,
         ...(p.replyToSeq !== undefined && { replyToSeq: p.replyToSeq }),
+        ...(p.threadRootSeq !== undefined && { threadRootSeq: p.threadRootSeq }),
+        // As the server keeps them: each once; an empty list is no mentions.
+        ...(p.mentions !== undefined && p.mentions.length > 0 && { mentions: [...new Set(p.mentions)] }),
       };
     }
     case 'message:edit': {
@@ -59,6 +65,14 @@ export function ownEvent<E extends keyof AckResults>(
       // The marker asked for; past the end, the server's copy (other devices, sync) carries the last seq instead.
       const p = payload as ClientPayload<'read'>;
       return { type: 'read', conversationId: p.conversationId, userId, seq: p.seq };
+    }
+    case 'conversation:notify': {
+      // The ack names no seq: the event holds none (0). docs/sdk.md: the latest `notify` heard is the setting.
+      const p = payload as ClientPayload<'conversation:notify'>;
+      return {
+        type: 'notify', conversationId: p.conversationId, seq: OWN_NOTIFY_SEQ, level: p.level,
+        ...(p.muteUntil !== undefined && { muteUntil: new Date(p.muteUntil).toISOString() }),
+      };
     }
     default:
       return undefined;
