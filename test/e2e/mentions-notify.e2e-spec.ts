@@ -84,10 +84,10 @@ describe('notification settings', () => {
     const id = (await alice.ok('conversation:create', { type: 'group', members: ['bob'] })).conversation.id;
     const since = (await laptop.ok('sync', {})).next;
     const until = new Date(Date.now() + 3_600_000).toISOString();
-    expect(await phone.ok('conversation:notify', { conversationId: id, level: 'mentions', muteUntil: until })).toEqual({ ok: true });
+    const { seq } = await phone.ok('conversation:notify', { conversationId: id, level: 'mentions', muteUntil: until });
 
     const [live] = (await waitForEvents(laptop, 1, (e) => e.type === 'notify')) as NotifyChanged[];
-    expect(live).toEqual({ type: 'notify', conversationId: id, seq: expect.any(Number), level: 'mentions', muteUntil: until });
+    expect(live).toEqual({ type: 'notify', conversationId: id, seq, level: 'mentions', muteUntil: until });
     expect((await laptop.ok('sync', { since })).events.filter((e) => e.type === 'notify')).toEqual([live]);
     expect(await summaryOf(laptop, id)).toMatchObject({ notify: { level: 'mentions', muteUntil: until } });
     expect(await summaryOf(alice, id)).toMatchObject({ notify: { level: 'all' } });

@@ -16,7 +16,7 @@ import { MemoryCursorStore, type CursorStore } from './cursor.store.js';
 import { EventDedupe } from './event.dedupe.js';
 import { Outbox, RETRIABLE, stored, type OutboxEntry, type PendingSend, type StoredSend } from './outbox.js';
 import { MemoryOutboxStore, type OutboxStore } from './outbox.store.js';
-import { OWN_NOTIFY_SEQ, ownEvent } from './own.events.js';
+import { ownEvent } from './own.events.js';
 import { tokenSubject } from './token.subject.js';
 import { TypingThrottle } from './typing.throttle.js';
 
@@ -385,15 +385,13 @@ export class ChatClient {
   }
 
   /**
-   * A setting is a state, not a change: the latest one counts. The own event (from an ack
-   * without a seq) always goes through; a server copy older than one already delivered is
-   * stale (this device's own change, synced after a later one from another device) and dropped.
+   * A setting is a state, not a change: the latest in the log counts. A copy at or before
+   * one already delivered (this device's own change, synced after a later one from another
+   * device; or the server's copy of the own one) is stale and dropped.
    */
-  private deliverNotify(e: Extract<ChatEvent, { type: 'notify' }>, own: boolean): void {
-    if (!own) {
-      if (e.seq <= (this.notifySeqs.get(e.conversationId) ?? OWN_NOTIFY_SEQ)) return;
-      this.notifySeqs.set(e.conversationId, e.seq);
-    }
+  private deliverNotify(e: Extract<ChatEvent, { type: 'notify' }>, _own: boolean): void {
+    if (e.seq <= (this.notifySeqs.get(e.conversationId) ?? 0)) return;
+    this.notifySeqs.set(e.conversationId, e.seq);
     this.fire('event', e);
   }
 

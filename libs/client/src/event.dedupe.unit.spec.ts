@@ -76,10 +76,10 @@ describe('ownEvent', () => {
     expect(ownEvent('message:send', { conversationId: 'g_1', clientMsgId: 'r', body: 'x', mentions: [] }, { seq: 9, sentAt: 'T' }, 'alice')).not.toHaveProperty('mentions');
   });
 
-  it('makes a notify event of a setting, with seq 0 (its ack names none) and muteUntil as the server writes it', () => {
-    expect(ownEvent('conversation:notify', { conversationId: 'g_1', level: 'mentions' }, {}, 'alice')).toEqual({ type: 'notify', conversationId: 'g_1', seq: 0, level: 'mentions' });
-    expect(ownEvent('conversation:notify', { conversationId: 'g_1', level: 'all', muteUntil: '2030-01-01T10:00:00+01:00' }, {}, 'alice')).toEqual({
-      type: 'notify', conversationId: 'g_1', seq: 0, level: 'all', muteUntil: '2030-01-01T09:00:00.000Z',
+  it("makes a notify event of a setting at its ack's seq, with muteUntil as the server writes it", () => {
+    expect(ownEvent('conversation:notify', { conversationId: 'g_1', level: 'mentions' }, { seq: 14 }, 'alice')).toEqual({ type: 'notify', conversationId: 'g_1', seq: 14, level: 'mentions' });
+    expect(ownEvent('conversation:notify', { conversationId: 'g_1', level: 'all', muteUntil: '2030-01-01T10:00:00+01:00' }, { seq: 15 }, 'alice')).toEqual({
+      type: 'notify', conversationId: 'g_1', seq: 15, level: 'all', muteUntil: '2030-01-01T09:00:00.000Z',
     });
   });
 

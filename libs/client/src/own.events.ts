@@ -1,8 +1,5 @@
 import type { AckResults, ChatEvent, ClientPayload } from '@chat/contracts';
 
-/** The seq of a `notify` made from an ack, which does not say where in the log the setting landed. */
-export const OWN_NOTIFY_SEQ = 0;
-
 /**
  * The server relays a command's event to every connection but the one that sent it (that
  * one has the ack). So that an app renders one stream, the SDK makes the event the others
@@ -67,10 +64,9 @@ export function ownEvent<E extends keyof AckResults>(
       return { type: 'read', conversationId: p.conversationId, userId, seq: p.seq };
     }
     case 'conversation:notify': {
-      // The ack names no seq: the event holds none (0). docs/sdk.md: the latest `notify` heard is the setting.
       const p = payload as ClientPayload<'conversation:notify'>;
       return {
-        type: 'notify', conversationId: p.conversationId, seq: OWN_NOTIFY_SEQ, level: p.level,
+        type: 'notify', conversationId: p.conversationId, seq: (result as AckResults['conversation:notify']).seq, level: p.level,
         ...(p.muteUntil !== undefined && { muteUntil: new Date(p.muteUntil).toISOString() }),
       };
     }

@@ -164,8 +164,7 @@ export class CommandsService {
       type: 'SetNotify', conversationId: p.conversationId, userId: caller.userId, level: p.level, at: new Date().toISOString(),
       ...(p.muteUntil !== undefined && { muteUntil: new Date(p.muteUntil).toISOString() }),
     }, c));
-    await this.appendConfirmed(caller, c, event!);
-    return {};
+    return { seq: await this.appendConfirmed(caller, c, event!) };
   }
 
   /**

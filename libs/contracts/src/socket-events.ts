@@ -52,7 +52,7 @@ export const ackResults = {
   'presence:unsubscribe': empty,
   'push:register': empty,
   'push:unregister': empty,
-  'conversation:notify': empty,
+  'conversation:notify': seqResult.describe('Extension: the seq of the setting in the log, which orders it against the copies other devices get.'),
   receipts: z.object({ members: z.array(receiptSchema) }),
 } as const satisfies Record<ClientEventName, z.ZodObject>; // every client event, and no other
 

@@ -59,7 +59,7 @@ export const CLIENT_EVENT_EXAMPLES: { [E in ClientEventName]: { payload: ClientP
   'presence:unsubscribe': { payload: { userIds: ['carol'] }, result: {} },
   'push:register': { payload: { platform: 'webhook', token: 'https://push.example.com/hooks/alice' }, result: {} },
   'push:unregister': { payload: {}, result: {} },
-  'conversation:notify': { payload: { conversationId: GROUP, level: 'mentions', muteUntil: LATER }, result: {} },
+  'conversation:notify': { payload: { conversationId: GROUP, level: 'mentions', muteUntil: LATER }, result: { seq: 14 } },
   receipts: { payload: { conversationId: GROUP }, result: { members: [{ userId: 'alice', lastReadSeq: 12 }, { userId: 'bob', lastReadSeq: 10 }] } },
 };
 
