@@ -21,8 +21,9 @@ describe("the notifier's batched reads and its decisions on a real Postgres", ()
     // Two conversations as the projection leaves them: g_a has 5 messages, g_b 2.
     await pool.query(`INSERT INTO conversations (id, partition, kind, created_by, created_at, last_seq, message_count, member_count, last_activity_at) VALUES
       ('g_a', 0, 'group', 'ann', now(), 9, 5, 3, now()), ('g_b', 0, 'group', 'bob', now(), 8, 2, 2, now())`);
-    await pool.query(`INSERT INTO members (conversation_id, user_id, joined_seq, last_read_seq, read_count) VALUES
-      ('g_a', 'ann', 1, 9, 5), ('g_a', 'bob', 1, 4, 2), ('g_a', 'cat', 6, 0, 0), ('g_b', 'bob', 2, 0, 0), ('g_b', 'dan', 2, 8, 2)`);
+    await pool.query(`INSERT INTO members (conversation_id, user_id, joined_seq, last_read_seq, read_count, notify_level, mute_until) VALUES
+      ('g_a', 'ann', 1, 9, 5, 'all', NULL), ('g_a', 'bob', 1, 4, 2, 'mentions', NULL), ('g_a', 'cat', 6, 0, 0, 'all', '2030-01-01T00:00:00Z'),
+      ('g_b', 'bob', 2, 0, 0, 'none', NULL), ('g_b', 'dan', 2, 8, 2, 'all', NULL)`);
   });
   afterAll(async () => {
     await pool.end();
@@ -39,13 +40,16 @@ describe("the notifier's batched reads and its decisions on a real Postgres", ()
     expect(members.get('g_b')).toEqual(new Map([['bob', 2], ['dan', 2]]));
   });
 
-  it('reads the read markers and unread counts of (conversation, user) pairs in one query, memberships only', async () => {
+  it('reads the read markers, unread counts and notification settings of (conversation, user) pairs in one query, memberships only', async () => {
     const markers = await push.readMarkers([
       { conversationId: 'g_a', userId: 'bob' }, { conversationId: 'g_a', userId: 'cat' },
       { conversationId: 'g_b', userId: 'bob' }, { conversationId: 'g_b', userId: 'cat' },
     ]);
-    expect(markers.get('g_a')).toEqual(new Map([['bob', { lastReadSeq: 4, unread: 3 }], ['cat', { lastReadSeq: 0, unread: 5 }]]));
-    expect(markers.get('g_b')).toEqual(new Map([['bob', { lastReadSeq: 0, unread: 2 }]]));
+    expect(markers.get('g_a')).toEqual(new Map([
+      ['bob', { lastReadSeq: 4, unread: 3, notify: 'mentions' }],
+      ['cat', { lastReadSeq: 0, unread: 5, notify: 'all', muteUntil: new Date('2030-01-01T00:00:00Z') }],
+    ]));
+    expect(markers.get('g_b')).toEqual(new Map([['bob', { lastReadSeq: 0, unread: 2, notify: 'none' }]]));
     expect(await push.readMarkers([])).toEqual(new Map());
   });
 
