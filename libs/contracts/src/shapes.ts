@@ -38,6 +38,14 @@ export interface NotifySetting {
   muteUntil?: string;
 }
 
+/** Second edition: a group's roles; a member not named is a plain member. */
+export type Roles = Record<string, 'owner' | 'moderator'>;
+
+/** Extension: a muted member's mute (no `until`: until unmuted). */
+export interface MuteInfo {
+  until?: string;
+}
+
 export interface ConversationInfo {
   id: string;
   type: 'direct' | 'group';
@@ -46,6 +54,15 @@ export interface ConversationInfo {
   createdBy: string;
   createdAt: string;
   lastSeq: number;
+  /**
+   * Second edition: the owner (the creator, while a member) and the moderators; `{}` for a
+   * direct conversation. Always sent by this server; optional in the type for older ones.
+   */
+  roles?: Roles;
+  /** Extension: muted members (a mute whose `until` passed no longer holds). */
+  muted?: Record<string, MuteInfo>;
+  /** Extension: while slow mode is on, members other than the owner and moderators send one message per this many seconds. */
+  slowModeSeconds?: number;
 }
 
 export interface ConversationSummary {
@@ -70,18 +87,36 @@ export interface ConversationSummary {
   members?: string[];
   /** Second edition, direct conversations only: the other member's id. */
   peerId?: string;
+  /** Extension: the group's roles, as in `Conversation.roles` (absent for a direct conversation). */
+  roles?: Roles;
+  /** Extension: the user's own mute here, while it holds. */
+  muted?: MuteInfo;
+  /** Extension: while slow mode is on. */
+  slowModeSeconds?: number;
 }
 
 /** A conversation summary lists its members up to this many (docs/protocol.md, "Read state, sender's view"). */
 export const SUMMARY_MEMBERS_MAX = 20;
 
+export type ConversationChange = 'created' | 'members_added' | 'members_removed' | 'role_changed' | 'member_muted' | 'member_unmuted' | 'slow_mode';
+
 export interface ConversationChanged {
   type: 'conversation';
   conversationId: string;
   seq: number;
-  change: 'created' | 'members_added' | 'members_removed';
+  /** `role_changed` is the second edition's; `member_muted`, `member_unmuted` and `slow_mode` are extensions. */
+  change: ConversationChange;
+  /** Whom it changes: the members added or removed, the member whose role or mute changed; `[]` for slow mode. */
   userIds: string[];
   conversation?: ConversationInfo;
+  /** Extension, on moderation changes: who made it (a member, or `~operator`). */
+  by?: string;
+  /** `role_changed`: the member's new role. */
+  role?: 'moderator' | 'member';
+  /** `member_muted`: the end of the mute (absent: until unmuted). */
+  until?: string;
+  /** `slow_mode`: one message per this many seconds; 0 turns it off. */
+  seconds?: number;
 }
 
 export interface MessageEdited {

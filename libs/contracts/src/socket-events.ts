@@ -46,6 +46,11 @@ export interface AckResults {
   'push:unregister': Record<string, never>;
   'conversation:notify': Record<string, never>;
   receipts: { members: Receipt[] };
+  'conversation:set_role': { seq: number };
+  'conversation:mute_member': { seq: number };
+  'conversation:unmute_member': { seq: number };
+  'conversation:set_slow_mode': { seq: number };
+  'message:report': Record<string, never>;
 }
 
 export type ClientToServerEvents = {

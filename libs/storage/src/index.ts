@@ -13,3 +13,4 @@ export * from './archive.repository';
 export * from './push.repository';
 export * from './group.commit';
 export * from './webhook.repository';
+export * from './moderation.state';

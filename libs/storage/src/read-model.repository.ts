@@ -1,8 +1,9 @@
 import type { Pool } from 'pg';
 import { inTransaction } from './database';
+import { MODERATION_COLUMNS, moderationOf, type ModerationRow } from './moderation.state';
 import { UNREAD, UNREAD_MENTIONS } from './unread';
 import { SUMMARY_MEMBERS_MAX, type ChatEvent, type ConversationInfo, type ConversationSummary, type Message, type NotifyLevel } from '@chat/contracts';
-import type { Conversation } from '@chat/domain';
+import { rolesOf, type Conversation } from '@chat/domain';
 
 export interface ConversationRecord extends Conversation {
   partition: number;
@@ -37,12 +38,15 @@ export class ReadModelRepository {
   ) {}
 
   async conversation(id: string): Promise<ConversationRecord | undefined> {
-    const { rows } = await this.pool.query<{
+    const { rows } = await this.pool.query<ModerationRow & {
       id: string; partition: number; kind: 'direct' | 'group'; title: string | null; created_by: string;
       created_at: Date; last_seq: string; message_count: string; members: string[] | null;
     }>(
+      // Moderators, mutes and slow mode come along (the gateway checks them before it
+      // appends); members' last sends are read apart, only for a send in slow mode (lastSend).
       `SELECT c.id, c.partition, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.message_count,
-              (SELECT array_agg(m.user_id ORDER BY m.joined_seq, m.user_id) FROM members m WHERE m.conversation_id = c.id) AS members
+              (SELECT array_agg(m.user_id ORDER BY m.joined_seq, m.user_id) FROM members m WHERE m.conversation_id = c.id) AS members,
+              ${MODERATION_COLUMNS}
          FROM conversations c WHERE c.id = $1`,
       [id],
     );
@@ -52,7 +56,22 @@ export class ReadModelRepository {
       id: r.id, partition: r.partition, kind: r.kind, createdBy: r.created_by, createdAt: r.created_at.toISOString(),
       members: new Set(r.members ?? []), lastSeq: Number(r.last_seq), messageCount: Number(r.message_count),
       ...(r.title !== null && { title: r.title }),
+      ...moderationOf(r),
     };
+  }
+
+  /**
+   * A member's latest send after `afterSeq` (the seq slow mode was set at): one probe of
+   * timeline_senders, made only for sends to a conversation in slow mode.
+   */
+  async lastSend(conversationId: string, senderId: string, afterSeq: number): Promise<{ seq: number; at: string } | undefined> {
+    const { rows } = await this.pool.query<{ seq: string; at: Date }>({
+      name: 'last-send',
+      text: `SELECT seq, at FROM timeline WHERE conversation_id = $1 AND kind = 'message' AND payload->>'senderId' = $2 AND seq > $3
+              ORDER BY seq DESC LIMIT 1`,
+      values: [conversationId, senderId, afterSeq],
+    });
+    return rows[0] && { seq: Number(rows[0].seq), at: rows[0].at.toISOString() };
   }
 
   /** A conversation as the admin API shows it, with its counters. */
@@ -318,7 +337,9 @@ function toSummary(r: SummaryRow): ConversationSummary {
 
 export function toConversationInfo(c: Conversation): ConversationInfo {
   return {
-    id: c.id, type: c.kind, members: [...c.members], createdBy: c.createdBy, createdAt: c.createdAt, lastSeq: c.lastSeq,
+    id: c.id, type: c.kind, members: [...c.members], createdBy: c.createdBy, createdAt: c.createdAt, lastSeq: c.lastSeq, roles: rolesOf(c),
     ...(c.title !== undefined && { title: c.title }),
+    ...(c.muted && { muted: Object.fromEntries([...c.muted].map(([u, m]) => [u, m.until !== undefined ? { until: m.until } : {}])) }),
+    ...(c.slowMode && { slowModeSeconds: c.slowMode.seconds }),
   };
 }
