@@ -220,7 +220,8 @@ CREATE TABLE reports (
   PRIMARY KEY (conversation_id, seq),
   UNIQUE (conversation_id, target_seq, reported_by)
 );
-CREATE INDEX reports_newest ON reports (reported_at DESC, conversation_id DESC, seq DESC);
+-- newest first (GET /v1/admin/reports), read backwards
+CREATE INDEX reports_by_time ON reports (reported_at, conversation_id, seq);
 
 -- Events the rules refused at their place in the log (or could not read): kept so that
 -- an operator can see why something a gateway acknowledged is not shown.

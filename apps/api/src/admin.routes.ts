@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
-import { serverPayloads } from '@chat/contracts';
+import { clientPayloads, serverPayloads } from '@chat/contracts';
 import { CONVERSATION_ID_PATTERN, USER_ID_PATTERN } from '@chat/domain';
 
 /** `limit`/`cursor` on every list: the cursor is the `next` of the previous page. */
@@ -20,6 +20,14 @@ export const messagesQuery = pageQuery.extend({
    */
   order: z.enum(['asc', 'desc']).optional(),
 });
+
+export const reportsQuery = pageQuery.extend({
+  /** Messages shown on each side of the reported one (its thread's, for a reply). */
+  context: z.coerce.number().int().min(0).max(10).default(2),
+});
+
+/** An operator's mute: the socket event's rules for `until` (an ISO-8601 time with its zone, in the future). */
+export const muteBody = clientPayloads['conversation:mute_member'].pick({ until: true });
 
 export const userIdParam = z.string().regex(USER_ID_PATTERN, 'not a user id');
 export const conversationIdParam = z.string().regex(CONVERSATION_ID_PATTERN, 'not a conversation id');
@@ -73,6 +81,14 @@ interface RouteDoc {
 }
 
 const adminErrors = { 400: 'a parameter is not valid', 401: 'no bearer token', 403: 'wrong token' };
+/** The operator's commands: the rules' refusals as statuses, `{ error: { code, message }, message }`. */
+const moderationErrors = {
+  400: 'BAD_REQUEST: a parameter is not valid, or the user is not a member',
+  401: 'no bearer token',
+  403: 'wrong token, or FORBIDDEN by the rules (a direct conversation has fixed members and no mutes)',
+  503: 'UNAVAILABLE: a backend cannot be reached; retry',
+};
+
 /** The server API's refusals: `{ error: { code, message, retryAfterMs? } }` with the code's status. */
 const serverErrors = {
   400: 'BAD_REQUEST: a field is not valid (named in the message)',
@@ -92,6 +108,15 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/admin/projections', summary: 'Each projection: per partition stream, last seq, checkpoint, lag in events and seconds; the last rebuild', query: pageQuery, admin: true, responses: { 200: '{ projections, next? }', ...adminErrors } },
   { method: 'post', path: '/v1/admin/projections/:name/rebuild', summary: 'Replay the streams into a fresh copy of the projection, then swap it in', admin: true, responses: { 202: '{ rebuild }', 404: 'no such projection', 409: 'a rebuild is already running', ...adminErrors } },
   { method: 'get', path: '/v1/admin/webhooks', summary: 'The integrator webhooks per partition: position (last seq before the first event not yet delivered), lag behind the log, events retrying, the last error and when', query: pageQuery, admin: true, responses: { 200: '{ enabled, url?, partitions: [{ partition, stream, lastSeq, consumer?, position?, lag?, retrying, lastDeliveredAt?, lastError?: { message, at, conversationId, seq, attempts }, reportedAt? }], next? }', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/reports', summary: "Messages members reported, newest first, each with the reported message as it is now and the messages around it (its thread's, for a reply)", query: reportsQuery, admin: true, responses: { 200: '{ reports: [{ conversationId, seq, targetSeq, reportedBy, reason, reportedAt, message?, context: Message[] }], next? }', ...adminErrors } },
+  { method: 'delete', path: '/v1/admin/conversations/:id/messages/:seq', summary: 'Delete any message as the operator: a MessageDeleted event by ~operator, shown to members like any delete', admin: true, responses: { 200: '{ seq }', 404: 'no such conversation or message', ...moderationErrors } },
+  { method: 'delete', path: '/v1/admin/conversations/:id/members/:userId', summary: 'Remove a member as the operator (the owner too)', admin: true, responses: { 200: '{ seq }', 404: 'no such conversation', ...moderationErrors } },
+  { method: 'post', path: '/v1/admin/conversations/:id/members/:userId/mute', summary: 'Mute a member of a group as the operator, until `until` or until unmuted', body: muteBody, admin: true, responses: { 200: '{ seq }', 404: 'no such conversation', ...moderationErrors } },
+  { method: 'delete', path: '/v1/admin/conversations/:id/members/:userId/mute', summary: 'Unmute a member of a group as the operator', admin: true, responses: { 200: '{ seq }', 404: 'no such conversation', ...moderationErrors } },
+  { method: 'post', path: '/v1/admin/users/:userId/block', summary: "Block a user: its sockets are closed on every gateway at once and every connect is refused (connect_error \"blocked\") until unblocked", admin: true, responses: { 200: '{ userId, blocked: true, blockedAt }', ...adminErrors } },
+  { method: 'delete', path: '/v1/admin/users/:userId/block', summary: 'Unblock a user', admin: true, responses: { 200: '{ userId, blocked: false, wasBlocked }', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/users/:userId/block', summary: 'Whether a user is blocked, and since when', admin: true, responses: { 200: '{ userId, blocked, blockedAt? }', ...adminErrors } },
+  { method: 'get', path: '/v1/admin/blocks', summary: 'The blocked users, by user id', query: pageQuery, admin: true, responses: { 200: '{ blocks: [{ userId, blockedAt }], next? }', ...adminErrors } },
   { method: 'post', path: '/v1/server/tokens', summary: 'A client token for a user (HS256, CHAT_JWT_SECRET), to pass as auth: { token } to a socket', body: serverPayloads.token, admin: true, responses: { 200: '{ token, expiresAt }', ...serverErrors } },
   { method: 'post', path: '/v1/server/conversations', summary: 'Create a conversation as createdBy (conversation:create)', body: serverPayloads.createConversation, admin: true, responses: { 200: '{ conversation: Conversation }', 413: 'PAYLOAD_TOO_LARGE: more members than allowed', ...serverErrors } },
   { method: 'post', path: '/v1/server/conversations/:id/members', summary: 'Add members as by (conversation:add_members)', body: serverPayloads.addMembers, admin: true, responses: { 200: '{ seq }', 404: 'NOT_FOUND: no such conversation', 413: 'PAYLOAD_TOO_LARGE: over 1000 users, or past the largest group', ...serverErrors } },

@@ -14,3 +14,4 @@ export * from './push.repository';
 export * from './group.commit';
 export * from './webhook.repository';
 export * from './moderation.state';
+export * from './block.repository';

@@ -9,6 +9,16 @@ export interface ConversationRecord extends Conversation {
   partition: number;
 }
 
+/** A member's report of a message (`seq`: the report's own place in the log). */
+export interface Report {
+  conversationId: string;
+  seq: number;
+  targetSeq: number;
+  reportedBy: string;
+  reason: string;
+  reportedAt: string;
+}
+
 export interface SentMessage {
   conversationId: string;
   seq: number;
@@ -283,6 +293,22 @@ export class ReadModelRepository {
       messages: messages.rows.map((r) => r.payload),
       messageCounts: new Map(summaries.rows.map((r) => [r.id, Number(r.message_count)])),
     };
+  }
+
+  /**
+   * Reports to the operators, newest first; `before` = the last one of the previous page.
+   * Each names the reported message, which the caller reads from whichever tier holds it.
+   */
+  async reports(limit: number, before?: { at: string; conversationId: string; seq: number }): Promise<Report[]> {
+    const { rows } = await this.pool.query<{ conversation_id: string; seq: string; target_seq: string; reported_by: string; reason: string; reported_at: Date }>(
+      `SELECT conversation_id, seq, target_seq, reported_by, reason, reported_at FROM reports
+        WHERE $1::timestamptz IS NULL OR (reported_at, conversation_id, seq) < ($1::timestamptz, $2::text, $3::bigint)
+        ORDER BY reported_at DESC, conversation_id DESC, seq DESC LIMIT $4`,
+      [before?.at ?? null, before?.conversationId ?? '', before?.seq ?? 0, limit],
+    );
+    return rows.map((r) => ({
+      conversationId: r.conversation_id, seq: Number(r.seq), targetSeq: Number(r.target_seq), reportedBy: r.reported_by, reason: r.reason, reportedAt: r.reported_at.toISOString(),
+    }));
   }
 
   /** Every member's read marker, by user id. */
