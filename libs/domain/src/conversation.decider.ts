@@ -51,7 +51,8 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
     case 'RemoveMembers': {
       const present = state ? uniq(cmd.userIds).filter((u) => state.members.has(u)) : cmd.userIds;
       const event: ConversationEvent = { type: 'MembersRemoved', v: 1, conversationId: cmd.conversationId, by: cmd.by, userIds: present, at: cmd.at };
-      return present.length === 0 && state?.kind === 'group' && state.members.has(cmd.by) ? accept() : checked(state, event);
+      // Removing nobody who is a member is already so, for a member or the operator.
+      return present.length === 0 && state?.kind === 'group' && (state.members.has(cmd.by) || cmd.by === OPERATOR) ? accept() : checked(state, event);
     }
     case 'SendMessage': {
       const mentions = cmd.mentions && uniq(cmd.mentions);

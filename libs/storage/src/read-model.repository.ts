@@ -38,6 +38,7 @@ interface SummaryRow {
   id: string; user_id: string; kind: 'direct' | 'group'; title: string | null; member_count: number; last_seq: string;
   last_read_seq: string; unread: string; unread_mentions: string; last_message: Message | null; last_activity_at: Date; member_ids: string[] | null;
   notify_level: NotifyLevel; mute_until: Date | null;
+  moderators: string[] | null; owner: string | null; slow_mode_seconds: number; muted: boolean; muted_until: Date | null;
 }
 
 /** The gateway's reads: every query a client's request can cause, and nothing that writes. */
@@ -339,13 +340,21 @@ const SEEN_AS_CHANGED = `(t.changed_seq IS NULL OR EXISTS (
   SELECT 1 FROM membership_periods s WHERE s.conversation_id = t.conversation_id AND s.user_id = $1
      AND (s.left_seq IS NULL OR s.left_seq > t.changed_seq)))`;
 
-/** A summary names the members of a small conversation (by join), so that a client can show who is in it. */
+/**
+ * A summary names the members of a small conversation (by join), so that a client can show
+ * who is in it; a group's roles (its moderators through members_moderation, its owner while
+ * a member), the caller's own mute while it holds, and slow mode.
+ */
 const SUMMARY_SELECT = `
   SELECT c.id, m.user_id, c.kind, c.title, c.member_count, c.last_seq, m.last_read_seq,
          ${UNREAD} AS unread, ${UNREAD_MENTIONS} AS unread_mentions, c.last_message, c.last_activity_at,
          m.notify_level, CASE WHEN m.mute_until > now() THEN m.mute_until END AS mute_until,
          CASE WHEN c.member_count <= ${SUMMARY_MEMBERS_MAX} THEN (
-           SELECT array_agg(o.user_id ORDER BY o.joined_seq, o.user_id) FROM members o WHERE o.conversation_id = c.id) END AS member_ids
+           SELECT array_agg(o.user_id ORDER BY o.joined_seq, o.user_id) FROM members o WHERE o.conversation_id = c.id) END AS member_ids,
+         CASE WHEN c.kind = 'group' THEN (
+           SELECT array_agg(o.user_id ORDER BY o.user_id) FROM members o WHERE o.conversation_id = c.id AND o.role <> 'member') END AS moderators,
+         CASE WHEN c.kind = 'group' AND EXISTS (SELECT 1 FROM members o WHERE o.conversation_id = c.id AND o.user_id = c.created_by) THEN c.created_by END AS owner,
+         c.slow_mode_seconds, m.muted_seq IS NOT NULL AND (m.muted_until IS NULL OR m.muted_until > now()) AS muted, m.muted_until
     FROM members m JOIN conversations c ON c.id = m.conversation_id`;
 
 function toSummary(r: SummaryRow): ConversationSummary {
@@ -358,6 +367,9 @@ function toSummary(r: SummaryRow): ConversationSummary {
     ...(r.last_message !== null && { lastMessage: r.last_message }),
     ...(r.member_ids !== null && { members: r.member_ids }),
     ...(peerId !== undefined && { peerId }),
+    ...(r.kind === 'group' && { roles: Object.fromEntries([...(r.owner !== null ? [[r.owner, 'owner'] as const] : []), ...(r.moderators ?? []).map((u) => [u, 'moderator'] as const)]) }),
+    ...(r.muted && { muted: r.muted_until !== null ? { until: r.muted_until.toISOString() } : {} }),
+    ...(r.slow_mode_seconds > 0 && { slowModeSeconds: r.slow_mode_seconds }),
   };
 }
 
