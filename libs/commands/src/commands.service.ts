@@ -145,8 +145,8 @@ export class CommandsService {
     );
     const [event] = accepted(decision);
     // Noted before the append: a second send racing this one through this process waits its turn.
-    const slow = c.slowMode !== undefined;
-    if (slow) this.ownSends.note(c.id, caller.userId, { at, clientMsgId: p.clientMsgId });
+    const slow = c.slowMode;
+    if (slow) this.ownSends.note(c.id, caller.userId, { at, clientMsgId: p.clientMsgId, slowModeSeq: slow.seq });
     let ack: AckResults['message:send'];
     try {
       ack = await this.sends.send(c.partition, event as MessageSent, caller.origin);
@@ -154,7 +154,7 @@ export class CommandsService {
       if (slow) this.ownSends.forget(c.id, caller.userId, p.clientMsgId);
       throw err;
     }
-    if (slow && ack.duplicate) this.ownSends.note(c.id, caller.userId, { at: ack.sentAt, clientMsgId: p.clientMsgId });
+    if (slow && ack.duplicate) this.ownSends.note(c.id, caller.userId, { at: ack.sentAt, clientMsgId: p.clientMsgId, slowModeSeq: slow.seq });
     caller.writes?.note(c.partition, ack.seq);
     return ack;
   }
@@ -167,7 +167,8 @@ export class CommandsService {
   private async withLastSend(c: ConversationRecord, userId: string, at: string): Promise<Conversation> {
     if (!c.slowMode || roleOf(c, userId) !== 'member') return c;
     const own = this.ownSends.get(c.id, userId, Date.parse(at));
-    let last: LastSend | undefined = own && { seq: 0, at: own.at };
+    // Sent under an earlier slow mode (or off since): it does not count under this one.
+    let last: LastSend | undefined = own && own.slowModeSeq === c.slowMode.seq ? { seq: 0, at: own.at } : undefined;
     const window = c.slowMode.seconds * 1000;
     // Within the window already by this process's memory: no need to ask.
     if (!last || Date.parse(at) - Date.parse(last.at) >= window) {

@@ -7,6 +7,8 @@ interface OwnSend {
   /** The send's `at`. */
   at: string;
   clientMsgId: string;
+  /** The seq of the slow mode it was sent under: a slow mode set again later starts afresh. */
+  slowModeSeq: number;
 }
 
 /**
