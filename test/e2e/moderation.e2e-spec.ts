@@ -88,6 +88,7 @@ describe('roles and moderation', () => {
       [bob, 'message:send', { conversationId: id, clientMsgId: 'b3', body: 'hello?' }, 'FORBIDDEN'],
       [bob, 'message:edit', { conversationId: id, seq: bobs.seq, body: 'edited' }, 'FORBIDDEN'],
       [bob, 'reaction:add', { conversationId: id, seq: bobs.seq, emoji: '👍' }, 'FORBIDDEN'],
+      [bob, 'typing', { conversationId: id, state: 'start' }, 'FORBIDDEN'],
       [mod, 'conversation:mute_member', { conversationId: id, userId: owner.userId }, 'FORBIDDEN'],
       [cat, 'conversation:mute_member', { conversationId: id, userId: mod.userId }, 'FORBIDDEN'],
       [mod, 'conversation:mute_member', { conversationId: id, userId: cat.userId, until: '2020-01-01T00:00:00Z' }, 'BAD_REQUEST'],
