@@ -100,8 +100,13 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
   const periods = new PeriodTracker(writes);
   /** conversation\nuser of everyone the batch removed: their member rows are deleted, whatever follows. */
   const removedInBatch = new Set<string>();
-  /** conversation\nuser of members whose role or mute the batch changed: written as the batch leaves them. */
-  const moderated = new Set<string>();
+  /** conversation -> members whose role or mute the batch changed: written as the batch leaves them. */
+  const moderated = new Map<string, Set<string>>();
+  const moderate = (conversationId: string, userId: string) => {
+    let users = moderated.get(conversationId);
+    if (!users) moderated.set(conversationId, (users = new Set()));
+    users.add(userId);
+  };
 
   const messageOf = (conversationId: string, seq: number): Message | undefined => {
     const key = messageKey(conversationId, seq);
@@ -256,15 +261,15 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
         break;
       case 'RoleSet':
         visible = { ...changed_('role_changed', [event.userId]), by: event.by, role: event.role };
-        moderated.add(readerKey(conversationId, event.userId));
+        moderate(conversationId, event.userId);
         break;
       case 'MemberMuted':
         visible = { ...changed_('member_muted', [event.userId]), by: event.by, ...(after.muted?.get(event.userId)?.until !== undefined && { until: after.muted.get(event.userId)!.until! }) };
-        moderated.add(readerKey(conversationId, event.userId));
+        moderate(conversationId, event.userId);
         break;
       case 'MemberUnmuted':
         visible = { ...changed_('member_unmuted', [event.userId]), by: event.by };
-        moderated.add(readerKey(conversationId, event.userId));
+        moderate(conversationId, event.userId);
         break;
       case 'SlowModeSet':
         visible = { ...changed_('slow_mode', []), by: event.by, seconds: event.seconds };
@@ -325,8 +330,8 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     for (const userId of state.members) {
       if (!was.has(userId) || reset(userId)) writes.memberInserts.push({ conversationId: id, userId, joinedSeq: periods.joinedSeq(id, userId)! });
     }
-    for (const userId of state.members) {
-      if (!moderated.has(readerKey(id, userId))) continue;
+    for (const userId of moderated.get(id) ?? []) {
+      if (!state.members.has(userId)) continue;
       const mute = state.muted?.get(userId);
       writes.memberModeration.push({
         conversationId: id, userId, role: roleOf(state, userId) === 'moderator' ? 'moderator' : 'member', mutedSeq: mute?.seq ?? null, mutedUntil: mute?.until ?? null,
