@@ -18,7 +18,11 @@ CREATE TABLE conversations (
   last_activity_at timestamptz NOT NULL,
   last_message     jsonb,
   -- has any event of this conversation been left to the timeline (pull fan-out)?
-  ever_pulled      boolean NOT NULL DEFAULT false
+  ever_pulled      boolean NOT NULL DEFAULT false,
+  -- slow mode (0: off) and the seq of the event that set it: each member's last send after
+  -- it (timeline_senders) is what the rules compare a send with
+  slow_mode_seconds int NOT NULL DEFAULT 0,
+  slow_mode_seq    bigint
 );
 
 -- Current members.
@@ -33,9 +37,16 @@ CREATE TABLE members (
   -- starts from the default again
   notify_level    text NOT NULL DEFAULT 'all' CHECK (notify_level IN ('all', 'mentions', 'none')),
   mute_until      timestamptz,
+  -- a group's moderators (its owner is conversations.created_by) and muted members: the
+  -- mute's seq and end (NULL: until unmuted). A member added back starts as a member, unmuted.
+  role            text NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'moderator')),
+  muted_seq       bigint,
+  muted_until     timestamptz,
   PRIMARY KEY (conversation_id, user_id)
 );
 CREATE INDEX members_by_user ON members (user_id, conversation_id);
+-- The few members a conversation's rules single out, read with the conversation.
+CREATE INDEX members_moderation ON members (conversation_id) WHERE role <> 'member' OR muted_seq IS NOT NULL;
 
 -- Every stretch of the log during which a user was a member: what sync may show it of
 -- the events left to the timeline (pull), including those of conversations it has left.
@@ -196,6 +207,22 @@ CREATE TABLE damaged_blocks (
   PRIMARY KEY (tier, conversation_id, first_seq)
 );
 
+-- Messages members reported to the operators (GET /v1/admin/reports); members never see
+-- them. One report per member and message: a second one keeps the first.
+CREATE TABLE reports (
+  conversation_id text NOT NULL,
+  -- the MessageReported event's
+  seq             bigint NOT NULL,
+  target_seq      bigint NOT NULL,
+  reported_by     text NOT NULL,
+  reason          text NOT NULL,
+  reported_at     timestamptz NOT NULL,
+  PRIMARY KEY (conversation_id, seq),
+  UNIQUE (conversation_id, target_seq, reported_by)
+);
+-- newest first (GET /v1/admin/reports), read backwards
+CREATE INDEX reports_by_time ON reports (reported_at, conversation_id, seq);
+
 -- Events the rules refused at their place in the log (or could not read): kept so that
 -- an operator can see why something a gateway acknowledged is not shown.
 CREATE TABLE rejected_events (
@@ -250,7 +277,8 @@ BEGIN
 
   IF doc ? 'conversations' THEN
     INSERT INTO conversations (id, partition, kind, title, created_by, created_at, direct_key, last_seq,
-                               message_count, member_count, last_activity_at, last_message, ever_pulled)
+                               message_count, member_count, last_activity_at, last_message, ever_pulled,
+                               slow_mode_seconds, slow_mode_seq)
     -- A pair's key goes to its first conversation. A second one (two gateways deriving
     -- ids with different keys created the pair at once: a CHAT_ID_SECRET change, a rolling
     -- upgrade) is kept without it rather than stopping the partition on the unique index;
@@ -260,14 +288,17 @@ BEGIN
            CASE WHEN "directKey" IS NULL THEN NULL
                 WHEN EXISTS (SELECT 1 FROM conversations o WHERE o.direct_key = x."directKey" AND o.id <> x.id) THEN NULL
                 ELSE "directKey" END,
-           "lastSeq", "messageCount", "memberCount", COALESCE("lastActivityAt", "createdAt"), "lastMessage", "everPulled"
+           "lastSeq", "messageCount", "memberCount", COALESCE("lastActivityAt", "createdAt"), "lastMessage", "everPulled",
+           COALESCE("slowModeSeconds", 0), "slowModeSeq"
       FROM jsonb_to_recordset(doc->'conversations')
         AS x(id text, kind text, title text, "createdBy" text, "createdAt" timestamptz, "directKey" text, "lastSeq" bigint,
-             "messageCount" bigint, "memberCount" int, "lastActivityAt" timestamptz, "lastMessage" jsonb, "everPulled" boolean)
+             "messageCount" bigint, "memberCount" int, "lastActivityAt" timestamptz, "lastMessage" jsonb, "everPulled" boolean,
+             "slowModeSeconds" int, "slowModeSeq" bigint)
     ON CONFLICT (id) DO UPDATE SET
       ever_pulled = conversations.ever_pulled OR excluded.ever_pulled,
       last_seq = excluded.last_seq, message_count = excluded.message_count,
       member_count = excluded.member_count,
+      slow_mode_seconds = excluded.slow_mode_seconds, slow_mode_seq = excluded.slow_mode_seq,
       last_activity_at = GREATEST(conversations.last_activity_at, excluded.last_activity_at),
       last_message = COALESCE(excluded.last_message, conversations.last_message);
   END IF;
@@ -287,6 +318,22 @@ BEGIN
     UPDATE members m SET notify_level = x.level, mute_until = x."muteUntil"
       FROM jsonb_to_recordset(doc->'notifySettings') AS x("conversationId" text, "userId" text, level text, "muteUntil" timestamptz)
      WHERE m.conversation_id = x."conversationId" AND m.user_id = x."userId";
+  END IF;
+
+  IF doc ? 'memberModeration' THEN
+    -- Roles and mutes as the batch leaves them, after the member rows (a member added back
+    -- in the batch has its fresh row).
+    UPDATE members m SET role = x.role, muted_seq = x."mutedSeq", muted_until = x."mutedUntil"
+      FROM jsonb_to_recordset(doc->'memberModeration')
+        AS x("conversationId" text, "userId" text, role text, "mutedSeq" bigint, "mutedUntil" timestamptz)
+     WHERE m.conversation_id = x."conversationId" AND m.user_id = x."userId";
+  END IF;
+
+  IF doc ? 'reports' THEN
+    INSERT INTO reports (conversation_id, seq, target_seq, reported_by, reason, reported_at)
+    SELECT * FROM jsonb_to_recordset(doc->'reports')
+      AS x("conversationId" text, seq bigint, "targetSeq" bigint, "reportedBy" text, reason text, "reportedAt" timestamptz)
+    ON CONFLICT DO NOTHING;
   END IF;
 
   IF doc ? 'mentions' THEN

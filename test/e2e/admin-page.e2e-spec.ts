@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { TestClient } from '../support/clients';
+import { refusedWith, tokenFor, waitForEvents, type TestClient } from '../support/clients';
 import { TEST_ADMIN_TOKEN } from '../support/namespace';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
@@ -97,6 +97,7 @@ describe('admin page', () => {
       ['/admin/conversation.js', 'application/javascript', 'beforeSeq'],
       ['/admin/projections.js', 'application/javascript', '/rebuild'],
       ['/admin/storage.js', 'application/javascript', '/v1/admin/storage'],
+      ['/admin/reports.js', 'application/javascript', '/v1/admin/reports'],
       ['/admin/dom.js', 'application/javascript', 'export function h('],
       ['/admin/style.css', 'text/css', '.plot'],
     ]) {
@@ -213,7 +214,7 @@ describe('admin page', () => {
     // Before the token: the live plots only; the admin tabs and panels are not shown.
     expect(await page.locator('#token').isVisible()).toBe(true);
     expect(await page.locator('#tab-live').isVisible()).toBe(true);
-    for (const tab of ['user', 'conversation', 'projections', 'storage']) {
+    for (const tab of ['user', 'conversation', 'reports', 'projections', 'storage']) {
       expect({ tab, link: await page.locator(`[data-tab="${tab}"]`).isVisible(), panel: await page.locator(`#tab-${tab}`).isVisible() }).toEqual({ tab, link: false, panel: false });
     }
     expect(await page.locator('#auth-ok').isVisible()).toBe(false);
@@ -235,7 +236,7 @@ describe('admin page', () => {
     await page.locator('#auth-ok').waitFor({ state: 'visible' });
     expect(await page.locator('#auth').isVisible()).toBe(false);
     expect(await page.locator('#auth-error').isVisible()).toBe(false);
-    expect(await page.locator('#tabs a:visible').allInnerTexts()).toEqual(['Live', 'User', 'Conversation', 'Projections', 'Storage']);
+    expect(await page.locator('#tabs a:visible').allInnerTexts()).toEqual(['Live', 'User', 'Conversation', 'Reports', 'Projections', 'Storage']);
 
     // A user online on two devices: presence, both leases, both conversations with their last message.
     await page.click('[data-tab="user"]');
@@ -438,6 +439,90 @@ describe('admin page', () => {
     await small.screenshot({ path: join(OUTPUT, 'admin-phone-projections.png'), fullPage: true });
     expect(smallSeen.refused).toEqual([]);
     expect(smallSeen.problems).toEqual([]);
+    await phone.close();
+  });
+  it('works the reports queue: each report with its message in context, and one click to delete, mute, remove or block, at desktop and phone width', async () => {
+    const { url } = sys().app;
+    const admin = (path: string) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } }).then((r) => r.json() as Promise<any>);
+    const olga = await sys().connect('olga');
+    const spammer = await sys().connect('spammer');
+    const vic = await sys().connect('vic');
+    const pat = await sys().connect('pat');
+    const { conversation: group } = await olga.ok('conversation:create', { type: 'group', title: 'Neighbours', members: ['spammer', 'vic', 'pat'] });
+    const said: number[] = [];
+    for (const [who, body] of [[olga, 'Welcome, everyone!'], [vic, 'Hi all'], [spammer, 'BUY CHEAP WATCHES at example.com'], [pat, 'Please stop'], [spammer, 'Click here for free money']] as const) {
+      said.push((await who.ok('message:send', { conversationId: group.id, clientMsgId: `n-${said.length}`, body })).seq);
+    }
+    await vic.ok('message:report', { conversationId: group.id, seq: said[2], reason: 'Spam: selling watches' });
+    await pat.ok('message:report', { conversationId: group.id, seq: said[4], reason: 'Scam link' });
+    await waitFor('both reports projected', async () => (await admin('/v1/admin/reports')).reports?.filter((r: any) => r.conversationId === group.id).length === 2);
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const seen = watch(page);
+    await page.goto(`${url}/admin#reports`);
+    await page.fill('#token', TEST_ADMIN_TOKEN);
+    await page.press('#token', 'Enter');
+    await page.locator('#reports').waitFor({ state: 'visible' });
+    expect(page.url()).toMatch(/#reports$/);
+    expect(await page.locator('#reports-count').innerText()).toBe('2 reports shown.');
+    // Newest first: pat's, then vic's; each names who reported, why, and the message among its neighbours.
+    const cards = page.locator('#reports > li');
+    expect(await cards.evaluateAll((lis: any[]) => lis.map((li) => li.dataset.report.split(':')[0]))).toEqual([group.id, group.id]);
+    const vics = cards.nth(1);
+    expect(await vics.locator('.report-head').innerText()).toMatch(/^Reported by\s*vic\s*·\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s*·\s*in\s*g_\S+\s*·\s*author\s*spammer$/);
+    expect(await vics.locator('.reason').innerText()).toBe('Spam: selling watches');
+    expect(await vics.locator('.context li .body').allInnerTexts()).toEqual(['Welcome, everyone!', 'Hi all', 'BUY CHEAP WATCHES at example.com', 'Please stop', 'Click here for free money']);
+    expect(await vics.locator('.context li.reported .body').innerText()).toBe('BUY CHEAP WATCHES at example.com');
+    expect(await vics.locator('.actions button').allInnerTexts()).toEqual(['Delete message', 'Mute author', 'Remove author', 'Block author']);
+    expect(await vics.locator('select option').allInnerTexts()).toEqual(['for 24 hours', 'for 1 hour', 'for 7 days', 'until unmuted']);
+    await page.screenshot({ path: join(OUTPUT, 'admin-reports.png'), fullPage: true });
+
+    // Delete: members see the message go; the card shows it deleted.
+    await vics.locator('[data-action="delete"]').click();
+    await until(page, () => /^Message #\d+ deleted \(seq \d+\); members see it gone\.$/.test(document.querySelectorAll('#reports > li')[1].querySelector('.outcome')?.textContent ?? ''));
+    expect(await vics.locator('.context li.reported .body').innerText()).toBe('This message was deleted.');
+    expect(await vics.locator('[data-action="delete"]').isVisible()).toBe(false);
+    await waitForEvents(vic, 1, (e) => e.type === 'message:deleted' && e.targetSeq === said[2]);
+
+    // Mute for a day, by default: the author's sends are refused until then.
+    await vics.locator('[data-action="mute"]').click();
+    await until(page, () => /^spammer muted in this conversation until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.$/.test(document.querySelectorAll('#reports > li')[1].querySelector('.outcome')?.textContent ?? ''));
+    const muted = await spammer.request('message:send', { conversationId: group.id, clientMsgId: 'n-muted', body: 'again' });
+    expect(muted).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', retryAfterMs: expect.any(Number) } });
+    expect(!muted.ok && muted.error.retryAfterMs).toBeGreaterThan(23 * 3_600_000);
+    await page.screenshot({ path: join(OUTPUT, 'admin-reports-acted.png'), fullPage: true });
+    expect(seen.problems).toEqual([]);
+    expect(seen.refused).toEqual([]);
+    await context.close();
+
+    // Phone width: pat's report, block and unblock from there, then remove; nothing wider than the screen.
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const small = await phone.newPage();
+    const smallSeen = watch(small);
+    await small.goto(`${url}/admin#reports`);
+    await small.fill('#token', TEST_ADMIN_TOKEN);
+    await small.press('#token', 'Enter');
+    await small.locator('#reports').waitFor({ state: 'visible' });
+    expect(await fitsWidth(small)).toBe(true);
+    await small.screenshot({ path: join(OUTPUT, 'admin-phone-reports.png'), fullPage: true });
+    const pats = small.locator('#reports > li').nth(0);
+    expect(await pats.locator('.reason').innerText()).toBe('Scam link');
+    const disconnected = new Promise<string>((resolve) => spammer.socket.once('disconnect', (reason) => resolve(reason)));
+    await pats.locator('[data-action="block"]').tap();
+    expect(await disconnected).toBe('io server disconnect');
+    await until(small, () => document.querySelector('#reports > li [data-action="block"]')?.textContent === 'Unblock author');
+    expect(await pats.locator('.outcome').innerText()).toBe('spammer blocked: their connections are closed on every gateway and refused until unblocked.');
+    expect(await refusedWith(url, { token: await tokenFor('spammer') })).toBe('blocked');
+    await pats.locator('[data-action="block"]').tap();
+    await until(small, () => document.querySelector('#reports > li [data-action="block"]')?.textContent === 'Block author');
+    await pats.locator('[data-action="remove"]').tap();
+    await until(small, () => document.querySelector('#reports > li .outcome')?.textContent === 'spammer removed from the conversation.');
+    await waitFor('spammer out of the group', async () => !(await admin(`/v1/admin/conversations/${group.id}?limit=200`)).members.some((m: any) => m.userId === 'spammer'));
+    expect(await fitsWidth(small)).toBe(true);
+    await small.screenshot({ path: join(OUTPUT, 'admin-phone-reports-acted.png'), fullPage: true });
+    expect(smallSeen.problems).toEqual([]);
+    expect(smallSeen.refused).toEqual([]);
     await phone.close();
   });
 });

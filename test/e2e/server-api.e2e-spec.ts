@@ -106,8 +106,8 @@ describe('server API (/v1/server)', () => {
     const again = await ok('POST', `/v1/server/conversations/${id}/messages`, { senderId: 'alice', clientMsgId: 'hello-1', body: 'hello from the backend' });
     expect(again).toEqual({ seq: sent.seq, sentAt: sent.sentAt, duplicate: true });
     expect(await alice.ok('message:send', { conversationId: id, clientMsgId: 'hello-1', body: 'hello from the backend' })).toMatchObject({ seq: sent.seq, duplicate: true });
-    // Fields this server does not serve yet (mentions, threads) are dropped, as on a socket.
-    const reply = await ok('POST', `/v1/server/conversations/${id}/messages`, { senderId: 'bob', clientMsgId: 'reply-1', body: 'got it', replyToSeq: sent.seq, mentions: ['alice'], threadRootSeq: sent.seq });
+    // Fields this server does not know are dropped, as on a socket.
+    const reply = await ok('POST', `/v1/server/conversations/${id}/messages`, { senderId: 'bob', clientMsgId: 'reply-1', body: 'got it', replyToSeq: sent.seq, priority: 'high' });
     await waitForEvents(carol, 2, (e) => e.type === 'message' && e.conversationId === id);
     expect(liveMessages(carol, id).map((m) => m.clientMsgId)).toEqual(['hello-1', 'reply-1']);
     const stored = (await carol.ok('history', { conversationId: id })).messages;

@@ -42,9 +42,11 @@ describe('fuzzing every client event over a real socket', () => {
 
   it(`answers ${RUNS} arbitrary and near-valid payloads with an ok or a docs/protocol.md error, stays up, and writes nothing for a refusal`, async () => {
     const alice = await sys().connect('alice');
-    await sys().connect('bob');
+    const bob = await sys().connect('bob');
     const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob'], title: 'fuzz' });
     const sent = await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'seed', body: 'hello' });
+    // alice owns the group: she may moderate it, and report bob's message.
+    const bobs = await bob.ok('message:send', { conversationId: conversation.id, clientMsgId: 'seed', body: 'hello alice' });
     const c = conversation.id;
     const valid: Record<ClientEventName, Record<string, unknown>> = {
       'conversation:create': { type: 'direct', members: ['bob'] },
@@ -66,6 +68,11 @@ describe('fuzzing every client event over a real socket', () => {
       'push:unregister': {},
       'conversation:notify': { conversationId: c, level: 'mentions' },
       receipts: { conversationId: c },
+      'conversation:set_role': { conversationId: c, userId: 'bob', role: 'moderator' },
+      'conversation:mute_member': { conversationId: c, userId: 'bob', until: '2999-01-01T00:00:00.000Z' },
+      'conversation:unmute_member': { conversationId: c, userId: 'bob' },
+      'conversation:set_slow_mode': { conversationId: c, seconds: 30 },
+      'message:report': { conversationId: c, seq: bobs.seq, reason: 'spam' },
     };
     const events = Object.keys(clientPayloads) as ClientEventName[];
     expect(Object.keys(valid).sort()).toEqual([...events].sort());

@@ -18,7 +18,7 @@ export async function footprint(ns: TestNamespace): Promise<Record<string, numbe
   const pg = new Client({ connectionString: ns.databaseUrl, options: '-c search_path=timeline,public' });
   await pg.connect();
   try {
-    for (const table of ['conversations', 'members', 'timeline', 'inbox', 'client_msg_ids', 'rejected_events', 'mentions']) {
+    for (const table of ['conversations', 'members', 'timeline', 'inbox', 'client_msg_ids', 'rejected_events', 'mentions', 'reports']) {
       counts[table] = Number((await pg.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
     }
   } finally {
@@ -52,6 +52,7 @@ export async function readModelChecksums(ns: TestNamespace): Promise<Record<stri
     checkpoints: 'SELECT projection, partition, last_seq FROM checkpoints ORDER BY projection, partition',
     rejected_events: 'SELECT * FROM rejected_events ORDER BY partition, seq',
     mentions: 'SELECT * FROM mentions ORDER BY conversation_id, user_id, seq',
+    reports: 'SELECT * FROM reports ORDER BY conversation_id, seq',
   };
   const sums: Record<string, string> = {};
   for (const [table, sql] of Object.entries(tables)) {

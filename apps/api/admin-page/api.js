@@ -69,32 +69,35 @@ export function onTokenRefused(handler) {
 }
 
 /**
- * `GET` (or `POST`) an admin route; resolves with the JSON body, rejects with an AdminError.
- * `query` values left undefined are not sent.
+ * `GET` (or `POST`, `DELETE`) an admin route; resolves with the JSON body, rejects with an
+ * AdminError. `query` values left undefined are not sent; `body` goes as JSON.
  */
-export async function admin(path, { method = 'GET', query = {} } = {}) {
+export async function admin(path, { method = 'GET', query = {}, body } = {}) {
   const token = adminToken.get();
   if (!token) throw new AdminError('No admin token yet: type it in above.', 401);
   const url = new URL(path, location.origin);
   for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
   let res;
   try {
-    res = await fetch(url, { method, cache: 'no-store', headers: { authorization: 'Bearer ' + token, accept: 'application/json' } });
+    const headers = { authorization: 'Bearer ' + token, accept: 'application/json', ...(body !== undefined && { 'content-type': 'application/json' }) };
+    res = await fetch(url, { method, cache: 'no-store', headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
   } catch (err) {
     throw new AdminError('The server did not answer (' + (err && err.message ? err.message : String(err)) + '). Is it running?', 0);
   }
-  let body = null;
+  let answer = null;
   try {
-    body = await res.json();
+    answer = await res.json();
   } catch {
     // not JSON: the status says enough
   }
   if (!res.ok) {
-    const err = new AdminError(describeFailure(res.status, body), res.status);
-    if (res.status === 401 || res.status === 403) refused(err);
+    // A 403 of the rules (a command the operator may not make there) names its code; only a refused token signs out.
+    const rules = res.status === 403 && answer && answer.error && answer.error.code === 'FORBIDDEN' && answer.message !== 'wrong token';
+    const err = new AdminError(rules ? 'The server refused: ' + sentence(detailOf(answer)) : describeFailure(res.status, answer), res.status);
+    if (res.status === 401 || (res.status === 403 && !rules)) refused(err);
     throw err;
   }
-  return body;
+  return answer;
 }
 
 /** A path segment from what a person typed (ids are checked by the server, which says why). */

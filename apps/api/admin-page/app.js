@@ -1,16 +1,17 @@
 // The admin page: live plots for everyone who can reach the page; with the admin token,
 // typed once per browser tab, the admin API's views of users, conversations, projections
-// and storage. The tab shown follows the URL's #fragment (never anything else).
+// storage, and the reports queue. The tab shown follows the URL's #fragment (never anything else).
 import { admin, adminToken, onTokenRefused } from './api.js';
 import { clearError, showError } from './dom.js';
 import { initConversation, lookUpConversation } from './conversation.js';
 import { renderLive, startLive } from './live.js';
 import { hideProjections, showProjections } from './projections.js';
+import { initReports, showReports } from './reports.js';
 import { initStorage, showStorage } from './storage.js';
 import { initUser, lookUpUser } from './user.js';
 
-const TABS = ['live', 'user', 'conversation', 'projections', 'storage'];
-const ADMIN_TABS = new Set(['user', 'conversation', 'projections', 'storage']);
+const TABS = ['live', 'user', 'conversation', 'reports', 'projections', 'storage'];
+const ADMIN_TABS = new Set(['user', 'conversation', 'reports', 'projections', 'storage']);
 const $ = (id) => document.getElementById(id);
 
 let signedIn = false;
@@ -30,6 +31,7 @@ function select(name) {
   if (name === 'projections') showProjections();
   else hideProjections();
   if (name === 'storage') showStorage();
+  if (name === 'reports') showReports();
 }
 
 const fromHash = () => select(location.hash.slice(1) || 'live');
@@ -52,6 +54,7 @@ function setSignedIn(on) {
   } else {
     $('user-result').replaceChildren();
     $('conversation-result').replaceChildren();
+    $('reports-result').replaceChildren();
     $('projections-result').replaceChildren();
     $('storage-result').replaceChildren();
     select('live');
@@ -110,6 +113,7 @@ initAuth();
 initUser({ openConversation: (id) => { go('conversation'); lookUpConversation(id); } });
 initConversation({ openUser: (id) => { go('user'); lookUpUser(id); } });
 initStorage();
+initReports({ openConversation: (id) => { go('conversation'); lookUpConversation(id); }, openUser: (id) => { go('user'); lookUpUser(id); } });
 window.addEventListener('hashchange', fromHash);
 // A token kept from earlier in this tab's session is used as is; a refusal signs out.
 setSignedIn(Boolean(adminToken.get()));

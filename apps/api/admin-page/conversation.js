@@ -41,7 +41,7 @@ function details(c) {
   );
 }
 
-function messageItem(m) {
+export function messageItem(m) {
   const tags = [];
   if (m.replyToSeq !== undefined) tags.push(h('span', { class: 'tag' }, 'reply to #' + m.replyToSeq));
   if (m.editedAt) tags.push(h('span', { class: 'tag', title: 'edited ' + m.editedAt }, 'edited'));

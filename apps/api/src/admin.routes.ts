@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
-import { httpAnswers, serverPayloads } from '@chat/contracts';
+import { clientPayloads, httpAnswers, serverPayloads } from '@chat/contracts';
 import { CONVERSATION_ID_PATTERN, USER_ID_PATTERN } from '@chat/domain';
 import { EXAMPLE_CONVERSATION, EXAMPLE_MESSAGE, EXAMPLE_SUMMARY, GROUP } from './docs/examples';
 
@@ -22,7 +22,17 @@ export const messagesQuery = pageQuery.extend({
   order: z.enum(['asc', 'desc']).optional(),
 });
 
+export const reportsQuery = pageQuery.extend({
+  /** Messages shown on each side of the reported one (its thread's, for a reply). */
+  context: z.coerce.number().int().min(0).max(10).default(2),
+});
+
+/** An operator's mute: the socket event's rules for `until` (an ISO-8601 time with its zone, in the future). */
+export const muteBody = clientPayloads['conversation:mute_member'].pick({ until: true });
+
 export const userIdParam = z.string().regex(USER_ID_PATTERN, 'not a user id');
+/** A message's seq in a path. */
+export const seqParam = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 export const conversationIdParam = z.string().regex(CONVERSATION_ID_PATTERN, 'not a conversation id');
 
 /**
@@ -96,6 +106,13 @@ const body = <S extends z.ZodObject>(schema: S, example: z.input<S>) => ({ schem
 const file = { params: { file: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a file name') } };
 
 const adminRefusals = { 400: 'a parameter is not valid (the message names it)', 401: 'no bearer token', 403: 'wrong token' };
+/** The operator's commands: the rules' refusals as statuses, `{ error: { code, message } }`. */
+const moderationRefusals = {
+  400: 'BAD_REQUEST: a parameter is not valid, or the user is not a member',
+  401: 'no bearer token',
+  403: 'wrong token, or FORBIDDEN by the rules (a direct conversation has fixed members and no mutes)',
+  503: 'UNAVAILABLE: a backend cannot be reached; retry',
+};
 /** The server API's refusals: `{ error: { code, message, retryAfterMs? } }` with the code's status. */
 const serverRefusals = {
   400: 'BAD_REQUEST: a field is not valid (named in the message)',
@@ -137,6 +154,24 @@ export const ROUTES: RouteDoc[] = [
     answers: { 202: json(httpAnswers.rebuild, 'the rebuild has begun', { rebuild: { projection: 'timeline', state: 'building', applied: 0, total: 1200, eventsPerSecond: 0, startedAt: EXAMPLE_MESSAGE.sentAt } }), 404: 'no such projection', 409: 'a rebuild is already running', ...adminRefusals } },
   { method: 'get', path: '/v1/admin/webhooks', summary: 'The integrator webhooks per partition: position (last seq before the first event not yet delivered), lag behind the log, events retrying, the last error and when', group: 'admin', query: pageQuery,
     answers: { 200: json(httpAnswers.webhooks, page, { enabled: true, url: 'https://hooks.example.com/chat', partitions: [{ partition: 0, stream: 'chat_p0', lastSeq: 1200, consumer: 'chat_webhooks_p0', position: 1190, lag: 10, retrying: 1, lastDeliveredAt: EXAMPLE_MESSAGE.sentAt, lastError: { message: 'answered 503', at: EXAMPLE_MESSAGE.sentAt, conversationId: GROUP, seq: 12, attempts: 3 }, reportedAt: EXAMPLE_MESSAGE.sentAt }] }), ...adminRefusals } },
+  { method: 'get', path: '/v1/admin/reports', summary: "Messages members reported, newest first, each with the reported message as it is now and the messages around it (its thread's, for a reply)", group: 'admin', query: reportsQuery,
+    answers: { 200: json(httpAnswers.reports, page, { reports: [{ conversationId: GROUP, seq: 20, targetSeq: 12, reportedBy: 'bob', reason: 'spam', reportedAt: EXAMPLE_MESSAGE.sentAt, message: EXAMPLE_MESSAGE, context: [EXAMPLE_MESSAGE] }] }), ...adminRefusals } },
+  { method: 'delete', path: '/v1/admin/conversations/:id/messages/:seq', summary: 'Delete any message as the operator: a MessageDeleted event by ~operator, shown to members like any delete', group: 'admin', params: { ...conversation, seq: seqParam },
+    answers: { 200: json(httpAnswers.serverSeq, 'the seq of the delete', { seq: 21 }), 404: 'no such conversation or message', ...moderationRefusals } },
+  { method: 'delete', path: '/v1/admin/conversations/:id/members/:userId', summary: 'Remove a member as the operator (the owner too)', group: 'admin', params: { ...conversation, ...user },
+    answers: { 200: json(httpAnswers.serverSeq, 'the seq of the removal', { seq: 22 }), 404: 'no such conversation', ...moderationRefusals } },
+  { method: 'post', path: '/v1/admin/conversations/:id/members/:userId/mute', summary: 'Mute a member of a group as the operator, until `until` or until unmuted', group: 'admin', params: { ...conversation, ...user }, body: body(muteBody, { until: '2030-01-31T13:00:00.000Z' }),
+    answers: { 200: json(httpAnswers.serverSeq, 'the seq of the mute', { seq: 23 }), 404: 'no such conversation', ...moderationRefusals } },
+  { method: 'delete', path: '/v1/admin/conversations/:id/members/:userId/mute', summary: 'Unmute a member of a group as the operator', group: 'admin', params: { ...conversation, ...user },
+    answers: { 200: json(httpAnswers.serverSeq, 'the seq of the unmute', { seq: 24 }), 404: 'no such conversation', ...moderationRefusals } },
+  { method: 'post', path: '/v1/admin/users/:userId/block', summary: 'Block a user: its sockets are closed on every gateway at once and every connect is refused (connect_error "blocked") until unblocked', group: 'admin', params: user,
+    answers: { 200: json(httpAnswers.blocked, 'blocked', { userId: 'mallory', blocked: true, blockedAt: EXAMPLE_MESSAGE.sentAt }), ...adminRefusals } },
+  { method: 'delete', path: '/v1/admin/users/:userId/block', summary: 'Unblock a user', group: 'admin', params: user,
+    answers: { 200: json(httpAnswers.unblocked, 'unblocked', { userId: 'mallory', blocked: false, wasBlocked: true }), ...adminRefusals } },
+  { method: 'get', path: '/v1/admin/users/:userId/block', summary: 'Whether a user is blocked, and since when', group: 'admin', params: user,
+    answers: { 200: json(httpAnswers.blockStatus, 'the block, if any', { userId: 'mallory', blocked: true, blockedAt: EXAMPLE_MESSAGE.sentAt }), ...adminRefusals } },
+  { method: 'get', path: '/v1/admin/blocks', summary: 'The blocked users, by user id', group: 'admin', query: pageQuery,
+    answers: { 200: json(httpAnswers.blocks, page, { blocks: [{ userId: 'mallory', blockedAt: EXAMPLE_MESSAGE.sentAt }] }), ...adminRefusals } },
   { method: 'post', path: '/v1/server/tokens', summary: 'A client token for a user (HS256, CHAT_JWT_SECRET), to pass as auth: { token } to a socket', group: 'server', body: body(serverPayloads.token, { userId: 'alice', ttlSeconds: 3600 }),
     answers: { 200: json(httpAnswers.serverToken, 'the token', { token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl', expiresAt: '2030-01-31T13:00:00.000Z' }), ...serverRefusals } },
   { method: 'post', path: '/v1/server/conversations', summary: 'Create a conversation as createdBy (conversation:create)', group: 'server', body: body(serverPayloads.createConversation, { type: 'group', members: ['bob', 'carol'], title: 'Lunch', createdBy: 'alice' }),

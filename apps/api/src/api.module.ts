@@ -7,8 +7,10 @@ import type { Config } from '@chat/config';
 import { AdminGuard, BLOBS, CONFIG, PG_POOL } from '@chat/platform';
 import { ArchiveRepository, TIMELINE, type BlobStore } from '@chat/storage';
 import { AdminPageController } from './admin-page.controller';
+import { BlocksController } from './blocks.controller';
 import { ConversationsController } from './conversations.controller';
 import { DocsController } from './docs.controller';
+import { ModerationController } from './moderation.controller';
 import { ProjectionsController } from './projections.controller';
 import { PushDecisionsController } from './push-decisions.controller';
 import { RebuildService } from './rebuild.service';
@@ -24,7 +26,7 @@ import { WebhooksController } from './webhooks.controller';
  */
 @Module({
   imports: [CommandsModule],
-  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController, AdminPageController, PushDecisionsController, WebhooksController, ServerApiController],
+  controllers: [ProjectionsController, UsersController, ConversationsController, StorageController, DocsController, AdminPageController, PushDecisionsController, WebhooksController, ServerApiController, ModerationController, BlocksController],
   providers: [
     AdminGuard,
     RebuildService,

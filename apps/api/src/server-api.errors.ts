@@ -40,7 +40,15 @@ export class ServerApiErrors extends BaseExceptionFilter {
   }
 
   override catch(err: unknown, host: ArgumentsHost): void {
-    if (host.getType() !== 'http' || !host.switchToHttp().getRequest<Request>().path.startsWith(SERVER_API)) return super.catch(err, host);
+    if (host.getType() !== 'http') return super.catch(err, host);
+    if (!host.switchToHttp().getRequest<Request>().path.startsWith(SERVER_API)) {
+      // An admin route that carries out a command (the operator's moderation): its refusal
+      // in the admin routes' error body, with the code's status.
+      if (!(err instanceof ChatError)) return super.catch(err, host);
+      const status = STATUS_OF[err.code];
+      host.switchToHttp().getResponse<Response>().status(status).json({ statusCode: status, message: err.message, error: err.toAck().error });
+      return;
+    }
     const res = host.switchToHttp().getResponse<Response>();
     const error = this.errorOf(err, res);
     if (error.retryAfterMs !== undefined) res.setHeader('retry-after', String(Math.ceil(error.retryAfterMs / 1000)));

@@ -97,6 +97,11 @@ export class ChatGateway
     'push:unregister': async (c, _p, s) => (await this.pushDevices.unregister(c, dataOf(s)), {}),
     'conversation:notify': (c, p) => this.commands.notify(c, p),
     receipts: (c, p) => this.queries.receipts(c, p),
+    'conversation:set_role': (c, p) => this.commands.setRole(c, p),
+    'conversation:mute_member': (c, p) => this.commands.mute(c, p),
+    'conversation:unmute_member': (c, p) => this.commands.unmute(c, p),
+    'conversation:set_slow_mode': (c, p) => this.commands.setSlowMode(c, p),
+    'message:report': (c, p) => this.commands.report(c, p),
   };
 
   /** Socket.IO delivers every event here: the payload first, the ack callback last. */

@@ -8,7 +8,8 @@ import type { Config } from '@chat/config';
 import { ConnectionRegistry } from '@chat/connections';
 import type { Names } from '@chat/messaging';
 import { AdminGuard, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
-import { ReadModelRepository } from '@chat/storage';
+import { BlockRepository, ReadModelRepository } from '@chat/storage';
+import { BlockedUsers } from './blocked.users';
 import { ChatGateway } from './chat.gateway';
 import { WorkLimits } from './connection.work';
 import { DEAF_AFTER_MS, LocalConnections } from './local-connections';
@@ -60,6 +61,11 @@ export class GatewayModule {
           inject: [NATS, NAMES, NODE_ID, LocalConnections, ConversationCache, ReadModelRepository, LOGGER],
           useFactory: (nc: NatsConnection, names: Names, nodeId: string, local: LocalConnections, cache: ConversationCache, readModel: ReadModelRepository, log: Logger) =>
             new NodeDelivery(nc, names, nodeId, local, cache, readModel, log),
+        },
+        {
+          provide: BlockedUsers,
+          inject: [NATS, NAMES, BlockRepository, LocalConnections, LOGGER],
+          useFactory: (nc: NatsConnection, names: Names, blocks: BlockRepository, local: LocalConnections, log: Logger) => new BlockedUsers(nc, names, blocks, local, log),
         },
         {
           provide: PresenceHub,

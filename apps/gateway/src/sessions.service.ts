@@ -9,6 +9,7 @@ import type { Pool } from 'pg';
 import { CONFIG, LOGGER, metrics, NODE_ID, PG_POOL } from '@chat/platform';
 import { PushRepository, ReadModelRepository, withPoolPatience } from '@chat/storage';
 import { ActivityLog } from './activity.log';
+import { BlockedUsers } from './blocked.users';
 import { Batcher, type Outcome } from './batcher';
 import { WorkLimits } from './connection.work';
 import { dataOf, LocalConnections, type SocketData } from './local-connections';
@@ -31,7 +32,7 @@ const BATCHES_IN_FLIGHT = 2;
 /** Last activity is written this often (and on shutdown). */
 export const ACTIVITY_FLUSH_MS = 2_000;
 /** What a refused handshake may be told; anything else is `unavailable`. */
-const PUBLIC_REFUSALS = new Set(['unauthorized', 'too many connections', 'draining']);
+const PUBLIC_REFUSALS = new Set(['unauthorized', 'too many connections', 'draining', 'blocked']);
 
 interface Admission {
   socket: Socket;
@@ -79,6 +80,7 @@ export class SessionsService {
     private readonly limits: RateLimits,
     private readonly work: WorkLimits,
     private readonly readModel: ReadModelRepository,
+    private readonly blocks: BlockedUsers,
     @Inject(PG_POOL) pool: Pool,
   ) {
     const push = new PushRepository(pool);
@@ -99,6 +101,7 @@ export class SessionsService {
   }
 
   async start(): Promise<void> {
+    await this.blocks.start();
     this.epoch = await this.registry.nextEpoch(this.nodeId);
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -116,6 +119,7 @@ export class SessionsService {
   }
 
   stop(): void {
+    this.blocks.stop();
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);
     clearInterval(this.activityFlusher);
@@ -149,6 +153,7 @@ export class SessionsService {
     const deadline = Date.now() + ADMIT_DEADLINE_MS;
     const session = await this.verifier.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
     if (!session) throw new Error('unauthorized');
+    if (this.blocks.has(session.userId)) throw new Error('blocked');
     const data: SocketData = {
       caller: { ...session, origin: `${this.nodeId}/${socket.id}`, writes: new OwnWrites() },
       member: leaseMember(this.nodeId, this.epoch, socket.id),
@@ -199,6 +204,11 @@ export class SessionsService {
   /** After admission: the socket is live for delivery. */
   attach(socket: Socket): void {
     const { caller } = dataOf(socket);
+    // Blocked while its handshake was being admitted: it goes like the user's other sockets did.
+    if (this.blocks.has(caller.userId)) {
+      socket.disconnect(true);
+      return;
+    }
     this.local.add(caller.userId, socket);
     metrics.connections.set({ node: this.nodeId }, this.local.size);
     // A token that expires ends the connection; events racing it get UNAUTHORIZED.

@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import type { ClientPayload, Typing } from '@chat/contracts';
 import type { ConnectionRegistry } from '@chat/connections';
 import { requireMember, type ConversationCache } from '@chat/commands';
+import { ChatError } from '@chat/contracts';
+import { mutedAt } from '@chat/domain';
 import type { Names } from '@chat/messaging';
 import { metrics } from '@chat/platform';
 import type { SocketCaller } from './local-connections';
@@ -26,6 +28,8 @@ export class TypingRelay {
 
   async relay(caller: SocketCaller, p: ClientPayload<'typing'>): Promise<void> {
     const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
+    // Who may not send shows no typing either.
+    if (p.state === 'start' && mutedAt(c.muted?.get(caller.userId), new Date().toISOString())) throw new ChatError('FORBIDDEN', 'you are muted in this conversation');
     if (p.state === 'start') {
       const first = await this.redis.set(this.names.typingKey(c.id, caller.userId), '1', 'PX', TYPING_WINDOW_MS, 'NX');
       if (first === null) {

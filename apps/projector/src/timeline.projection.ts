@@ -7,6 +7,7 @@ import {
   membershipEffect,
   messageRef,
   readMarkerAt,
+  roleOf,
   type Conversation,
   type ConversationEvent,
   type ConversationState,
@@ -99,6 +100,13 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
   const periods = new PeriodTracker(writes);
   /** conversation\nuser of everyone the batch removed: their member rows are deleted, whatever follows. */
   const removedInBatch = new Set<string>();
+  /** conversation -> members whose role or mute the batch changed: written as the batch leaves them. */
+  const moderated = new Map<string, Set<string>>();
+  const moderate = (conversationId: string, userId: string) => {
+    let users = moderated.get(conversationId);
+    if (!users) moderated.set(conversationId, (users = new Set()));
+    users.add(userId);
+  };
 
   const messageOf = (conversationId: string, seq: number): Message | undefined => {
     const key = messageKey(conversationId, seq);
@@ -123,6 +131,11 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     const rejection = admit(before, event, target);
     if (rejection) {
       refuse(rejection.code, rejection.reason);
+      continue;
+    }
+    if (event.type === 'MessageReported') {
+      // For the operators only: no timeline row, no inbox, no live event; nothing members see changes.
+      writes.reports.push({ conversationId, seq, targetSeq: event.targetSeq, reportedBy: event.by, reason: event.reason, reportedAt: event.at });
       continue;
     }
     if (event.type === 'MessageSent') {
@@ -246,6 +259,21 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
         toRoom = false;
         writes.notifySettings.push({ conversationId, userId: event.userId, level: event.level, muteUntil: event.muteUntil ?? null });
         break;
+      case 'RoleSet':
+        visible = { ...changed_('role_changed', [event.userId]), by: event.by, role: event.role };
+        moderate(conversationId, event.userId);
+        break;
+      case 'MemberMuted':
+        visible = { ...changed_('member_muted', [event.userId]), by: event.by, ...(after.muted?.get(event.userId)?.until !== undefined && { until: after.muted.get(event.userId)!.until! }) };
+        moderate(conversationId, event.userId);
+        break;
+      case 'MemberUnmuted':
+        visible = { ...changed_('member_unmuted', [event.userId]), by: event.by };
+        moderate(conversationId, event.userId);
+        break;
+      case 'SlowModeSet':
+        visible = { ...changed_('slow_mode', []), by: event.by, seconds: event.seconds };
+        break;
       default: {
         const unhandled: never = event;
         return unhandled;
@@ -266,9 +294,10 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     });
 
     function changed_(change: ConversationChanged['change'], userIds: string[]): ConversationChanged {
+      // A moderation change names what changed; the whole conversation comes with creations and additions.
       return {
         type: 'conversation', conversationId, seq, change, userIds,
-        ...(change !== 'members_removed' && { conversation: toConversationInfo(after) }),
+        ...((change === 'created' || change === 'members_added') && { conversation: toConversationInfo(after) }),
       };
     }
   }
@@ -301,14 +330,22 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
     for (const userId of state.members) {
       if (!was.has(userId) || reset(userId)) writes.memberInserts.push({ conversationId: id, userId, joinedSeq: periods.joinedSeq(id, userId)! });
     }
+    for (const userId of moderated.get(id) ?? []) {
+      if (!state.members.has(userId)) continue;
+      const mute = state.muted?.get(userId);
+      writes.memberModeration.push({
+        conversationId: id, userId, role: roleOf(state, userId) === 'moderator' ? 'moderator' : 'member', mutedSeq: mute?.seq ?? null, mutedUntil: mute?.until ?? null,
+      });
+    }
   }
   periods.flush();
   return { writes, deliveries, states: finals };
 }
 
-/** The stored message an event's rules look at: the one a change targets, or a reply's root. */
+/** The stored message an event's rules look at: the one a change or a report targets, or a reply's root. */
 export function targetOf(event: ConversationEvent): number | undefined {
-  return isMessageChange(event) ? event.targetSeq : event.type === 'MessageSent' ? event.threadRootSeq : undefined;
+  if (isMessageChange(event) || event.type === 'MessageReported') return event.targetSeq;
+  return event.type === 'MessageSent' ? event.threadRootSeq : undefined;
 }
 
 function isMessageChange(event: ConversationEvent): event is MessageChange {
@@ -382,5 +419,6 @@ function conversationRow(c: Conversation, touch: Touch): ConversationRow {
     // Reads, edits and reactions do not reorder a user's conversation list; the rest does.
     ...(touch.activityAt !== undefined && { lastActivityAt: touch.activityAt }),
     ...(touch.lastMessage !== undefined && { lastMessage: touch.lastMessage }),
+    ...(c.slowMode && { slowModeSeconds: c.slowMode.seconds, slowModeSeq: c.slowMode.seq }),
   };
 }

@@ -48,6 +48,8 @@ export async function showOlderReplies() {
   requestAnimationFrame(() => (ol.scrollTop = ol.scrollHeight - before));
 }
 
+let olderReplies;
+
 export function renderThreadPanel() {
   const id = state.open;
   const root = ui.thread;
@@ -69,7 +71,9 @@ export function renderThreadPanel() {
   if (failed) items.push(h('li', { class: 'error', role: 'alert' }, `The replies could not be read: ${errorText(failed)}`));
   else if (!threadLoaded(id, root)) items.push(h('li', { class: 'hint' }, 'Loading replies…'));
   else if (threadPage(id, root)?.hasMore) {
-    items.push(h('li', { class: 'older' }, h('button', { type: 'button', class: 'quiet', onclick: () => void showOlderReplies() }, 'Show older replies')));
+    // One item for the page's life, as the main timeline's: a render never swaps it under a click.
+    olderReplies ??= h('li', { class: 'older' }, h('button', { type: 'button', class: 'quiet', onclick: () => void showOlderReplies() }, 'Show older replies'));
+    items.push(olderReplies);
   }
   const seen = seenBy(replies);
   let previous = first;

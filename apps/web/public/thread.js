@@ -238,6 +238,16 @@ export function seenBy(list) {
   return { seq: last.seq, text: readers.length === others.length ? 'Seen by everyone' : `Seen by ${people(readers)}` };
 }
 
+let older;
+/**
+ * One "Show older messages" item for the page's life: every render would otherwise put a
+ * new button where a person (or a test) is about to click the old one.
+ */
+function olderItem() {
+  older ??= h('li', { class: 'older' }, h('button', { type: 'button', class: 'quiet', onclick: () => loadOlder() }, 'Show older messages'));
+  return older;
+}
+
 export function renderThread() {
   const ol = $('messages');
   const id = state.open;
@@ -247,9 +257,7 @@ export function renderThread() {
   const group = id && state.conversations.get(id)?.type === 'group';
   const seen = id ? seenBy(list) : null;
   const items = [];
-  if (id && state.pages.get(id)?.hasMore) {
-    items.push(h('li', { class: 'older' }, h('button', { type: 'button', class: 'quiet', onclick: () => loadOlder() }, 'Show older messages')));
-  }
+  if (id && state.pages.get(id)?.hasMore) items.push(olderItem());
   let day = '';
   let previous;
   for (const m of list) {

@@ -12,6 +12,8 @@ export interface Entry {
   conversationId: string;
   /** A send: looked for in the archived tiers when the hot timeline no longer has it. */
   message: boolean;
+  /** An entry members never see (a report to the operators): no webhook, nothing to read. */
+  hidden?: true;
 }
 
 export interface PartitionHooksDeps {
@@ -199,7 +201,7 @@ export class PartitionHooks {
     for (let attempt = 1; !resolved; attempt++) {
       if (!current()) return;
       try {
-        resolved = await this.deps.resolve(p, entries);
+        resolved = await this.deps.resolve(p, entries.filter((e) => !e.hidden));
       } catch (err) {
         this.deps.log.error({ partition: p, err: (err as Error).message }, 'reading the events of webhooks failed; will retry');
         await this.pause((this.deps.retryDelay ?? retryDelayMs)(attempt));
@@ -222,8 +224,8 @@ export class PartitionHooks {
 
   private entryOf(m: JsMsg): Entry {
     const { raw } = readLoggedPayload(m);
-    const message = typeof raw === 'object' && raw !== null && (raw as { type?: unknown }).type === 'MessageSent';
-    return { seq: m.seq, conversationId: this.deps.conversationOf(m.subject), message };
+    const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+    return { seq: m.seq, conversationId: this.deps.conversationOf(m.subject), message: type === 'MessageSent', ...(type === 'MessageReported' && { hidden: true as const }) };
   }
 
   /** Calls the receiver until it answers 2xx (true) or this generation ends (false). */

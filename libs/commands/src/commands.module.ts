@@ -7,6 +7,7 @@ import { CONFIG, JETSTREAM_MANAGER, LOG_PUBLISHER, NAMES, NATS } from '@chat/pla
 import { ReadModelRepository } from '@chat/storage';
 import { CommandsService } from './commands.service';
 import { ConversationCache } from './conversation.cache';
+import { OwnSends } from './own.sends';
 import { SendDeduplicator } from './send.deduplicator';
 import { ThreadRoots } from './thread.roots';
 
@@ -20,6 +21,7 @@ import { ThreadRoots } from './thread.roots';
   providers: [
     CommandsService,
     { provide: ThreadRoots, useFactory: () => new ThreadRoots() },
+    { provide: OwnSends, useFactory: () => new OwnSends() },
     { provide: ConversationCache, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new ConversationCache(rm) },
     {
       provide: ProjectionWatch,

@@ -3,13 +3,17 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { AckResults, ClientPayload } from '@chat/contracts';
 import { ChatError } from '@chat/contracts';
 import type { Config } from '@chat/config';
-import { decide, evolve, messageRef, type ConversationCommand, type ConversationEvent, type Decision, type MessageRef, type MessageSent } from '@chat/domain';
+import {
+  decide, evolve, messageRef, OPERATOR, roleOf, sendRestriction,
+  type Conversation, type ConversationCommand, type ConversationEvent, type Decision, type LastSend, type MessageRef, type MessageSent,
+} from '@chat/domain';
 import { appendEvent, ProjectionWatch, type LogPublisher, type Names } from '@chat/messaging';
 import { CONFIG, JETSTREAM_MANAGER, LOG_PUBLISHER, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
 import { ConversationCache } from './conversation.cache';
 import { directConversationId, groupConversationId } from './ids';
 import { requireMember } from './membership.guard';
+import { OwnSends } from './own.sends';
 import { SendDeduplicator } from './send.deduplicator';
 import { ThreadRoots } from './thread.roots';
 
@@ -18,7 +22,10 @@ const PROJECTION_WAIT_MS = 5_000;
 /** How long an edit, delete, reaction or reply waits for its target message to be projected. */
 const TARGET_WAIT_MS = 2_000;
 
-/** Whom a command is carried out for: a socket's user, or the user the server API acts as. */
+/**
+ * Whom a command is carried out for: a socket's user, the user the server API acts as, or
+ * OPERATOR (the admin API's moderation routes).
+ */
 export interface Caller {
   userId: string;
   /**
@@ -48,6 +55,7 @@ export class CommandsService {
     @Inject(TIERED) private readonly tiered: TieredMessages,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     private readonly roots: ThreadRoots,
+    private readonly ownSends: OwnSends,
   ) {}
 
   async create(caller: Caller, p: ClientPayload<'conversation:create'>): Promise<AckResults['conversation:create']> {
@@ -96,7 +104,7 @@ export class CommandsService {
   }
 
   async removeMembers(caller: Caller, p: ClientPayload<'conversation:remove_members'>): Promise<AckResults['conversation:remove_members']> {
-    const c = requireMember(await this.conversations.refresh(p.conversationId), caller.userId);
+    const c = await this.actor(caller, p.conversationId, true);
     return this.changeMembers(caller, c, { type: 'RemoveMembers', conversationId: p.conversationId, by: caller.userId, userIds: p.userIds, at: new Date().toISOString() });
   }
 
@@ -112,6 +120,19 @@ export class CommandsService {
     }
     const root = p.threadRootSeq === undefined ? undefined : await this.threadRoot(c, p.threadRootSeq);
     const at = new Date().toISOString();
+    let state: Conversation = await this.withLastSend(c, caller.userId, at);
+    const restricted = sendRestriction(state, caller.userId, at);
+    if (restricted) {
+      // A resend of a message sent before the mute or the window answers as a resend does.
+      const [original] = (await this.readModel.sentMessages([{ senderId: caller.userId, clientMsgId: p.clientMsgId }])).values();
+      if (original?.conversationId === c.id) {
+        caller.writes?.note(c.partition, original.seq);
+        return { seq: original.seq, sentAt: original.sentAt, duplicate: true };
+      }
+      // The send this process is still appending, again: the log's duplicate window answers it.
+      if (this.ownSends.get(c.id, caller.userId)?.clientMsgId !== p.clientMsgId) throw new ChatError(restricted.code, restricted.reason, restricted.retryAfterMs);
+      state = c;
+    }
     const decision = decide(
       {
         type: 'SendMessage', conversationId: p.conversationId, senderId: caller.userId, clientMsgId: p.clientMsgId, body: p.body, at,
@@ -119,22 +140,94 @@ export class CommandsService {
         ...(p.threadRootSeq !== undefined && { threadRootSeq: p.threadRootSeq }),
         ...(p.mentions !== undefined && { mentions: p.mentions }),
       },
-      c,
+      state,
       root,
     );
     const [event] = accepted(decision);
-    const ack = await this.sends.send(c.partition, event as MessageSent, caller.origin);
+    // Noted before the append: a second send racing this one through this process waits its turn.
+    const slow = c.slowMode;
+    if (slow) this.ownSends.note(c.id, caller.userId, { at, clientMsgId: p.clientMsgId, slowModeSeq: slow.seq });
+    let ack: AckResults['message:send'];
+    try {
+      ack = await this.sends.send(c.partition, event as MessageSent, caller.origin);
+    } catch (err) {
+      if (slow) this.ownSends.forget(c.id, caller.userId, p.clientMsgId);
+      throw err;
+    }
+    if (slow && ack.duplicate) this.ownSends.note(c.id, caller.userId, { at: ack.sentAt, clientMsgId: p.clientMsgId, slowModeSeq: slow.seq });
     caller.writes?.note(c.partition, ack.seq);
     return ack;
+  }
+
+  /**
+   * In slow mode, the state with the caller's last send since slow mode was set: this
+   * process's own (which the read model may not have yet), else the read model's (one
+   * probe of timeline_senders). The owner and moderators are exempt and cost nothing.
+   */
+  private async withLastSend(c: ConversationRecord, userId: string, at: string): Promise<Conversation> {
+    if (!c.slowMode || roleOf(c, userId) !== 'member') return c;
+    const own = this.ownSends.get(c.id, userId, Date.parse(at));
+    // Sent under an earlier slow mode (or off since): it does not count under this one.
+    let last: LastSend | undefined = own && own.slowModeSeq === c.slowMode.seq ? { seq: 0, at: own.at } : undefined;
+    const window = c.slowMode.seconds * 1000;
+    // Within the window already by this process's memory: no need to ask.
+    if (!last || Date.parse(at) - Date.parse(last.at) >= window) {
+      const stored = await this.readModel.lastSend(c.id, userId, c.slowMode.seq);
+      if (stored && (!last || Date.parse(stored.at) > Date.parse(last.at))) last = stored;
+    }
+    return last ? { ...c, lastSends: new Map([[userId, last]]) } : c;
   }
 
   async edit(caller: Caller, p: ClientPayload<'message:edit'>): Promise<AckResults['message:edit']> {
     return this.changeMessage(caller, p.conversationId, p.seq, (at) => ({ type: 'EditMessage', conversationId: p.conversationId, by: caller.userId, targetSeq: p.seq, body: p.body, at }));
   }
 
+  /** The author, a group's owner or moderators, or OPERATOR. */
   async delete(caller: Caller, p: ClientPayload<'message:delete'>): Promise<AckResults['message:delete']> {
     this.roots.forget(p.conversationId, p.seq);
     return this.changeMessage(caller, p.conversationId, p.seq, (at) => ({ type: 'DeleteMessage', conversationId: p.conversationId, by: caller.userId, targetSeq: p.seq, at }));
+  }
+
+  /** The owner gives or takes a member's moderator role. */
+  async setRole(caller: Caller, p: ClientPayload<'conversation:set_role'>): Promise<AckResults['conversation:set_role']> {
+    const c = await this.actor(caller, p.conversationId, true);
+    return this.changeConversation(caller, c, { type: 'SetRole', conversationId: c.id, by: caller.userId, userId: p.userId, role: p.role, at: new Date().toISOString() });
+  }
+
+  /** The owner, a moderator or OPERATOR mutes a member, until `until` or until unmuted. */
+  async mute(caller: Caller, p: ClientPayload<'conversation:mute_member'>): Promise<AckResults['conversation:mute_member']> {
+    const c = await this.actor(caller, p.conversationId, true);
+    return this.changeConversation(caller, c, {
+      type: 'MuteMember', conversationId: c.id, by: caller.userId, userId: p.userId, at: new Date().toISOString(),
+      ...(p.until !== undefined && { until: new Date(p.until).toISOString() }),
+    });
+  }
+
+  async unmute(caller: Caller, p: ClientPayload<'conversation:unmute_member'>): Promise<AckResults['conversation:unmute_member']> {
+    const c = await this.actor(caller, p.conversationId, true);
+    return this.changeConversation(caller, c, { type: 'UnmuteMember', conversationId: c.id, by: caller.userId, userId: p.userId, at: new Date().toISOString() });
+  }
+
+  async setSlowMode(caller: Caller, p: ClientPayload<'conversation:set_slow_mode'>): Promise<AckResults['conversation:set_slow_mode']> {
+    const c = await this.actor(caller, p.conversationId, true);
+    return this.changeConversation(caller, c, { type: 'SetSlowMode', conversationId: c.id, by: caller.userId, seconds: p.seconds, at: new Date().toISOString() });
+  }
+
+  /**
+   * A member reports another's message to the operators (GET /v1/admin/reports). Answered
+   * once the log has it: nothing a member sees waits on it. Reporting a message again is
+   * kept as the first report.
+   */
+  async report(caller: Caller, p: ClientPayload<'message:report'>): Promise<AckResults['message:report']> {
+    const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
+    const [event] = accepted(decide(
+      { type: 'ReportMessage', conversationId: c.id, by: caller.userId, targetSeq: p.seq, reason: p.reason, at: new Date().toISOString() },
+      c,
+      await this.target(c, p.seq),
+    ));
+    const { seq } = await appendEvent(this.log, this.names, c.partition, event!, { origin: caller.origin });
+    caller.writes?.note(c.partition, seq);
+    return {};
   }
 
   async react(caller: Caller, p: ClientPayload<'reaction:add'>, op: 'add' | 'remove'): Promise<AckResults['reaction:add']> {
@@ -187,7 +280,7 @@ export class CommandsService {
 
   /** Edits, deletes and reactions: checked against the target message as the read model has it. */
   private async changeMessage(caller: Caller, conversationId: string, targetSeq: number, command: (at: string) => ConversationCommand): Promise<{ seq: number }> {
-    const c = requireMember(await this.conversations.get(conversationId), caller.userId);
+    const c = await this.actor(caller, conversationId);
     const decision = decide(command(new Date().toISOString()), c, await this.target(c, targetSeq));
     const events = accepted(decision);
     // Already so (a reaction twice): nothing appended; answer with the conversation's end.
@@ -201,6 +294,27 @@ export class CommandsService {
     let m = await read();
     if (!m && (await this.watch.waitFor(c.partition, seq, TARGET_WAIT_MS))) m = await read();
     return messageRef(m);
+  }
+
+  /**
+   * The conversation, for a member; for OPERATOR, whatever its membership (an unknown one
+   * is NOT_FOUND: the operator may read every conversation anyway). `fresh`: read from the
+   * read model rather than the cache (commands whose rules depend on roles and membership).
+   */
+  private async actor(caller: Caller, conversationId: string, fresh = false): Promise<ConversationRecord> {
+    const c = await (fresh ? this.conversations.refresh(conversationId) : this.conversations.get(conversationId));
+    if (caller.userId !== OPERATOR) return requireMember(c, caller.userId);
+    if (!c) throw new ChatError('NOT_FOUND', 'no such conversation');
+    return c;
+  }
+
+  /** Roles, mutes, slow mode: confirmed like membership changes; already so is a no-op answered with the conversation's end. */
+  private async changeConversation(caller: Caller, c: ConversationRecord, cmd: ConversationCommand): Promise<{ seq: number }> {
+    const events = accepted(decide(cmd, c));
+    if (events.length === 0) return { seq: c.lastSeq };
+    const seq = await this.appendConfirmed(caller, c, events[0]!);
+    this.conversations.invalidate(c.id);
+    return { seq };
   }
 
   private async changeMembers(caller: Caller, c: ConversationRecord, cmd: ConversationCommand): Promise<{ seq: number }> {
@@ -240,6 +354,6 @@ export class CommandsService {
 /** The events of an accepted decision; a refusal becomes the client's error. */
 function accepted(decision: Decision): ConversationEvent[] {
   if (decision.ok) return decision.events;
-  const { code, reason } = decision.rejection;
-  throw new ChatError(code === 'CONFLICT' ? 'BAD_REQUEST' : code, reason);
+  const { code, reason, retryAfterMs } = decision.rejection;
+  throw new ChatError(code === 'CONFLICT' ? 'BAD_REQUEST' : code, reason, retryAfterMs);
 }

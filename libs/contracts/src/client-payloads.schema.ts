@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONVERSATION_ID_PATTERN, hasControlCharacter, isStorableText, MAX_MENTIONS, NOTIFY_LEVELS, USER_ID_PATTERN } from '@chat/domain';
+import { CONVERSATION_ID_PATTERN, hasControlCharacter, isStorableText, MAX_MENTIONS, MAX_REPORT_REASON, MAX_SLOW_MODE_SECONDS, NOTIFY_LEVELS, USER_ID_PATTERN } from '@chat/domain';
 
 /** docs/protocol.md: a message body is at most 16 KiB of UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -61,6 +61,11 @@ export const clientPayloads = {
   'push:unregister': z.object({}),
   'conversation:notify': z.object({ conversationId, level: z.enum(NOTIFY_LEVELS), muteUntil: isoTime.optional() }),
   receipts: z.object({ conversationId }),
+  'conversation:set_role': z.object({ conversationId, userId, role: z.enum(['moderator', 'member']) }),
+  'conversation:mute_member': z.object({ conversationId, userId, until: isoTime.optional() }),
+  'conversation:unmute_member': z.object({ conversationId, userId }),
+  'conversation:set_slow_mode': z.object({ conversationId, seconds: z.number().int().min(0).max(MAX_SLOW_MODE_SECONDS) }),
+  'message:report': z.object({ conversationId, seq: positiveSeq, reason: text().min(1).max(MAX_REPORT_REASON) }),
 } as const;
 
 export type ClientEventName = keyof typeof clientPayloads;

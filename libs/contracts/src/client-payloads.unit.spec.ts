@@ -20,6 +20,11 @@ const valid: Record<ClientEventName, Record<string, unknown>> = {
   read: { conversationId: 'c1', seq: 0 },
   'conversation:notify': { conversationId: 'c1', level: 'mentions', muteUntil: '2026-12-03T10:00:00.000Z' },
   receipts: { conversationId: 'c1' },
+  'conversation:set_role': { conversationId: 'c1', userId: 'bob', role: 'moderator' },
+  'conversation:mute_member': { conversationId: 'c1', userId: 'bob', until: '2026-12-03T10:00:00.000Z' },
+  'conversation:unmute_member': { conversationId: 'c1', userId: 'bob' },
+  'conversation:set_slow_mode': { conversationId: 'c1', seconds: 30 },
+  'message:report': { conversationId: 'c1', seq: 4, reason: 'spam' },
 };
 
 /** One required field per event, and a value of the wrong type for it. */
@@ -36,6 +41,10 @@ const required: Array<[ClientEventName, string, unknown]> = [
   ['history', 'conversationId', true],
   ['read', 'conversationId', []],
   ['read', 'seq', '3'],
+  ['conversation:set_role', 'role', 'owner'],
+  ['conversation:mute_member', 'userId', 'not a user!'],
+  ['conversation:set_slow_mode', 'seconds', 3601],
+  ['message:report', 'reason', ''],
 ];
 
 /** Optional fields with a value of the wrong type. */

@@ -144,6 +144,23 @@ export const httpAnswers = {
   serverConversation: ackResults['conversation:create'],
   serverSeq: ackResults['conversation:add_members'],
   serverSend: ackResults['message:send'],
+  reports: z.object({
+    reports: z.array(z.object({
+      conversationId: z.string(),
+      seq: z.number().int().min(1).describe("The report's seq in the log."),
+      targetSeq: z.number().int().min(1).describe('The reported message.'),
+      reportedBy: z.string(),
+      reason: z.string(),
+      reportedAt: time,
+      message: messageSchema.optional().describe('The reported message as it is now (absent if it is not found in any tier).'),
+      context: z.array(messageSchema).describe("The messages around it (its thread's, for a reply), ascending."),
+    })),
+    next,
+  }),
+  blocked: z.object({ userId: z.string(), blocked: z.literal(true), blockedAt: time }),
+  unblocked: z.object({ userId: z.string(), blocked: z.literal(false), wasBlocked: z.boolean() }),
+  blockStatus: z.object({ userId: z.string(), blocked: z.boolean(), blockedAt: time.optional() }),
+  blocks: z.object({ blocks: z.array(z.object({ userId: z.string(), blockedAt: time })), next }),
   healthz: z.object({ status: z.literal('ok') }),
   healthDown: z.object({ status: z.literal('unavailable'), down: z.array(z.string()), checks: z.record(z.string(), z.string()) }),
   readyz: z.object({

@@ -47,6 +47,14 @@ export const notifySettingSchema = z.object({
 }).describe("A member's notification setting for a conversation.");
 export type NotifySetting = z.infer<typeof notifySettingSchema>;
 
+export const rolesSchema = z.record(z.string(), z.enum(['owner', 'moderator'])).describe("A group's roles: the owner (the creator, while a member) and the moderators; a member not named is a plain member.");
+export type Roles = z.infer<typeof rolesSchema>;
+
+export const muteInfoSchema = z.object({
+  until: time.optional().describe('The end of the mute; absent: until unmuted.'),
+}).describe("Extension: a muted member's mute.");
+export type MuteInfo = z.infer<typeof muteInfoSchema>;
+
 export const conversationInfoSchema = z.object({
   id: z.string(),
   type: z.enum(['direct', 'group']),
@@ -55,6 +63,9 @@ export const conversationInfoSchema = z.object({
   createdBy: z.string(),
   createdAt: time,
   lastSeq: seq,
+  roles: rolesSchema.optional().describe('Second edition: `{}` for a direct conversation. Always sent by this server; optional for older ones.'),
+  muted: z.record(z.string(), muteInfoSchema).optional().describe('Extension: muted members (a mute whose `until` passed no longer holds).'),
+  slowModeSeconds: z.number().int().min(1).optional().describe('Extension: while slow mode is on, members other than the owner and moderators send one message per this many seconds.'),
 }).describe('A conversation with its members.');
 export type ConversationInfo = z.infer<typeof conversationInfoSchema>;
 
@@ -75,17 +86,27 @@ export const conversationSummarySchema = z.object({
   lastActivityAt: time.describe('When the conversation last changed, for `conversation:list` paging.'),
   members: z.array(z.string()).optional().describe(`The member ids, ordered by join (ties by id), when the conversation has at most ${SUMMARY_MEMBERS_MAX} members (always, for a direct one).`),
   peerId: z.string().optional().describe("Direct conversations only: the other member's id."),
+  roles: rolesSchema.optional().describe("Extension: the group's roles, as in `Conversation.roles` (absent for a direct conversation)."),
+  muted: muteInfoSchema.optional().describe("Extension: the user's own mute here, while it holds."),
+  slowModeSeconds: z.number().int().min(1).optional().describe('Extension: while slow mode is on.'),
 }).describe("One of a user's conversations, with the user's read state and setting.");
 export type ConversationSummary = z.infer<typeof conversationSummarySchema>;
+
+export const conversationChangeSchema = z.enum(['created', 'members_added', 'members_removed', 'role_changed', 'member_muted', 'member_unmuted', 'slow_mode']);
+export type ConversationChange = z.infer<typeof conversationChangeSchema>;
 
 export const conversationChangedSchema = z.object({
   type: z.literal('conversation'),
   conversationId: z.string(),
   seq,
-  change: z.enum(['created', 'members_added', 'members_removed']),
-  userIds: z.array(z.string()),
+  change: conversationChangeSchema.describe('`role_changed` is the second edition\'s; `member_muted`, `member_unmuted` and `slow_mode` are extensions.'),
+  userIds: z.array(z.string()).describe('Whom it changes: the members added or removed, the member whose role or mute changed; `[]` for slow mode.'),
   conversation: conversationInfoSchema.optional(),
-}).describe('A conversation was created, or members joined or left.');
+  by: z.string().optional().describe('Extension, on moderation changes: who made it (a member, or `~operator`).'),
+  role: z.enum(['moderator', 'member']).optional().describe("`role_changed`: the member's new role."),
+  until: time.optional().describe('`member_muted`: the end of the mute (absent: until unmuted).'),
+  seconds: z.number().int().min(0).optional().describe('`slow_mode`: one message per this many seconds; 0 turns it off.'),
+}).describe('A conversation was created, members joined or left, or a moderator changed a role, a mute or slow mode.');
 export type ConversationChanged = z.infer<typeof conversationChangedSchema>;
 
 export const messageEditedSchema = z.object({

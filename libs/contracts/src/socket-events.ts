@@ -54,6 +54,11 @@ export const ackResults = {
   'push:unregister': empty,
   'conversation:notify': seqResult.describe('Extension: the seq of the setting in the log, which orders it against the copies other devices get.'),
   receipts: z.object({ members: z.array(receiptSchema) }),
+  'conversation:set_role': seqResult,
+  'conversation:mute_member': seqResult,
+  'conversation:unmute_member': seqResult,
+  'conversation:set_slow_mode': seqResult,
+  'message:report': empty,
 } as const satisfies Record<ClientEventName, z.ZodObject>; // every client event, and no other
 
 /** Ack results per client event (docs/protocol.md "Client to server"). */

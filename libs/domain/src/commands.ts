@@ -1,4 +1,4 @@
-import type { ConversationKind, NotifyLevel } from './events';
+import type { AssignableRole, ConversationKind, NotifyLevel } from './events';
 import type { ConversationId, UserId } from './ids';
 
 /** What a user asks for. Time comes in with the command; nothing here reads a clock. */
@@ -12,7 +12,12 @@ export type ConversationCommand =
   | AddReaction
   | RemoveReaction
   | MarkRead
-  | SetNotify;
+  | SetNotify
+  | SetRole
+  | MuteMember
+  | UnmuteMember
+  | SetSlowMode
+  | ReportMessage;
 
 export interface CreateConversation {
   type: 'CreateConversation';
@@ -102,5 +107,50 @@ export interface RemoveReaction {
   userId: UserId;
   targetSeq: number;
   emoji: string;
+  at: string;
+}
+
+export interface SetRole {
+  type: 'SetRole';
+  conversationId: ConversationId;
+  by: UserId;
+  userId: UserId;
+  role: AssignableRole;
+  at: string;
+}
+
+export interface MuteMember {
+  type: 'MuteMember';
+  conversationId: ConversationId;
+  /** A member, or OPERATOR. */
+  by: UserId;
+  userId: UserId;
+  until?: string;
+  at: string;
+}
+
+export interface UnmuteMember {
+  type: 'UnmuteMember';
+  conversationId: ConversationId;
+  /** A member, or OPERATOR. */
+  by: UserId;
+  userId: UserId;
+  at: string;
+}
+
+export interface SetSlowMode {
+  type: 'SetSlowMode';
+  conversationId: ConversationId;
+  by: UserId;
+  seconds: number;
+  at: string;
+}
+
+export interface ReportMessage {
+  type: 'ReportMessage';
+  conversationId: ConversationId;
+  by: UserId;
+  targetSeq: number;
+  reason: string;
   at: string;
 }

@@ -1,17 +1,21 @@
 import type { ConversationCommand } from './commands';
 import type { Conversation, ConversationState, MessageRef } from './conversation.state';
 import type { ConversationEvent, MembersAdded, MembersRemoved, MessageSent, ReadMarked } from './events';
+import { OPERATOR } from './ids';
 import { MAX_DISTINCT_REACTIONS } from './message.state';
+import { canonicalTime, MAX_REPORT_REASON, MAX_SLOW_MODE_SECONDS, moderationRefusal, mutedAt, roleOf, sendRestriction } from './moderation.rules';
 
 /** Users one message may mention. */
 export const MAX_MENTIONS = 50;
 
 /** Why the rules refuse something. The gateway maps these to docs/protocol.md error codes. */
-export type RejectionCode = 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE' | 'CONFLICT';
+export type RejectionCode = 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE' | 'RATE_LIMITED' | 'CONFLICT';
 
 export interface Rejection {
   code: RejectionCode;
   reason: string;
+  /** When trying again may succeed: slow mode, a mute with an end. */
+  retryAfterMs?: number;
 }
 
 /** Accepted with no events means "already so": an idempotent no-op. */
@@ -47,7 +51,8 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
     case 'RemoveMembers': {
       const present = state ? uniq(cmd.userIds).filter((u) => state.members.has(u)) : cmd.userIds;
       const event: ConversationEvent = { type: 'MembersRemoved', v: 1, conversationId: cmd.conversationId, by: cmd.by, userIds: present, at: cmd.at };
-      return present.length === 0 && state?.kind === 'group' && state.members.has(cmd.by) ? accept() : checked(state, event);
+      // Removing nobody who is a member is already so, for a member or the operator.
+      return present.length === 0 && state?.kind === 'group' && (state.members.has(cmd.by) || cmd.by === OPERATOR) ? accept() : checked(state, event);
     }
     case 'SendMessage': {
       const mentions = cmd.mentions && uniq(cmd.mentions);
@@ -67,7 +72,9 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
       if (stranger !== undefined) return reject('BAD_REQUEST', `mentions: ${stranger} is not a member`);
       // No new reply to a deleted root; one that raced the deletion is still kept (threadRule).
       if (cmd.threadRootSeq !== undefined && target?.deleted) return reject('NOT_FOUND', 'threadRootSeq: the message was deleted');
-      return decision;
+      // Everything the caller knows counts here (no basis): a mute, the last send in slow mode.
+      const restricted = sendRestriction(state!, cmd.senderId, cmd.at);
+      return restricted ? { ok: false, rejection: restricted } : decision;
     }
     case 'SetNotify':
       return checked(state, {
@@ -88,6 +95,19 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
       // Reacting twice, or removing a reaction that is not there, is already so.
       return rejection?.code === 'CONFLICT' ? accept() : rejection ? { ok: false, rejection } : accept(event);
     }
+    case 'SetRole':
+      return orAlreadySo(state, { type: 'RoleSet', v: 1, conversationId: cmd.conversationId, by: cmd.by, userId: cmd.userId, role: cmd.role, at: cmd.at });
+    case 'MuteMember':
+      return orAlreadySo(state, {
+        type: 'MemberMuted', v: 1, conversationId: cmd.conversationId, by: cmd.by, userId: cmd.userId, at: cmd.at,
+        ...(cmd.until !== undefined && { until: cmd.until }),
+      });
+    case 'UnmuteMember':
+      return orAlreadySo(state, { type: 'MemberUnmuted', v: 1, conversationId: cmd.conversationId, by: cmd.by, userId: cmd.userId, at: cmd.at });
+    case 'SetSlowMode':
+      return orAlreadySo(state, { type: 'SlowModeSet', v: 1, conversationId: cmd.conversationId, by: cmd.by, seconds: cmd.seconds, at: cmd.at });
+    case 'ReportMessage':
+      return checked(state, { type: 'MessageReported', v: 1, conversationId: cmd.conversationId, by: cmd.by, targetSeq: cmd.targetSeq, reason: cmd.reason, at: cmd.at }, target);
     case 'MarkRead':
       // Clamped to the end of the conversation where it is sequenced (`readMarkerAt`), not
       // here: the caller's view of the end may be stale.
@@ -102,6 +122,12 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
 function checked(state: ConversationState, event: ConversationEvent, target?: MessageRef): Decision {
   const rejection = admit(state, event, target);
   return rejection ? { ok: false, rejection } : accept(event);
+}
+
+/** A change that is already so (CONFLICT) is an idempotent no-op: accepted, nothing to append. */
+function orAlreadySo(state: ConversationState, event: ConversationEvent): Decision {
+  const rejection = admit(state, event);
+  return rejection?.code === 'CONFLICT' ? accept() : rejection ? { ok: false, rejection } : accept(event);
 }
 
 /**
@@ -122,28 +148,36 @@ export function admit(state: ConversationState, event: ConversationEvent, target
     case 'MembersAdded':
       return membershipChange(state, event, () => undefined);
     case 'MembersRemoved':
-      return membershipChange(state, event, (u) =>
-        u === event.by || event.by === state.createdBy ? undefined : 'only the creator removes other members',
-      );
-    case 'MessageSent':
+      return membershipChange(state, event, (u) => {
+        if (u === event.by || event.by === OPERATOR) return undefined;
+        if (roleOf(state, u) === 'owner') return 'the owner cannot be removed by others';
+        return moderationRefusal(state, event.by) && 'only the owner and moderators remove other members';
+      });
+    case 'MessageSent': {
       if (!state.members.has(event.senderId) && !concurrentWithRemoval(state, event.senderId, event.basis)) {
         return { code: 'FORBIDDEN', reason: 'sender is not a member' };
       }
       if (event.replyToSeq !== undefined && event.replyToSeq > state.lastSeq) {
         return { code: 'NOT_FOUND', reason: 'replyToSeq is past the end of the conversation' };
       }
-      return threadRule(state, event, target);
+      // Only what the deciding gateway could know of holds the send back (its basis); an event without one was decided knowing all.
+      const restricted = sendRestriction(state, event.senderId, event.at, event.basis);
+      return restricted ?? threadRule(state, event, target);
+    }
     case 'MessageEdited':
-      return messageChange(state, event.by, target, () => (target!.senderId === event.by ? undefined : 'only the author edits a message'));
-    case 'MessageDeleted':
       return messageChange(state, event.by, target, () =>
-        target!.senderId === event.by || (state.kind === 'group' && state.createdBy === event.by)
+        target!.senderId !== event.by ? 'only the author edits a message' : mutedAt(state.muted?.get(event.by), event.at) ? 'you are muted in this conversation' : undefined,
+      );
+    case 'MessageDeleted':
+      if (event.by === OPERATOR) return !target || target.deleted ? { code: 'NOT_FOUND', reason: 'no such message' } : undefined;
+      return messageChange(state, event.by, target, () =>
+        target!.senderId === event.by || (state.kind === 'group' && roleOf(state, event.by) !== 'member')
           ? undefined
-          : 'only the author or the group\'s creator deletes a message',
+          : 'only the author, or in a group its owner and moderators, deletes a message',
       );
     case 'ReactionAdded':
     case 'ReactionRemoved': {
-      const refused = messageChange(state, event.userId, target, () => undefined);
+      const refused = messageChange(state, event.userId, target, () => (mutedAt(state.muted?.get(event.userId), event.at) ? 'you are muted in this conversation' : undefined));
       if (refused) return refused;
       // Own properties only: an emoji such as `__proto__` or `toString` is just a name here.
       const has = Object.hasOwn(target!.reactions, event.emoji) && target!.reactions[event.emoji]!.includes(event.userId);
@@ -163,6 +197,44 @@ export function admit(state: ConversationState, event: ConversationEvent, target
         return { code: 'BAD_REQUEST', reason: 'muteUntil: not a time in the future' };
       }
       return undefined;
+    case 'RoleSet': {
+      const why = moderationRefusal(state, event.by, { ownerOnly: true });
+      if (why) return { code: 'FORBIDDEN', reason: why };
+      if (!state.members.has(event.userId)) return { code: 'BAD_REQUEST', reason: 'userId: not a member of this conversation' };
+      if (roleOf(state, event.userId) === 'owner') return { code: 'FORBIDDEN', reason: 'the owner keeps its role' };
+      if (roleOf(state, event.userId) === event.role) return { code: 'CONFLICT', reason: `already ${event.role === 'moderator' ? 'a moderator' : 'a member'}` };
+      return undefined;
+    }
+    case 'MemberMuted':
+    case 'MemberUnmuted': {
+      const why = moderationRefusal(state, event.by, { operator: true });
+      if (why) return { code: 'FORBIDDEN', reason: why };
+      if (!state.members.has(event.userId)) return { code: 'BAD_REQUEST', reason: 'userId: not a member of this conversation' };
+      const mute = state.muted?.get(event.userId);
+      if (event.type === 'MemberUnmuted') return mute ? undefined : { code: 'CONFLICT', reason: 'not muted' };
+      // The operator stands above every role; in the conversation, the owner is never muted.
+      if (roleOf(state, event.userId) === 'owner' && event.by !== OPERATOR) return { code: 'FORBIDDEN', reason: 'the owner cannot be muted' };
+      // Judged by the time the command was accepted, so every replay reaches the same verdict.
+      if (event.until !== undefined && !(Date.parse(event.until) > Date.parse(event.at))) return { code: 'BAD_REQUEST', reason: 'until: not a time in the future' };
+      if (mute && mute.until === (event.until === undefined ? undefined : canonicalTime(event.until))) return { code: 'CONFLICT', reason: 'already muted so' };
+      return undefined;
+    }
+    case 'SlowModeSet': {
+      const why = moderationRefusal(state, event.by);
+      if (why) return { code: 'FORBIDDEN', reason: why };
+      if (!Number.isInteger(event.seconds) || event.seconds < 0 || event.seconds > MAX_SLOW_MODE_SECONDS) {
+        return { code: 'BAD_REQUEST', reason: `seconds: 0 to ${MAX_SLOW_MODE_SECONDS}` };
+      }
+      if (event.seconds === (state.slowMode?.seconds ?? 0)) return { code: 'CONFLICT', reason: 'slow mode already so' };
+      return undefined;
+    }
+    case 'MessageReported': {
+      if (!state.members.has(event.by)) return { code: 'FORBIDDEN', reason: 'not a member' };
+      if (!target || target.deleted) return { code: 'NOT_FOUND', reason: 'no such message' };
+      if (target.senderId === event.by) return { code: 'BAD_REQUEST', reason: 'seq: one\'s own message cannot be reported' };
+      if (event.reason.length === 0 || event.reason.length > MAX_REPORT_REASON) return { code: 'BAD_REQUEST', reason: `reason: 1 to ${MAX_REPORT_REASON} characters` };
+      return undefined;
+    }
     default: {
       const unhandled: never = event;
       return unhandled;
@@ -197,7 +269,8 @@ function membershipChange(
   event: MembersAdded | MembersRemoved,
   refuse: (userId: string) => string | undefined,
 ): Rejection | undefined {
-  if (!state.members.has(event.by)) return { code: 'FORBIDDEN', reason: 'not a member' };
+  // The operator removes whatever its membership (upcast lets it name no other event here).
+  if (!state.members.has(event.by) && !(event.type === 'MembersRemoved' && event.by === OPERATOR)) return { code: 'FORBIDDEN', reason: 'not a member' };
   if (state.kind === 'direct') return { code: 'FORBIDDEN', reason: 'direct conversations have fixed members' };
   if (event.userIds.length === 0) return { code: 'BAD_REQUEST', reason: 'no user to change' };
   for (const u of event.userIds) {
@@ -258,10 +331,38 @@ export function evolve(state: ConversationState, event: ConversationEvent, seq: 
       for (const u of gone) if (state.members.has(u)) departed.set(u, seq);
       // Removals are appended in seq order, so the map's first entries are the oldest.
       for (const u of departed.keys()) if (departed.size > DEPARTED_KEPT) departed.delete(u);
-      return { ...state, lastSeq: seq, members: new Set([...state.members].filter((u) => !gone.has(u))), departed };
+      // A role, a mute and a last send belong to the membership: a member added back starts afresh.
+      const next: Conversation = { ...state, lastSeq: seq, members: new Set([...state.members].filter((u) => !gone.has(u))), departed };
+      return withModeration(next, {
+        moderators: state.moderators && without(state.moderators, gone),
+        muted: state.muted && without(state.muted, gone),
+        lastSends: state.lastSends && without(state.lastSends, gone),
+      });
     }
-    case 'MessageSent':
-      return { ...state, lastSeq: seq, messageCount: state.messageCount + 1 };
+    case 'MessageSent': {
+      const next = { ...state, lastSeq: seq, messageCount: state.messageCount + 1 };
+      // A send after its sender's removal (concurrent with it) is no member's.
+      if (!state.lastSends || !state.members.has(event.senderId)) return next;
+      return { ...next, lastSends: new Map(state.lastSends).set(event.senderId, { seq, at: canonicalTime(event.at) }) };
+    }
+    case 'RoleSet': {
+      const moderators = new Set(state.moderators);
+      if (event.role === 'moderator') moderators.add(event.userId);
+      else moderators.delete(event.userId);
+      return withModeration({ ...state, lastSeq: seq }, { moderators });
+    }
+    case 'MemberMuted':
+      return { ...state, lastSeq: seq, muted: new Map(state.muted).set(event.userId, { seq, ...(event.until !== undefined && { until: canonicalTime(event.until) }) }) };
+    case 'MemberUnmuted':
+      return withModeration({ ...state, lastSeq: seq }, { muted: state.muted && without(state.muted, new Set([event.userId])) });
+    case 'SlowModeSet': {
+      // Sends before it do not count: every member starts with a clean slate.
+      const { slowMode: _slowMode, lastSends: _lastSends, ...rest } = state;
+      return event.seconds > 0 ? { ...rest, lastSeq: seq, slowMode: { seconds: event.seconds, seq }, lastSends: new Map() } : { ...rest, lastSeq: seq };
+    }
+    case 'MessageReported':
+      // Operators' business: nothing members see changes.
+      return state;
     case 'MessageEdited':
     case 'MessageDeleted':
     case 'ReactionAdded':
@@ -278,6 +379,32 @@ export function evolve(state: ConversationState, event: ConversationEvent, seq: 
       return unhandled;
     }
   }
+}
+
+/** Sets the moderation parts given, leaving out those that are empty (absent means none). */
+function withModeration(
+  state: Conversation,
+  parts: Partial<Pick<Conversation, 'moderators' | 'muted' | 'lastSends'>>,
+): Conversation {
+  const next: { -readonly [K in keyof Conversation]: Conversation[K] } = { ...state };
+  if ('moderators' in parts) {
+    if (parts.moderators?.size) next.moderators = parts.moderators;
+    else delete next.moderators;
+  }
+  if ('muted' in parts) {
+    if (parts.muted?.size) next.muted = parts.muted;
+    else delete next.muted;
+  }
+  // lastSends stays, empty or not, exactly while slow mode is on.
+  if (parts.lastSends) next.lastSends = parts.lastSends;
+  return next;
+}
+
+function without(items: ReadonlySet<string>, gone: ReadonlySet<string>): Set<string>;
+function without<V>(items: ReadonlyMap<string, V>, gone: ReadonlySet<string>): Map<string, V>;
+function without<V>(items: ReadonlySet<string> | ReadonlyMap<string, V>, gone: ReadonlySet<string>): Set<string> | Map<string, V> {
+  if (items instanceof Set) return new Set([...items].filter((u) => !gone.has(u)));
+  return new Map([...(items as ReadonlyMap<string, V>)].filter(([u]) => !gone.has(u)));
 }
 
 function uniq<T>(items: T[]): T[] {

@@ -15,6 +15,37 @@ export interface Conversation {
   messageCount: number;
   /** Seq of the removal of each recently removed user (not a member again since): what a concurrent send is judged by. */
   departed?: ReadonlyMap<UserId, number>;
+  /** A group's moderators (the owner is `createdBy`); absent: none. A removal ends the role. */
+  moderators?: ReadonlySet<UserId>;
+  /** Muted members: the mute's seq and its end (absent: until unmuted). A removal ends the mute. */
+  muted?: ReadonlyMap<UserId, Mute>;
+  /** Slow mode while it is on, with the seq it was set at. */
+  slowMode?: SlowMode;
+  /**
+   * Present exactly while slow mode is on: each member's last send since slow mode was set
+   * (and since it last joined). What the slow mode rule compares a send with.
+   */
+  lastSends?: ReadonlyMap<UserId, LastSend>;
+}
+
+export type Role = 'owner' | 'moderator' | 'member';
+
+export interface Mute {
+  /** Seq of the MemberMuted event. */
+  seq: number;
+  until?: string;
+}
+
+export interface SlowMode {
+  seconds: number;
+  /** Seq of the SlowModeSet event that turned it on (or changed it). */
+  seq: number;
+}
+
+export interface LastSend {
+  seq: number;
+  /** The send's `at` (when its gateway accepted it). */
+  at: string;
 }
 
 /** `undefined` is a conversation whose log holds no (accepted) creation yet. */

@@ -17,7 +17,12 @@ export type ConversationEvent =
   | ReactionAdded
   | ReactionRemoved
   | ReadMarked
-  | NotifySet;
+  | NotifySet
+  | RoleSet
+  | MemberMuted
+  | MemberUnmuted
+  | SlowModeSet
+  | MessageReported;
 
 export interface ConversationCreated {
   type: 'ConversationCreated';
@@ -43,6 +48,7 @@ export interface MembersRemoved {
   type: 'MembersRemoved';
   v: 1;
   conversationId: ConversationId;
+  /** A member, or OPERATOR (the admin API). */
   by: UserId;
   userIds: UserId[];
   at: string;
@@ -87,6 +93,7 @@ export interface MessageDeleted {
   type: 'MessageDeleted';
   v: 1;
   conversationId: ConversationId;
+  /** A member, or OPERATOR (the admin API). */
   by: UserId;
   targetSeq: number;
   at: string;
@@ -138,6 +145,64 @@ export interface NotifySet {
   level: NotifyLevel;
   /** Until then nothing notifies, whatever the level; absent: not muted for a time. */
   muteUntil?: string;
+  at: string;
+}
+
+/** What the owner of a group may make a member: a moderator, or a member again. */
+export type AssignableRole = 'moderator' | 'member';
+
+/** The owner (a group's creator) gives or takes a member's moderator role. */
+export interface RoleSet {
+  type: 'RoleSet';
+  v: 1;
+  conversationId: ConversationId;
+  by: UserId;
+  userId: UserId;
+  role: AssignableRole;
+  at: string;
+}
+
+/**
+ * A member may not send, edit or react until `until` (absent: until unmuted). By the owner,
+ * a moderator or OPERATOR.
+ */
+export interface MemberMuted {
+  type: 'MemberMuted';
+  v: 1;
+  conversationId: ConversationId;
+  by: UserId;
+  userId: UserId;
+  until?: string;
+  at: string;
+}
+
+export interface MemberUnmuted {
+  type: 'MemberUnmuted';
+  v: 1;
+  conversationId: ConversationId;
+  by: UserId;
+  userId: UserId;
+  at: string;
+}
+
+/** Members other than the owner and moderators send at most one message per `seconds` (0: off). */
+export interface SlowModeSet {
+  type: 'SlowModeSet';
+  v: 1;
+  conversationId: ConversationId;
+  by: UserId;
+  seconds: number;
+  at: string;
+}
+
+/** A member reports a message to the operators; members never see it. */
+export interface MessageReported {
+  type: 'MessageReported';
+  v: 1;
+  conversationId: ConversationId;
+  by: UserId;
+  targetSeq: number;
+  reason: string;
   at: string;
 }
 

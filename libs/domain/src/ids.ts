@@ -12,6 +12,12 @@ export const CONVERSATION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** docs/protocol.md: `sub` = 1-64 chars of `[A-Za-z0-9_.:@-]`. */
 export const USER_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
 
+/**
+ * Who acts when the operator does (the admin API's moderation routes): outside
+ * USER_ID_PATTERN, so that no user can be it, and accepted only where operators act.
+ */
+export const OPERATOR = '~operator';
+
 export function isConversationId(value: string): boolean {
   return CONVERSATION_ID_PATTERN.test(value);
 }

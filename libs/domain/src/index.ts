@@ -6,3 +6,4 @@ export * from './conversation.decider';
 export * from './upcast';
 export * from './text';
 export * from './message.state';
+export * from './moderation.rules';

@@ -1,5 +1,6 @@
 import { NOTIFY_LEVELS, type ConversationEvent, type NotifyLevel } from './events';
-import { isConversationId, isUserId } from './ids';
+import { isConversationId, isUserId, OPERATOR } from './ids';
+import { MAX_REPORT_REASON, MAX_SLOW_MODE_SECONDS } from './moderation.rules';
 import { hasUnstorableText } from './text';
 
 /**
@@ -25,8 +26,9 @@ export function upcast(raw: unknown): ConversationEvent | undefined {
         ? (raw as unknown as ConversationEvent)
         : undefined;
     case 'MembersAdded':
-    case 'MembersRemoved':
       return isUserId(str(raw.by)) && isUserList(raw.userIds) ? (raw as unknown as ConversationEvent) : undefined;
+    case 'MembersRemoved':
+      return isActor(raw.by) && isUserList(raw.userIds) ? (raw as unknown as ConversationEvent) : undefined;
     case 'MessageSent':
       return isUserId(str(raw.senderId)) && typeof raw.clientMsgId === 'string' && typeof raw.body === 'string' &&
         (raw.replyToSeq === undefined || isSeq(raw.replyToSeq)) && (raw.basis === undefined || isSeq(raw.basis)) &&
@@ -36,7 +38,7 @@ export function upcast(raw: unknown): ConversationEvent | undefined {
     case 'MessageEdited':
       return isUserId(str(raw.by)) && isSeq(raw.targetSeq) && typeof raw.body === 'string' ? (raw as unknown as ConversationEvent) : undefined;
     case 'MessageDeleted':
-      return isUserId(str(raw.by)) && isSeq(raw.targetSeq) ? (raw as unknown as ConversationEvent) : undefined;
+      return isActor(raw.by) && isSeq(raw.targetSeq) ? (raw as unknown as ConversationEvent) : undefined;
     case 'ReactionAdded':
     case 'ReactionRemoved':
       return isUserId(str(raw.userId)) && isSeq(raw.targetSeq) && typeof raw.emoji === 'string' && raw.emoji.length > 0
@@ -46,7 +48,21 @@ export function upcast(raw: unknown): ConversationEvent | undefined {
       return isUserId(str(raw.userId)) && isSeq(raw.upToSeq) ? (raw as unknown as ConversationEvent) : undefined;
     case 'NotifySet':
       return isUserId(str(raw.userId)) && NOTIFY_LEVELS.includes(raw.level as NotifyLevel) &&
-        (raw.muteUntil === undefined || (typeof raw.muteUntil === 'string' && !Number.isNaN(Date.parse(raw.muteUntil))))
+        (raw.muteUntil === undefined || isTime(raw.muteUntil))
+        ? (raw as unknown as ConversationEvent)
+        : undefined;
+    case 'RoleSet':
+      return isUserId(str(raw.by)) && isUserId(str(raw.userId)) && (raw.role === 'moderator' || raw.role === 'member') ? (raw as unknown as ConversationEvent) : undefined;
+    case 'MemberMuted':
+      return isActor(raw.by) && isUserId(str(raw.userId)) && (raw.until === undefined || isTime(raw.until)) ? (raw as unknown as ConversationEvent) : undefined;
+    case 'MemberUnmuted':
+      return isActor(raw.by) && isUserId(str(raw.userId)) ? (raw as unknown as ConversationEvent) : undefined;
+    case 'SlowModeSet':
+      return isUserId(str(raw.by)) && Number.isInteger(raw.seconds) && (raw.seconds as number) >= 0 && (raw.seconds as number) <= MAX_SLOW_MODE_SECONDS
+        ? (raw as unknown as ConversationEvent)
+        : undefined;
+    case 'MessageReported':
+      return isUserId(str(raw.by)) && isSeq(raw.targetSeq) && typeof raw.reason === 'string' && raw.reason.length > 0 && raw.reason.length <= MAX_REPORT_REASON
         ? (raw as unknown as ConversationEvent)
         : undefined;
     default:
@@ -66,6 +82,11 @@ export const CURRENT_VERSION: Record<ConversationEvent['type'], number> = {
   ReactionRemoved: 1,
   ReadMarked: 2,
   NotifySet: 1,
+  RoleSet: 1,
+  MemberMuted: 1,
+  MemberUnmuted: 1,
+  SlowModeSet: 1,
+  MessageReported: 1,
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -78,6 +99,15 @@ function str(value: unknown): string {
 
 function isUserList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((u) => typeof u === 'string' && isUserId(u));
+}
+
+/** A user, or the operator on the events operators append (removals, deletes, mutes). */
+function isActor(value: unknown): boolean {
+  return value === OPERATOR || isUserId(str(value));
+}
+
+function isTime(value: unknown): value is string {
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value));
 }
 
 function isSeq(value: unknown): value is number {

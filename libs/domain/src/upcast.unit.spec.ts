@@ -229,6 +229,7 @@ describe('upcast: versions', () => {
     expect(CURRENT_VERSION).toEqual({
       ConversationCreated: 1, MembersAdded: 1, MembersRemoved: 1, MessageSent: 1,
       MessageEdited: 1, MessageDeleted: 1, ReactionAdded: 1, ReactionRemoved: 1, ReadMarked: 2, NotifySet: 1,
+      RoleSet: 1, MemberMuted: 1, MemberUnmuted: 1, SlowModeSet: 1, MessageReported: 1,
     });
   });
 

@@ -33,3 +33,9 @@ export interface ProgressNotice {
   partition: number;
   seq: number;
 }
+
+/** What the admin API announces on `Names.blocks()` after writing a block or an unblock. */
+export interface BlockNotice {
+  userId: string;
+  blocked: boolean;
+}

@@ -72,6 +72,14 @@ export class Names {
     return `${this.namespace}.room.${conversationId}`;
   }
 
+  /**
+   * Core NATS subject on which the admin API announces a block or an unblock
+   * (`{ userId, blocked }`): every gateway closes a blocked user's sockets at once.
+   */
+  blocks(): string {
+    return `${this.namespace}.blocks`;
+  }
+
   /** Core NATS subject of one user's presence transitions. */
   presence(userId: string): string {
     return `${this.namespace}.presence.${subjectToken(userId)}`;

@@ -13,3 +13,5 @@ export * from './archive.repository';
 export * from './push.repository';
 export * from './group.commit';
 export * from './webhook.repository';
+export * from './moderation.state';
+export * from './block.repository';

@@ -19,7 +19,7 @@ describe('projection repository on a real Postgres', () => {
     await ensureDatabase(`${PG}/${db}`);
     await ensureDatabase(`${PG}/${db}`); // a second start finds it
     pool = createPool(`${PG}/${db}`, 10, TIMELINE);
-    expect(await migrate(pool)).toEqual(['001_projections.sql', '002_push.sql', '003_push_online_ranges.sql']);
+    expect(await migrate(pool)).toEqual(['001_projections.sql', '002_push.sql', '003_push_online_ranges.sql', '004_blocked_users.sql']);
     expect(await migrate(pool)).toEqual([]);
     await ensureProjectionSchema(pool, TIMELINE);
     await ensureProjectionSchema(pool, TIMELINE); // a second start finds it built with this DDL

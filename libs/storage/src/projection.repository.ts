@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { DEPARTED_KEPT, type Conversation } from '@chat/domain';
 import type { Message } from '@chat/contracts';
 import { GroupCommit } from './group.commit';
+import { LAST_SENDS_COLUMN, MODERATION_COLUMNS, moderationOf, type ModerationRow } from './moderation.state';
 import { PROJECTION_LOCK } from './projection-schema';
 import { messageKey, readerKey, type ProjectionWrites } from './projection.rows';
 
@@ -53,7 +54,7 @@ export class ProjectionRepository {
   async loadConversations(ids: string[]): Promise<Map<string, Conversation>> {
     const found = new Map<string, Conversation>();
     if (ids.length === 0) return found;
-    const { rows } = await this.pool.query<{
+    const { rows } = await this.pool.query<ModerationRow & {
       id: string; kind: 'direct' | 'group'; title: string | null; created_by: string; created_at: Date;
       last_seq: string; message_count: string; members: string[] | null; departed: Record<string, string> | null;
     }>(
@@ -65,7 +66,8 @@ export class ProjectionRepository {
                  SELECT p.user_id, max(p.left_seq) AS left_seq FROM membership_periods p
                   WHERE p.conversation_id = c.id AND p.left_seq IS NOT NULL
                     AND NOT EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = c.id AND m.user_id = p.user_id)
-                  GROUP BY p.user_id ORDER BY 2 DESC LIMIT ${DEPARTED_KEPT}) d) AS departed
+                  GROUP BY p.user_id ORDER BY 2 DESC LIMIT ${DEPARTED_KEPT}) d) AS departed,
+              ${MODERATION_COLUMNS}, ${LAST_SENDS_COLUMN}
          FROM conversations c WHERE c.id = ANY($1::text[])`,
       [ids],
     );
@@ -76,6 +78,7 @@ export class ProjectionRepository {
         ...(r.title !== null && { title: r.title }),
         // Oldest first, as the rules keep them (jsonb orders keys by their text).
         ...(r.departed && { departed: new Map(Object.entries(r.departed).map(([u, seq]) => [u, Number(seq)] as const).sort((a, b) => a[1] - b[1])) }),
+        ...moderationOf(r),
       });
     }
     return found;

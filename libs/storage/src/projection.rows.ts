@@ -27,6 +27,10 @@ export interface ProjectionWrites {
   mentionDeletes: Array<{ conversationId: string; seq: number }>;
   /** Members' notification settings, applied after the member rows (a user added back starts from the default). */
   notifySettings: Array<{ conversationId: string; userId: string; level: NotifyLevel; muteUntil: string | null }>;
+  /** Roles and mutes of members the batch changed, as it leaves them; applied after the member rows. */
+  memberModeration: Array<{ conversationId: string; userId: string; role: 'member' | 'moderator'; mutedSeq: number | null; mutedUntil: string | null }>;
+  /** Messages reported to the operators (`seq`: the report's). */
+  reports: Array<{ conversationId: string; seq: number; targetSeq: number; reportedBy: string; reason: string; reportedAt: string }>;
   clientMsgIds: Array<{ senderId: string; clientMsgId: string; conversationId: string; seq: number; sentAt: string }>;
   inbox: Array<{ userId: string; seq: number; conversationId: string }>;
   rejected: Array<{ seq: number; conversationId: string | null; code: string; reason: string }>;
@@ -49,6 +53,9 @@ export interface ConversationRow {
   lastActivityAt?: string;
   /** Undefined keeps the stored value. */
   lastMessage?: ChatEvent;
+  /** Slow mode as the batch leaves it; absent: off. */
+  slowModeSeconds?: number;
+  slowModeSeq?: number;
 }
 
 export interface MemberRow {
@@ -73,7 +80,7 @@ export interface TimelineRow {
 export function emptyWrites(partition: number, fromSeq: number): ProjectionWrites {
   return {
     partition, fromSeq, toSeq: fromSeq, conversations: [], memberInserts: [], memberDeletes: [], readMarkers: [],
-    timeline: [], messageUpdates: [], scrubEdits: [], periodInserts: [], periodCloses: [], mentions: [], mentionDeletes: [], notifySettings: [], clientMsgIds: [], inbox: [], rejected: [],
+    timeline: [], messageUpdates: [], scrubEdits: [], periodInserts: [], periodCloses: [], mentions: [], mentionDeletes: [], notifySettings: [], memberModeration: [], reports: [], clientMsgIds: [], inbox: [], rejected: [],
   };
 }
 

@@ -1,11 +1,22 @@
 import type { Pool } from 'pg';
 import { inTransaction } from './database';
+import { MODERATION_COLUMNS, moderationOf, type ModerationRow } from './moderation.state';
 import { UNREAD, UNREAD_MENTIONS } from './unread';
 import { SUMMARY_MEMBERS_MAX, type ChatEvent, type ConversationInfo, type ConversationSummary, type Message, type NotifyLevel } from '@chat/contracts';
-import type { Conversation } from '@chat/domain';
+import { rolesOf, type Conversation } from '@chat/domain';
 
 export interface ConversationRecord extends Conversation {
   partition: number;
+}
+
+/** A member's report of a message (`seq`: the report's own place in the log). */
+export interface Report {
+  conversationId: string;
+  seq: number;
+  targetSeq: number;
+  reportedBy: string;
+  reason: string;
+  reportedAt: string;
 }
 
 export interface SentMessage {
@@ -27,6 +38,7 @@ interface SummaryRow {
   id: string; user_id: string; kind: 'direct' | 'group'; title: string | null; member_count: number; last_seq: string;
   last_read_seq: string; unread: string; unread_mentions: string; last_message: Message | null; last_activity_at: Date; member_ids: string[] | null;
   notify_level: NotifyLevel; mute_until: Date | null;
+  moderators: string[] | null; owner: string | null; slow_mode_seconds: number; muted: boolean; muted_until: Date | null;
 }
 
 /** The gateway's reads: every query a client's request can cause, and nothing that writes. */
@@ -37,12 +49,15 @@ export class ReadModelRepository {
   ) {}
 
   async conversation(id: string): Promise<ConversationRecord | undefined> {
-    const { rows } = await this.pool.query<{
+    const { rows } = await this.pool.query<ModerationRow & {
       id: string; partition: number; kind: 'direct' | 'group'; title: string | null; created_by: string;
       created_at: Date; last_seq: string; message_count: string; members: string[] | null;
     }>(
+      // Moderators, mutes and slow mode come along (the gateway checks them before it
+      // appends); members' last sends are read apart, only for a send in slow mode (lastSend).
       `SELECT c.id, c.partition, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.message_count,
-              (SELECT array_agg(m.user_id ORDER BY m.joined_seq, m.user_id) FROM members m WHERE m.conversation_id = c.id) AS members
+              (SELECT array_agg(m.user_id ORDER BY m.joined_seq, m.user_id) FROM members m WHERE m.conversation_id = c.id) AS members,
+              ${MODERATION_COLUMNS}
          FROM conversations c WHERE c.id = $1`,
       [id],
     );
@@ -52,7 +67,22 @@ export class ReadModelRepository {
       id: r.id, partition: r.partition, kind: r.kind, createdBy: r.created_by, createdAt: r.created_at.toISOString(),
       members: new Set(r.members ?? []), lastSeq: Number(r.last_seq), messageCount: Number(r.message_count),
       ...(r.title !== null && { title: r.title }),
+      ...moderationOf(r),
     };
+  }
+
+  /**
+   * A member's latest send after `afterSeq` (the seq slow mode was set at): one probe of
+   * timeline_senders, made only for sends to a conversation in slow mode.
+   */
+  async lastSend(conversationId: string, senderId: string, afterSeq: number): Promise<{ seq: number; at: string } | undefined> {
+    const { rows } = await this.pool.query<{ seq: string; at: Date }>({
+      name: 'last-send',
+      text: `SELECT seq, at FROM timeline WHERE conversation_id = $1 AND kind = 'message' AND payload->>'senderId' = $2 AND seq > $3
+              ORDER BY seq DESC LIMIT 1`,
+      values: [conversationId, senderId, afterSeq],
+    });
+    return rows[0] && { seq: Number(rows[0].seq), at: rows[0].at.toISOString() };
   }
 
   /** A conversation as the admin API shows it, with its counters. */
@@ -266,6 +296,22 @@ export class ReadModelRepository {
     };
   }
 
+  /**
+   * Reports to the operators, newest first; `before` = the last one of the previous page.
+   * Each names the reported message, which the caller reads from whichever tier holds it.
+   */
+  async reports(limit: number, before?: { at: string; conversationId: string; seq: number }): Promise<Report[]> {
+    const { rows } = await this.pool.query<{ conversation_id: string; seq: string; target_seq: string; reported_by: string; reason: string; reported_at: Date }>(
+      `SELECT conversation_id, seq, target_seq, reported_by, reason, reported_at FROM reports
+        WHERE $1::timestamptz IS NULL OR (reported_at, conversation_id, seq) < ($1::timestamptz, $2::text, $3::bigint)
+        ORDER BY reported_at DESC, conversation_id DESC, seq DESC LIMIT $4`,
+      [before?.at ?? null, before?.conversationId ?? '', before?.seq ?? 0, limit],
+    );
+    return rows.map((r) => ({
+      conversationId: r.conversation_id, seq: Number(r.seq), targetSeq: Number(r.target_seq), reportedBy: r.reported_by, reason: r.reason, reportedAt: r.reported_at.toISOString(),
+    }));
+  }
+
   /** Every member's read marker, by user id. */
   async receipts(conversationId: string): Promise<Array<{ userId: string; lastReadSeq: number }>> {
     const { rows } = await this.pool.query<{ user_id: string; last_read_seq: string }>(
@@ -294,13 +340,21 @@ const SEEN_AS_CHANGED = `(t.changed_seq IS NULL OR EXISTS (
   SELECT 1 FROM membership_periods s WHERE s.conversation_id = t.conversation_id AND s.user_id = $1
      AND (s.left_seq IS NULL OR s.left_seq > t.changed_seq)))`;
 
-/** A summary names the members of a small conversation (by join), so that a client can show who is in it. */
+/**
+ * A summary names the members of a small conversation (by join), so that a client can show
+ * who is in it; a group's roles (its moderators through members_moderation, its owner while
+ * a member), the caller's own mute while it holds, and slow mode.
+ */
 const SUMMARY_SELECT = `
   SELECT c.id, m.user_id, c.kind, c.title, c.member_count, c.last_seq, m.last_read_seq,
          ${UNREAD} AS unread, ${UNREAD_MENTIONS} AS unread_mentions, c.last_message, c.last_activity_at,
          m.notify_level, CASE WHEN m.mute_until > now() THEN m.mute_until END AS mute_until,
          CASE WHEN c.member_count <= ${SUMMARY_MEMBERS_MAX} THEN (
-           SELECT array_agg(o.user_id ORDER BY o.joined_seq, o.user_id) FROM members o WHERE o.conversation_id = c.id) END AS member_ids
+           SELECT array_agg(o.user_id ORDER BY o.joined_seq, o.user_id) FROM members o WHERE o.conversation_id = c.id) END AS member_ids,
+         CASE WHEN c.kind = 'group' THEN (
+           SELECT array_agg(o.user_id ORDER BY o.user_id) FROM members o WHERE o.conversation_id = c.id AND o.role <> 'member') END AS moderators,
+         CASE WHEN c.kind = 'group' AND EXISTS (SELECT 1 FROM members o WHERE o.conversation_id = c.id AND o.user_id = c.created_by) THEN c.created_by END AS owner,
+         c.slow_mode_seconds, m.muted_seq IS NOT NULL AND (m.muted_until IS NULL OR m.muted_until > now()) AS muted, m.muted_until
     FROM members m JOIN conversations c ON c.id = m.conversation_id`;
 
 function toSummary(r: SummaryRow): ConversationSummary {
@@ -313,12 +367,17 @@ function toSummary(r: SummaryRow): ConversationSummary {
     ...(r.last_message !== null && { lastMessage: r.last_message }),
     ...(r.member_ids !== null && { members: r.member_ids }),
     ...(peerId !== undefined && { peerId }),
+    ...(r.kind === 'group' && { roles: Object.fromEntries([...(r.owner !== null ? [[r.owner, 'owner'] as const] : []), ...(r.moderators ?? []).map((u) => [u, 'moderator'] as const)]) }),
+    ...(r.muted && { muted: r.muted_until !== null ? { until: r.muted_until.toISOString() } : {} }),
+    ...(r.slow_mode_seconds > 0 && { slowModeSeconds: r.slow_mode_seconds }),
   };
 }
 
 export function toConversationInfo(c: Conversation): ConversationInfo {
   return {
-    id: c.id, type: c.kind, members: [...c.members], createdBy: c.createdBy, createdAt: c.createdAt, lastSeq: c.lastSeq,
+    id: c.id, type: c.kind, members: [...c.members], createdBy: c.createdBy, createdAt: c.createdAt, lastSeq: c.lastSeq, roles: rolesOf(c),
     ...(c.title !== undefined && { title: c.title }),
+    ...(c.muted && { muted: Object.fromEntries([...c.muted].map(([u, m]) => [u, m.until !== undefined ? { until: m.until } : {}])) }),
+    ...(c.slowMode && { slowModeSeconds: c.slowMode.seconds }),
   };
 }

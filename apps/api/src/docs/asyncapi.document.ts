@@ -24,6 +24,11 @@ const CLIENT_SUMMARIES: Record<ClientEventName, string> = {
   'push:unregister': "Remove this device's push registration.",
   'conversation:notify': 'Your notification setting for a conversation, for all your devices.',
   receipts: "Every member's read marker, in conversations below the push fan-out size.",
+  'conversation:set_role': 'Make a member a moderator, or a plain member again (the owner only).',
+  'conversation:mute_member': "Mute a member (owner and moderators): its sends, edits and reactions are refused until `until` or an unmute.",
+  'conversation:unmute_member': 'End a mute (owner and moderators).',
+  'conversation:set_slow_mode': 'At most one message per `seconds` for members other than the owner and moderators; 0 turns it off.',
+  'message:report': 'Report a message to the operators (members; never shown to the other members).',
 };
 
 const key = (event: string) => event.replace(/:/g, '.');

@@ -61,6 +61,11 @@ export const CLIENT_EVENT_EXAMPLES: { [E in ClientEventName]: { payload: ClientP
   'push:unregister': { payload: {}, result: {} },
   'conversation:notify': { payload: { conversationId: GROUP, level: 'mentions', muteUntil: LATER }, result: { seq: 14 } },
   receipts: { payload: { conversationId: GROUP }, result: { members: [{ userId: 'alice', lastReadSeq: 12 }, { userId: 'bob', lastReadSeq: 10 }] } },
+  'conversation:set_role': { payload: { conversationId: GROUP, userId: 'bob', role: 'moderator' }, result: { seq: 19 } },
+  'conversation:mute_member': { payload: { conversationId: GROUP, userId: 'carol', until: LATER }, result: { seq: 20 } },
+  'conversation:unmute_member': { payload: { conversationId: GROUP, userId: 'carol' }, result: { seq: 21 } },
+  'conversation:set_slow_mode': { payload: { conversationId: GROUP, seconds: 30 }, result: { seq: 22 } },
+  'message:report': { payload: { conversationId: GROUP, seq: 12, reason: 'spam' }, result: {} },
 };
 
 /** Every server event's example payload. */
