@@ -4,7 +4,7 @@ import type { Server, Socket } from 'socket.io';
 import { TokenVerifier } from '@chat/auth';
 import { RateLimits } from '@chat/commands';
 import type { Config } from '@chat/config';
-import { ConnectionRegistry, HEARTBEAT_MS, LEASE_MS, leaseMember, SWEEP_MS, type Transition } from '@chat/connections';
+import { ConnectionRegistry, HEARTBEAT_MS, LEASE_MS, leaseMember, SWEEP_MS, type Lease, type Transition } from '@chat/connections';
 import type { Pool } from 'pg';
 import { CONFIG, LOGGER, metrics, NODE_ID, PG_POOL } from '@chat/platform';
 import { PushRepository, ReadModelRepository, withPoolPatience } from '@chat/storage';
@@ -254,12 +254,19 @@ export class SessionsService {
   async beat(): Promise<void> {
     try {
       await this.registry.keepEpoch(this.nodeId, this.epoch);
-      const leases = [...this.local.sockets()].map((s) => ({ userId: dataOf(s).caller.userId, connectionId: s.id, member: dataOf(s).member }));
-      for (const { userId, transition } of await this.registry.renew(leases)) this.presence.announce(userId, transition);
+      for (const { userId, transition } of await this.registry.renew(this.leases())) this.presence.announce(userId, transition);
       this.limits.prune();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'heartbeat failed; will retry');
     }
+  }
+
+  /**
+   * This node's leases, read as the renewal takes them (a slice at a time): no copy of all
+   * of them lives across the heartbeat's round trips, and a socket gone meanwhile is left out.
+   */
+  private *leases(): Generator<Lease & { member: string }> {
+    for (const s of this.local.sockets()) yield { userId: dataOf(s).caller.userId, connectionId: s.id, member: dataOf(s).member };
   }
 
   /** Expires the leases dead nodes stopped renewing; every gateway sweeps, each transition is announced once. */
