@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io';
 import type { ChatEvent, ClientToServerEvents, ServerToClientEvents, Typing } from '@chat/contracts';
 import { metrics } from '@chat/platform';
 import type { Session } from '@chat/auth';
-import type { Buckets, Caller } from '@chat/commands';
+import type { Caller, ConnectionBuckets } from '@chat/commands';
 import type { ConnectionWork } from './connection.work';
 import type { OwnWrites } from './own.writes';
 
@@ -16,16 +16,19 @@ export interface SocketCaller extends Caller, Session {
   writes: OwnWrites;
 }
 
-/** What the gateway keeps on each socket (socket.data). */
+/**
+ * What the gateway keeps on each socket (socket.data). A gateway holds thousands of
+ * mostly idle sockets: what only some of them use is made at its first use.
+ */
 export interface SocketData {
   caller: SocketCaller;
   /** The connection's lease in the registry (`node|epoch|connection`). */
   member: string;
-  /** conversation -> last read marker this connection appended. */
-  readMarkers: Map<string, number>;
-  /** Users whose presence this connection watches. */
-  watching: Set<string>;
-  limits: Buckets;
+  /** conversation -> last read marker this connection appended; from its first `read`. */
+  readMarkers?: Map<string, number>;
+  /** Users whose presence this connection watches; from its first `presence:subscribe`. */
+  watching?: Set<string>;
+  limits: ConnectionBuckets;
   /** Queries under way and the write buffer caps (connection.work.ts). */
   work: ConnectionWork;
   /** Events being handled: a draining gateway waits for them before closing the socket. */

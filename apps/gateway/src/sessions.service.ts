@@ -16,8 +16,12 @@ import { NodeDelivery } from './node.delivery';
 import { OwnWrites } from './own.writes';
 import { PresenceHub } from './presence.hub';
 
-/** setTimeout cannot wait longer than this. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * Sockets whose token expired are looked for this often: one sweep over all of them
+ * instead of a timer (and a disconnect listener to clear it) on each socket. An event
+ * that races the sweep is answered UNAUTHORIZED (chat.gateway.ts checks `exp`).
+ */
+export const EXPIRY_SWEEP_MS = 1_000;
 /**
  * How long a handshake may wait for its turn before it is refused `unavailable`: within
  * Socket.IO clients' own 20 s connect timeout, even with a last pool wait (5 s) begun
@@ -61,6 +65,7 @@ export class SessionsService {
   private heartbeat?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
   private activityFlusher?: NodeJS.Timeout;
+  private expirer?: NodeJS.Timeout;
   /** Sockets whose lease (and rooms) admission wrote and nothing has released yet. */
   private readonly held = new WeakSet<Socket>();
   private readonly admissions: Batcher<Admission, void>;
@@ -106,6 +111,8 @@ export class SessionsService {
     this.sweeper.unref();
     this.activityFlusher = setInterval(() => void this.flushActivity(), ACTIVITY_FLUSH_MS);
     this.activityFlusher.unref();
+    this.expirer = setInterval(() => this.disconnectExpired(), EXPIRY_SWEEP_MS);
+    this.expirer.unref();
   }
 
   /** After the drain, before the pools close: what is queued is done, last activity written. */
@@ -116,6 +123,7 @@ export class SessionsService {
   }
 
   stop(): void {
+    clearInterval(this.expirer);
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);
     clearInterval(this.activityFlusher);
@@ -152,8 +160,6 @@ export class SessionsService {
     const data: SocketData = {
       caller: { ...session, origin: `${this.nodeId}/${socket.id}`, writes: new OwnWrites() },
       member: leaseMember(this.nodeId, this.epoch, socket.id),
-      readMarkers: new Map(),
-      watching: new Set(),
       limits: this.limits.forConnection(),
       work: this.work.forConnection(),
       inFlight: 0,
@@ -201,10 +207,14 @@ export class SessionsService {
     const { caller } = dataOf(socket);
     this.local.add(caller.userId, socket);
     metrics.connections.set({ node: this.nodeId }, this.local.size);
-    // A token that expires ends the connection; events racing it get UNAUTHORIZED.
-    const expiry = setTimeout(() => socket.disconnect(true), Math.min(MAX_TIMER_MS, Math.max(0, caller.exp * 1000 - Date.now())));
-    expiry.unref();
-    socket.once('disconnect', () => clearTimeout(expiry));
+  }
+
+  /** A token that expires ends its connection (within EXPIRY_SWEEP_MS). */
+  disconnectExpired(now = Date.now()): void {
+    const expired: Socket[] = [];
+    for (const s of this.local.sockets()) if (dataOf(s).caller.exp * 1000 <= now) expired.push(s);
+    // Disconnecting removes a socket from `local`: not while walking it.
+    for (const socket of expired) socket.disconnect(true);
   }
 
   async detach(socket: Socket): Promise<void> {

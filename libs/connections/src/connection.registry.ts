@@ -21,7 +21,7 @@ const LAST_SEEN_TTL_MS = 30 * 86_400_000;
  * its old space, where they stay until a full collection, a few KiB of resident memory
  * per connection. Slices of this size are answered while they are still young.
  */
-export const RENEW_BATCH = 500;
+export const RENEW_BATCH = 100;
 /**
  * Leases one LEASE_UP_MANY script writes: a script holds Redis while it runs, about a
  * millisecond for this many (each lease is a handful of sorted-set commands).
