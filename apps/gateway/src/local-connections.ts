@@ -42,27 +42,34 @@ export const dataOf = (socket: Socket) => socket.data as SocketData;
 /** Packets a socket may have waiting to be written before it counts as too slow. */
 export const MAX_BUFFERED_PACKETS = 1_000;
 
-/** The sockets this gateway node holds, by user: where delivered events are emitted. */
+/**
+ * The sockets this gateway node holds, by user: where delivered events are emitted. An
+ * array each, not a Set: a user has a handful of connections at most (one, mostly), and a
+ * one-element array costs a third of a one-element Set on every user the node holds.
+ */
 @Injectable()
 export class LocalConnections {
-  private readonly byUser = new Map<string, Set<Socket>>();
+  private readonly byUser = new Map<string, Socket[]>();
   private count = 0;
 
   add(userId: string, socket: Socket): void {
-    let sockets = this.byUser.get(userId);
-    if (!sockets) this.byUser.set(userId, (sockets = new Set()));
-    if (!sockets.has(socket)) this.count++;
-    sockets.add(socket);
+    const sockets = this.byUser.get(userId);
+    if (!sockets) this.byUser.set(userId, [socket]);
+    else if (!sockets.includes(socket)) sockets.push(socket);
+    else return;
+    this.count++;
   }
 
   remove(userId: string, socket: Socket): void {
     const sockets = this.byUser.get(userId);
-    if (!sockets?.delete(socket)) return;
+    const at = sockets?.indexOf(socket) ?? -1;
+    if (at < 0) return;
+    sockets!.splice(at, 1);
     this.count--;
-    if (sockets.size === 0) this.byUser.delete(userId);
+    if (sockets!.length === 0) this.byUser.delete(userId);
   }
 
-  of(userId: string): ReadonlySet<Socket> | undefined {
+  of(userId: string): readonly Socket[] | undefined {
     return this.byUser.get(userId);
   }
 

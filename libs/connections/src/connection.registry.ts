@@ -79,7 +79,7 @@ export class ConnectionRegistry {
 
   constructor(redis: RedisClient, private readonly names: Names) {
     redis.defineCommand('leaseUp', { numberOfKeys: 3, lua: LEASE_UP });
-    // Its number of keys comes first among the arguments: three per lease.
+    // Its number of keys comes first among the arguments: two per lease.
     redis.defineCommand('leaseUpMany', { lua: LEASE_UP_MANY });
     redis.defineCommand('leaseDown', { numberOfKeys: 3, lua: LEASE_DOWN });
     redis.defineCommand('indexDropIfDue', { numberOfKeys: 1, lua: INDEX_DROP_IF_DUE });
@@ -311,31 +311,44 @@ export class ConnectionRegistry {
    * So a lease whose index entry could not be written is not written either.
    */
   private async leaseUp(leases: Array<{ userId: string; member: string }>, now: number, cap: number): Promise<Array<LeaseUp | Error>> {
-    const until = now + LEASE_MS;
-    const byShard = new Map<number, Set<string>>();
+    // Every heartbeat passes here once per connection of the node: the arguments are built
+    // in loops, the numbers turned to strings once, not once per lease by the client.
+    const [nowArg, untilArg, capArg] = [now, now + LEASE_MS, cap].map(String) as [string, string, string];
+    const byShard = new Map<number, Command>();
     for (const { userId } of leases) {
       const shard = this.names.leaseIndexShard(userId);
-      byShard.set(shard, (byShard.get(shard) ?? new Set()).add(userId));
+      let zadd = byShard.get(shard);
+      if (!zadd) byShard.set(shard, (zadd = ['zadd', this.names.leaseIndexKey(shard), 'GT']));
+      zadd.push(untilArg, userId);
     }
-    const shards = [...byShard];
-    const indexed = await sendAll(this.redis, shards.map(([shard, users]) => ['zadd', this.names.leaseIndexKey(shard), 'GT', ...[...users].flatMap((u) => [until, u])]));
-    const failedShards = new Map(shards.flatMap(([shard], i) => (indexed[i] instanceof Error ? [[shard, indexed[i] as Error]] : [])));
+    const shards = [...byShard.keys()];
+    const indexed = await sendAll(this.redis, [...byShard.values()]);
+    const failedShards = new Map(shards.flatMap((shard, i) => (indexed[i] instanceof Error ? [[shard, indexed[i] as Error]] : [])));
     const outcomes: Array<LeaseUp | Error> = leases.map(({ userId }) => failedShards.get(this.names.leaseIndexShard(userId)) ?? 'live');
-    const writable = leases.flatMap((lease, i) => (outcomes[i] instanceof Error ? [] : [{ ...lease, i }]));
+    const writable = leases.flatMap((lease, i) => (outcomes[i] instanceof Error ? [] : [i]));
     // A cluster takes one script per lease (each user's keys lie in a slot of their own);
     // one Redis takes them LEASES_PER_SCRIPT to a script.
-    const groups = this.redis.isCluster ? writable.map((lease) => [lease]) : [...slices(writable, LEASES_PER_SCRIPT)];
+    const groups = this.redis.isCluster ? writable.map((i) => [i]) : [...slices(writable, LEASES_PER_SCRIPT)];
     const replies = await sendAll(
       this.redis,
-      groups.map((group): Command =>
-        group.length === 1
-          ? ['leaseUp', ...this.keys(group[0]!.userId), group[0]!.member, now, until, cap]
-          : ['leaseUpMany', group.length * 3, ...group.flatMap(({ userId }) => this.keys(userId)), now, until, cap, ...group.map((l) => l.member)],
-      ),
+      groups.map((group): Command => {
+        if (group.length === 1) {
+          const { userId, member } = leases[group[0]!]!;
+          return ['leaseUp', ...this.keys(userId), member, nowArg, untilArg, capArg];
+        }
+        const keys: string[] = [];
+        const members: string[] = [];
+        for (const i of group) {
+          const { userId, member } = leases[i]!;
+          keys.push(this.names.leasesKey(userId), this.names.presenceStateKey(userId));
+          members.push(member);
+        }
+        return ['leaseUpMany', keys.length, ...keys, nowArg, untilArg, capArg, ...members];
+      }),
     );
     groups.forEach((group, g) => {
       const reply = replies[g];
-      group.forEach(({ i }, j) => {
+      group.forEach((i, j) => {
         const up = reply instanceof Error ? reply : group.length === 1 ? reply : (reply as unknown[])[j];
         outcomes[i] = up instanceof Error ? up : up === 1 ? 'online' : up === -1 ? 'refused' : 'live';
       });

@@ -37,14 +37,14 @@ return up(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]))
 /**
  * Many leases in one script, on one Redis (not a cluster: their users' keys lie in many
  * slots): one command instead of one per lease, which costs the gateway a few KiB of
- * client objects each. KEYS: each lease's three keys (as LEASE_UP's) in turn. ARGV: now,
- * until, cap, then each lease's member. Returns `up`'s answer for each lease, in order.
+ * client objects each. KEYS: each lease's leases and presence state keys in turn. ARGV:
+ * now, until, cap, then each lease's member. Returns `up`'s answer for each, in order.
  */
 export const LEASE_UP_MANY = `${UP}
 local now, untilMs, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out = {}
 for i = 4, #ARGV do
-  local k = (i - 4) * 3
+  local k = (i - 4) * 2
   out[i - 3] = up(KEYS[k + 1], KEYS[k + 2], ARGV[i], now, untilMs, cap)
 end
 return out
