@@ -274,6 +274,8 @@ export class SessionsService {
   /**
    * This node's leases, read as the renewal takes them (a slice at a time): no copy of all
    * of them lives across the heartbeat's round trips, and a socket gone meanwhile is left out.
+   * A disconnect in the middle of a user's sockets can make the walk miss one of the others
+   * this time: the next heartbeat renews it, well within LEASE_MS.
    */
   private *leases(): Generator<Lease & { member: string }> {
     for (const s of this.local.sockets()) yield { userId: dataOf(s).caller.userId, connectionId: s.id, member: dataOf(s).member };
