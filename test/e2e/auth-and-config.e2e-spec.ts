@@ -61,6 +61,17 @@ describe('authentication', () => {
     expect(await refusedWith(sys().app.url, { token })).toBe('unauthorized');
   });
 
+  it('closes an idle connection once its token expires, within the expiry sweep', async () => {
+    const token = await tokenFor('idle-expiring', { expiresIn: 2 });
+    const client = await sys().connect('idle-expiring', { token });
+    const reason = await new Promise<string>((resolve, reject) => {
+      // exp is whole seconds: at most 2 s from now, then one sweep (1 s); the rest is slack.
+      const deadline = setTimeout(() => reject(new Error('still connected 8 s after its token expired')), 8_000);
+      client.socket.once('disconnect', (why) => (clearTimeout(deadline), resolve(why)));
+    });
+    expect(reason).toBe('io server disconnect');
+  });
+
   it('has no dev token endpoint unless CHAT_DEV_TOKENS is on', async () => {
     expect((await fetch(`${sys().app.url}/v1/dev/token?user=alice`)).status).toBe(404);
   });

@@ -69,8 +69,17 @@ export class ChatGateway
 
   handleConnection(socket: Socket): void {
     this.sessions.attach(socket);
-    socket.onAny((event: unknown, ...args: unknown[]) => this.dispatch(socket, event, args));
+    socket.onAny(this.onEvent);
   }
+
+  /**
+   * The one listener of every socket, shared: Socket.IO calls it with the socket as `this`
+   * (`listener.apply(socket, args)`), so no socket needs a closure of its own.
+   */
+  private readonly onEvent = ((gateway: ChatGateway) =>
+    function (this: Socket, event: unknown, ...args: unknown[]) {
+      gateway.dispatch(this, event, args);
+    })(this);
 
   handleDisconnect(socket: Socket): Promise<void> {
     return this.sessions.detach(socket);
@@ -87,7 +96,7 @@ export class ChatGateway
     'message:delete': (c, p) => this.commands.delete(c, p),
     'reaction:add': (c, p) => this.commands.react(c, p, 'add'),
     'reaction:remove': (c, p) => this.commands.react(c, p, 'remove'),
-    read: (c, p, s) => this.commands.read(c, p, dataOf(s).readMarkers),
+    read: (c, p, s) => this.commands.read(c, p, (dataOf(s).readMarkers ??= new Map())),
     sync: (c, p, s) => this.queries.sync(c, p, this.answerMeter(c, s)),
     history: (c, p, s) => this.queries.history(c, p, this.answerMeter(c, s)),
     typing: async (c, p) => (await this.typing.relay(c, p), {}),

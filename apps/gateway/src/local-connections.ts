@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io';
 import type { ChatEvent, ClientToServerEvents, ServerToClientEvents, Typing } from '@chat/contracts';
 import { metrics } from '@chat/platform';
 import type { Session } from '@chat/auth';
-import type { Buckets, Caller } from '@chat/commands';
+import type { Caller, ConnectionBuckets } from '@chat/commands';
 import type { ConnectionWork } from './connection.work';
 import type { OwnWrites } from './own.writes';
 
@@ -16,16 +16,19 @@ export interface SocketCaller extends Caller, Session {
   writes: OwnWrites;
 }
 
-/** What the gateway keeps on each socket (socket.data). */
+/**
+ * What the gateway keeps on each socket (socket.data). A gateway holds thousands of
+ * mostly idle sockets: what only some of them use is made at its first use.
+ */
 export interface SocketData {
   caller: SocketCaller;
   /** The connection's lease in the registry (`node|epoch|connection`). */
   member: string;
-  /** conversation -> last read marker this connection appended. */
-  readMarkers: Map<string, number>;
-  /** Users whose presence this connection watches. */
-  watching: Set<string>;
-  limits: Buckets;
+  /** conversation -> last read marker this connection appended; from its first `read`. */
+  readMarkers?: Map<string, number>;
+  /** Users whose presence this connection watches; from its first `presence:subscribe`. */
+  watching?: Set<string>;
+  limits: ConnectionBuckets;
   /** Queries under way and the write buffer caps (connection.work.ts). */
   work: ConnectionWork;
   /** Events being handled: a draining gateway waits for them before closing the socket. */
@@ -39,27 +42,34 @@ export const dataOf = (socket: Socket) => socket.data as SocketData;
 /** Packets a socket may have waiting to be written before it counts as too slow. */
 export const MAX_BUFFERED_PACKETS = 1_000;
 
-/** The sockets this gateway node holds, by user: where delivered events are emitted. */
+/**
+ * The sockets this gateway node holds, by user: where delivered events are emitted. An
+ * array each, not a Set: a user has a handful of connections at most (one, mostly), and a
+ * one-element array costs a third of a one-element Set on every user the node holds.
+ */
 @Injectable()
 export class LocalConnections {
-  private readonly byUser = new Map<string, Set<Socket>>();
+  private readonly byUser = new Map<string, Socket[]>();
   private count = 0;
 
   add(userId: string, socket: Socket): void {
-    let sockets = this.byUser.get(userId);
-    if (!sockets) this.byUser.set(userId, (sockets = new Set()));
-    if (!sockets.has(socket)) this.count++;
-    sockets.add(socket);
+    const sockets = this.byUser.get(userId);
+    if (!sockets) this.byUser.set(userId, [socket]);
+    else if (!sockets.includes(socket)) sockets.push(socket);
+    else return;
+    this.count++;
   }
 
   remove(userId: string, socket: Socket): void {
     const sockets = this.byUser.get(userId);
-    if (!sockets?.delete(socket)) return;
+    const at = sockets?.indexOf(socket) ?? -1;
+    if (at < 0) return;
+    sockets!.splice(at, 1);
     this.count--;
-    if (sockets.size === 0) this.byUser.delete(userId);
+    if (sockets!.length === 0) this.byUser.delete(userId);
   }
 
-  of(userId: string): ReadonlySet<Socket> | undefined {
+  of(userId: string): readonly Socket[] | undefined {
     return this.byUser.get(userId);
   }
 

@@ -162,7 +162,7 @@ export class NodeDelivery {
   private onNodeBatch(batch: DeliveryBatch): void {
     for (const { event, users, origin, join, trace } of batch.items) {
       this.count(event.conversationId);
-      const sockets = users.flatMap((u) => [...(this.local.of(u) ?? [])]);
+      const sockets = users.flatMap((u) => this.local.of(u) ?? []);
       if (event.type !== 'typing') {
         if (join) {
           this.joinRoom(event.conversationId, sockets, event.seq).catch((err: Error) => this.log.error({ conversationId: event.conversationId, err: err.message }, 'joining a room failed'));

@@ -11,9 +11,11 @@ export const OWN_WRITES_WAIT_MS = 5_000;
  * watch's known positions, and nothing at all once they were reached.
  */
 export class OwnWrites {
-  private readonly pending = new Map<number, number>();
+  /** Made at the first write: most connections of a gateway are idle, and write nothing. */
+  private pending?: Map<number, number>;
 
   note(partition: number, seq: number): void {
+    this.pending ??= new Map();
     if (seq > (this.pending.get(partition) ?? 0)) this.pending.set(partition, seq);
   }
 
@@ -22,14 +24,15 @@ export class OwnWrites {
    * promise, no round trip); otherwise resolves true once it does, false after `timeoutMs`.
    */
   caughtUp(watch: Pick<ProjectionWatch, 'reached' | 'waitFor'>, timeoutMs = OWN_WRITES_WAIT_MS): Promise<boolean> | undefined {
-    if (this.pending.size === 0) return undefined;
-    for (const [partition, seq] of this.pending) if (watch.reached(partition) >= seq) this.pending.delete(partition);
-    if (this.pending.size === 0) return undefined;
-    const owed = [...this.pending];
+    const pending = this.pending;
+    if (!pending?.size) return undefined;
+    for (const [partition, seq] of pending) if (watch.reached(partition) >= seq) pending.delete(partition);
+    if (pending.size === 0) return undefined;
+    const owed = [...pending];
     return Promise.all(owed.map(([partition, seq]) => watch.waitFor(partition, seq, timeoutMs))).then((reached) => {
       owed.forEach(([partition, seq], i) => {
         // A later write noted meanwhile stays owed.
-        if (reached[i] && this.pending.get(partition) === seq) this.pending.delete(partition);
+        if (reached[i] && pending.get(partition) === seq) pending.delete(partition);
       });
       return reached.every(Boolean);
     });

@@ -38,7 +38,9 @@ export class PresenceHub {
    * had no presence: a stranger learns nothing of anyone's comings and goings.
    */
   async subscribe(socket: Socket, userIds: string[]): Promise<Presence[]> {
-    const { watching, caller } = dataOf(socket);
+    const data = dataOf(socket);
+    const { caller } = data;
+    const watching = (data.watching ??= new Set());
     const asked = [...new Set(userIds)];
     if (watching.size + asked.filter((u) => !watching.has(u)).length > MAX_WATCHED) {
       throw new ChatError('PAYLOAD_TOO_LARGE', `a connection watches at most ${MAX_WATCHED} users`);
@@ -67,8 +69,9 @@ export class PresenceHub {
     return visible.length ? this.registry.presence(visible) : [];
   }
 
-  unsubscribe(socket: Socket, userIds: string[]): void {
+  unsubscribe(socket: Socket, userIds: Iterable<string>): void {
     const watching = dataOf(socket).watching;
+    if (!watching) return;
     for (const userId of userIds) {
       if (!watching.delete(userId)) continue;
       const entry = this.watched.get(userId);
@@ -81,7 +84,8 @@ export class PresenceHub {
   }
 
   dropSocket(socket: Socket): void {
-    this.unsubscribe(socket, [...dataOf(socket).watching]);
+    const watching = dataOf(socket).watching;
+    if (watching) this.unsubscribe(socket, [...watching]);
   }
 
   private relay(userId: string, presence: Presence): void {

@@ -4,7 +4,7 @@ import type { Server, Socket } from 'socket.io';
 import { TokenVerifier } from '@chat/auth';
 import { RateLimits } from '@chat/commands';
 import type { Config } from '@chat/config';
-import { ConnectionRegistry, HEARTBEAT_MS, LEASE_MS, leaseMember, SWEEP_MS, type Transition } from '@chat/connections';
+import { ConnectionRegistry, HEARTBEAT_MS, LEASE_MS, leaseMember, SWEEP_MS, type Lease, type Transition } from '@chat/connections';
 import type { Pool } from 'pg';
 import { CONFIG, LOGGER, metrics, NODE_ID, PG_POOL } from '@chat/platform';
 import { PushRepository, ReadModelRepository, withPoolPatience } from '@chat/storage';
@@ -17,8 +17,12 @@ import { NodeDelivery } from './node.delivery';
 import { OwnWrites } from './own.writes';
 import { PresenceHub } from './presence.hub';
 
-/** setTimeout cannot wait longer than this. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * Sockets whose token expired are looked for this often: one sweep over all of them
+ * instead of a timer (and a disconnect listener to clear it) on each socket. An event
+ * that races the sweep is answered UNAUTHORIZED (chat.gateway.ts checks `exp`).
+ */
+export const EXPIRY_SWEEP_MS = 1_000;
 /**
  * How long a handshake may wait for its turn before it is refused `unavailable`: within
  * Socket.IO clients' own 20 s connect timeout, even with a last pool wait (5 s) begun
@@ -62,6 +66,7 @@ export class SessionsService {
   private heartbeat?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
   private activityFlusher?: NodeJS.Timeout;
+  private expirer?: NodeJS.Timeout;
   /** Sockets whose lease (and rooms) admission wrote and nothing has released yet. */
   private readonly held = new WeakSet<Socket>();
   private readonly admissions: Batcher<Admission, void>;
@@ -109,6 +114,8 @@ export class SessionsService {
     this.sweeper.unref();
     this.activityFlusher = setInterval(() => void this.flushActivity(), ACTIVITY_FLUSH_MS);
     this.activityFlusher.unref();
+    this.expirer = setInterval(() => this.disconnectExpired(), EXPIRY_SWEEP_MS);
+    this.expirer.unref();
   }
 
   /** After the drain, before the pools close: what is queued is done, last activity written. */
@@ -120,6 +127,7 @@ export class SessionsService {
 
   stop(): void {
     this.blocks.stop();
+    clearInterval(this.expirer);
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);
     clearInterval(this.activityFlusher);
@@ -157,8 +165,6 @@ export class SessionsService {
     const data: SocketData = {
       caller: { ...session, origin: `${this.nodeId}/${socket.id}`, writes: new OwnWrites() },
       member: leaseMember(this.nodeId, this.epoch, socket.id),
-      readMarkers: new Map(),
-      watching: new Set(),
       limits: this.limits.forConnection(),
       work: this.work.forConnection(),
       inFlight: 0,
@@ -211,10 +217,14 @@ export class SessionsService {
     }
     this.local.add(caller.userId, socket);
     metrics.connections.set({ node: this.nodeId }, this.local.size);
-    // A token that expires ends the connection; events racing it get UNAUTHORIZED.
-    const expiry = setTimeout(() => socket.disconnect(true), Math.min(MAX_TIMER_MS, Math.max(0, caller.exp * 1000 - Date.now())));
-    expiry.unref();
-    socket.once('disconnect', () => clearTimeout(expiry));
+  }
+
+  /** A token that expires ends its connection (within EXPIRY_SWEEP_MS). */
+  disconnectExpired(now = Date.now()): void {
+    const expired: Socket[] = [];
+    for (const s of this.local.sockets()) if (dataOf(s).caller.exp * 1000 <= now) expired.push(s);
+    // Disconnecting removes a socket from `local`: not while walking it.
+    for (const socket of expired) socket.disconnect(true);
   }
 
   async detach(socket: Socket): Promise<void> {
@@ -264,12 +274,21 @@ export class SessionsService {
   async beat(): Promise<void> {
     try {
       await this.registry.keepEpoch(this.nodeId, this.epoch);
-      const leases = [...this.local.sockets()].map((s) => ({ userId: dataOf(s).caller.userId, connectionId: s.id, member: dataOf(s).member }));
-      for (const { userId, transition } of await this.registry.renew(leases)) this.presence.announce(userId, transition);
+      for (const { userId, transition } of await this.registry.renew(this.leases())) this.presence.announce(userId, transition);
       this.limits.prune();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'heartbeat failed; will retry');
     }
+  }
+
+  /**
+   * This node's leases, read as the renewal takes them (a slice at a time): no copy of all
+   * of them lives across the heartbeat's round trips, and a socket gone meanwhile is left out.
+   * A disconnect in the middle of a user's sockets can make the walk miss one of the others
+   * this time: the next heartbeat renews it, well within LEASE_MS.
+   */
+  private *leases(): Generator<Lease & { member: string }> {
+    for (const s of this.local.sockets()) yield { userId: dataOf(s).caller.userId, connectionId: s.id, member: dataOf(s).member };
   }
 
   /** Expires the leases dead nodes stopped renewing; every gateway sweeps, each transition is announced once. */

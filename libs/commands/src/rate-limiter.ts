@@ -60,12 +60,18 @@ export interface RateSettings {
   answerBurst: number;
 }
 
-/** One connection's buckets (and, per gateway, a user's). */
+/** A user's buckets on this gateway. */
 export interface Buckets {
   send: TokenBucket;
   other: TokenBucket;
   answer: TokenBucket;
 }
+
+/**
+ * One connection's buckets, each made full at its first use: a bucket never used is full,
+ * so an idle connection holds none (three fewer objects on each of thousands of sockets).
+ */
+export type ConnectionBuckets = Partial<Buckets>;
 
 /** What a user's connections on this gateway share: three times one connection's budget. */
 const PER_USER_FACTOR = 3;
@@ -79,25 +85,27 @@ export class RateLimits {
 
   constructor(private readonly settings: RateSettings) {}
 
-  forConnection(now = Date.now()): Buckets {
-    return this.buckets(1, now);
+  forConnection(): ConnectionBuckets {
+    return {};
   }
 
   /** 0 when allowed, else the ms to wait; the connection's own buckets are checked first. */
-  check(userId: string, connection: Buckets, kind: 'send' | 'other', now = Date.now()): number {
-    const own = connection[kind].take(now);
+  check(userId: string, connection: ConnectionBuckets, kind: 'send' | 'other', now = Date.now()): number {
+    const own = this.own(connection, kind, now).take(now);
     if (own > 0) return own;
     return this.user(userId, now)[kind].take(now);
   }
 
   /** 0 when a query may run, else the ms until the answers already sent are paid for. */
-  answerWait(userId: string, connection: Buckets, now = Date.now()): number {
-    return Math.max(connection.answer.ready(now), this.user(userId, now).answer.ready(now));
+  answerWait(userId: string, connection: ConnectionBuckets, now = Date.now()): number {
+    // A connection that was never answered owes nothing.
+    const own = connection.answer?.ready(now) ?? 0;
+    return Math.max(own, this.user(userId, now).answer.ready(now));
   }
 
   /** What an answer cost, once its size is known. */
-  spendAnswer(userId: string, connection: Buckets, bytes: number, now = Date.now()): void {
-    connection.answer.spend(bytes, now);
+  spendAnswer(userId: string, connection: ConnectionBuckets, bytes: number, now = Date.now()): void {
+    this.own(connection, 'answer', now).spend(bytes, now);
     this.user(userId, now).answer.spend(bytes, now);
   }
 
@@ -112,13 +120,18 @@ export class RateLimits {
     return user;
   }
 
+  private own(connection: ConnectionBuckets, kind: keyof Buckets, now: number): TokenBucket {
+    return (connection[kind] ??= this.bucket(kind, 1, now));
+  }
+
   private buckets(factor: number, now: number): Buckets {
+    return { send: this.bucket('send', factor, now), other: this.bucket('other', factor, now), answer: this.bucket('answer', factor, now) };
+  }
+
+  private bucket(kind: keyof Buckets, factor: number, now: number): TokenBucket {
     const s = this.settings;
-    return {
-      send: new TokenBucket(s.sendRate * factor, s.sendBurst * factor, now),
-      other: new TokenBucket(s.eventRate * factor, s.eventBurst * factor, now),
-      answer: new TokenBucket(s.answerRate * factor, s.answerBurst * factor, now),
-    };
+    const [rate, burst] = kind === 'send' ? [s.sendRate, s.sendBurst] : kind === 'other' ? [s.eventRate, s.eventBurst] : [s.answerRate, s.answerBurst];
+    return new TokenBucket(rate * factor, burst * factor, now);
   }
 }
 

@@ -22,8 +22,8 @@ describe('TokenBucket for costs known afterwards', () => {
 describe('RateLimits answer bytes', () => {
   it('holds back a connection that was answered more than its budget, not its neighbours', () => {
     const limits = new RateLimits(settings);
-    const greedy = limits.forConnection(0);
-    const other = limits.forConnection(0);
+    const greedy = limits.forConnection();
+    const other = limits.forConnection();
     limits.spendAnswer('u', greedy, 4_000, 0);
     expect(limits.answerWait('u', greedy, 0)).toBe(2_000);
     expect(limits.answerWait('v', other, 0)).toBe(0);
@@ -31,7 +31,7 @@ describe('RateLimits answer bytes', () => {
 
   it('shares a budget of three connections between all of a user\'s connections', () => {
     const limits = new RateLimits(settings);
-    const conns = [0, 1, 2, 3].map(() => limits.forConnection(0));
+    const conns = [0, 1, 2, 3].map(() => limits.forConnection());
     for (const c of conns.slice(0, 2)) limits.spendAnswer('u', c, 2_000, 0);
     expect(limits.answerWait('u', conns[3]!, 0)).toBe(0);
     limits.spendAnswer('u', conns[2]!, 2_000, 0);
@@ -41,11 +41,27 @@ describe('RateLimits answer bytes', () => {
 
   it('forgets a user only once its answer budget is full again', () => {
     const limits = new RateLimits(settings);
-    const c = limits.forConnection(0);
+    const c = limits.forConnection();
     limits.spendAnswer('u', c, 12_000, 0);
     limits.prune(1_000);
     // Still owing: remembered, so a new connection of the same user waits too.
-    expect(limits.answerWait('u', limits.forConnection(1_000), 1_000)).toBeGreaterThan(0);
+    expect(limits.answerWait('u', limits.forConnection(), 1_000)).toBeGreaterThan(0);
+  });
+});
+
+describe('RateLimits per connection', () => {
+  it('holds no bucket for a connection that sent nothing, and gives it a full burst at its first event however late', () => {
+    const limits = new RateLimits(settings);
+    const idle = limits.forConnection();
+    expect(idle).toEqual({});
+    expect(limits.answerWait('u', idle, 0)).toBe(0);
+    // Ten events of the burst (the user's own budget is three times larger), then the rate.
+    const at = 3_600_000;
+    expect(Array.from({ length: 10 }, () => limits.check('u', idle, 'other', at))).toEqual(Array(10).fill(0));
+    expect(limits.check('u', idle, 'other', at)).toBe(100);
+    expect(Object.keys(idle)).toEqual(['other']);
+    // Sends have a bucket of their own, made at the first send.
+    expect(limits.check('u', idle, 'send', at)).toBe(0);
   });
 });
 

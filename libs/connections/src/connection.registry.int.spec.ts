@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { Names } from '@chat/messaging';
-import { ConnectionRegistry, leaseMember } from './connection.registry';
+import { ConnectionRegistry, leaseMember, RENEW_BATCH } from './connection.registry';
 
 describe('ConnectionRegistry on a real Redis', () => {
   const names = new Names(`t_reg_${randomBytes(4).toString('hex')}`, 1);
@@ -51,5 +51,22 @@ describe('ConnectionRegistry on a real Redis', () => {
     expect(downs).toEqual(users.flatMap((_, i) => (i % 2 === 0 ? [undefined, 'offline'] : [undefined])));
     expect((await registry.presence(users)).map((p) => p.status)).toEqual(users.map((_, i) => (i % 2 === 0 ? 'offline' : 'online')));
     expect(await registry.sweep()).toEqual([]);
+  });
+
+  it('renews more leases than a heartbeat slice holds, and brings back exactly the users whose leases Redis lost', async () => {
+    const epoch = await registry.nextEpoch('gw3');
+    const users = Array.from({ length: RENEW_BATCH * 2 + 37 }, (_, i) => `r${i}`);
+    const leases = users.map((u) => ({ userId: u, connectionId: `${u}-c`, member: leaseMember('gw3', epoch, `${u}-c`) }));
+    expect(new Set(await registry.connectMany(leases))).toEqual(new Set(['online']));
+    // What a flush does to some of them, spread over every slice and script.
+    const lost = users.filter((_, i) => i % 97 === 0);
+    await redis.del(...lost.flatMap((u) => [names.leasesKey(u), names.presenceStateKey(u)]));
+    expect(await registry.liveConnections(lost[3]!)).toBe(0);
+
+    const back = await registry.renew(leases);
+    expect(back).toEqual(lost.map((userId) => ({ userId, transition: 'online' })));
+    expect(await Promise.all(users.map((u) => registry.liveConnections(u)))).toEqual(users.map(() => 1));
+    const [last] = await registry.leases(users.at(-1)!);
+    expect(Date.parse(last!.expiresAt)).toBeGreaterThan(Date.now() + 20_000);
   });
 });

@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Presence } from '@chat/contracts';
 import { LEASE_INDEX_SHARDS, type Names } from '@chat/messaging';
-import { FEED_APPEND, INDEX_DROP_IF_DUE, LEASE_DOWN, LEASE_UP } from './leases.lua';
-import { sendAll } from './redis.batch';
+import { FEED_APPEND, INDEX_DROP_IF_DUE, LEASE_DOWN, LEASE_UP, LEASE_UP_MANY } from './leases.lua';
+import { sendAll, slices, type Command } from './redis.batch';
 import { RedisClock } from './redis.clock';
 
 /** A standalone Redis or a Redis Cluster (CHAT_REDIS_CLUSTER=1): the registry works on both. */
@@ -15,6 +15,18 @@ export const HEARTBEAT_MS = 5_000;
 /** Gateways look for expired leases this often: a dead gateway's users are offline within LEASE_MS + SWEEP_MS. */
 export const SWEEP_MS = 1_000;
 const LAST_SEEN_TTL_MS = 30 * 86_400_000;
+/**
+ * Leases one heartbeat pipeline renews. All of a node's leases in one pipeline would keep
+ * tens of thousands of ioredis commands alive across a round trip: V8 then moves them to
+ * its old space, where they stay until a full collection, a few KiB of resident memory
+ * per connection. Slices of this size are answered while they are still young.
+ */
+export const RENEW_BATCH = 100;
+/**
+ * Leases one LEASE_UP_MANY script writes: a script holds Redis while it runs, about a
+ * millisecond for this many (each lease is a handful of sorted-set commands).
+ */
+const LEASES_PER_SCRIPT = 100;
 
 /** One live connection as the registry knows it. */
 export interface Lease {
@@ -67,6 +79,8 @@ export class ConnectionRegistry {
 
   constructor(redis: RedisClient, private readonly names: Names) {
     redis.defineCommand('leaseUp', { numberOfKeys: 3, lua: LEASE_UP });
+    // Its number of keys comes first among the arguments: two per lease.
+    redis.defineCommand('leaseUpMany', { lua: LEASE_UP_MANY });
     redis.defineCommand('leaseDown', { numberOfKeys: 3, lua: LEASE_DOWN });
     redis.defineCommand('indexDropIfDue', { numberOfKeys: 1, lua: INDEX_DROP_IF_DUE });
     redis.defineCommand('feedAppend', { numberOfKeys: 2, lua: FEED_APPEND });
@@ -153,15 +167,28 @@ export class ConnectionRegistry {
    * lost them (flush, restart): users it finds offline come online again, reported here.
    * Leases that could not be renewed are tried again at the next heartbeat, well within
    * LEASE_MS; only when none could be is it an error.
+   *
+   * `leases` is read RENEW_BATCH at a time, each slice written and answered before the
+   * next is read: a generator over the node's sockets then never copies all of them.
    */
   async renew(leases: Iterable<Lease & { member: string }>, at?: number): Promise<Array<{ userId: string; transition: Transition }>> {
-    const all = [...leases];
-    if (all.length === 0) return [];
-    const now = at ?? (await this.clock.now());
-    const ups = await this.leaseUp(all, now, 0);
-    const failed = ups.find((up): up is Error => up instanceof Error);
-    if (failed && ups.every((up) => up instanceof Error)) throw failed;
-    const back = ups.flatMap((up, i) => (up === 'online' ? [{ userId: all[i]!.userId, transition: 'online' as const }] : []));
+    let now = at;
+    let renewed = 0;
+    let failed: Error | undefined;
+    const back: Array<{ userId: string; transition: Transition }> = [];
+    for (const slice of slices(leases, RENEW_BATCH)) {
+      now ??= await this.clock.now();
+      const ups = await this.leaseUp(slice, now, 0);
+      ups.forEach((up, i) => {
+        if (up instanceof Error) {
+          failed ??= up;
+          return;
+        }
+        renewed++;
+        if (up === 'online') back.push({ userId: slice[i]!.userId, transition: 'online' });
+      });
+    }
+    if (failed && renewed === 0) throw failed;
     // Re-created leases (Redis lost them): the route feed's readers look these users up again.
     await this.changed(back.map((b) => b.userId));
     return back;
@@ -284,21 +311,47 @@ export class ConnectionRegistry {
    * So a lease whose index entry could not be written is not written either.
    */
   private async leaseUp(leases: Array<{ userId: string; member: string }>, now: number, cap: number): Promise<Array<LeaseUp | Error>> {
-    const until = now + LEASE_MS;
-    const byShard = new Map<number, Set<string>>();
+    // Every heartbeat passes here once per connection of the node: the arguments are built
+    // in loops, the numbers turned to strings once, not once per lease by the client.
+    const [nowArg, untilArg, capArg] = [now, now + LEASE_MS, cap].map(String) as [string, string, string];
+    const byShard = new Map<number, Command>();
     for (const { userId } of leases) {
       const shard = this.names.leaseIndexShard(userId);
-      byShard.set(shard, (byShard.get(shard) ?? new Set()).add(userId));
+      let zadd = byShard.get(shard);
+      if (!zadd) byShard.set(shard, (zadd = ['zadd', this.names.leaseIndexKey(shard), 'GT']));
+      zadd.push(untilArg, userId);
     }
-    const shards = [...byShard];
-    const indexed = await sendAll(this.redis, shards.map(([shard, users]) => ['zadd', this.names.leaseIndexKey(shard), 'GT', ...[...users].flatMap((u) => [until, u])]));
-    const failedShards = new Map(shards.flatMap(([shard], i) => (indexed[i] instanceof Error ? [[shard, indexed[i] as Error]] : [])));
+    const shards = [...byShard.keys()];
+    const indexed = await sendAll(this.redis, [...byShard.values()]);
+    const failedShards = new Map(shards.flatMap((shard, i) => (indexed[i] instanceof Error ? [[shard, indexed[i] as Error]] : [])));
     const outcomes: Array<LeaseUp | Error> = leases.map(({ userId }) => failedShards.get(this.names.leaseIndexShard(userId)) ?? 'live');
-    const writable = leases.flatMap((lease, i) => (outcomes[i] instanceof Error ? [] : [{ ...lease, i }]));
-    const ups = await sendAll(this.redis, writable.map(({ userId, member }) => ['leaseUp', ...this.keys(userId), member, now, until, cap]));
-    writable.forEach(({ i }, j) => {
-      const up = ups[j];
-      outcomes[i] = up instanceof Error ? up : up === 1 ? 'online' : up === -1 ? 'refused' : 'live';
+    const writable = leases.flatMap((lease, i) => (outcomes[i] instanceof Error ? [] : [i]));
+    // A cluster takes one script per lease (each user's keys lie in a slot of their own);
+    // one Redis takes them LEASES_PER_SCRIPT to a script.
+    const groups = this.redis.isCluster ? writable.map((i) => [i]) : [...slices(writable, LEASES_PER_SCRIPT)];
+    const replies = await sendAll(
+      this.redis,
+      groups.map((group): Command => {
+        if (group.length === 1) {
+          const { userId, member } = leases[group[0]!]!;
+          return ['leaseUp', ...this.keys(userId), member, nowArg, untilArg, capArg];
+        }
+        const keys: string[] = [];
+        const members: string[] = [];
+        for (const i of group) {
+          const { userId, member } = leases[i]!;
+          keys.push(this.names.leasesKey(userId), this.names.presenceStateKey(userId));
+          members.push(member);
+        }
+        return ['leaseUpMany', keys.length, ...keys, nowArg, untilArg, capArg, ...members];
+      }),
+    );
+    groups.forEach((group, g) => {
+      const reply = replies[g];
+      group.forEach((i, j) => {
+        const up = reply instanceof Error ? reply : group.length === 1 ? reply : (reply as unknown[])[j];
+        outcomes[i] = up instanceof Error ? up : up === 1 ? 'online' : up === -1 ? 'refused' : 'live';
+      });
     });
     return outcomes;
   }

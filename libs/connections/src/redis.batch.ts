@@ -31,3 +31,16 @@ export async function sendAll(redis: Redis | Cluster, commands: Command[]): Prom
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
+
+/** `items` in arrays of at most `size`, read lazily: the next slice is taken only when asked for. */
+export function* slices<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let slice: T[] = [];
+  for (const item of items) {
+    slice.push(item);
+    if (slice.length === size) {
+      yield slice;
+      slice = [];
+    }
+  }
+  if (slice.length > 0) yield slice;
+}
