@@ -1,44 +1,28 @@
 import type { ChatEvent } from '@chat/contracts';
-import { connectClient, refusedWith, tokenFor, waitForEvents, type TestClient } from '../support/clients';
-import { startCluster, type Cluster } from '../support/cluster';
-import { createNamespace, TEST_ADMIN_TOKEN, UNLIMITED, type TestNamespace } from '../support/namespace';
+import { refusedWith, tokenFor, waitForEvents } from '../support/clients';
+import { useCluster } from '../support/cluster';
+import { TEST_ADMIN_TOKEN, UNLIMITED } from '../support/namespace';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(180_000);
 
 describe('moderation across two gateways and an admin API process', () => {
-  let ns: TestNamespace;
-  let cluster: Cluster;
-  const clients: TestClient[] = [];
-  const connect = async (gateway: number, userId: string, deviceId?: string) => {
-    const c = await connectClient(cluster.gateways[gateway]!.url, userId, deviceId ? { deviceId } : {});
-    clients.push(c);
-    return c;
-  };
+  const sys = useCluster('modgw', UNLIMITED, { gateways: 2, api: true });
+  const { connect } = sys;
   const admin = (method: string, path: string) =>
-    fetch(`${cluster.api!.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
-
-  beforeAll(async () => {
-    ns = createNamespace('modgw', UNLIMITED);
-    cluster = await startCluster(ns.env, { gateways: 2, api: true });
-  });
-  afterAll(async () => {
-    for (const c of clients) c.close();
-    await cluster?.stop();
-    await ns?.cleanup();
-  });
+    fetch(`${sys.cluster.api!.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
 
   it('closes a blocked user\'s sockets on every gateway at once and refuses its connects on each until unblocked', async () => {
     const [onFirst, onSecond, other] = await Promise.all([connect(0, 'troll', 'laptop'), connect(1, 'troll', 'phone'), connect(1, 'friend')]);
     const closed = Promise.all([onFirst, onSecond].map((c) => new Promise<string>((resolve) => c.socket.once('disconnect', (reason) => resolve(reason)))));
     expect((await admin('POST', '/v1/admin/users/troll/block')).status).toBe(200);
     expect(await closed).toEqual(['io server disconnect', 'io server disconnect']);
-    for (const gw of cluster.gateways) expect(await refusedWith(gw.url, { token: await tokenFor('troll') })).toBe('blocked');
+    for (const gw of sys.cluster.gateways) expect(await refusedWith(gw.url, { token: await tokenFor('troll') })).toBe('blocked');
     expect(other.socket.connected).toBe(true);
 
     expect((await admin('DELETE', '/v1/admin/users/troll/block')).status).toBe(200);
     // Each gateway learns of the unblock from its notice: connects succeed again everywhere.
-    for (const [i] of cluster.gateways.entries()) {
+    for (const [i] of sys.cluster.gateways.entries()) {
       const back = await waitFor(`a connect to gateway ${i + 1} after the unblock`, () => connect(i, 'troll').catch(() => undefined), 10_000, 100);
       expect(back.socket.connected).toBe(true);
     }

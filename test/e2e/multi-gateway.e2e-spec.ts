@@ -1,7 +1,7 @@
 import type { Message, Presence } from '@chat/contracts';
 import { connectClient, waitForEvents, type TestClient } from '../support/clients';
-import { startCluster, type Cluster } from '../support/cluster';
-import { createNamespace, TEST_ADMIN_TOKEN, UNLIMITED, type TestNamespace } from '../support/namespace';
+import { useCluster } from '../support/cluster';
+import { TEST_ADMIN_TOKEN, UNLIMITED } from '../support/namespace';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(240_000);
@@ -15,24 +15,8 @@ async function nodeView(url: string) {
 const got = (c: TestClient, conversationId: string) => c.messages().filter((m) => m.conversationId === conversationId);
 
 describe('three gateways, one projector, HAProxy in front', () => {
-  let ns: TestNamespace;
-  let cluster: Cluster;
-  const clients: TestClient[] = [];
-  const connect = async (gateway: number, userId: string, deviceId?: string) => {
-    const c = await connectClient(cluster.gateways[gateway]!.url, userId, deviceId ? { deviceId } : {});
-    clients.push(c);
-    return c;
-  };
-
-  beforeAll(async () => {
-    ns = createNamespace('multigw', UNLIMITED);
-    cluster = await startCluster(ns.env);
-  });
-  afterAll(async () => {
-    for (const c of clients) c.close();
-    await cluster?.stop();
-    await ns?.cleanup();
-  });
+  const sys = useCluster('multigw', UNLIMITED);
+  const { connect } = sys;
 
   it('delivers 1:1, 5-member and 150-member conversations once to every online device, and nothing to nodes without members', async () => {
     // 1:1 on gw1 and gw2 (bob on both); a 5-member group on gw2 and gw3; 150 members on all three.
@@ -77,7 +61,7 @@ describe('three gateways, one projector, HAProxy in front', () => {
     expect(got(bobLaptop, direct.id)).toHaveLength(11);
 
     // What each node received: nothing for conversations it holds no member of.
-    const [gw1, gw2, gw3] = await Promise.all(cluster.gateways.map((g) => nodeView(g.url)));
+    const [gw1, gw2, gw3] = await Promise.all(sys.cluster.gateways.map((g) => nodeView(g.url)));
     expect([gw1, gw2, gw3].map((n) => n!.receivedByConversation[direct.id] ?? 0).map((n) => n > 0)).toEqual([true, true, false]);
     expect([gw1, gw2, gw3].map((n) => n!.receivedByConversation[group5.id] ?? 0).map((n) => n > 0)).toEqual([false, true, true]);
     expect([gw1, gw2, gw3].map((n) => n!.receivedByConversation[big.id] ?? 0).map((n) => n > 0)).toEqual([true, true, true]);
@@ -101,7 +85,7 @@ describe('three gateways, one projector, HAProxy in front', () => {
     expect(presence.map((p: Presence) => p.status)).toEqual(['online', 'online', 'online']);
 
     const killedAt = Date.now();
-    await cluster.gateways[2]!.kill9();
+    await sys.cluster.gateways[2]!.kill9();
     const sentMeanwhile: number[] = [];
     for (let i = 0; i < 5; i++) sentMeanwhile.push((await sender.ok('message:send', { conversationId: conversation.id, clientMsgId: `away${i}`, body: `away ${i}` })).seq);
     await waitFor('the three offline', () => ['v1', 'v2', 'v3'].every((u) => watcher.presence.some((p) => p.userId === u && p.status === 'offline')), 40_000, 100);
@@ -110,16 +94,16 @@ describe('three gateways, one projector, HAProxy in front', () => {
     // Reconnect through the load balancer (which routes around the dead gateway) and sync.
     for (const [i, v] of victims.entries()) {
       v.close();
-      const again = await connectClient(cluster.lb, v.userId);
-      clients.push(again);
+      const again = await connectClient(sys.cluster.lb, v.userId);
+      sys.clients.push(again);
       const r = await again.ok('sync', { since: cursors[i]!, limit: 100 });
       expect(r.events.filter((e) => e.type === 'message').map((e) => e.seq)).toEqual(sentMeanwhile);
     }
   });
 
   it('keeps long-polling clients on their gateway through HAProxy\'s cookie', async () => {
-    const poller = await connectClient(cluster.lb, 'poller', { transports: ['polling'] });
-    clients.push(poller);
+    const poller = await connectClient(sys.cluster.lb, 'poller', { transports: ['polling'] });
+    sys.clients.push(poller);
     const peer = await connect(0, 'peer');
     const { conversation } = await peer.ok('conversation:create', { type: 'direct', members: ['poller'] });
     for (let i = 0; i < 5; i++) await peer.ok('message:send', { conversationId: conversation.id, clientMsgId: `p${i}`, body: `p${i}` });

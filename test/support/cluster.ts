@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, freePort, startApp, type AppProcess } from './app-process';
+import { connectClient, type TestClient } from './clients';
+import { createNamespace, type TestNamespace } from './namespace';
 import { waitFor } from './wait';
 
 /** Gateways, a projector, the admin api and HAProxy in front: the system as separate processes. */
@@ -57,4 +59,37 @@ export async function startCluster(
     throw err;
   }
   return { gateways: gws as AppProcess[], projector, projectors, ...(api && { api }), lb, stop };
+}
+
+/** A file's cluster on its own namespace, and the clients its tests opened on its gateways. */
+export interface UsedCluster {
+  ns: TestNamespace;
+  cluster: Cluster;
+  /** A client of `userId` on gateway `gateway` (0-based), closed after the file's tests. */
+  connect(gateway: number, userId: string, deviceId?: string): Promise<TestClient>;
+  /** Closed after the file's tests: the clients `connect` opened, and any a test adds. */
+  clients: TestClient[];
+}
+
+/** Starts a cluster before the file's tests and removes it after; call inside `describe`. */
+export function useCluster(label: string, env: Record<string, string>, opts: Parameters<typeof startCluster>[1] = {}): UsedCluster {
+  const clients: TestClient[] = [];
+  const used = {
+    clients,
+    connect: async (gateway: number, userId: string, deviceId?: string) => {
+      const c = await connectClient(used.cluster.gateways[gateway]!.url, userId, deviceId ? { deviceId } : {});
+      clients.push(c);
+      return c;
+    },
+  } as UsedCluster;
+  beforeAll(async () => {
+    used.ns = createNamespace(label, env);
+    used.cluster = await startCluster(used.ns.env, opts);
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await used.cluster?.stop();
+    await used.ns?.cleanup();
+  });
+  return used;
 }
