@@ -380,7 +380,7 @@ export class ChatClient {
   }
 
   private deliver(e: ChatEvent, own: boolean): void {
-    if (e.type === 'notify') return this.deliverNotify(e, own);
+    if (e.type === 'notify') return this.deliverNotify(e);
     if (own ? this.dedupe.fromAck(e) : this.dedupe.fromServer(e)) this.fire('event', e);
   }
 
@@ -389,7 +389,7 @@ export class ChatClient {
    * one already delivered (this device's own change, synced after a later one from another
    * device; or the server's copy of the own one) is stale and dropped.
    */
-  private deliverNotify(e: Extract<ChatEvent, { type: 'notify' }>, _own: boolean): void {
+  private deliverNotify(e: Extract<ChatEvent, { type: 'notify' }>): void {
     if (e.seq <= (this.notifySeqs.get(e.conversationId) ?? 0)) return;
     this.notifySeqs.set(e.conversationId, e.seq);
     this.fire('event', e);
