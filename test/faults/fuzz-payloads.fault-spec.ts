@@ -73,6 +73,7 @@ describe('fuzzing every client event over a real socket', () => {
       'conversation:unmute_member': { conversationId: c, userId: 'bob' },
       'conversation:set_slow_mode': { conversationId: c, seconds: 30 },
       'message:report': { conversationId: c, seq: bobs.seq, reason: 'spam' },
+      search: { query: 'hello', conversationId: c, limit: 5 },
     };
     const events = Object.keys(clientPayloads) as ClientEventName[];
     expect(Object.keys(valid).sort()).toEqual([...events].sort());

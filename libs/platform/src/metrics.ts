@@ -40,6 +40,7 @@ export const metrics = {
   }),
   projectorBatchSeconds: new Histogram({ name: 'chat_projector_batch_seconds', help: 'Time to load, fold and commit one batch', buckets: latencyBuckets, registers: [registry] }),
   projectionLag: new Gauge({ name: 'chat_projection_lag_events', help: 'Events in the log not yet projected, per partition', labelNames: ['partition'], registers: [registry] }),
+  searchProjectionLag: new Gauge({ name: 'chat_search_projection_lag_events', help: 'Events in the log not yet in the search index, per partition', labelNames: ['partition'], registers: [registry] }),
   deliveryFailures: new Counter({ name: 'chat_live_delivery_failures_total', help: 'Committed events whose live delivery was given up (their clients catch up by sync)', registers: [registry] }),
   webhookCalls: new Counter({
     name: 'chat_webhooks_total',

@@ -15,3 +15,4 @@ export * from './group.commit';
 export * from './webhook.repository';
 export * from './moderation.state';
 export * from './block.repository';
+export * from './search.repository';
