@@ -116,9 +116,16 @@ export function decodeSearchCursor(text: string): SearchPosition | undefined {
 export class SearchQueries {
   constructor(private readonly pool: Pool) {}
 
-  /** Whether websearch_to_tsquery leaves anything of the text (`"" - or` leaves nothing). */
+  /**
+   * Whether websearch_to_tsquery leaves no word to look up in the index: nothing at all
+   * (`""`, punctuation), or only words to exclude (`-or`, which `"" - or` reduces to):
+   * querytree() is 'T' for a query the index cannot answer, which would read every row.
+   */
   async isEmptyQuery(text: string): Promise<boolean> {
-    const { rows } = await this.pool.query<{ empty: boolean }>(`SELECT numnode(websearch_to_tsquery('simple', $1)) = 0 AS empty`, [text]);
+    const { rows } = await this.pool.query<{ empty: boolean }>(
+      `SELECT numnode(q) = 0 OR querytree(q) = 'T' AS empty FROM websearch_to_tsquery('simple', $1) AS q`,
+      [text],
+    );
     return rows[0]!.empty;
   }
 
