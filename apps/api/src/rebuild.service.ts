@@ -4,14 +4,14 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import type { Names } from '@chat/messaging';
-import type { BlobStore } from '@chat/storage';
+import type { BlobStore, Projection } from '@chat/storage';
 import { BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, PG_POOL } from '@chat/platform';
-import { RebuildRunningError, TimelineRebuild, type RebuildProgress } from '../../projector/src/timeline.rebuild';
+import { RebuildRunningError, ProjectionRebuild, type RebuildProgress } from '../../projector/src/projection.rebuild';
 
 /** Starts rebuilds for the admin API and remembers the last one this process ran. */
 @Injectable()
 export class RebuildService {
-  private current?: TimelineRebuild;
+  private current?: ProjectionRebuild;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -23,14 +23,15 @@ export class RebuildService {
     @Inject(BLOBS) private readonly blobs: BlobStore,
   ) {}
 
-  status(): RebuildProgress | undefined {
-    return this.current?.status;
+  /** The last rebuild of `projection` this process started. */
+  status(projection: Projection): RebuildProgress | undefined {
+    return this.current?.status.projection === projection ? this.current.status : undefined;
   }
 
   /** Resolves once the rebuild holds its lock and has begun; it then runs on in the background. */
-  start(): Promise<RebuildProgress> {
-    const rebuild = new TimelineRebuild({
-      databaseUrl: this.config.CHAT_DATABASE_URL, pool: this.pool, js: this.js, jsm: this.jsm, names: this.names,
+  start(projection: Projection): Promise<RebuildProgress> {
+    const rebuild = new ProjectionRebuild({
+      projection, databaseUrl: this.config.CHAT_DATABASE_URL, pool: this.pool, js: this.js, jsm: this.jsm, names: this.names,
       fanoutMax: this.config.CHAT_PUSH_FANOUT_MAX, batchSize: this.config.CHAT_PROJECTOR_BATCH, blobs: this.blobs, log: this.log,
     });
     return new Promise((resolve, reject) => {

@@ -7,9 +7,8 @@ import { CommandsModule, ConversationCache, RateLimits } from '@chat/commands';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry } from '@chat/connections';
 import { ProjectionWatch, type Names } from '@chat/messaging';
-import { AdminGuard, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS } from '@chat/platform';
+import { AdminGuard, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
 import { BlockRepository, ReadModelRepository, SearchQueries } from '@chat/storage';
-import type { Pool } from 'pg';
 import { BlockedUsers } from './blocked.users';
 import { ChatGateway } from './chat.gateway';
 import { WorkLimits } from './connection.work';
@@ -38,7 +37,6 @@ export class GatewayModule {
         ChatGateway,
         QueriesService,
         SearchService,
-        { provide: SearchQueries, inject: [PG_POOL], useFactory: (pool: Pool) => new SearchQueries(pool) },
         {
           // The search index's commits, for read-your-writes of search (own.writes.ts).
           provide: SEARCH_WATCH,

@@ -129,6 +129,12 @@ export class SearchQueries {
     return rows[0]!.empty;
   }
 
+  /** How far the index has committed each partition. */
+  async checkpoints(): Promise<Map<number, number>> {
+    const { rows } = await this.pool.query<{ partition: number; last_seq: string }>(`SELECT partition, last_seq FROM ${SEARCH}.checkpoints WHERE projection = $1`, [SEARCH]);
+    return new Map(rows.map((r) => [r.partition, Number(r.last_seq)]));
+  }
+
   /** How far the index has committed a partition (the search watch's fallback to its notices). */
   async checkpoint(partition: number): Promise<number> {
     const { rows } = await this.pool.query<{ last_seq: string }>(`SELECT last_seq FROM ${SEARCH}.checkpoints WHERE projection = $1 AND partition = $2`, [SEARCH, partition]);
