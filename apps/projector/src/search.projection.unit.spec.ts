@@ -1,0 +1,32 @@
+import type { ConversationEvent } from '@chat/domain';
+import { foldSearchBatch, sendsOf, type Verdicts } from './search.projection';
+import type { LoggedEvent } from './timeline.projection';
+
+const C = 'g_fold';
+const AT = '2026-01-01T00:00:00.000Z';
+const sent = (seq: number, body: string): LoggedEvent => ({ seq, conversationId: C, event: { type: 'MessageSent', v: 1, conversationId: C, senderId: 'ann', clientMsgId: `m${seq}`, body, at: AT } as ConversationEvent });
+const edited = (seq: number, targetSeq: number, body: string): LoggedEvent => ({ seq, conversationId: C, event: { type: 'MessageEdited', v: 1, conversationId: C, by: 'ann', targetSeq, body, at: AT } as ConversationEvent });
+const deleted = (seq: number, targetSeq: number): LoggedEvent => ({ seq, conversationId: C, event: { type: 'MessageDeleted', v: 1, conversationId: C, by: 'ann', targetSeq, at: AT } as ConversationEvent });
+const verdicts = (accepted: number[], refused: number[] = []): Verdicts => ({ accepted: new Set(accepted), refused: new Set(refused) });
+
+describe('foldSearchBatch (the search index follows the timeline\'s verdicts)', () => {
+  it('indexes the sends the timeline projected, with the batch\'s later edits folded in', () => {
+    const events = [sent(1, 'first'), sent(2, 'copy or refused'), edited(3, 1, 'first, edited'), edited(4, 1, 'first, edited twice')];
+    const w = foldSearchBatch(0, 0, events, verdicts([1]));
+    expect(w).toEqual({ partition: 0, fromSeq: 0, toSeq: 4, inserts: [{ conversationId: C, seq: 1, at: AT, body: 'first, edited twice' }], edits: [], deletes: [] });
+    expect(sendsOf(events)).toEqual([{ senderId: 'ann', clientMsgId: 'm1', seq: 1 }, { senderId: 'ann', clientMsgId: 'm2', seq: 2 }]);
+  });
+
+  it('edits and deletes messages of earlier batches; a delete wins over an edit before it; refused events change nothing', () => {
+    const w = foldSearchBatch(0, 10, [edited(11, 3, 'new text'), edited(12, 4, 'edit then delete'), deleted(13, 4), edited(14, 5, 'refused edit'), deleted(15, 6), sent(16, 'sent and deleted'), deleted(17, 16)], verdicts([16], [14, 15]));
+    expect(w.inserts).toEqual([]);
+    expect(w.edits).toEqual([{ conversationId: C, seq: 3, body: 'new text' }]);
+    expect(w.deletes).toEqual([{ conversationId: C, seq: 4 }, { conversationId: C, seq: 16 }]);
+    expect(w.toSeq).toBe(17);
+  });
+
+  it('skips events that were not readable and every other kind of event, and keeps the checkpoint moving', () => {
+    const w = foldSearchBatch(1, 20, [{ seq: 21, conversationId: C, event: undefined }, { seq: 22, conversationId: C, event: { type: 'ReadMarked', v: 2, conversationId: C, userId: 'ann', upToSeq: 3, at: AT } as ConversationEvent }], verdicts([]));
+    expect(w).toEqual({ partition: 1, fromSeq: 20, toSeq: 22, inserts: [], edits: [], deletes: [] });
+  });
+});
