@@ -38,7 +38,7 @@ export interface SearchResult {
   conversations: number;
   loadSeconds: number;
   indexSeconds: number;
-  /** GIN index and table (heap + its primary key) bytes per message. */
+  /** GIN index and table (heap + its primary key) bytes per message; the timeline's hot rows (with their indexes), for comparison. */
   ginBytesPerMessage: number;
   tableBytesPerMessage: number;
   timelineBytesPerMessage: number;
@@ -101,7 +101,7 @@ export async function searchScenario(
     const load = await bulkLoad(pool, opts.rows, opts.conversations);
     const sizes = await pool.query<{ gin: string; heap: string; timeline: string }>(
       `SELECT pg_relation_size('search.messages_tsv') AS gin, pg_table_size('search.messages') + pg_relation_size('search.messages_pkey') AS heap,
-              (SELECT pg_total_relation_size('timeline_default')) AS timeline`,
+              (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('timeline')) AS timeline`,
     );
     const timelineRows = opts.events - Math.max(1, opts.events / 100);
     say(`  loaded in ${load.loadSeconds.toFixed(0)} s, GIN index built in ${load.indexSeconds.toFixed(0)} s`);
@@ -177,7 +177,7 @@ async function bulkLoad(pool: Pool, rows: number, conversations: number): Promis
   );
   await pool.query(
     `INSERT INTO membership_periods (conversation_id, user_id, joined_seq, left_seq)
-     SELECT 'g_bulk' || c, 'bulk' || ((c + m) % $1), 1, NULL FROM generate_series(0, $1 - 1) c, generate_series(0, 4) m
+     SELECT 'g_bulk' || c, 'bulk' || ((c + m) % $1), 1, NULL::bigint FROM generate_series(0, $1 - 1) c, generate_series(0, 4) m
      UNION ALL SELECT 'g_bulk' || c, 'heavy', 1, NULL FROM generate_series(0, 999) c
      ON CONFLICT DO NOTHING`,
     [conversations],
