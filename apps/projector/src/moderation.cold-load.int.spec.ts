@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { Client, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import { admit, evolve, type Conversation, type ConversationEvent, type ConversationState } from '@chat/domain';
-import { createPool, ensureDatabase, ensureProjectionSchema, migrate, ProjectionRepository, ReadModelRepository, TIMELINE } from '@chat/storage';
+import { ProjectionRepository, ReadModelRepository } from '@chat/storage';
+import { useScratchDatabase } from '../../../test/support/scratch-database';
 import { projectBatch, type LoggedEvent } from './timeline.projection';
-
-const PG = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const CID = 'g_cold';
 const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 
@@ -43,24 +41,14 @@ function withoutEmptyDeparted(state: ConversationState): ConversationState {
 }
 
 describe('a conversation loaded cold from Postgres equals the one folded in memory (moderation)', () => {
-  const db = `it_cold_${randomBytes(4).toString('hex')}`;
+  const scratch = useScratchDatabase('it_cold');
   let pool: Pool;
   let repo: ProjectionRepository;
 
   beforeAll(async () => {
-    await ensureDatabase(`${PG}/${db}`);
-    pool = createPool(`${PG}/${db}`, 4, TIMELINE);
-    await migrate(pool);
-    await ensureProjectionSchema(pool, TIMELINE);
+    pool = scratch.pool;
     repo = new ProjectionRepository(pool);
     await repo.checkpoints([0]);
-  });
-  afterAll(async () => {
-    await pool.end();
-    const admin = new Client({ connectionString: `${PG}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
-    await admin.end();
   });
 
   it('after every batch: moderators, mutes, slow mode and each member\'s last send since slow mode, and the same verdicts', async () => {

@@ -1,37 +1,27 @@
-import { Client, type Pool } from 'pg';
-import { randomBytes } from 'node:crypto';
-import { createPool, ensureDatabase } from './database';
+import type { Pool } from 'pg';
+import { useScratchDatabase } from '../../../test/support/scratch-database';
+import { ensureDatabase } from './database';
 import { migrate } from './migrate';
 import { ensureProjectionSchema, TIMELINE } from './projection-schema';
 import { CheckpointMovedError, ProjectionRepository, SendsProjectedBeforeError } from './projection.repository';
 import { emptyWrites, type ProjectionWrites } from './projection.rows';
 import { ReadModelRepository } from './read-model.repository';
 
-const PG = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-
 describe('projection repository on a real Postgres', () => {
-  const db = `it_proj_${randomBytes(4).toString('hex')}`;
+  const scratch = useScratchDatabase('it_proj', { poolSize: 10, schema: false });
   let pool: Pool;
   let repo: ProjectionRepository;
   let reads: ReadModelRepository;
 
   beforeAll(async () => {
-    await ensureDatabase(`${PG}/${db}`);
-    await ensureDatabase(`${PG}/${db}`); // a second start finds it
-    pool = createPool(`${PG}/${db}`, 10, TIMELINE);
+    await ensureDatabase(scratch.url); // a second start finds it
+    pool = scratch.pool;
     expect(await migrate(pool)).toEqual(['001_projections.sql', '002_push.sql', '003_push_online_ranges.sql', '004_blocked_users.sql']);
     expect(await migrate(pool)).toEqual([]);
     await ensureProjectionSchema(pool, TIMELINE);
     await ensureProjectionSchema(pool, TIMELINE); // a second start finds it built with this DDL
     repo = new ProjectionRepository(pool);
     reads = new ReadModelRepository(pool);
-  });
-  afterAll(async () => {
-    await pool.end();
-    const admin = new Client({ connectionString: `${PG}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
-    await admin.end();
   });
 
   function batch(fromSeq: number, toSeq: number, build: (w: ProjectionWrites) => void = () => undefined): ProjectionWrites {

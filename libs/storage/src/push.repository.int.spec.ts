@@ -1,22 +1,14 @@
-import { Client, type Pool } from 'pg';
-import { randomBytes } from 'node:crypto';
-import { createPool, ensureDatabase } from './database';
-import { migrate } from './migrate';
-import { ensureProjectionSchema, TIMELINE } from './projection-schema';
+import type { Pool } from 'pg';
+import { useScratchDatabase } from '../../../test/support/scratch-database';
 import { PushRepository } from './push.repository';
 
-const PG = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-
 describe("the notifier's batched reads and its decisions on a real Postgres", () => {
-  const db = `it_push_${randomBytes(4).toString('hex')}`;
+  const scratch = useScratchDatabase('it_push');
   let pool: Pool;
   let push: PushRepository;
 
   beforeAll(async () => {
-    await ensureDatabase(`${PG}/${db}`);
-    pool = createPool(`${PG}/${db}`, 4, TIMELINE);
-    await migrate(pool);
-    await ensureProjectionSchema(pool, TIMELINE);
+    pool = scratch.pool;
     push = new PushRepository(pool);
     // Two conversations as the projection leaves them: g_a has 5 messages, g_b 2.
     await pool.query(`INSERT INTO conversations (id, partition, kind, created_by, created_at, last_seq, message_count, member_count, last_activity_at) VALUES
@@ -24,13 +16,6 @@ describe("the notifier's batched reads and its decisions on a real Postgres", ()
     await pool.query(`INSERT INTO members (conversation_id, user_id, joined_seq, last_read_seq, read_count, notify_level, mute_until) VALUES
       ('g_a', 'ann', 1, 9, 5, 'all', NULL), ('g_a', 'bob', 1, 4, 2, 'mentions', NULL), ('g_a', 'cat', 6, 0, 0, 'all', '2030-01-01T00:00:00Z'),
       ('g_b', 'bob', 2, 0, 0, 'none', NULL), ('g_b', 'dan', 2, 8, 2, 'all', NULL)`);
-  });
-  afterAll(async () => {
-    await pool.end();
-    const admin = new Client({ connectionString: `${PG}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
-    await admin.end();
   });
 
   it('reads the members of many conversations in one query, with the seq each joined at', async () => {

@@ -1,11 +1,6 @@
-import { Client, type Pool, type QueryResult } from 'pg';
-import { randomBytes } from 'node:crypto';
-import { createPool, ensureDatabase } from './database';
-import { migrate } from './migrate';
-import { ensureProjectionSchema, TIMELINE } from './projection-schema';
+import type { Pool, QueryResult } from 'pg';
+import { useScratchDatabase } from '../../../test/support/scratch-database';
 import { ReadModelRepository } from './read-model.repository';
-
-const PG = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
 jest.setTimeout(180_000);
 
@@ -56,7 +51,7 @@ function explaining(pool: Pool, plans: Array<{ sql: string; plan: PlanNode }>): 
 }
 
 describe('read model queries at scale (real Postgres, a few hundred thousand rows)', () => {
-  const db = `it_plans_${randomBytes(4).toString('hex')}`;
+  const scratch = useScratchDatabase('it_plans');
   let pool: Pool;
   const plans: Array<{ sql: string; plan: PlanNode }> = [];
   let reads: ReadModelRepository;
@@ -64,10 +59,7 @@ describe('read model queries at scale (real Postgres, a few hundred thousand row
   let rowsOf = new Map<string, number>();
 
   beforeAll(async () => {
-    await ensureDatabase(`${PG}/${db}`);
-    pool = createPool(`${PG}/${db}`, 4, TIMELINE);
-    await migrate(pool);
-    await ensureProjectionSchema(pool, TIMELINE);
+    pool = scratch.pool;
     // Conversation i (1..CONVERSATIONS) is in partition i % PARTITIONS, has members
     // u((i*MEMBERS_EACH + k) % USERS) (so each user is in 4 conversations) and events
     // with seqs i*EVENTS_EACH + j. Large conversations have 500 members on record and are pulled.
@@ -117,13 +109,6 @@ describe('read model queries at scale (real Postgres, a few hundred thousand row
     );
     rowsOf = new Map(rows.map((r) => [r.relname, r.rows]));
     reads = new ReadModelRepository(explaining(pool, plans));
-  });
-  afterAll(async () => {
-    await pool?.end();
-    const admin = new Client({ connectionString: `${PG}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
-    await admin.end();
   });
 
   it('holds the rows it is about', async () => {
