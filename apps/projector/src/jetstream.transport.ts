@@ -69,7 +69,8 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         partition,
         afterSeq: from.get(partition) ?? 0,
         batchSize: this.config.CHAT_PROJECTOR_BATCH,
-        logger: this.log,
+        // Which projection's pump a line is about: both read the same partitions.
+        logger: this.log.child({ projection }),
         openConsumer: async (afterSeq) => {
           const durable = await resetProjectionConsumer(this.jsm, this.names, projection, partition, afterSeq, {
             maxAckPending: this.config.CHAT_PROJECTOR_BATCH * 4,

@@ -1,23 +1,22 @@
-import { Client, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import { randomBytes } from 'node:crypto';
 import type { Message } from '@chat/contracts';
+import { useScratchDatabase } from '../../../test/support/scratch-database';
 import { BlobStore } from './blob.store';
 import { encodeBlock } from './block.codec';
-import { createPool, ensureDatabase } from './database';
-import { migrate } from './migrate';
-import { ensureProjectionSchema, SEARCH, TIMELINE } from './projection-schema';
+import { createPool } from './database';
+import { ensureProjectionSchema, SEARCH } from './projection-schema';
 import { CheckpointMovedError } from './projection.repository';
 import { decodeSearchCursor, SearchProjectionRepository, SearchQueries, timelineVerdicts, type SearchWrites } from './search.repository';
 import { TieredMessages } from './tiered-messages';
 
-const PG = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const S3 = process.env.TEST_S3_ENDPOINT ?? 'http://127.0.0.1:4569';
 const C = 'g_search';
 const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
 const message = (seq: number, body: string): Message => ({ type: 'message', conversationId: C, seq, senderId: 'ann', clientMsgId: `m${seq}`, body, sentAt: at(seq) });
 
 describe('search index on a real Postgres', () => {
-  const db = `it_search_${randomBytes(4).toString('hex')}`;
+  const db = useScratchDatabase('it_search');
   const prefix = `it-search-${randomBytes(4).toString('hex')}/`;
   let timeline: Pool;
   let index: Pool;
@@ -35,13 +34,10 @@ describe('search index on a real Postgres', () => {
     (await queries.find(userId, text, { limit: opts.limit ?? 20, ...(opts.conversationId && { conversationId: opts.conversationId }), ...(opts.before && { before: decodeSearchCursor(opts.before)! }) })).map((h) => h.seq);
 
   beforeAll(async () => {
-    await ensureDatabase(`${PG}/${db}`);
-    timeline = createPool(`${PG}/${db}`, 4, TIMELINE);
-    await migrate(timeline);
-    await ensureProjectionSchema(timeline, TIMELINE);
+    timeline = db.pool;
     await ensureProjectionSchema(timeline, SEARCH);
     await ensureProjectionSchema(timeline, SEARCH); // a second start finds it built with this DDL
-    index = createPool(`${PG}/${db}`, 4, SEARCH);
+    index = createPool(db.url, 4, SEARCH);
     repo = new SearchProjectionRepository(index);
     queries = new SearchQueries(timeline);
     blobs = new BlobStore({ endpoint: S3, bucket: 'chat', region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
@@ -54,12 +50,8 @@ describe('search index on a real Postgres', () => {
     );
   });
   afterAll(async () => {
-    await Promise.all([timeline.end(), index.end()]);
+    await index.end();
     blobs.close();
-    const admin = new Client({ connectionString: `${PG}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
-    await admin.end();
   });
 
   it('finds a message only inside the reader\'s membership periods, newest first', async () => {
