@@ -47,6 +47,11 @@ describe('search', () => {
     expect(bodies((await carol.ok('search', { query: 'pineapple' })).hits)).toEqual(['pineapple when carol is back', 'pineapple while carol is here']);
     expect(bodies((await carol.ok('search', { query: 'pineapple', conversationId: id })).hits)).toEqual(['pineapple when carol is back', 'pineapple while carol is here']);
     expect((await bob.ok('search', { query: 'pineapple', conversationId: id })).hits).toHaveLength(4);
+    // Once she has left for good, what she read there is still hers to find; nothing newer is.
+    await alice.ok('conversation:remove_members', { conversationId: id, userIds: ['carol'] });
+    await alice.ok('message:send', { conversationId: id, clientMsgId: 'p5', body: 'pineapple, carol gone' });
+    await caughtUp(sys().ns);
+    expect(bodies((await carol.ok('search', { query: 'pineapple', conversationId: id })).hits)).toEqual(['pineapple when carol is back', 'pineapple while carol is here']);
     // A stranger: FORBIDDEN for the conversation, nothing of it in a search over everything.
     const dave = await sys().connect('dave');
     expect(await dave.request('search', { query: 'pineapple', conversationId: id })).toEqual(FORBIDDEN);
