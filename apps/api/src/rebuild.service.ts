@@ -8,10 +8,11 @@ import type { BlobStore, Projection } from '@chat/storage';
 import { BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, PG_POOL } from '@chat/platform';
 import { RebuildRunningError, ProjectionRebuild, type RebuildProgress } from '../../projector/src/projection.rebuild';
 
-/** Starts rebuilds for the admin API and remembers the last one this process ran. */
+/** Starts rebuilds for the admin API and remembers the last one of each projection this process ran. */
 @Injectable()
 export class RebuildService {
-  private current?: ProjectionRebuild;
+  /** The last rebuild of each projection this process started. */
+  private readonly last = new Map<Projection, ProjectionRebuild>();
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -25,7 +26,7 @@ export class RebuildService {
 
   /** The last rebuild of `projection` this process started. */
   status(projection: Projection): RebuildProgress | undefined {
-    return this.current?.status.projection === projection ? this.current.status : undefined;
+    return this.last.get(projection)?.status;
   }
 
   /** Resolves once the rebuild holds its lock and has begun; it then runs on in the background. */
@@ -40,7 +41,7 @@ export class RebuildService {
         .run((p) => {
           if (started) return;
           started = true;
-          this.current = rebuild;
+          this.last.set(projection, rebuild);
           resolve(p);
         })
         .catch((err: Error) => {
