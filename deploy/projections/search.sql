@@ -11,6 +11,10 @@ CREATE TABLE messages (
   seq             bigint NOT NULL,
   sent_at         timestamptz NOT NULL,
   tsv             tsvector NOT NULL,
+  -- the seq of the message's last change (an edit or a reaction; NULL: as sent): a user
+  -- who left before it does not find the message (it would show what happened after it
+  -- left), as sync leaves out such rows (timeline.changed_seq)
+  changed_seq     bigint,
   PRIMARY KEY (conversation_id, seq)
 );
 -- fastupdate stays on: a batch's new entries go to the pending list and are merged in
@@ -28,7 +32,8 @@ CREATE TABLE checkpoints (
 );
 
 -- One batch of the search projector in one statement (doc: SearchWrites as JSON): new
--- messages, then edits of messages stored before, then deletes, and the checkpoint.
+-- messages, then edits and other changes of messages stored before, then deletes, and
+-- the checkpoint.
 -- Raises CK001 when another writer moved the checkpoint past the batch's start.
 CREATE FUNCTION search_commit_batch(doc jsonb) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -44,14 +49,15 @@ BEGIN
   END IF;
   IF doc ? 'inserts' THEN
     -- A redelivered batch writes the same rows again: the conflict keeps the later text.
-    INSERT INTO messages (conversation_id, seq, sent_at, tsv)
-    SELECT "conversationId", seq, at, to_tsvector('simple', body)
-      FROM jsonb_to_recordset(doc->'inserts') AS x("conversationId" text, seq bigint, at timestamptz, body text)
-    ON CONFLICT (conversation_id, seq) DO UPDATE SET tsv = excluded.tsv;
+    INSERT INTO messages (conversation_id, seq, sent_at, tsv, changed_seq)
+    SELECT "conversationId", seq, at, to_tsvector('simple', body), "changedSeq"
+      FROM jsonb_to_recordset(doc->'inserts') AS x("conversationId" text, seq bigint, at timestamptz, body text, "changedSeq" bigint)
+    ON CONFLICT (conversation_id, seq) DO UPDATE SET tsv = excluded.tsv, changed_seq = excluded.changed_seq;
   END IF;
   IF doc ? 'edits' THEN
-    UPDATE messages m SET tsv = to_tsvector('simple', x.body)
-      FROM jsonb_to_recordset(doc->'edits') AS x("conversationId" text, seq bigint, body text)
+    -- body NULL: a change that leaves the words as they are (a reaction).
+    UPDATE messages m SET tsv = COALESCE(to_tsvector('simple', x.body), m.tsv), changed_seq = x."changedSeq"
+      FROM jsonb_to_recordset(doc->'edits') AS x("conversationId" text, seq bigint, body text, "changedSeq" bigint)
      WHERE m.conversation_id = x."conversationId" AND m.seq = x.seq;
   END IF;
   IF doc ? 'deletes' THEN

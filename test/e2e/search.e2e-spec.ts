@@ -52,6 +52,14 @@ describe('search', () => {
     await alice.ok('message:send', { conversationId: id, clientMsgId: 'p5', body: 'pineapple, carol gone' });
     await caughtUp(sys().ns);
     expect(bodies((await carol.ok('search', { query: 'pineapple', conversationId: id })).hits)).toEqual(['pineapple when carol is back', 'pineapple while carol is here']);
+    // A message changed after she left (an edit, a reaction) would show her what came after: she no longer finds it.
+    const all = (await bob.ok('search', { query: 'pineapple', conversationId: id })).hits;
+    const whileHere = all.find((m) => m.body === 'pineapple while carol is here')!;
+    await alice.ok('message:edit', { conversationId: id, seq: whileHere.seq, body: 'pineapple while carol is here, edited once she left' });
+    await bob.ok('reaction:add', { conversationId: id, seq: all.find((m) => m.body === 'pineapple when carol is back')!.seq, emoji: '🍍' });
+    await caughtUp(sys().ns);
+    expect((await carol.ok('search', { query: 'pineapple' })).hits).toEqual([]);
+    expect(bodies((await bob.ok('search', { query: 'edited' })).hits)).toEqual(['pineapple while carol is here, edited once she left']);
     // A stranger: FORBIDDEN for the conversation, nothing of it in a search over everything.
     const dave = await sys().connect('dave');
     expect(await dave.request('search', { query: 'pineapple', conversationId: id })).toEqual(FORBIDDEN);

@@ -17,28 +17,42 @@ export function sendsOf(events: LoggedEvent[]): Array<{ senderId: string; client
 
 /**
  * Folds a batch into index writes. The rules are not decided again: a send counts if the
- * timeline projected it, an edit or delete if the timeline did not refuse it (an edit of a
- * deleted message is refused there). Within the batch a message's later edits and its
- * delete are folded into what the batch writes for it, so the statement needs no order
- * beyond inserts, then edits, then deletes.
+ * timeline projected it, an edit, reaction or delete if the timeline did not refuse it (an
+ * edit of a deleted message is refused there). Within the batch a message's later changes
+ * and its delete are folded into what the batch writes for it, so the statement needs no
+ * order beyond inserts, then changes, then deletes.
  */
 export function foldSearchBatch(partition: number, fromSeq: number, events: LoggedEvent[], verdicts: Verdicts): SearchWrites {
   const inserts = new Map<string, SearchWrites['inserts'][number]>();
   const edits = new Map<string, SearchWrites['edits'][number]>();
   const deletes = new Map<string, SearchWrites['deletes'][number]>();
+  /** An edit (`body`) or a reaction (no body) of the message at `targetSeq`, by the event at `seq`. */
+  const change = (conversationId: string, targetSeq: number, seq: number, body?: string) => {
+    const key = messageKey(conversationId, targetSeq);
+    const sent = inserts.get(key);
+    if (sent) {
+      if (body !== undefined) sent.body = body;
+      sent.changedSeq = seq;
+    } else if (!deletes.has(key)) {
+      const earlier = edits.get(key);
+      const text = body ?? earlier?.body;
+      edits.set(key, { conversationId, seq: targetSeq, ...(text !== undefined && { body: text }), changedSeq: seq });
+    }
+  };
   for (const { seq, conversationId, event } of events) {
     if (!event || verdicts.refused.has(seq)) continue;
     switch (event.type) {
       case 'MessageSent':
         if (verdicts.accepted.has(seq)) inserts.set(messageKey(conversationId, seq), { conversationId, seq, at: event.at, body: event.body });
         break;
-      case 'MessageEdited': {
-        const key = messageKey(conversationId, event.targetSeq);
-        const sent = inserts.get(key);
-        if (sent) sent.body = event.body;
-        else if (!deletes.has(key)) edits.set(key, { conversationId, seq: event.targetSeq, body: event.body });
+      case 'MessageEdited':
+        change(conversationId, event.targetSeq, seq, event.body);
         break;
-      }
+      case 'ReactionAdded':
+      case 'ReactionRemoved':
+        // The words stay; the change counts for who may still find the message (changed_seq).
+        change(conversationId, event.targetSeq, seq);
+        break;
       case 'MessageDeleted': {
         const key = messageKey(conversationId, event.targetSeq);
         inserts.delete(key);

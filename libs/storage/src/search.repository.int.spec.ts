@@ -66,6 +66,26 @@ describe('search index on a real Postgres', () => {
     expect(await queries.everMember('cat', C)).toBe(false);
   });
 
+  it('does not find, for a user who left, a message changed after it left; a member again finds it as it is', async () => {
+    // bob: a member during 10-19 and again from 30 on. Seq 16 was reacted to at 18, seq 15 edited at 31.
+    await commit(31, {
+      inserts: [{ conversationId: C, seq: 16, at: at(16), body: 'peach with bob', changedSeq: 18 }],
+      edits: [{ conversationId: C, seq: 15, body: 'orange with bob, edited later', changedSeq: 31 }],
+    });
+    expect(await find('bob', 'bob')).toEqual([30, 16, 15, 10]);
+    // He leaves at 32: the edit at 31 happened while he was a member, so it is his to find.
+    await timeline.query(`UPDATE membership_periods SET left_seq = 32 WHERE conversation_id = $1 AND user_id = 'bob' AND joined_seq = 30`, [C]);
+    expect(await find('bob', 'edited')).toEqual([15]);
+    // A reaction at 33, after he left: the hit would show it, so he no longer finds the message; the words stay for others.
+    await commit(33, { edits: [{ conversationId: C, seq: 15, changedSeq: 33 }] });
+    expect(await find('bob', 'bob')).toEqual([30, 16, 10]);
+    expect(await find('bob', 'edited')).toEqual([]);
+    expect(await find('ann', 'edited')).toEqual([15]);
+    // Back as a member: the current state is his to read again.
+    await timeline.query(`UPDATE membership_periods SET left_seq = NULL WHERE conversation_id = $1 AND user_id = 'bob' AND joined_seq = 30`, [C]);
+    expect(await find('bob', 'edited')).toEqual([15]);
+  });
+
   it('ANDs words and matches a quoted phrase in order, case-insensitively, without stemming', async () => {
     await commit(40, {
       inserts: [
@@ -84,11 +104,11 @@ describe('search index on a real Postgres', () => {
 
   it('indexes an edit by its new text only and forgets a deleted message; a redelivered batch changes nothing', async () => {
     await commit(45, { inserts: [{ conversationId: C, seq: 41, at: at(41), body: 'lemon tart' }, { conversationId: C, seq: 42, at: at(42), body: 'lemon cake' }] });
-    await commit(47, { edits: [{ conversationId: C, seq: 41, body: 'lime tart' }], deletes: [{ conversationId: C, seq: 42 }] });
+    await commit(47, { edits: [{ conversationId: C, seq: 41, body: 'lime tart', changedSeq: 46 }], deletes: [{ conversationId: C, seq: 42 }] });
     expect(await find('ann', 'lemon')).toEqual([]);
     expect(await find('ann', 'lime')).toEqual([41]);
     // The same batch again (a redelivery after a crash before the ack): its start is behind the checkpoint.
-    await expect(repo.commit({ partition: 0, fromSeq: 45, toSeq: 47, inserts: [], edits: [{ conversationId: C, seq: 41, body: 'lemon tart' }], deletes: [] })).rejects.toBeInstanceOf(CheckpointMovedError);
+    await expect(repo.commit({ partition: 0, fromSeq: 45, toSeq: 47, inserts: [], edits: [{ conversationId: C, seq: 41, body: 'lemon tart', changedSeq: 46 }], deletes: [] })).rejects.toBeInstanceOf(CheckpointMovedError);
     expect(await find('ann', 'lime')).toEqual([41]);
   });
 
@@ -127,7 +147,7 @@ describe('search index on a real Postgres', () => {
     );
     await timeline.query('INSERT INTO tier_patches (conversation_id, seq, payload) VALUES ($1, 62, $2)', [C, { ...message(62, 'another cold quince'), editedAt: at(70) }]);
     await commit(70, { inserts: cold.map((m) => ({ conversationId: C, seq: m.seq, at: m.sentAt, body: m.body })) });
-    await commit(71, { edits: [{ conversationId: C, seq: 62, body: 'another cold quince' }] });
+    await commit(71, { edits: [{ conversationId: C, seq: 62, body: 'another cold quince', changedSeq: 71 }] });
     const hits = await queries.find('ann', 'quince', { limit: 20 });
     expect(hits.map((h) => h.seq)).toEqual([62, 61]);
     const pages = await new TieredMessages(timeline, blobs).many(hits);

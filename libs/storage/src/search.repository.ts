@@ -10,10 +10,13 @@ export interface SearchWrites {
   partition: number;
   fromSeq: number;
   toSeq: number;
-  /** Messages the batch sent, with their text as the batch leaves it (later edits of the batch folded in). */
-  inserts: Array<{ conversationId: string; seq: number; at: string; body: string }>;
-  /** Messages stored before the batch that it edited: their last text. */
-  edits: Array<{ conversationId: string; seq: number; body: string }>;
+  /**
+   * Messages the batch sent, with their text as the batch leaves it (later edits of the
+   * batch folded in) and the seq of the batch's last change of them (edit or reaction).
+   */
+  inserts: Array<{ conversationId: string; seq: number; at: string; body: string; changedSeq?: number }>;
+  /** Messages stored before the batch that it changed: their last text (absent: only reactions) and last change. */
+  edits: Array<{ conversationId: string; seq: number; body?: string; changedSeq: number }>;
   /** Messages the batch deleted (stored before it or not). */
   deletes: Array<{ conversationId: string; seq: number }>;
 }
@@ -109,7 +112,9 @@ export function decodeSearchCursor(text: string): SearchPosition | undefined {
 /**
  * Full-text search over the index, restricted to what a user may read: a message matches
  * only inside one of the user's membership periods of its conversation (joined at or
- * before it, not left before it), so nothing from before a join or after a leave. Reads
+ * before it, not left before it), so nothing from before a join or after a leave; and a
+ * message changed after the user left is not found unless it is a member again (the rule
+ * sync applies to changed rows: the user never reads what happened after it left). Reads
  * `search.messages` beside the timeline's membership_periods (`pool`: search_path =
  * timeline, the read model every query uses).
  */
@@ -155,6 +160,9 @@ export class SearchQueries {
          JOIN membership_periods p ON p.conversation_id = s.conversation_id AND p.user_id = $1
                                   AND s.seq >= p.joined_seq AND (p.left_seq IS NULL OR s.seq < p.left_seq)
         WHERE s.tsv @@ websearch_to_tsquery('simple', $2)
+          AND (s.changed_seq IS NULL OR EXISTS (
+                SELECT 1 FROM membership_periods q WHERE q.conversation_id = s.conversation_id AND q.user_id = $1
+                   AND (q.left_seq IS NULL OR q.left_seq > s.changed_seq)))
           AND ($3::text IS NULL OR s.conversation_id = $3)
           AND ($4::timestamptz IS NULL OR (s.sent_at, s.conversation_id, s.seq) < ($4::timestamptz, $5::text, $6::bigint))
         ORDER BY s.sent_at DESC, s.conversation_id DESC, s.seq DESC
