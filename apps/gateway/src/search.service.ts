@@ -3,7 +3,7 @@ import type { Session } from '@chat/auth';
 import type { Config } from '@chat/config';
 import { ChatError, DEFAULT_SEARCH_LIMIT, type AckResults, type ClientPayload, type Message } from '@chat/contracts';
 import { CONFIG, metrics, TIERED } from '@chat/platform';
-import { decodeSearchCursor, encodeSearchCursor, SearchQueries, type TieredMessages } from '@chat/storage';
+import { decodeSearchCursor, encodeSearchCursor, SEARCH_SCAN_MAX, SearchQueries, type TieredMessages } from '@chat/storage';
 import { AnswerBudget } from './answer.budget';
 import type { AnswerMeter } from './queries.service';
 
@@ -24,13 +24,15 @@ export class SearchService {
   async search(caller: Session, p: ClientPayload<'search'>, spent: AnswerMeter): Promise<AckResults['search']> {
     const before = p.before === undefined ? undefined : decodeSearchCursor(p.before);
     if (p.before !== undefined && !before) throw new ChatError('BAD_REQUEST', 'before: not a search cursor');
-    if (await this.queries.isEmptyQuery(p.query)) throw new ChatError('BAD_REQUEST', 'query: no word to search for (only operators or punctuation)');
+    const plan = await this.queries.plan(caller.userId, p.query, p.conversationId);
+    if (plan.empty) throw new ChatError('BAD_REQUEST', 'query: no word to search for (only operators, punctuation or excluded words)');
     // A conversation the caller never was in: FORBIDDEN whether it exists or not, as history answers.
-    if (p.conversationId !== undefined && !(await this.queries.everMember(caller.userId, p.conversationId))) {
-      throw new ChatError('FORBIDDEN', 'not a member of this conversation');
-    }
+    if (!plan.member) throw new ChatError('FORBIDDEN', 'not a member of this conversation');
     const limit = p.limit ?? DEFAULT_SEARCH_LIMIT;
-    const refs = await this.queries.find(caller.userId, p.query, { limit: limit + 1, ...(p.conversationId !== undefined && { conversationId: p.conversationId }), ...(before && { before }) });
+    const refs = await this.queries.find(caller.userId, p.query, {
+      limit: limit + 1, scan: plan.readable <= SEARCH_SCAN_MAX,
+      ...(p.conversationId !== undefined && { conversationId: p.conversationId }), ...(before && { before }),
+    });
     const page = refs.slice(0, limit);
     const messages = await this.tiered.many(page);
     const budget = new AnswerBudget(this.config.CHAT_MAX_ANSWER_BYTES);

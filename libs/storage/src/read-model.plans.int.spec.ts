@@ -144,6 +144,8 @@ describe('read model queries at scale (real Postgres, a few hundred thousand row
     ['large conversations of 500 users at once (a batch of handshakes)', () => reads.largeConversationsOfMany(Array.from({ length: 500 }, (_, n) => `u${n * 97}`), 100)],
     ['conversation list', () => reads.listConversations('u1234', 50)],
     ['search for a word in every message (a user in 4 conversations)', () => search.find('u1234', 'common', { limit: 21 })],
+    ['search checking the words on the user\'s own messages (scan)', () => search.find('u1234', '"common word7"', { limit: 21, scan: true })],
+    ['what a search needs to know first (plan)', () => search.plan('u1234', 'common', 'c123')],
     ['search for a rare word', () => search.find('u1234', 'word7', { limit: 21 })],
     ['search for a phrase in one conversation, from a cursor', () => search.find('u1234', '"common word7"', { limit: 21, conversationId: 'c123', before: { at: new Date().toISOString(), conversationId: 'c123', seq: 2_000 } })],
   ];
