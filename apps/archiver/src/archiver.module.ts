@@ -4,11 +4,13 @@ import type { Config } from '@chat/config';
 import { BLOBS, CONFIG, PG_POOL } from '@chat/platform';
 import { ArchiveRepository, TIMELINE, type BlobStore } from '@chat/storage';
 import { ArchiverService, crashHook } from './archiver.service';
+import { AttachmentCollector } from './attachment.collector';
 
-/** The archiver: moves messages down the storage tiers. */
+/** The archiver: moves messages down the storage tiers, and deletes attachment objects nobody may fetch any more. */
 @Module({
   providers: [
     ArchiverService,
+    AttachmentCollector,
     {
       provide: ArchiveRepository,
       inject: [PG_POOL, BLOBS, CONFIG],
