@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { AckResults, Message } from '@chat/contracts';
+import { ChatClient, putObject } from '@chat/client';
+import type { AckResults, ChatEvent, Message } from '@chat/contracts';
 import { AttachmentObjects, BlobStore } from '@chat/storage';
-import type { TestClient } from '../support/clients';
+import { tokenFor, type TestClient } from '../support/clients';
 import { footprint, query } from '../support/inspect';
 import { SHARED, UNLIMITED } from '../support/namespace';
 import { useSystem } from '../support/system';
@@ -155,6 +156,40 @@ describe('attachments: presigned S3 uploads and downloads, checked at send, dele
     expect(history).toEqual(expect.objectContaining({ deleted: true, body: '' }));
     expect(history?.attachments).toBeUndefined();
     expect(await bob.request('attachment:url', { conversationId: c, attachmentId: one.attachmentId })).toEqual(refused('NOT_FOUND'));
+  });
+
+  it('SDK: upload() reports progress, send() carries the attachment into the own event, attachmentUrl() downloads it', async () => {
+    const bob = await sys().connect('bob');
+    const chat = new ChatClient({ url: sys().app.url, token: () => tokenFor('alice'), requestTimeoutMs: 5_000 });
+    try {
+      const events: ChatEvent[] = [];
+      chat.on('event', (e) => events.push(e));
+      chat.connect();
+      await chat.ready();
+      const { conversation } = await chat.request('conversation:create', { type: 'group', members: ['bob'] });
+      const bytes = new TextEncoder().encode('hello, file');
+      const progress: Array<[number, number]> = [];
+      const file = new Blob([bytes], { type: 'text/plain' }) as Blob & { name: string };
+      Object.defineProperty(file, 'name', { value: 'hello.txt' });
+      const attachment = await chat.upload(conversation.id, file, { onProgress: (sent, total) => progress.push([sent, total]) });
+      expect(attachment).toEqual({ id: expect.any(String), name: 'hello.txt', contentType: 'text/plain', size: bytes.length });
+      expect(progress[0]).toEqual([0, bytes.length]);
+      expect(progress.at(-1)).toEqual([bytes.length, bytes.length]);
+      const sent = await chat.send(conversation.id, '', { attachments: [attachment] });
+      const own = await waitFor('the own event', () => events.find((e) => e.type === 'message' && e.seq === sent.seq) as Message | undefined);
+      expect(own.attachments).toEqual([attachment]);
+      const live = await waitFor('bob\'s copy', () => bob.messages().find((m) => m.seq === sent.seq));
+      expect(live.attachments).toEqual(own.attachments);
+      const got = await fetch(await chat.attachmentUrl(conversation.id, attachment.id));
+      expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
+      // Refused by the server: the code; refused by S3 (here a bucket that does not exist; s3rver checks no V4 signatures): an UploadError.
+      await expect(chat.upload(conversation.id, { name: 'big.bin', type: '', size: MAX + 1, data: new Uint8Array(MAX + 1) })).rejects.toEqual(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+      const grant = await chat.request('attachment:create', { conversationId: conversation.id, name: 'x.bin', contentType: 'application/octet-stream', size: 1 });
+      const elsewhere = grant.uploadUrl.replace('/chat/', '/no-such-bucket/');
+      await expect(putObject(elsewhere, grant.uploadHeaders, new Uint8Array(1))).rejects.toEqual(expect.objectContaining({ name: 'UploadError', status: 404 }));
+    } finally {
+      chat.close();
+    }
   });
 
   it('collects an upload never sent once CHAT_ATTACHMENT_UNSENT_AGE has passed, and keeps the sent ones', async () => {

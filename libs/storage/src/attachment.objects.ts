@@ -2,6 +2,9 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectComm
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobSettings } from './blob.store';
 
+// As in blob.store.ts: the toolchain is Node 20 on purpose; no SDK notice about Node 22 in every process.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** docs/protocol.md "Attachments": an upload or download URL is valid this long. */
 export const PRESIGN_SECONDS = 15 * 60;
 
