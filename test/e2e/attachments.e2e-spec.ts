@@ -3,8 +3,10 @@ import { ChatClient, putObject } from '@chat/client';
 import type { AckResults, ChatEvent, Message } from '@chat/contracts';
 import { AttachmentObjects, BlobStore } from '@chat/storage';
 import { tokenFor, type TestClient } from '../support/clients';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { footprint, query } from '../support/inspect';
-import { SHARED, UNLIMITED } from '../support/namespace';
+import { natsServers, SHARED, TEST_ADMIN_TOKEN, UNLIMITED } from '../support/namespace';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
 
@@ -59,6 +61,15 @@ describe('attachments: presigned S3 uploads and downloads, checked at send, dele
     const [row] = await query<{ payload: Message }>(sys().ns, 'SELECT payload FROM timeline WHERE conversation_id = $1 AND seq = $2', [c, sent.seq]);
     expect(row!.payload.attachments).toEqual(meta);
     expect(JSON.stringify(row!.payload).length).toBeLessThan(1000);
+    const [conv] = await query<{ partition: number }>(sys().ns, 'SELECT partition FROM conversations WHERE id = $1', [c]);
+    const nc = await connect({ servers: natsServers(sys().ns.env.CHAT_NATS_URL!) });
+    try {
+      const entry = await (await jetstreamManager(nc)).streams.getMessage(`${sys().ns.name}_P${conv!.partition}`, { seq: sent.seq });
+      expect(entry!.json<{ type: string; attachments: unknown }>()).toEqual(expect.objectContaining({ type: 'MessageSent', attachments: meta }));
+      expect(entry!.data.length).toBeLessThan(1000);
+    } finally {
+      await nc.close();
+    }
 
     // A resend of the same send takes the same attachments again, and is the same message.
     expect(await alice.ok('message:send', { conversationId: c, clientMsgId: 'with-file', body: '', attachments: [grant.attachmentId] }))
@@ -203,5 +214,39 @@ describe('attachments: presigned S3 uploads and downloads, checked at send, dele
     await waitFor('its row to go', async () => (await query(sys().ns, 'SELECT 1 FROM attachments WHERE id = $1', [unsent.attachmentId])).length === 0, 30_000, 100);
     expect(await objects.size(key(c, kept.attachmentId))).toBe(4);
     expect(await query(sys().ns, 'SELECT sent_seq FROM attachments WHERE id = $1', [kept.attachmentId])).toHaveLength(1);
+  });
+
+  it('survives a rebuild from the log: deleted messages\' attachments are queued again and finished harmlessly, sent ones stay', async () => {
+    // The archiver's pass lines that deleted some attachment objects.
+    const passes = () => (sys().app.output().match(/"attachments":\{"deleted":[1-9]/g) ?? []).length;
+    const base = passes();
+    const alice = await sys().connect('alice');
+    const bob = await sys().connect('bob');
+    const c = await group(alice, ['bob']);
+    const gone = await upload(alice, c, new TextEncoder().encode('gone'));
+    const stays = await upload(alice, c, new TextEncoder().encode('stays'));
+    const deleted = await alice.ok('message:send', { conversationId: c, clientMsgId: 'r-gone', body: 'x', attachments: [gone.attachmentId] });
+    const kept = await alice.ok('message:send', { conversationId: c, clientMsgId: 'r-stays', body: 'y', attachments: [stays.attachmentId] });
+    await alice.ok('message:delete', { conversationId: c, seq: deleted.seq });
+    await waitFor('the deleted message\'s object to go', async () => (await objects.size(key(c, gone.attachmentId))) === undefined, 30_000, 100);
+    const once = await waitFor('the pass that deleted it', () => passes() > base && passes(), 30_000, 50);
+
+    const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+    expect((await fetch(`${sys().app.url}/v1/admin/projections/timeline/rebuild`, { method: 'POST', headers: admin })).status).toBe(202);
+    await waitFor('the rebuild to finish', async () => {
+      const body = (await (await fetch(`${sys().app.url}/v1/admin/projections`, { headers: admin })).json()) as { projections: Array<{ rebuild?: { state: string } }> };
+      const state = body.projections[0]?.rebuild?.state;
+      if (state === 'failed') throw new Error(JSON.stringify(body));
+      return state === 'done';
+    }, 120_000, 100);
+    // The replayed deletions are worked off again (their objects are gone already: nothing fails).
+    await waitFor('the replayed deletion to be worked off', () => passes() > once, 30_000, 50);
+    await waitFor('the queue to empty again', async () => (await query(sys().ns, 'SELECT 1 FROM attachment_deletions')).length === 0, 30_000, 100);
+    expect(sys().app.output()).not.toContain('archive pass failed');
+    const after = (await bob.ok('history', { conversationId: c })).messages;
+    expect(after.find((m) => m.seq === kept.seq)?.attachments).toEqual([{ id: stays.attachmentId, name: 'notes.txt', contentType: 'text/plain', size: 5 }]);
+    expect(after.find((m) => m.seq === deleted.seq)).toEqual(expect.objectContaining({ deleted: true }));
+    expect(await objects.size(key(c, stays.attachmentId))).toBe(5);
+    expect((await bob.ok('attachment:url', { conversationId: c, attachmentId: stays.attachmentId })).url).toContain(stays.attachmentId);
   });
 });
