@@ -6,9 +6,10 @@ import { errorText, sizeOf } from './format.js';
 
 let chat;
 let onChange = () => {};
-/** attachment id -> { url, until } once known, { loading: true } while asked, { error } if refused. */
+/** attachment id -> { url, until } once known, { loading: true } while asked, { error, until } if refused. */
 const links = new Map();
 const MARGIN_MS = 60_000;
+const RETRY_MS = 10_000;
 
 export function initFiles(client, changed) {
   chat = client;
@@ -19,11 +20,12 @@ export const isImage = (contentType) => /^image\/(png|jpe?g|gif|webp|avif|bmp)$/
 
 function linkOf(conversationId, a) {
   const known = links.get(a.id);
-  if (known && (known.loading || known.error || known.until - MARGIN_MS > Date.now())) return known;
+  if (known && (known.loading || known.until - MARGIN_MS > Date.now())) return known;
   links.set(a.id, { loading: true });
   chat.request('attachment:url', { conversationId, attachmentId: a.id }).then(
     ({ url, expiresAt }) => links.set(a.id, { url, until: Date.parse(expiresAt) }),
-    (error) => links.set(a.id, { error }),
+    // Asked again after a while: the server may have been unavailable for a moment.
+    (error) => links.set(a.id, { error, until: Date.now() + MARGIN_MS + RETRY_MS }),
   ).finally(onChange);
   return links.get(a.id);
 }

@@ -78,12 +78,16 @@ export class AttachmentsService {
 
   /**
    * A presigned GET for a member of the conversation: of a sent attachment for any member,
-   * of one not sent yet for its owner only (its own preview). A removed member is FORBIDDEN.
+   * of one not sent yet for its owner only (its own preview). A removed member is FORBIDDEN;
+   * an unknown id, one of another conversation or of a deleted message, NOT_FOUND.
    */
   async url(caller: Caller, p: ClientPayload<'attachment:url'>): Promise<AckResults['attachment:url']> {
     const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
     const row = (await this.rows.get([p.attachmentId])).get(p.attachmentId);
-    if (!row || row.conversationId !== c.id || (row.sentSeq === null && row.ownerId !== caller.userId) || (await this.rows.deleted(row.id))) {
+    // Taken by a send (clientMsgId set) counts as sent: members may get the message from the
+    // log a moment before its sender has marked the row.
+    const shared = row !== undefined && (row.sentSeq !== null || row.clientMsgId !== null);
+    if (!row || row.conversationId !== c.id || (!shared && row.ownerId !== caller.userId) || (await this.rows.deleted(row.id))) {
       throw new ChatError('NOT_FOUND', 'no such attachment in this conversation');
     }
     const get = await this.objects.presignGet(this.names.attachmentKey(c.id, row.id), row.name, row.contentType);
