@@ -250,3 +250,22 @@ describe('attachments: presigned S3 uploads and downloads, checked at send, dele
     expect((await bob.ok('attachment:url', { conversationId: c, attachmentId: stays.attachmentId })).url).toContain(stays.attachmentId);
   });
 });
+
+describe('attachments behind CHAT_S3_PUBLIC_ENDPOINT', () => {
+  // Clients reach the same S3 by another address than the servers (localhost here, 127.0.0.1 for the servers).
+  const PUBLIC = SHARED.s3.replace('127.0.0.1', 'localhost');
+  const sys = useSystem('attachpub', { ...UNLIMITED, CHAT_S3_PUBLIC_ENDPOINT: PUBLIC });
+
+  it('hands out upload and download URLs on the public address, and checks the upload through the internal one', async () => {
+    const alice = await sys().connect('alice');
+    const bob = await sys().connect('bob');
+    const { conversation } = await alice.ok('conversation:create', { type: 'group', members: ['bob'] });
+    const grant = await alice.ok('attachment:create', { conversationId: conversation.id, name: 'map.bin', contentType: 'application/octet-stream', size: 6 });
+    expect(new URL(grant.uploadUrl).origin).toBe(new URL(PUBLIC).origin);
+    expect((await fetch(grant.uploadUrl, { method: 'PUT', headers: grant.uploadHeaders, body: new Uint8Array([1, 2, 3, 4, 5, 6]) })).status).toBe(200);
+    await alice.ok('message:send', { conversationId: conversation.id, clientMsgId: 'map', body: '', attachments: [grant.attachmentId] });
+    const link = await bob.ok('attachment:url', { conversationId: conversation.id, attachmentId: grant.attachmentId });
+    expect(new URL(link.url).origin).toBe(new URL(PUBLIC).origin);
+    expect(new Uint8Array(await (await fetch(link.url)).arrayBuffer())).toEqual(new Uint8Array([1, 2, 3, 4, 5, 6]));
+  });
+});
