@@ -13,7 +13,7 @@ import {
   type ClientEventName,
   type ClientPayload,
 } from '@chat/contracts';
-import { CommandsService, RateLimits } from '@chat/commands';
+import { AttachmentsService, CommandsService, RateLimits } from '@chat/commands';
 import { ProjectionWatch, traced } from '@chat/messaging';
 import { LOGGER, metrics } from '@chat/platform';
 import { CorruptBlockError } from '@chat/storage';
@@ -44,6 +44,7 @@ export class ChatGateway
     private readonly work: WorkLimits,
     private readonly watch: ProjectionWatch,
     private readonly pushDevices: PushDevices,
+    private readonly attachments: AttachmentsService,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -111,6 +112,8 @@ export class ChatGateway
     'conversation:unmute_member': (c, p) => this.commands.unmute(c, p),
     'conversation:set_slow_mode': (c, p) => this.commands.setSlowMode(c, p),
     'message:report': (c, p) => this.commands.report(c, p),
+    'attachment:create': (c, p) => this.attachments.create(c, p),
+    'attachment:url': (c, p) => this.attachments.url(c, p),
   };
 
   /** Socket.IO delivers every event here: the payload first, the ack callback last. */

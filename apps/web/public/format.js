@@ -63,3 +63,16 @@ export function snippet(text, max = 80) {
   const one = text.replace(/\s+/g, ' ').trim();
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
+
+/** 1536 -> "1.5 KB": a file's size as people read it. */
+export function sizeOf(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB'];
+  let n = bytes / 1024;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${n >= 10 ? Math.round(n) : Math.round(n * 10) / 10} ${units[u]}`;
+}

@@ -59,6 +59,16 @@ export const ackResults = {
   'conversation:unmute_member': seqResult,
   'conversation:set_slow_mode': seqResult,
   'message:report': empty,
+  'attachment:create': z.object({
+    attachmentId: z.string(),
+    uploadUrl: z.string().describe('A presigned S3 PUT: send exactly `size` bytes to it, with `uploadHeaders`, before `expiresAt`.'),
+    uploadHeaders: z.record(z.string(), z.string()).describe('Headers the PUT must carry as given (they are signed): Content-Type and Content-Length.'),
+    expiresAt: z.iso.datetime({ offset: true }),
+  }),
+  'attachment:url': z.object({
+    url: z.string().describe('A presigned S3 GET of the file, served with its name and content type.'),
+    expiresAt: z.iso.datetime({ offset: true }),
+  }),
 } as const satisfies Record<ClientEventName, z.ZodObject>; // every client event, and no other
 
 /** Ack results per client event (docs/protocol.md "Client to server"). */

@@ -15,3 +15,5 @@ export * from './group.commit';
 export * from './webhook.repository';
 export * from './moderation.state';
 export * from './block.repository';
+export * from './attachment.repository';
+export * from './attachment.objects';
