@@ -309,7 +309,7 @@ describe('the web client in headless Chromium', () => {
     // The server's refusal, in words: at most 1000 people a call.
     await ann.page.fill('#add-names', Array.from({ length: 1001 }, (_, i) => `p${i}`).join(','));
     await ann.page.click('#add-members button');
-    await ann.page.waitForFunction(() => document.getElementById('details-error').innerText.startsWith('That is too long'));
+    await ann.page.waitForFunction(() => document.getElementById('details-error').innerText.startsWith('That is too large'));
     expect(await ann.page.locator('#member-list li').count()).toBe(4);
     const dev = await signIn('dev');
     await until(dev.page, '#conversations .conv .name', ['Weekend trip']);
@@ -732,7 +732,7 @@ describe('the web client in headless Chromium', () => {
     await ines.page.setInputFiles('#file', { name: 'route notes.txt', mimeType: 'text/plain', buffer: notes });
     await ines.page.setInputFiles('#file', { name: 'raw-video.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(8 * 1024 * 1024 + 1) });
     await ines.page.waitForSelector('#tray .upload.failed');
-    expect(await ines.page.locator('#tray .upload.failed .failure').innerText()).toMatch(/^Upload failed: That is too long/);
+    expect(await ines.page.locator('#tray .upload.failed .failure').innerText()).toMatch(/^Upload failed: That is too large/);
     await until(ines.page, '#tray .upload .file-name', ['summit.png', 'route notes.txt', 'raw-video.bin']);
     await ines.page.waitForSelector('#tray .upload.ready >> nth=1');
     await ines.page.press('#text', 'Enter');

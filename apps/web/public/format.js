@@ -8,7 +8,7 @@ export const namesIn = (text) => [...new Set(text.split(',').map((s) => s.trim()
 
 const ERROR_WORDS = {
   BAD_REQUEST: 'That was not accepted',
-  PAYLOAD_TOO_LARGE: 'That is too long',
+  PAYLOAD_TOO_LARGE: 'That is too large',
   UNAUTHORIZED: 'Your sign-in has expired',
   FORBIDDEN: 'You are not allowed to do that here',
   NOT_FOUND: 'That no longer exists',

@@ -29,7 +29,7 @@ export class AttachmentsService {
   /** A pending attachment of the caller in a conversation it is a member of, and its upload URL. */
   async create(caller: Caller, p: ClientPayload<'attachment:create'>): Promise<AckResults['attachment:create']> {
     if (p.size > this.config.CHAT_MAX_ATTACHMENT_BYTES) {
-      throw new ChatError('PAYLOAD_TOO_LARGE', `size: an attachment is at most ${this.config.CHAT_MAX_ATTACHMENT_BYTES} bytes`);
+      throw new ChatError('PAYLOAD_TOO_LARGE', `size: an attachment is at most ${mebibytes(this.config.CHAT_MAX_ATTACHMENT_BYTES)} (${this.config.CHAT_MAX_ATTACHMENT_BYTES} bytes)`);
     }
     const c = requireMember(await this.conversations.get(p.conversationId), caller.userId);
     const id = randomUUID();
@@ -93,4 +93,10 @@ export class AttachmentsService {
     const get = await this.objects.presignGet(this.names.attachmentKey(c.id, row.id), row.name, row.contentType);
     return { url: get.url, expiresAt: get.expiresAt };
   }
+}
+
+/** 26214400 -> '25 MiB': the limit as the person who picked the file reads it. */
+function mebibytes(bytes: number): string {
+  const mib = bytes / 1_048_576;
+  return `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB`;
 }
