@@ -268,6 +268,21 @@ ensure_s3() {
   log "$name: started ($host:$port, data in $dir)"
 }
 
+# ensure_s3_cors ENDPOINT BUCKET: browsers PUT attachments to presigned URLs of the
+# local S3 from the web client's origin; s3rver answers them only with CORS rules on the
+# bucket. Set whether s3rver was started here or was running already (idempotent).
+ensure_s3_cors() {
+  local endpoint=$1 bucket=$2
+  local script
+  script="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/s3-cors.mjs"
+  if node "$script" "$endpoint" "$bucket"; then
+    log "s3: CORS rules set on bucket $bucket (browser uploads)"
+  else
+    err "s3: FAILED - could not set the CORS rules of bucket $bucket"
+    return 1
+  fi
+}
+
 # --- nats ------------------------------------------------------------------
 
 # nats_check_jetstream NAME MONITOR_HOST MONITOR_PORT: when the monitoring
@@ -343,7 +358,7 @@ main() {
   ensure_redis 127.0.0.1 6379 /var/lib/redis /var/log/redis/ci.log || rc=1
   ensure_nats 127.0.0.1 4222 /var/lib/nats-server /var/log/nats-server.log \
     /run/nats-server-4222.pid 8222 || rc=1
-  ensure_s3 127.0.0.1 4569 /var/lib/chat-s3 /var/log/chat-s3.log || rc=1
+  ensure_s3 127.0.0.1 4569 /var/lib/chat-s3 /var/log/chat-s3.log && ensure_s3_cors http://127.0.0.1:4569 chat || rc=1
   # The load balancer of deploy/lb, which the multi-gateway tests run in front of the gateways.
   PATH="$PATH:/usr/sbin" ensure_tool haproxy haproxy || rc=1
   # The headless browser the admin page e2e test drives through playwright-core.

@@ -107,6 +107,16 @@ CREATE TABLE mentions (
   PRIMARY KEY (conversation_id, user_id, seq)
 );
 
+-- Attachments of deleted messages whose S3 objects are still to delete: the archiver
+-- deletes the objects (idempotently), then these rows and the attachments' own rows in
+-- public. A replay writes them again; deleting again what is gone is harmless.
+CREATE TABLE attachment_deletions (
+  attachment_id   text PRIMARY KEY,
+  conversation_id text NOT NULL,
+  -- the MessageDeleted event's
+  seq             bigint NOT NULL
+);
+
 -- (sender, clientMsgId) -> seq, kept forever: a resend long after JetStream's duplicate
 -- window still finds its original.
 CREATE TABLE client_msg_ids (
@@ -339,6 +349,11 @@ BEGIN
   IF doc ? 'mentions' THEN
     INSERT INTO mentions (conversation_id, user_id, seq)
     SELECT * FROM jsonb_to_recordset(doc->'mentions') AS x("conversationId" text, "userId" text, seq bigint)
+    ON CONFLICT DO NOTHING;
+  END IF;
+  IF doc ? 'attachmentDeletions' THEN
+    INSERT INTO attachment_deletions (attachment_id, conversation_id, seq)
+    SELECT "attachmentId", "conversationId", seq FROM jsonb_to_recordset(doc->'attachmentDeletions') AS x("conversationId" text, "attachmentId" text, seq bigint)
     ON CONFLICT DO NOTHING;
   END IF;
   IF doc ? 'mentionDeletes' THEN

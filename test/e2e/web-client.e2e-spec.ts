@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ROOT } from '../support/app-process';
 import { caughtUp } from '../support/inspect';
-import { UNLIMITED } from '../support/namespace';
+import { SHARED, UNLIMITED } from '../support/namespace';
 import { useSystem } from '../support/system';
+import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
 
@@ -25,12 +28,15 @@ interface Person {
 }
 
 describe('the web client in headless Chromium', () => {
-  const sys = useSystem('webclient', { ...UNLIMITED, CHAT_DEV_TOKENS: '1' });
+  // Attachments over 8 MiB are refused: a failed upload the browser logs nothing about.
+  const sys = useSystem('webclient', { ...UNLIMITED, CHAT_DEV_TOKENS: '1', CHAT_MAX_ATTACHMENT_BYTES: String(8 * 1024 * 1024) });
   let browser: Browser;
   const people: Person[] = [];
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
     browser = await chromium.launch({ headless: true, executablePath: '/usr/bin/chromium', args: ARGS });
+    // The page PUTs attachments to the local S3 from its own origin: the bucket's CORS rules, as deploy/local sets them.
+    execFileSync('node', [join(ROOT, 'deploy', 'local', 's3-cors.mjs'), SHARED.s3, 'chat'], { stdio: 'inherit' });
   });
   afterEach(() => {
     for (const p of people) expect({ who: p.name, errors: p.errors }).toEqual({ who: p.name, errors: [] });
@@ -304,7 +310,7 @@ describe('the web client in headless Chromium', () => {
     // The server's refusal, in words: at most 1000 people a call.
     await ann.page.fill('#add-names', Array.from({ length: 1001 }, (_, i) => `p${i}`).join(','));
     await ann.page.click('#add-members button');
-    await ann.page.waitForFunction(() => document.getElementById('details-error').innerText.startsWith('That is too long'));
+    await ann.page.waitForFunction(() => document.getElementById('details-error').innerText.startsWith('That is too large'));
     expect(await ann.page.locator('#member-list li').count()).toBe(4);
     const dev = await signIn('dev');
     await until(dev.page, '#conversations .conv .name', ['Weekend trip']);
@@ -670,6 +676,103 @@ describe('the web client in headless Chromium', () => {
     await until(fresh.page, '#messages .msg.mine .tick', ['✓✓']);
     await fresh.context.close();
     people.splice(people.indexOf(fresh), 1);
+  });
+
+  it('attachments: attach with progress, drop an image for a preview, a failed upload in place, download links; at 1280x800 and 390x844', async () => {
+    const ines = await signIn('ines');
+    const jon = await signIn('jon', PHONE);
+    await ines.page.click('#new-toggle');
+    await ines.page.fill('#members', 'jon');
+    await ines.page.click('#new button');
+    await ines.page.waitForSelector('#compose', { state: 'visible' });
+    await send(ines, 'files coming');
+    await until(ines.page, '#messages .msg .tick', ['✓']);
+
+    // The upload is held at S3's door for a moment, so that its progress shows.
+    const held: Array<{ continue(): Promise<void> }> = [];
+    let released = false;
+    const s3 = new RegExp(`^${SHARED.s3.replace(/[.]/g, '\\.')}/`);
+    await ines.page.route(s3, (route) => (released ? route.continue() : void held.push(route)));
+    // Dropping an image (drawn here) on the conversation attaches it, with its preview.
+    await ines.page.evaluate(async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 320;
+      canvas.height = 200;
+      const g = canvas.getContext('2d');
+      const grad = g.createLinearGradient(0, 0, 320, 200);
+      grad.addColorStop(0, '#2563eb');
+      grad.addColorStop(1, '#f59e0b');
+      g.fillStyle = grad;
+      g.fillRect(0, 0, 320, 200);
+      g.fillStyle = '#fff';
+      g.font = 'bold 40px sans-serif';
+      g.fillText('summit.png', 40, 115);
+      const blob: any = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+      const data = new (document.defaultView.DataTransfer)();
+      data.items.add(new (document.defaultView.File)([blob], 'summit.png', { type: 'image/png' }));
+      const zone = document.getElementById('main-col');
+      zone.dispatchEvent(new (document.defaultView.DragEvent)('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new (document.defaultView.DragEvent)('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    await ines.page.waitForSelector('#tray .upload.uploading progress');
+    expect(await ines.page.locator('#tray .upload.uploading .file-size').innerText()).toMatch(/^0% of \d+(\.\d)? KB$/);
+    expect(await ines.page.locator('#tray .upload img.thumb').evaluate((img: any) => img.complete && img.naturalWidth)).toBe(320);
+    await ines.page.waitForFunction(() => document.querySelector('#tray .upload.uploading') !== null);
+    await ines.page.fill('#text', 'too early');
+    await ines.page.press('#text', 'Enter');
+    expect(await ines.page.locator('#compose-error').innerText()).toBe('Wait until the files are uploaded.');
+    await shot(ines, 'attach-uploading');
+    await waitFor('the held upload', () => held.length > 0, 10_000);
+    released = true;
+    for (const r of held.splice(0)) await r.continue();
+    await ines.page.unroute(s3);
+    await ines.page.waitForSelector('#tray .upload.ready');
+
+    // Picked with the paperclip's file input: a document; and one over the limit, which fails in place.
+    const notes = Buffer.from('Day 1: the ridge.\nDay 2: the summit.\n');
+    await ines.page.setInputFiles('#file', { name: 'route notes.txt', mimeType: 'text/plain', buffer: notes });
+    await ines.page.setInputFiles('#file', { name: 'raw-video.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(8 * 1024 * 1024 + 1) });
+    await ines.page.waitForSelector('#tray .upload.failed');
+    expect(await ines.page.locator('#tray .upload.failed .failure').innerText()).toMatch(/^Upload failed: That is too large/);
+    await until(ines.page, '#tray .upload .file-name', ['summit.png', 'route notes.txt', 'raw-video.bin']);
+    await ines.page.waitForSelector('#tray .upload.ready >> nth=1');
+    await ines.page.press('#text', 'Enter');
+    expect(await ines.page.locator('#compose-error').innerText()).toBe('Retry or remove the file that did not upload.');
+    await shot(ines, 'attach-failed');
+    await ines.page.click('#tray .upload.failed .remove');
+    await until(ines.page, '#tray .upload .file-name', ['summit.png', 'route notes.txt']);
+    await ines.page.fill('#text', 'the plan');
+    await ines.page.press('#text', 'Enter');
+    await until(ines.page, '#messages .msg .tick', ['✓', '✓']);
+    expect(await visible(ines.page, '#tray')).toBe(false);
+    await ines.page.waitForFunction(() => {
+      const img = document.querySelector('#messages .msg .files .image img');
+      return img && img.complete && img.naturalWidth === 320;
+    });
+    await until(ines.page, '#messages .msg .files a.file .file-name', ['route notes.txt']);
+    await shot(ines, 'attach-desktop');
+
+    // Jon, on a phone: the list previews the files, the image shows, the document downloads.
+    await until(jon.page, '#conversations .conv .preview', ['2 files · the plan']);
+    await pick(jon, 'ines');
+    await jon.page.waitForFunction(() => {
+      const img = document.querySelector('#messages .msg .files .image img');
+      return img && img.complete && img.naturalWidth === 320;
+    });
+    const link = jon.page.locator('#messages .msg .files a.file');
+    expect(await link.getAttribute('download')).toBe('route notes.txt');
+    expect(await link.innerText()).toMatch(new RegExp(`route notes\\.txt\\s+${notes.length} B`));
+    const got = await fetch((await link.getAttribute('href'))!);
+    expect(Buffer.from(await got.arrayBuffer())).toEqual(notes);
+    expect(got.headers.get('content-disposition')).toContain("filename*=UTF-8''route%20notes.txt");
+    await shot(jon, 'attach-phone');
+    // And attaches on the phone: the tray fits its width; a file alone is a message.
+    await jon.page.setInputFiles('#file', { name: 'a-rather-long-name-for-the-gear-list-of-the-trip.csv', mimeType: 'text/csv', buffer: Buffer.from('rope,1\nhelmet,2\n') });
+    await jon.page.waitForSelector('#tray .upload.ready');
+    await shot(jon, 'attach-phone-tray');
+    await jon.page.click('#send');
+    await until(ines.page, '#messages .msg .files a.file .file-name', ['route notes.txt', 'a-rather-long-name-for-the-gear-list-of-the-trip.csv']);
+    expect(await jon.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
   });
 
   it('pages back through a long conversation', async () => {

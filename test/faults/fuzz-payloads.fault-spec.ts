@@ -48,12 +48,15 @@ describe('fuzzing every client event over a real socket', () => {
     // alice owns the group: she may moderate it, and report bob's message.
     const bobs = await bob.ok('message:send', { conversationId: conversation.id, clientMsgId: 'seed', body: 'hello alice' });
     const c = conversation.id;
+    // An attachment alice uploaded (its bytes through the presigned URL, as a client would).
+    const upload = await alice.ok('attachment:create', { conversationId: c, name: 'fuzz.txt', contentType: 'text/plain', size: 4 });
+    expect((await fetch(upload.uploadUrl, { method: 'PUT', headers: upload.uploadHeaders, body: 'fuzz' })).status).toBe(200);
     const valid: Record<ClientEventName, Record<string, unknown>> = {
       'conversation:create': { type: 'direct', members: ['bob'] },
       'conversation:add_members': { conversationId: c, userIds: ['carol'] },
       'conversation:remove_members': { conversationId: c, userIds: ['carol'] },
       'conversation:list': { limit: 10 },
-      'message:send': { conversationId: c, clientMsgId: 'm1', body: 'hi' },
+      'message:send': { conversationId: c, clientMsgId: 'm1', body: 'hi', attachments: [upload.attachmentId] },
       'message:edit': { conversationId: c, seq: sent.seq, body: 'edited' },
       'message:delete': { conversationId: c, seq: sent.seq },
       'reaction:add': { conversationId: c, seq: sent.seq, emoji: '👍' },
@@ -74,6 +77,8 @@ describe('fuzzing every client event over a real socket', () => {
       'conversation:set_slow_mode': { conversationId: c, seconds: 30 },
       'message:report': { conversationId: c, seq: bobs.seq, reason: 'spam' },
       search: { query: 'hello', conversationId: c, limit: 5 },
+      'attachment:create': { conversationId: c, name: 'notes.txt', contentType: 'text/plain', size: 10 },
+      'attachment:url': { conversationId: c, attachmentId: upload.attachmentId },
     };
     const events = Object.keys(clientPayloads) as ClientEventName[];
     expect(Object.keys(valid).sort()).toEqual([...events].sort());

@@ -18,7 +18,7 @@ export async function footprint(ns: TestNamespace): Promise<Record<string, numbe
   const pg = new Client({ connectionString: ns.databaseUrl, options: '-c search_path=timeline,public' });
   await pg.connect();
   try {
-    for (const table of ['conversations', 'members', 'timeline', 'inbox', 'client_msg_ids', 'rejected_events', 'mentions', 'reports']) {
+    for (const table of ['conversations', 'members', 'timeline', 'inbox', 'client_msg_ids', 'rejected_events', 'mentions', 'reports', 'attachments', 'attachment_deletions']) {
       counts[table] = Number((await pg.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
     }
     // The search index: a refusal indexes nothing either.

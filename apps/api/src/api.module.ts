@@ -3,9 +3,9 @@ import { APP_FILTER } from '@nestjs/core';
 import type { Pool } from 'pg';
 import { clientTokens, TokenVerifier } from '@chat/auth';
 import { CommandsModule } from '@chat/commands';
-import type { Config } from '@chat/config';
-import { AdminGuard, BLOBS, CONFIG, PG_POOL } from '@chat/platform';
-import { ArchiveRepository, TIMELINE, type BlobStore } from '@chat/storage';
+import type { Names } from '@chat/messaging';
+import { AdminGuard, BLOBS, CONFIG, NAMES, PG_POOL } from '@chat/platform';
+import { ArchiveRepository, type BlobStore } from '@chat/storage';
 import { AdminPageController } from './admin-page.controller';
 import { BlocksController } from './blocks.controller';
 import { ConversationsController } from './conversations.controller';
@@ -34,8 +34,8 @@ import { WebhooksController } from './webhooks.controller';
     { provide: TokenVerifier, inject: [CONFIG], useFactory: clientTokens },
     {
       provide: ArchiveRepository,
-      inject: [PG_POOL, BLOBS, CONFIG],
-      useFactory: (pool: Pool, blobs: BlobStore, config: Config) => new ArchiveRepository(pool, blobs, `${config.CHAT_NAMESPACE}/${TIMELINE}/`),
+      inject: [PG_POOL, BLOBS, NAMES],
+      useFactory: (pool: Pool, blobs: BlobStore, names: Names) => new ArchiveRepository(pool, blobs, names.blocksPrefix()),
     },
   ],
 })

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { CONFIG, LOGGER } from '@chat/platform';
 import { ArchiveRepository, type ArchiveStep } from '@chat/storage';
+import { AttachmentCollector } from './attachment.collector';
 
 /** Crash leftovers (objects no manifest names) are removed once this old. */
 const ORPHAN_AGE_MS = 10 * 60_000;
@@ -12,7 +13,8 @@ const MONTH_MS = 31 * 86_400_000;
 /**
  * Moves messages down the tiers every CHAT_ARCHIVE_INTERVAL: hot -> warm past
  * CHAT_TIER_HOT_AGE, warm -> cold (S3) past CHAT_TIER_WARM_AGE; folds later edits and
- * deletes into archived blocks; keeps the hot tier's month partitions and drops emptied ones.
+ * deletes into archived blocks; keeps the hot tier's month partitions and drops emptied ones;
+ * deletes the objects of deleted messages' attachments and of uploads never sent.
  */
 @Injectable()
 export class ArchiverService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -23,6 +25,7 @@ export class ArchiverService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly archive: ArchiveRepository,
+    private readonly attachments: AttachmentCollector,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -53,8 +56,9 @@ export class ArchiverService implements OnApplicationBootstrap, OnApplicationShu
       const dropped = await this.archive.dropOldChangeEvents(ago(Math.max(c.CHAT_TIER_HOT_AGE, c.CHAT_SYNC_RETENTION)));
       const months = await this.archive.dropEmptyMonths(ago(c.CHAT_TIER_HOT_AGE + MONTH_MS));
       const orphans = await this.archive.collectOrphans(ago(ORPHAN_AGE_MS));
-      if (warmed || cooled || folded || dropped || months.length || orphans) {
-        this.log.info({ warmed, cooled, folded, dropped, months, orphans }, 'archive pass');
+      const attachments = await this.attachments.collect(ago(c.CHAT_ATTACHMENT_UNSENT_AGE));
+      if (warmed || cooled || folded || dropped || months.length || orphans || attachments.deleted || attachments.unsent) {
+        this.log.info({ warmed, cooled, folded, dropped, months, orphans, attachments }, 'archive pass');
       }
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'archive pass failed; the next one retries');

@@ -13,7 +13,7 @@ import {
   type ClientEventName,
   type ClientPayload,
 } from '@chat/contracts';
-import { CommandsService, RateLimits } from '@chat/commands';
+import { AttachmentsService, CommandsService, RateLimits } from '@chat/commands';
 import { ProjectionWatch, traced } from '@chat/messaging';
 import { LOGGER, metrics } from '@chat/platform';
 import { CorruptBlockError } from '@chat/storage';
@@ -49,6 +49,7 @@ export class ChatGateway
     private readonly pushDevices: PushDevices,
     private readonly searches: SearchService,
     @Inject(SEARCH_WATCH) private readonly searchWatch: ProjectionWatch,
+    private readonly attachments: AttachmentsService,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -118,6 +119,8 @@ export class ChatGateway
     'conversation:set_slow_mode': (c, p) => this.commands.setSlowMode(c, p),
     'message:report': (c, p) => this.commands.report(c, p),
     search: (c, p, s) => this.searches.search(c, p, this.answerMeter(c, s)),
+    'attachment:create': (c, p) => this.attachments.create(c, p),
+    'attachment:url': (c, p) => this.attachments.url(c, p),
   };
 
   /** Socket.IO delivers every event here: the payload first, the ack callback last. */

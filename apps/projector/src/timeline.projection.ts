@@ -206,6 +206,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
           ...(event.replyToSeq !== undefined && { replyToSeq: event.replyToSeq }),
           ...(event.threadRootSeq !== undefined && { threadRootSeq: event.threadRootSeq }),
           ...(mentions && mentions.length > 0 && { mentions }),
+          ...(event.attachments && event.attachments.length > 0 && { attachments: event.attachments.map(({ id, name, contentType, size }) => ({ id, name, contentType, size })) }),
         };
         messages.set(messageKey(conversationId, seq), message);
         for (const userId of mentions ?? []) if (userId !== event.senderId) writes.mentions.push({ conversationId, userId, seq });
@@ -226,6 +227,8 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
       case 'ReactionAdded':
       case 'ReactionRemoved': {
         const message = messageOf(conversationId, event.targetSeq)!;
+        // Read before the fold takes them: a deleted message's objects are deleted (by the archiver).
+        const attachments = event.type === 'MessageDeleted' ? message.attachments : undefined;
         visible = fold(message, event, seq);
         changed.set(messageKey(conversationId, event.targetSeq), seq);
         if (event.type === 'MessageDeleted') {
@@ -233,6 +236,7 @@ export function projectBatch(input: BatchInput): ProjectedBatch {
           // is mentioned by a deleted message any more.
           writes.scrubEdits.push({ conversationId, targetSeq: event.targetSeq, seq });
           writes.mentionDeletes.push({ conversationId, seq: event.targetSeq });
+          for (const a of attachments ?? []) writes.attachmentDeletions.push({ conversationId, attachmentId: a.id, seq });
           for (const row of writes.timeline) {
             if (row.conversationId === conversationId && row.targetSeq === event.targetSeq && row.payload.type === 'message:edited') {
               row.payload = { ...row.payload, body: '' };

@@ -1,9 +1,11 @@
 // The web client: plain ES modules, the SDK built by `npm run build` (served at /sdk/),
 // Socket.IO's own ESM client from the server. No CDN, no bundler.
 import { ChatClient, LocalStorageCursorStore, LocalStorageOutboxStore } from '/sdk/index.js';
+import { initAttach } from './attach.js';
 import { clearCompose, clearThreadCompose, initCompose, renderCompose } from './compose.js';
 import { closeDetails, initDetails, renderDetails } from './details.js';
 import { $, showError } from './dom.js';
+import { initFiles } from './files.js';
 import { people } from './format.js';
 import { renderList } from './list.js';
 import { initSearch } from './search.js';
@@ -33,6 +35,8 @@ function start(me) {
   initThread(chat, render, showOlder, (root) => void openThread(root));
   initThreadPanel(chat, render);
   initCompose(chat, render, { threadDown: threadToBottom, closeThread });
+  initAttach(chat, render);
+  initFiles(chat, render);
   initMute(chat, render);
   initDetails(chat, render, left);
   initSearch(chat, jumpTo);

@@ -2,6 +2,7 @@
 // a new line, Up edits one's last message there, Escape drops a reply (or closes the thread),
 // `@` offers the members. A send shows at once (the SDK's outbox) and waits there while offline.
 import { mentionsIn } from '/sdk/index.js';
+import { clearTray, readyFiles, renderTray } from './attach.js';
 import { $, showError } from './dom.js';
 import { snippet } from './format.js';
 import { autocomplete } from './mention.js';
@@ -43,21 +44,29 @@ function composer({ form, text, error, root, down, escape }) {
   function send() {
     const id = state.open;
     const body = text.value.trim();
-    if (!id || !body) return;
+    const threadRootSeq = root();
+    // Files go with messages of the conversation (the thread panel has no tray).
+    const files = threadRootSeq === undefined ? readyFiles() : { attachments: [] };
+    if (files.wait) return showError(error, files.wait);
+    const attachments = files.attachments;
+    if (!id || (!body && attachments.length === 0)) return;
     if (new TextEncoder().encode(body).length > MAX_BODY_BYTES) {
       return showError(error, 'That message is too long: at most 16 KB of text.');
     }
     showError(error, '');
-    const threadRootSeq = root();
     const replyToSeq = threadRootSeq === undefined ? ui.replyTo ?? undefined : undefined;
     if (threadRootSeq === undefined) ui.replyTo = null;
     // Whoever is written as @name, picked from the menu or typed out, is mentioned.
     const mentions = mentionsIn(body, state.members.get(id) ?? []);
     text.value = '';
+    if (attachments.length > 0) clearTray();
     grow();
     down();
     // Refusals show on the message itself (the outbox entry turns `failed`).
-    chat.send(id, body, { ...(replyToSeq && { replyToSeq }), ...(threadRootSeq !== undefined && { threadRootSeq }), ...(mentions.length > 0 && { mentions }) }).catch(() => undefined);
+    chat.send(id, body, {
+      ...(replyToSeq && { replyToSeq }), ...(threadRootSeq !== undefined && { threadRootSeq }), ...(mentions.length > 0 && { mentions }),
+      ...(attachments.length > 0 && { attachments }),
+    }).catch(() => undefined);
     onChange();
   }
 
@@ -110,6 +119,7 @@ $('reply-cancel').onclick = () => {
 
 export function renderCompose() {
   $('compose').hidden = !state.open;
+  renderTray();
   const target = ui.replyTo && messagesOf(state.open).get(ui.replyTo);
   $('replying').hidden = !target;
   if (target) $('replying-text').textContent = `Replying to ${target.senderId === state.me ? 'yourself' : target.senderId}: ${snippet(target.body, 60)}`;
@@ -118,6 +128,7 @@ export function renderCompose() {
 /** Another conversation opened: both boxes start empty. */
 export function clearCompose() {
   for (const c of composers) c.clear();
+  clearTray();
 }
 
 /** The thread panel opened on another root: its box starts empty. */

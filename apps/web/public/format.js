@@ -8,7 +8,7 @@ export const namesIn = (text) => [...new Set(text.split(',').map((s) => s.trim()
 
 const ERROR_WORDS = {
   BAD_REQUEST: 'That was not accepted',
-  PAYLOAD_TOO_LARGE: 'That is too long',
+  PAYLOAD_TOO_LARGE: 'That is too large',
   UNAUTHORIZED: 'Your sign-in has expired',
   FORBIDDEN: 'You are not allowed to do that here',
   NOT_FOUND: 'That no longer exists',
@@ -62,4 +62,17 @@ export function people(names) {
 export function snippet(text, max = 80) {
   const one = text.replace(/\s+/g, ' ').trim();
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+/** 1536 -> "1.5 KB": a file's size as people read it. */
+export function sizeOf(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB'];
+  let n = bytes / 1024;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${n >= 10 ? Math.round(n) : Math.round(n * 10) / 10} ${units[u]}`;
 }

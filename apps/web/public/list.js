@@ -9,7 +9,8 @@ function preview(c) {
   const m = c.lastMessage;
   if (!m) return c.type === 'group' ? `${c.memberCount} members` : 'No messages yet';
   const who = m.senderId === state.me ? 'You: ' : c.type === 'group' ? `${m.senderId}: ` : '';
-  return `${who}${m.deleted ? 'message deleted' : snippet(m.body)}`;
+  const files = !m.deleted && m.attachments?.length ? `${m.attachments.length === 1 ? m.attachments[0].name : `${m.attachments.length} files`}${m.body ? ' · ' : ''}` : '';
+  return `${who}${m.deleted ? 'message deleted' : `${files}${snippet(m.body)}`}`;
 }
 
 /** A direct conversation's peer online, or anyone else in a group. */

@@ -3,7 +3,8 @@
 // (thread-panel.js) draws its messages with the same bubbles.
 import { $, h } from './dom.js';
 import { picker } from './emoji.js';
-import { dayKey, dayOf, errorText, people, snippet, timeOf } from './format.js';
+import { dayKey, dayOf, errorText, people, sizeOf, snippet, timeOf } from './format.js';
+import { filesOf } from './files.js';
 import { bodyWithMentions } from './mention.js';
 import { mentionsMe, messagesOf, othersIn, readersOf, SMALL_GROUP, state, timelineOf } from './store.js';
 
@@ -198,7 +199,8 @@ export function bubble(m, showSender, inThread = false) {
   },
   showSender && h('div', { class: 'who' }, m.senderId),
   m.replyToSeq && !m.deleted && quote(m),
-  editing ? editor(m) : h('div', { class: 'body' }, m.deleted ? 'This message was deleted' : bodyWithMentions(m)),
+  editing ? editor(m) : (m.body || m.deleted || !m.attachments?.length) && h('div', { class: 'body' }, m.deleted ? 'This message was deleted' : bodyWithMentions(m)),
+  !editing && filesOf(m),
   !m.deleted && reactionChips(m),
   h('div', { class: 'meta' }, m.editedAt && !m.deleted && h('span', { class: 'edited' }, 'edited'), h('time', { datetime: m.sentAt }, timeOf(m.sentAt)), mine && !m.deleted && tick(m)),
   !inThread && threadLink(m),
@@ -217,7 +219,8 @@ export function pendingBubble(o) {
   const target = o.replyToSeq && messagesOf(o.conversationId).get(o.replyToSeq);
   return h('li', { class: `msg mine ${failed ? 'failed' : 'pending'}`, dataset: { client: o.clientMsgId } },
     target && h('div', { class: 'quote' }, `↩ ${nameOf(target.senderId)}: ${snippet(target.body, 60)}`),
-    h('div', { class: 'body' }, o.body),
+    o.body && h('div', { class: 'body' }, o.body),
+    o.attachments?.length > 0 && h('div', { class: 'files' }, o.attachments.map((a) => h('div', { class: 'file loading' }, h('span', { class: 'file-name' }, a.name), h('span', { class: 'file-size' }, sizeOf(a.size))))),
     h('div', { class: 'meta' }, h('time', { datetime: o.createdAt }, timeOf(o.createdAt)), failed
       ? h('span', { class: 'failure' }, `Not sent: ${errorText(o.error)}`)
       : h('span', { class: 'sending', title: 'Waiting to be sent' }, '◷ sending…')),

@@ -2,6 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import type {
   Ack,
   AckResults,
+  Attachment,
   ChatEvent,
   ClientPayload,
   ConversationSummary,
@@ -19,6 +20,7 @@ import { MemoryOutboxStore, type OutboxStore } from './outbox.store.js';
 import { ownEvent } from './own.events.js';
 import { tokenSubject } from './token.subject.js';
 import { TypingThrottle } from './typing.throttle.js';
+import { putObject, type UploadFile, type UploadProgress } from './upload.js';
 
 export interface ChatClientOptions {
   /** The server's absolute URL (`location.origin` in a page the server serves). */
@@ -44,6 +46,14 @@ export interface SendOptions {
   mentions?: string[];
   /** The send's idempotency key; a fresh UUID by default. */
   clientMsgId?: string;
+  /** Files uploaded with `upload()` to this conversation (at most 10); with them, `body` may be empty. */
+  attachments?: Attachment[];
+}
+
+export interface UploadOptions {
+  /** Called as bytes reach S3 (in a browser, as they leave; elsewhere once at the end). */
+  onProgress?: UploadProgress;
+  signal?: AbortSignal;
 }
 
 /** What a client application listens to. */
@@ -174,6 +184,7 @@ export class ChatClient {
         ...(opts.replyToSeq !== undefined && { replyToSeq: opts.replyToSeq }),
         ...(opts.threadRootSeq !== undefined && { threadRootSeq: opts.threadRootSeq }),
         ...(opts.mentions !== undefined && opts.mentions.length > 0 && { mentions: [...new Set(opts.mentions)] }),
+        ...(opts.attachments !== undefined && opts.attachments.length > 0 && { attachments: opts.attachments.map(({ id, name, contentType, size }) => ({ id, name, contentType, size })) }),
       };
       this.queue(send);
       void this.flush();
@@ -183,6 +194,27 @@ export class ChatClient {
   /** The sends waiting for the server, oldest first. */
   pending(): OutboxEntry[] {
     return this.outbox.pending().map((s) => ({ ...stored(s), status: 'pending' }));
+  }
+
+  /**
+   * Uploads a file for a message of this conversation: `attachment:create`, then the bytes
+   * straight to S3 through the presigned URL (never through the chat server). Resolves with
+   * the attachment to pass in `send(..., { attachments })`; rejects with `{ code, message }`
+   * when the server refuses (PAYLOAD_TOO_LARGE over CHAT_MAX_ATTACHMENT_BYTES, FORBIDDEN for a
+   * non-member), or with an UploadError when S3 does. Send within a day: an attachment never
+   * sent is deleted then.
+   */
+  async upload(conversationId: string, file: UploadFile & (Blob | { data: Uint8Array }), opts: UploadOptions = {}): Promise<Attachment> {
+    const contentType = file.type || 'application/octet-stream';
+    const grant = await this.request('attachment:create', { conversationId, name: file.name, contentType, size: file.size });
+    const body = 'data' in file && file.data instanceof Uint8Array ? file.data : (file as Blob);
+    await putObject(grant.uploadUrl, grant.uploadHeaders, body, opts.onProgress, opts.signal);
+    return { id: grant.attachmentId, name: file.name, contentType, size: file.size };
+  }
+
+  /** A download URL of a message's attachment (valid 15 minutes; members only). */
+  async attachmentUrl(conversationId: string, attachmentId: string): Promise<string> {
+    return (await this.request('attachment:url', { conversationId, attachmentId })).url;
   }
 
   edit(conversationId: string, seq: number, body: string): Promise<{ seq: number }> {
@@ -349,6 +381,7 @@ export class ChatClient {
       ...(send.replyToSeq !== undefined && { replyToSeq: send.replyToSeq }),
       ...(send.threadRootSeq !== undefined && { threadRootSeq: send.threadRootSeq }),
       ...(send.mentions !== undefined && { mentions: send.mentions }),
+      ...(send.attachments !== undefined && { attachments: send.attachments.map((a) => a.id) }),
     };
     let ack: Ack<AckResults['message:send']>;
     try {
@@ -359,7 +392,7 @@ export class ChatClient {
     if (ack.ok) {
       const { ok: _ok, ...result } = ack;
       this.settle(send);
-      this.own('message:send', payload, result);
+      this.ownSend(payload, result, send.attachments);
       this.fire('outbox', { ...stored(send), status: 'sent', ...result });
       send.resolve(result);
       return 'done';
@@ -375,6 +408,14 @@ export class ChatClient {
   private settle(send: PendingSend): void {
     this.outbox.remove(send);
     void Promise.resolve(this.outboxStore.remove(send.clientMsgId)).catch(() => undefined);
+  }
+
+  /** A send's own event carries its attachments' metadata, which the payload names by id only. */
+  private ownSend(payload: ClientPayload<'message:send'>, result: AckResults['message:send'], attachments: Attachment[] | undefined): void {
+    if (!this.me) return;
+    const e = ownEvent('message:send', payload, result, this.me);
+    if (e?.type === 'message' && attachments?.length) e.attachments = attachments;
+    if (e) this.take(e, true);
   }
 
   /** The event a command's ack stands for, into the same stream as the server's. */

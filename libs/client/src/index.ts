@@ -9,3 +9,4 @@ export * from './own.events.js';
 export * from './thread.summary.js';
 export * from './token.subject.js';
 export * from './typing.throttle.js';
+export * from './upload.js';

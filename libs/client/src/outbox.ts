@@ -1,4 +1,4 @@
-import type { AckError } from '@chat/contracts';
+import type { AckError, Attachment } from '@chat/contracts';
 
 /** A send as the app sees it: at once `pending`, then `sent` with its seq, or `failed` with the error. */
 export interface OutboxEntry {
@@ -10,6 +10,8 @@ export interface OutboxEntry {
   threadRootSeq?: number;
   /** The members the message mentions. */
   mentions?: string[];
+  /** Files sent with it (uploaded already). */
+  attachments?: Attachment[];
   /** When the app asked for the send (the client's clock), for showing it before the server has it. */
   createdAt: string;
   status: 'pending' | 'sent' | 'failed';
@@ -22,7 +24,7 @@ export interface OutboxEntry {
 }
 
 /** What an outbox store keeps of a send: enough to send it again, with the same id, after a reload. */
-export type StoredSend = Pick<OutboxEntry, 'conversationId' | 'clientMsgId' | 'body' | 'replyToSeq' | 'threadRootSeq' | 'mentions' | 'createdAt'>;
+export type StoredSend = Pick<OutboxEntry, 'conversationId' | 'clientMsgId' | 'body' | 'replyToSeq' | 'threadRootSeq' | 'mentions' | 'attachments' | 'createdAt'>;
 
 export interface PendingSend extends StoredSend {
   resolve(result: { seq: number; sentAt: string; duplicate?: boolean }): void;
@@ -67,5 +69,6 @@ export function stored(send: StoredSend): StoredSend {
     ...(send.replyToSeq !== undefined && { replyToSeq: send.replyToSeq }),
     ...(send.threadRootSeq !== undefined && { threadRootSeq: send.threadRootSeq }),
     ...(send.mentions !== undefined && { mentions: [...send.mentions] }),
+    ...(send.attachments !== undefined && { attachments: send.attachments.map((a) => ({ ...a })) }),
   };
 }

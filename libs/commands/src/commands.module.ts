@@ -5,6 +5,7 @@ import type { Config } from '@chat/config';
 import { ProjectionWatch, type LogPublisher, type Names } from '@chat/messaging';
 import { CONFIG, JETSTREAM_MANAGER, LOG_PUBLISHER, NAMES, NATS } from '@chat/platform';
 import { ReadModelRepository } from '@chat/storage';
+import { AttachmentsService } from './attachments.service';
 import { CommandsService } from './commands.service';
 import { ConversationCache } from './conversation.cache';
 import { OwnSends } from './own.sends';
@@ -20,6 +21,7 @@ import { ThreadRoots } from './thread.roots';
 @Module({
   providers: [
     CommandsService,
+    AttachmentsService,
     { provide: ThreadRoots, useFactory: () => new ThreadRoots() },
     { provide: OwnSends, useFactory: () => new OwnSends() },
     { provide: ConversationCache, inject: [ReadModelRepository], useFactory: (rm: ReadModelRepository) => new ConversationCache(rm) },
@@ -35,7 +37,7 @@ import { ThreadRoots } from './thread.roots';
         new SendDeduplicator(log, jsm, names, watch, rm, config.CHAT_DUPLICATE_WINDOW),
     },
   ],
-  exports: [CommandsService, ConversationCache, ProjectionWatch],
+  exports: [CommandsService, AttachmentsService, ConversationCache, ProjectionWatch],
 })
 export class CommandsModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(ProjectionWatch) private readonly watch: ProjectionWatch) {}

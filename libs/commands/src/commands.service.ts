@@ -10,6 +10,7 @@ import {
 import { appendEvent, ProjectionWatch, type LogPublisher, type Names } from '@chat/messaging';
 import { CONFIG, JETSTREAM_MANAGER, LOG_PUBLISHER, NAMES, TIERED } from '@chat/platform';
 import { directKey, ReadModelRepository, toConversationInfo, type ConversationRecord, type TieredMessages } from '@chat/storage';
+import { AttachmentsService } from './attachments.service';
 import { ConversationCache } from './conversation.cache';
 import { directConversationId, groupConversationId } from './ids';
 import { requireMember } from './membership.guard';
@@ -56,6 +57,7 @@ export class CommandsService {
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     private readonly roots: ThreadRoots,
     private readonly ownSends: OwnSends,
+    private readonly attachments: AttachmentsService,
   ) {}
 
   async create(caller: Caller, p: ClientPayload<'conversation:create'>): Promise<AckResults['conversation:create']> {
@@ -119,6 +121,8 @@ export class CommandsService {
       c = requireMember(await this.conversations.refresh(p.conversationId), caller.userId);
     }
     const root = p.threadRootSeq === undefined ? undefined : await this.threadRoot(c, p.threadRootSeq);
+    // Only a send with attachments pays for them (a row read, a HEAD each, two updates).
+    const attached = p.attachments?.length ? await this.attachments.check(caller, c, p.attachments, p.clientMsgId) : undefined;
     const at = new Date().toISOString();
     let state: Conversation = await this.withLastSend(c, caller.userId, at);
     const restricted = sendRestriction(state, caller.userId, at);
@@ -139,11 +143,13 @@ export class CommandsService {
         ...(p.replyToSeq !== undefined && { replyToSeq: p.replyToSeq }),
         ...(p.threadRootSeq !== undefined && { threadRootSeq: p.threadRootSeq }),
         ...(p.mentions !== undefined && { mentions: p.mentions }),
+        ...(attached && { attachments: attached }),
       },
       state,
       root,
     );
     const [event] = accepted(decision);
+    if (attached) await this.attachments.claim(caller, c, p.attachments!, p.clientMsgId);
     // Noted before the append: a second send racing this one through this process waits its turn.
     const slow = c.slowMode;
     if (slow) this.ownSends.note(c.id, caller.userId, { at, clientMsgId: p.clientMsgId, slowModeSeq: slow.seq });
@@ -155,6 +161,7 @@ export class CommandsService {
       throw err;
     }
     if (slow && ack.duplicate) this.ownSends.note(c.id, caller.userId, { at: ack.sentAt, clientMsgId: p.clientMsgId, slowModeSeq: slow.seq });
+    if (attached) await this.attachments.markSent(p.attachments!, ack.seq);
     caller.writes?.note(c.partition, ack.seq);
     return ack;
   }

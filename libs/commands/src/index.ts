@@ -7,3 +7,4 @@ export * from './own.sends';
 export * from './rate-limiter';
 export * from './send.deduplicator';
 export * from './thread.roots';
+export * from './attachments.service';

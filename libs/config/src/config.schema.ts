@@ -110,6 +110,12 @@ export const configSchema = z.object({
   CHAT_S3_REGION: z.string().min(1).default('us-east-1'),
   CHAT_S3_ACCESS_KEY_ID: z.string().min(1).default('S3RVER'),
   CHAT_S3_SECRET_ACCESS_KEY: z.string().min(1).default('S3RVER'),
+  /** The S3 address put in the presigned URLs handed to clients, where they reach S3 by another address than CHAT_S3_ENDPOINT. */
+  CHAT_S3_PUBLIC_ENDPOINT: url(['http:', 'https:']).optional(),
+  /** docs/protocol.md "Attachments": the largest file `attachment:create` takes (25 MiB; S3's single PUT takes 5 GiB). */
+  CHAT_MAX_ATTACHMENT_BYTES: int(1, 5 * 1024 ** 3).default(25 * 1024 * 1024),
+  /** An attachment created and never sent in a message is deleted (object and row) by the archiver once this old. */
+  CHAT_ATTACHMENT_UNSENT_AGE: duration.pipe(z.number().min(1_000, 'expected at least 1s')).default(86_400_000),
   CHAT_TIER_HOT_AGE: duration.default(30 * 86_400_000),
   CHAT_TIER_WARM_AGE: duration.default(365 * 86_400_000),
   CHAT_ARCHIVE_INTERVAL: duration.default(3_600_000),

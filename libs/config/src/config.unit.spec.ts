@@ -127,6 +127,17 @@ describe('loadConfig', () => {
     expect(loadConfig({}).CHAT_JWT_AUDIENCE).toBeUndefined();
   });
 
+  it('reads the attachment settings: 25 MiB, a day before an unsent upload goes, the public S3 address only when set', () => {
+    expect(loadConfig({})).toMatchObject({ CHAT_MAX_ATTACHMENT_BYTES: 25 * 1024 * 1024, CHAT_ATTACHMENT_UNSENT_AGE: 86_400_000 });
+    expect(loadConfig({}).CHAT_S3_PUBLIC_ENDPOINT).toBeUndefined();
+    expect(loadConfig({ CHAT_MAX_ATTACHMENT_BYTES: '1024', CHAT_ATTACHMENT_UNSENT_AGE: '5s', CHAT_S3_PUBLIC_ENDPOINT: 'https://files.example.com' }))
+      .toMatchObject({ CHAT_MAX_ATTACHMENT_BYTES: 1024, CHAT_ATTACHMENT_UNSENT_AGE: 5_000, CHAT_S3_PUBLIC_ENDPOINT: 'https://files.example.com' });
+    expect(refusal({ CHAT_MAX_ATTACHMENT_BYTES: '0' }).variable).toBe('CHAT_MAX_ATTACHMENT_BYTES');
+    expect(refusal({ CHAT_ATTACHMENT_UNSENT_AGE: '500ms' }).variable).toBe('CHAT_ATTACHMENT_UNSENT_AGE');
+    expect(refusal({ CHAT_ATTACHMENT_UNSENT_AGE: 'a day' }).variable).toBe('CHAT_ATTACHMENT_UNSENT_AGE');
+    expect(refusal({ CHAT_S3_PUBLIC_ENDPOINT: 'ftp://files' }).variable).toBe('CHAT_S3_PUBLIC_ENDPOINT');
+  });
+
   it('takes CHAT_HTTP_HEADERS_TIMEOUT as a duration of at least 100 ms, 10 s by default', () => {
     expect(loadConfig({}).CHAT_HTTP_HEADERS_TIMEOUT).toBe(10_000);
     expect(loadConfig({ CHAT_HTTP_HEADERS_TIMEOUT: '2s' }).CHAT_HTTP_HEADERS_TIMEOUT).toBe(2_000);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONVERSATION_ID_PATTERN, hasControlCharacter, isStorableText, MAX_MENTIONS, MAX_REPORT_REASON, MAX_SLOW_MODE_SECONDS, NOTIFY_LEVELS, USER_ID_PATTERN } from '@chat/domain';
+import { ATTACHMENT_ID_PATTERN, CONVERSATION_ID_PATTERN, MAX_ATTACHMENT_NAME, MAX_ATTACHMENTS, MAX_CONTENT_TYPE, hasControlCharacter, isStorableText, MAX_MENTIONS, MAX_REPORT_REASON, MAX_SLOW_MODE_SECONDS, NOTIFY_LEVELS, USER_ID_PATTERN } from '@chat/domain';
 
 /** docs/protocol.md: a message body is at most 16 KiB of UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -36,9 +36,25 @@ const emoji = text().min(1).max(64).regex(/^\S+$/, 'no whitespace or control cha
 const mentions = z.array(userId).refine((users) => users.length <= MAX_MENTIONS, `at most ${MAX_MENTIONS} users`);
 // An ISO-8601 time with its zone, as every time of the protocol is written.
 const isoTime = z.string().max(64).refine((s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)), 'not an ISO-8601 time with a zone');
-const body = text()
-  .min(1)
+const bodyOf = (min: number) => text()
+  .min(min)
   .refine((s) => utf8Bytes(s) <= MAX_BODY_BYTES, { message: `body is over ${MAX_BODY_BYTES} bytes of UTF-8`, params: { tooLarge: true } });
+const body = bodyOf(1);
+// A send with attachments may have no text (the check is message:send's, below).
+const sendBody = bodyOf(0);
+const attachmentId = z.string().regex(ATTACHMENT_ID_PATTERN, 'not an attachment id');
+// Over the limit is PAYLOAD_TOO_LARGE (a list over its limit); a repeated id, BAD_REQUEST.
+const attachmentIds = z.array(attachmentId).max(MAX_ATTACHMENTS).refine((ids) => new Set(ids).size === ids.length, 'an attachment is listed twice');
+// A file name as the user's system gave it; it goes into a Content-Disposition header, so no control characters.
+const fileName = text().min(1).max(MAX_ATTACHMENT_NAME).refine(noControl, 'control characters are not allowed');
+// `type/subtype` and parameters, printable ASCII: it is signed into the upload and served back as Content-Type.
+const contentType = z.string().max(MAX_CONTENT_TYPE).regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+( *;[ -~]*)?$/, 'expected a media type such as image/png');
+
+/** `message:send`'s fields, without its rule that a send has a body or attachments (the server API's body builds on them). */
+export const messageSendFields = z.object({
+  conversationId, clientMsgId, body: sendBody, replyToSeq: positiveSeq.optional(), threadRootSeq: positiveSeq.optional(), mentions: mentions.optional(),
+  attachments: attachmentIds.optional(),
+});
 
 export const clientPayloads = {
   'conversation:create': z.object({
@@ -49,7 +65,7 @@ export const clientPayloads = {
   'conversation:add_members': z.object({ conversationId, userIds: z.array(userId).min(1).max(MAX_MEMBERS_PER_CALL) }),
   'conversation:remove_members': z.object({ conversationId, userIds: z.array(userId).min(1).max(MAX_MEMBERS_PER_CALL) }),
   'conversation:list': z.object({ limit: limit(MAX_LIST_LIMIT).optional(), before: text().min(1).max(200).optional() }),
-  'message:send': z.object({ conversationId, clientMsgId, body, replyToSeq: positiveSeq.optional(), threadRootSeq: positiveSeq.optional(), mentions: mentions.optional() }),
+  'message:send': messageSendFields.refine((p) => p.body.length > 0 || (p.attachments?.length ?? 0) > 0, { message: 'empty, and no attachments', path: ['body'] }),
   'message:edit': z.object({ conversationId, seq: positiveSeq, body }),
   'message:delete': z.object({ conversationId, seq: positiveSeq }),
   'reaction:add': z.object({ conversationId, seq: positiveSeq, emoji }),
@@ -77,6 +93,9 @@ export const clientPayloads = {
     limit: limit(MAX_SEARCH_LIMIT).optional(),
     before: text().min(1).max(400).optional(),
   }),
+  // `size` over CHAT_MAX_ATTACHMENT_BYTES is PAYLOAD_TOO_LARGE, checked where the setting is known.
+  'attachment:create': z.object({ conversationId, name: fileName, contentType, size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+  'attachment:url': z.object({ conversationId, attachmentId }),
 } as const;
 
 export type ClientEventName = keyof typeof clientPayloads;

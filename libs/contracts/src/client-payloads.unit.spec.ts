@@ -26,6 +26,8 @@ const valid: Record<ClientEventName, Record<string, unknown>> = {
   'conversation:set_slow_mode': { conversationId: 'c1', seconds: 30 },
   search: { query: '"lunch at" one', conversationId: 'c1', limit: 20, before: 'cursor' },
   'message:report': { conversationId: 'c1', seq: 4, reason: 'spam' },
+  'attachment:create': { conversationId: 'c1', name: 'photo of us.png', contentType: 'image/png', size: 1024 },
+  'attachment:url': { conversationId: 'c1', attachmentId: '3f0c1f2e-8b4a-4c1d-9e6f-2a7b5c9d0e14' },
 };
 
 /** One required field per event, and a value of the wrong type for it. */
@@ -46,6 +48,10 @@ const required: Array<[ClientEventName, string, unknown]> = [
   ['conversation:mute_member', 'userId', 'not a user!'],
   ['conversation:set_slow_mode', 'seconds', 3601],
   ['message:report', 'reason', ''],
+  ['attachment:create', 'name', ''],
+  ['attachment:create', 'contentType', 'png'],
+  ['attachment:create', 'size', -1],
+  ['attachment:url', 'attachmentId', '../blocks/x'],
 ];
 
 /** Optional fields with a value of the wrong type. */
@@ -126,6 +132,15 @@ describe('parseClientPayload', () => {
       const result = failure('message:send', { conversationId: 'c1', clientMsgId: 'cm-1', body });
       expect(result.code).toBe('PAYLOAD_TOO_LARGE');
       expect(result.message.startsWith('body: ')).toBe(true);
+    });
+
+    it('takes an empty body with attachments, and refuses more than 10 attachments or one listed twice', () => {
+      const id = (i: number) => `3f0c1f2e-8b4a-4c1d-9e6f-2a7b5c9d0e${String(i).padStart(2, '0')}`;
+      expect(parseClientPayload('message:send', { conversationId: 'c1', clientMsgId: 'cm-1', body: '', attachments: [id(1)] }).ok).toBe(true);
+      expect(failure('message:send', { conversationId: 'c1', clientMsgId: 'cm-1', body: '', attachments: [] }).code).toBe('BAD_REQUEST');
+      expect(failure('message:send', { conversationId: 'c1', clientMsgId: 'cm-1', body: 'x', attachments: Array.from({ length: 11 }, (_, i) => id(i)) }).code).toBe('PAYLOAD_TOO_LARGE');
+      expect(failure('message:send', { conversationId: 'c1', clientMsgId: 'cm-1', body: 'x', attachments: [id(1), id(1)] }).code).toBe('BAD_REQUEST');
+      expect(failure('message:send', { conversationId: 'c1', clientMsgId: 'cm-1', body: 'x', attachments: ['not-an-id'] }).code).toBe('BAD_REQUEST');
     });
 
     it('refuses an empty body with BAD_REQUEST', () => {

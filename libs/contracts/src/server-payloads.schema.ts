@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { USER_ID_PATTERN } from '@chat/domain';
-import { clientPayloads } from './client-payloads.schema';
+import { clientPayloads, messageSendFields } from './client-payloads.schema';
 
 const userId = z.string().regex(USER_ID_PATTERN, 'not a user id');
 
@@ -16,7 +16,8 @@ export const serverPayloads = {
   addMembers: clientPayloads['conversation:add_members'].omit({ conversationId: true }).extend({ by: userId }),
   /** `DELETE .../members/:userId?by=`: the query string. */
   removeMember: z.object({ by: userId }),
-  sendMessage: clientPayloads['message:send'].omit({ conversationId: true }).extend({ senderId: userId }),
+  /** Attachments are uploaded by a user's client through `attachment:create`; the server API sends text. */
+  sendMessage: messageSendFields.omit({ conversationId: true, attachments: true }).extend({ body: clientPayloads['message:edit'].shape.body, senderId: userId }),
 } as const;
 
 export type ServerPayload<K extends keyof typeof serverPayloads> = z.infer<(typeof serverPayloads)[K]>;

@@ -20,6 +20,14 @@ export const threadSummarySchema = z.object({
 }).describe("A thread root's summary, once it has replies.");
 export type ThreadSummary = z.infer<typeof threadSummarySchema>;
 
+export const attachmentSchema = z.object({
+  id: z.string().describe('Pass it to `attachment:url` for a download URL.'),
+  name: z.string(),
+  contentType: z.string(),
+  size: z.number().int().min(0).describe('Bytes.'),
+}).describe('A file sent with a message: its metadata (the bytes are in S3, fetched through `attachment:url`).');
+export type Attachment = z.infer<typeof attachmentSchema>;
+
 export const messageSchema = z.object({
   type: z.literal('message'),
   conversationId: z.string(),
@@ -35,6 +43,7 @@ export const messageSchema = z.object({
   threadRootSeq: seq.optional().describe('A reply in the thread of the message at this seq.'),
   mentions: z.array(z.string()).optional().describe('The users the message mentions.'),
   thread: threadSummarySchema.optional(),
+  attachments: z.array(attachmentSchema).optional().describe('Files sent with the message, in the order sent; a deleted message has none.'),
 }).describe('A message, as history, sync and the live `message` event carry it.');
 export type Message = z.infer<typeof messageSchema>;
 

@@ -63,6 +63,16 @@ export const ackResults = {
     hits: z.array(messageSchema).describe('Matching messages the caller may read, newest first, as history shows them.'),
     next: z.string().optional().describe('Pass as `before` for the following page; absent on the last page.'),
   }),
+  'attachment:create': z.object({
+    attachmentId: z.string(),
+    uploadUrl: z.string().describe('A presigned S3 PUT: send exactly `size` bytes to it, with `uploadHeaders`, before `expiresAt`.'),
+    uploadHeaders: z.record(z.string(), z.string()).describe('Headers the PUT must carry as given (they are signed): Content-Type and Content-Length.'),
+    expiresAt: z.iso.datetime({ offset: true }),
+  }),
+  'attachment:url': z.object({
+    url: z.string().describe('A presigned S3 GET of the file, served with its name and content type.'),
+    expiresAt: z.iso.datetime({ offset: true }),
+  }),
 } as const satisfies Record<ClientEventName, z.ZodObject>; // every client event, and no other
 
 /** Ack results per client event (docs/protocol.md "Client to server"). */

@@ -1,3 +1,4 @@
+import type { AttachmentRef } from './attachments';
 import type { AssignableRole, ConversationKind, NotifyLevel } from './events';
 import type { ConversationId, UserId } from './ids';
 
@@ -55,6 +56,8 @@ export interface SendMessage {
   replyToSeq?: number;
   threadRootSeq?: number;
   mentions?: UserId[];
+  /** Checked by the caller (owner, conversation, uploaded object of the declared size) before deciding. */
+  attachments?: AttachmentRef[];
   at: string;
 }
 

@@ -1,6 +1,7 @@
 import type { ConversationCommand } from './commands';
 import type { Conversation, ConversationState, MessageRef } from './conversation.state';
 import type { ConversationEvent, MembersAdded, MembersRemoved, MessageSent, ReadMarked } from './events';
+import { MAX_ATTACHMENTS } from './attachments';
 import { OPERATOR } from './ids';
 import { MAX_DISTINCT_REACTIONS } from './message.state';
 import { canonicalTime, MAX_REPORT_REASON, MAX_SLOW_MODE_SECONDS, moderationRefusal, mutedAt, roleOf, sendRestriction } from './moderation.rules';
@@ -62,9 +63,12 @@ export function decide(cmd: ConversationCommand, state: ConversationState, targe
         ...(cmd.replyToSeq !== undefined && { replyToSeq: cmd.replyToSeq }),
         ...(cmd.threadRootSeq !== undefined && { threadRootSeq: cmd.threadRootSeq }),
         ...(mentions && mentions.length > 0 && { mentions }),
+        ...(cmd.attachments && cmd.attachments.length > 0 && { attachments: cmd.attachments }),
         ...(state && { basis: state.lastSeq }),
       }, target);
       if (!decision.ok) return decision;
+      if (cmd.body.length === 0 && !cmd.attachments?.length) return reject('BAD_REQUEST', 'body: empty, and no attachments');
+      if (cmd.attachments && cmd.attachments.length > MAX_ATTACHMENTS) return reject('PAYLOAD_TOO_LARGE', `a message has at most ${MAX_ATTACHMENTS} attachments`);
       // Checked when the send is decided, not again in log order: a mention of a member
       // removed meanwhile is dropped by the projection, the message stands.
       if (mentions && mentions.length > MAX_MENTIONS) return reject('BAD_REQUEST', `a message mentions at most ${MAX_MENTIONS} users`);

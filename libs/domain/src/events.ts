@@ -1,3 +1,4 @@
+import type { AttachmentRef } from './attachments';
 import type { ConversationId, UserId } from './ids';
 
 export type ConversationKind = 'direct' | 'group';
@@ -70,6 +71,8 @@ export interface MessageSent {
    * in the log, and never the sender.
    */
   mentions?: UserId[];
+  /** Files sent with the message (their metadata; the bytes are objects in S3), checked uploaded when the send was decided. */
+  attachments?: AttachmentRef[];
   /**
    * The conversation's position (its lastSeq) in the state the send was decided on. A
    * member removed after it, by a removal the deciding gateway could not have seen yet,

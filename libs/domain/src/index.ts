@@ -7,3 +7,4 @@ export * from './upcast';
 export * from './text';
 export * from './message.state';
 export * from './moderation.rules';
+export * from './attachments';

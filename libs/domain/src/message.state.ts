@@ -1,3 +1,4 @@
+import type { AttachmentRef } from './attachments';
 import type { MessageRef } from './conversation.state';
 import type { MessageChange } from './events';
 import type { UserId } from './ids';
@@ -34,6 +35,8 @@ export interface MessageState {
   threadRootSeq?: number;
   /** Set on a root with replies. */
   thread?: ThreadSummary;
+  /** Files sent with it; a deletion takes them (their objects go too: the archiver deletes them). */
+  attachments?: AttachmentRef[];
 }
 
 /**
@@ -51,6 +54,7 @@ export function evolveMessage(message: MessageState, event: MessageChange): void
       message.deleted = true;
       delete message.reactions;
       delete message.editedAt;
+      delete message.attachments;
       return;
     case 'ReactionAdded':
     case 'ReactionRemoved': {

@@ -1,3 +1,4 @@
+import { isAttachmentRef, MAX_ATTACHMENTS } from './attachments';
 import { NOTIFY_LEVELS, type ConversationEvent, type NotifyLevel } from './events';
 import { isConversationId, isUserId, OPERATOR } from './ids';
 import { MAX_REPORT_REASON, MAX_SLOW_MODE_SECONDS } from './moderation.rules';
@@ -32,7 +33,8 @@ export function upcast(raw: unknown): ConversationEvent | undefined {
     case 'MessageSent':
       return isUserId(str(raw.senderId)) && typeof raw.clientMsgId === 'string' && typeof raw.body === 'string' &&
         (raw.replyToSeq === undefined || isSeq(raw.replyToSeq)) && (raw.basis === undefined || isSeq(raw.basis)) &&
-        (raw.threadRootSeq === undefined || isSeq(raw.threadRootSeq)) && (raw.mentions === undefined || isUserList(raw.mentions))
+        (raw.threadRootSeq === undefined || isSeq(raw.threadRootSeq)) && (raw.mentions === undefined || isUserList(raw.mentions)) &&
+        (raw.attachments === undefined || (Array.isArray(raw.attachments) && raw.attachments.length <= MAX_ATTACHMENTS && raw.attachments.every(isAttachmentRef)))
         ? (raw as unknown as ConversationEvent)
         : undefined;
     case 'MessageEdited':

@@ -1,4 +1,4 @@
-import { isConversationId } from '@chat/domain';
+import { ATTACHMENT_ID_PATTERN, isConversationId } from '@chat/domain';
 
 /** Names a node id may take: one NATS subject token. */
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -39,6 +39,26 @@ export class Names {
 
   consumer(projection: ProjectionName, p: number): string {
     return `${this.namespace}_${projection}_p${this.checkPartition(p)}`;
+  }
+
+  /**
+   * S3 key prefix of the cold tier's blocks (`<ns>/timeline/`), apart from the attachments':
+   * the archiver's orphan sweep lists this prefix only, so it never sees an attachment.
+   */
+  blocksPrefix(): string {
+    return `${this.namespace}/timeline/`;
+  }
+
+  /** S3 key prefix of every attachment object (`<ns>/attachments/`). */
+  attachmentsPrefix(): string {
+    return `${this.namespace}/attachments/`;
+  }
+
+  /** S3 key of one attachment: `<ns>/attachments/<conversationId>/<attachmentId>`. Throws on ids that could leave their segment. */
+  attachmentKey(conversationId: string, attachmentId: string): string {
+    if (!isConversationId(conversationId)) throw new Error(`not a conversation id: ${JSON.stringify(conversationId)}`);
+    if (!ATTACHMENT_ID_PATTERN.test(attachmentId)) throw new Error(`not an attachment id: ${JSON.stringify(attachmentId)}`);
+    return `${this.attachmentsPrefix()}${conversationId}/${attachmentId}`;
   }
 
   /** Core NATS subject on which one gateway node receives the events for its users. */

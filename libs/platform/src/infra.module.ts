@@ -8,18 +8,22 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { connectNats, ensureStreams, JetStreamPublisher, Names } from '@chat/messaging';
-import { BlobStore, createPool, ensureDatabase, ensureProjectionSchema, migrate, SEARCH, TieredMessages, TIMELINE } from '@chat/storage';
+import { AttachmentObjects, BlobStore, createPool, ensureDatabase, ensureProjectionSchema, migrate, SEARCH, TieredMessages, TIMELINE } from '@chat/storage';
 import { createLogger } from './logger';
 import { createRedis } from './redis.client';
 import { sharedExports, sharedProviders } from './shared.providers';
-import { BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOG_PUBLISHER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS, TIERED } from './tokens';
+import { ATTACHMENT_OBJECTS, BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOG_PUBLISHER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS, TIERED } from './tokens';
 
 /** The cold tier's store as configured (CHAT_S3_*). */
 export function blobStoreOf(config: Config): BlobStore {
-  return new BlobStore({
+  return new BlobStore(blobSettingsOf(config));
+}
+
+function blobSettingsOf(config: Config) {
+  return {
     endpoint: config.CHAT_S3_ENDPOINT, bucket: config.CHAT_S3_BUCKET, region: config.CHAT_S3_REGION,
     accessKeyId: config.CHAT_S3_ACCESS_KEY_ID, secretAccessKey: config.CHAT_S3_SECRET_ACCESS_KEY,
-  });
+  };
 }
 
 /** A node id that is one NATS subject token and tells an operator where it runs. */
@@ -78,6 +82,8 @@ export class InfraModule implements OnApplicationShutdown {
             return blobs;
           },
         },
+        // The bucket is made by BLOBS; these only sign, check and delete objects in it.
+        { provide: ATTACHMENT_OBJECTS, inject: [BLOBS], useFactory: () => new AttachmentObjects({ ...blobSettingsOf(config), publicEndpoint: config.CHAT_S3_PUBLIC_ENDPOINT }) },
         { provide: TIERED, inject: [PG_POOL, BLOBS], useFactory: (pool: Pool, blobs: BlobStore) => new TieredMessages(pool, blobs) },
         { provide: JETSTREAM, inject: [NATS], useFactory: (nc: NatsConnection) => jetstream(nc) },
         { provide: JETSTREAM_MANAGER, inject: [NATS], useFactory: (nc: NatsConnection) => jetstreamManager(nc) },
@@ -88,7 +94,7 @@ export class InfraModule implements OnApplicationShutdown {
         },
         ...sharedProviders,
       ],
-      exports: [CONFIG, LOGGER, NAMES, NODE_ID, PG_POOL, NATS, JETSTREAM, JETSTREAM_MANAGER, LOG_PUBLISHER, REDIS, BLOBS, TIERED, ...sharedExports],
+      exports: [CONFIG, LOGGER, NAMES, NODE_ID, PG_POOL, NATS, JETSTREAM, JETSTREAM_MANAGER, LOG_PUBLISHER, REDIS, BLOBS, ATTACHMENT_OBJECTS, TIERED, ...sharedExports],
     };
   }
 

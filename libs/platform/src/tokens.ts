@@ -12,3 +12,5 @@ export const LOGGER = Symbol('LOGGER');
 export const NODE_ID = Symbol('NODE_ID');
 export const BLOBS = Symbol('BLOBS');
 export const TIERED = Symbol('TIERED');
+/** The attachments' S3 objects (presigned URLs, HEAD, DELETE): @chat/storage AttachmentObjects. */
+export const ATTACHMENT_OBJECTS = Symbol('ATTACHMENT_OBJECTS');

@@ -16,3 +16,5 @@ export * from './webhook.repository';
 export * from './moderation.state';
 export * from './block.repository';
 export * from './search.repository';
+export * from './attachment.repository';
+export * from './attachment.objects';

@@ -16,7 +16,7 @@ describe('projection repository on a real Postgres', () => {
   beforeAll(async () => {
     await ensureDatabase(scratch.url); // a second start finds it
     pool = scratch.pool;
-    expect(await migrate(pool)).toEqual(['001_projections.sql', '002_push.sql', '003_push_online_ranges.sql', '004_blocked_users.sql']);
+    expect(await migrate(pool)).toEqual(['001_projections.sql', '002_push.sql', '003_push_online_ranges.sql', '004_blocked_users.sql', '005_attachments.sql']);
     expect(await migrate(pool)).toEqual([]);
     await ensureProjectionSchema(pool, TIMELINE);
     await ensureProjectionSchema(pool, TIMELINE); // a second start finds it built with this DDL

@@ -25,6 +25,8 @@ export interface ProjectionWrites {
   mentions: Array<{ conversationId: string; userId: string; seq: number }>;
   /** Deleted messages: their mentions go. Applied after `mentions`. */
   mentionDeletes: Array<{ conversationId: string; seq: number }>;
+  /** Attachments of deleted messages (`seq`: the delete's): the archiver deletes their objects, then their rows here. */
+  attachmentDeletions: Array<{ conversationId: string; attachmentId: string; seq: number }>;
   /** Members' notification settings, applied after the member rows (a user added back starts from the default). */
   notifySettings: Array<{ conversationId: string; userId: string; level: NotifyLevel; muteUntil: string | null }>;
   /** Roles and mutes of members the batch changed, as it leaves them; applied after the member rows. */
@@ -80,7 +82,7 @@ export interface TimelineRow {
 export function emptyWrites(partition: number, fromSeq: number): ProjectionWrites {
   return {
     partition, fromSeq, toSeq: fromSeq, conversations: [], memberInserts: [], memberDeletes: [], readMarkers: [],
-    timeline: [], messageUpdates: [], scrubEdits: [], periodInserts: [], periodCloses: [], mentions: [], mentionDeletes: [], notifySettings: [], memberModeration: [], reports: [], clientMsgIds: [], inbox: [], rejected: [],
+    timeline: [], messageUpdates: [], scrubEdits: [], periodInserts: [], periodCloses: [], mentions: [], mentionDeletes: [], attachmentDeletions: [], notifySettings: [], memberModeration: [], reports: [], clientMsgIds: [], inbox: [], rejected: [],
   };
 }
 

@@ -16,10 +16,12 @@ import type {
 export const GROUP = 'g_4kQv0Zr1XbTq8mWn2sPa';
 const AT = '2030-01-31T12:00:00.000Z';
 const LATER = '2030-01-31T12:00:05.000Z';
+const ATTACHMENT = '3f0c1f2e-8b4a-4c1d-9e6f-2a7b5c9d0e14';
 
 export const EXAMPLE_MESSAGE: Message = {
   type: 'message', conversationId: GROUP, seq: 12, senderId: 'alice', clientMsgId: 'c-7f3a', body: 'Lunch at noon? @bob', sentAt: AT,
   mentions: ['bob'],
+  attachments: [{ id: ATTACHMENT, name: 'menu.pdf', contentType: 'application/pdf', size: 48213 }],
 };
 
 export const EXAMPLE_CONVERSATION: ConversationInfo = {
@@ -67,6 +69,19 @@ export const CLIENT_EVENT_EXAMPLES: { [E in ClientEventName]: { payload: ClientP
   'conversation:set_slow_mode': { payload: { conversationId: GROUP, seconds: 30 }, result: { seq: 22 } },
   'message:report': { payload: { conversationId: GROUP, seq: 12, reason: 'spam' }, result: {} },
   search: { payload: { query: '"lunch at" one', conversationId: GROUP, limit: 20 }, result: { hits: [EXAMPLE_MESSAGE], next: 'WyIyMDMwLTAxLTMxVDEyOjAwOjAwLjAwMFoiLCJnX2x1bmNoIiwxMl0' } },
+  'attachment:create': {
+    payload: { conversationId: GROUP, name: 'menu.pdf', contentType: 'application/pdf', size: 48213 },
+    result: {
+      attachmentId: ATTACHMENT,
+      uploadUrl: `https://s3.example.com/chat/chat/attachments/${GROUP}/${ATTACHMENT}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&X-Amz-Signature=...`,
+      uploadHeaders: { 'Content-Type': 'application/pdf', 'Content-Length': '48213' },
+      expiresAt: '2030-01-31T12:15:00.000Z',
+    },
+  },
+  'attachment:url': {
+    payload: { conversationId: GROUP, attachmentId: ATTACHMENT },
+    result: { url: `https://s3.example.com/chat/chat/attachments/${GROUP}/${ATTACHMENT}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&X-Amz-Signature=...`, expiresAt: '2030-01-31T12:15:00.000Z' },
+  },
 };
 
 /** Every server event's example payload. */

@@ -22,6 +22,7 @@ import {
   serverErrorSchema,
   syncResultSchema,
   threadSummarySchema,
+  attachmentSchema,
   typingSchema,
   webhookErrorSchema,
 } from '@chat/contracts';
@@ -31,6 +32,7 @@ import type { SchemaComponents } from './json-schemas';
 const SHAPES: Array<[z.ZodType, string]> = [
   [messageSchema, 'Message'],
   [threadSummarySchema, 'ThreadSummary'],
+  [attachmentSchema, 'Attachment'],
   [notifyLevelSchema, 'NotifyLevel'],
   [notifySettingSchema, 'NotifySetting'],
   [conversationInfoSchema, 'Conversation'],
