@@ -23,16 +23,18 @@ import { oneToOne, type OneToOneResult } from './scenarios/one-to-one';
 import { P99_LIMIT_MS, type RateStep } from './scenarios/rate-steps';
 import { reconnectStorm } from './scenarios/reconnect-storm';
 import { replayScenario } from './scenarios/replay';
+import { searchScenario } from './scenarios/search';
 import { tiersScenario } from './scenarios/tiers';
 import { round, table } from './stats';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const split = args.includes('--split');
-const ALL = ['relay', 'naive', 'chat', 'groups', 'heavy', 'storm', 'connections', 'replay', 'tiers', 'profile'] as const;
+const ALL = ['relay', 'naive', 'chat', 'groups', 'heavy', 'storm', 'connections', 'replay', 'tiers', 'profile', 'search'] as const;
 type Phase = (typeof ALL)[number];
 const onlyArg = args[args.indexOf('--only') + 1];
-const phases: readonly Phase[] = args.includes('--only') && onlyArg ? (onlyArg.split(',') as Phase[]) : ALL.filter((p) => p !== 'profile' || !quick);
+// `search` loads a million rows (minutes): only when asked for (`--only search`), so the full run keeps its 15 minutes.
+const phases: readonly Phase[] = args.includes('--only') && onlyArg ? (onlyArg.split(',') as Phase[]) : ALL.filter((p) => (p !== 'profile' || !quick) && p !== 'search');
 const unknown = phases.filter((p) => !ALL.includes(p));
 if (unknown.length) {
   process.stderr.write(`bench: unknown phase ${unknown.join(', ')} (phases: ${ALL.join(', ')})\n`);
@@ -165,6 +167,12 @@ async function main(): Promise<void> {
     say(`(f) history pages per tier: ${SIZE.tierMessages} messages, ${SIZE.tierReads} pages per tier`);
     tiers = await tiersScenario({ messages: SIZE.tierMessages, reads: SIZE.tierReads }, say);
   }
+  let search: Awaited<ReturnType<typeof searchScenario>> | undefined;
+  if (wants('search')) {
+    const size = quick ? { events: 10_000, rows: 100_000, conversations: 1_000, queries: 50 } : { events: 40_000, rows: 1_000_000, conversations: 10_000, queries: 200 };
+    say(`(h) search: ${size.events} events projected through both projections; the index at ${size.rows} messages in ${size.conversations} conversations`);
+    search = await searchScenario(size, services, say);
+  }
   if (wants('profile') && chat?.best) {
     say('profile: the all-in-one under 1:1 chat at half the highest sustained rate, with --cpu-prof');
     results.profile = await profileAtHalfRate(Math.round(chat.best.sendsPerS / 2), say);
@@ -238,6 +246,14 @@ async function main(): Promise<void> {
     md.push('### (f) History pages of 50 per tier', table(['tier', 'p50 ms', 'p99 ms', 'bytes/message stored', 'payload bytes/message'],
       tiers.map((t) => [t.tier, round(t.p50, 2), round(t.p99, 2), Math.round(t.bytesPerMessage), t.payloadBytesPerMessage === null ? null : Math.round(t.payloadBytesPerMessage)])));
   }
+  if (search) {
+    const s = search;
+    md.push('### (h) Search: projecting cost per event, timeline and search index', table(['projection', 'events', 'seconds', 'process CPU µs/event', 'Postgres CPU µs/event'],
+      s.costs.map((c) => [c.projection, c.events, round(c.seconds, 1), round(c.processUsPerEvent, 1), c.postgresUsPerEvent === null ? null : round(c.postgresUsPerEvent, 1)])));
+    md.push(`### (h) Search latency: the index query over ${s.rows} messages in ${s.conversations} conversations`, table(['query', 'matches in the index', 'p50 ms', 'p99 ms'],
+      s.latency.map((l) => [l.query, l.matches, round(l.latency.p50, 1), round(l.latency.p99, 1)])));
+    md.push(`Index: ${round(s.ginBytesPerMessage, 0)} bytes/message of GIN, ${round(s.tableBytesPerMessage, 0)} bytes/message of table and primary key (timeline hot row: ${round(s.timelineBytesPerMessage, 0)}); load ${round(s.loadSeconds, 0)} s, GIN build ${round(s.indexSeconds, 0)} s. Reading a page of 20 hits back through the tiers: p50 ${round(s.hitLoad.p50, 2)} ms, p99 ${round(s.hitLoad.p99, 2)} ms.`);
+  }
   if (results.profile) {
     const p = results.profile as ReturnType<typeof summarizeProfiles>;
     md.push(`### Where the all-in-one's CPU time goes (busy ${round(p.busyPercent, 0)}% of the profile)`, table(['self time in', '%'], p.byPlace.map((s) => [s.where, round(s.percent, 1)])),
@@ -260,7 +276,7 @@ async function main(): Promise<void> {
     naive_baseline_rows: naive?.rows ?? null,
     goals: goalRows, previous: previous ? { at: previous.at, chat: previous.chat, relay: previous.relay, naive: previous.naive } : null,
     cpu_clock_ticks_per_s: ticksPerSecond(), shared_services: services,
-    machine, chat, relay, naive, groups: groupRows, heavy, connections, replay, tiers,
+    machine, chat, relay, naive, groups: groupRows, heavy, connections, replay, tiers, search,
   });
   const dir = RESULTS;
   mkdirSync(dir, { recursive: true });

@@ -4,7 +4,7 @@ import { loadConfig } from '@chat/config';
 import { connectNats, ensureStreams, Names } from '@chat/messaging';
 import { blobStoreOf, createLogger } from '@chat/platform';
 import { createPool, ensureDatabase, ensureProjectionSchema, migrate, TIMELINE } from '@chat/storage';
-import { TimelineRebuild } from '../../apps/projector/src/timeline.rebuild';
+import { ProjectionRebuild } from '../../apps/projector/src/projection.rebuild';
 import { BenchNamespace } from '../bench-system';
 
 /** The body of every benchmark message: the size of a typical chat line with its metadata. */
@@ -47,7 +47,7 @@ export async function replayScenario(opts: { events: number; conversations: numb
     say('  raw Postgres insert of timeline rows');
     const insert = await insertRows(pool, opts.events);
     say('  replay: rebuilding the timeline projection from the log');
-    const rebuild = new TimelineRebuild({
+    const rebuild = new ProjectionRebuild({
       databaseUrl: config.CHAT_DATABASE_URL, pool, js, jsm, names, fanoutMax: config.CHAT_PUSH_FANOUT_MAX, batchSize: config.CHAT_PROJECTOR_BATCH,
       blobs: blobStoreOf(config), log: createLogger('warn', 'bench'),
     });

@@ -4,7 +4,7 @@ import { loadConfig } from '@chat/config';
 import { connectNats, ensureStreams, Names } from '@chat/messaging';
 import { blobStoreOf, createLogger } from '@chat/platform';
 import { ArchiveRepository, createPool, ensureDatabase, ensureProjectionSchema, migrate, TieredMessages, TIMELINE } from '@chat/storage';
-import { TimelineRebuild } from '../../apps/projector/src/timeline.rebuild';
+import { ProjectionRebuild } from '../../apps/projector/src/projection.rebuild';
 import { BenchNamespace } from '../bench-system';
 import { percentile } from '../stats';
 
@@ -62,7 +62,7 @@ export async function tiersScenario(opts: { messages: number; reads: number }, s
     for (let i = 0; i < all.length; i += 1000) {
       await Promise.all(all.slice(i, i + 1000).map(([id, body]) => js.publish(names.conversationSubject(names.partitionFor(id), id), body)));
     }
-    await new TimelineRebuild({
+    await new ProjectionRebuild({
       databaseUrl: config.CHAT_DATABASE_URL, pool, js, jsm, names, fanoutMax: 100, batchSize: 500, blobs, log: createLogger('warn', 'bench'),
     }).run();
 

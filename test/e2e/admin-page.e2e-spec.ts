@@ -357,9 +357,9 @@ describe('admin page', () => {
         if (text && window.__states[window.__states.length - 1] !== text) window.__states.push(text);
       }).observe(document.getElementById('projections-result'), { childList: true, subtree: true, characterData: true });
     });
-    await page.click('#rebuild-button');
+    await page.click('#rebuild-timeline .rebuild-button');
     expect(await page.locator('#rebuild-timeline .confirm p').innerText()).toMatch(/^A rebuild replays every event/);
-    await page.click('#rebuild-start');
+    await page.click('#rebuild-timeline .rebuild-start');
     await until(page, () => document.querySelector('#rebuild-timeline .rebuild-state')?.textContent === 'Last rebuild: done');
     const states: string[] = await page.evaluate(() => window.__states);
     expect(states[0]).toBe('Rebuild running: building a fresh copy from the log');
@@ -370,7 +370,7 @@ describe('admin page', () => {
     expect(Number(applied?.replace(/,/g, ''))).toBeGreaterThanOrEqual(events);
     const progress = await page.$eval('#rebuild-timeline progress', (p: any) => ({ value: p.value, max: p.max }));
     expect(progress).toEqual({ value: events, max: events });
-    expect(await page.locator('#rebuild-button').isEnabled()).toBe(true);
+    expect(await page.locator('#rebuild-timeline .rebuild-button').isEnabled()).toBe(true);
     await page.screenshot({ path: join(OUTPUT, 'admin-projections.png'), fullPage: true });
 
     // Storage per tier: what the API counts, every message of this test in the hot tier.

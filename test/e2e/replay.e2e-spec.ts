@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Message } from '@chat/contracts';
 import { ROOT, startApp, type AppProcess } from '../support/app-process';
 import { connectClient, wholeHistory, type TestClient } from '../support/clients';
-import { appendRaw, caughtUp, readModelChecksums } from '../support/inspect';
+import { appendRaw, caughtUp, query, readModelChecksums } from '../support/inspect';
 import { createNamespace, TEST_ADMIN_TOKEN, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { holdSwapLock } from '../support/pg-lock';
 import { waitFor } from '../support/wait';
@@ -10,10 +10,10 @@ import { mixedWorkload } from '../support/workload';
 
 jest.setTimeout(180_000);
 
-/** `npm run replay -- timeline` as an operator runs it; resolves with its output. */
-function replayCli(ns: TestNamespace): Promise<{ code: number | null; output: string }> {
+/** `npm run replay -- timeline` (or `search`) as an operator runs it; resolves with its output. */
+function replayCli(ns: TestNamespace, projection = 'timeline'): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn('npm', ['run', '--silent', 'replay', '--', 'timeline'], { cwd: ROOT, env: { ...process.env, ...ns.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', '--silent', 'replay', '--', projection], { cwd: ROOT, env: { ...process.env, ...ns.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -57,6 +57,34 @@ describe('replay', () => {
     expect({ code, tail: output.slice(-600) }).toEqual({ code: 0, tail: expect.stringMatching(/\| timeline \| \d+ \| [\d.]+ \| \d+ \|/) });
     expect(output).toMatch(/events\/s/);
     expect(await readModelChecksums(ns)).toEqual(live);
+  });
+
+  it('rebuilds the search index identical to the live one, which indexed nothing the rules refused', async () => {
+    // The first test's workload is in the log too: sends, edits, deletes, members coming and going.
+    const { conversation } = await users.ann.ok('conversation:create', { type: 'group', members: ['bob'], title: 'search replay' });
+    const group = conversation.id;
+    const edited = await users.bob.ok('message:send', { conversationId: group, clientMsgId: 'z-edit', body: 'first words' });
+    await users.bob.ok('message:edit', { conversationId: group, seq: edited.seq, body: 'second words' });
+    const gone = await users.bob.ok('message:send', { conversationId: group, clientMsgId: 'z-gone', body: 'zanzibar deleted' });
+    await users.bob.ok('message:delete', { conversationId: group, seq: gone.seq });
+    const refused = await appendRaw(ns, group, { type: 'MessageSent', v: 1, conversationId: group, senderId: 'mallory', clientMsgId: 'y', body: 'zanzibar intruder', at: new Date().toISOString() });
+    await users.ann.ok('message:send', { conversationId: group, clientMsgId: 'zanzibar', body: 'zanzibar member' });
+    await caughtUp(ns);
+    const index = () => query<{ n: string; sum: string }>(ns, `SELECT count(*) AS n, md5(string_agg(conversation_id || ':' || seq || ':' || sent_at || ':' || tsv::text, ',' ORDER BY conversation_id, seq)) AS sum FROM search.messages`);
+    const live = await index();
+    expect(Number(live[0]!.n)).toBeGreaterThanOrEqual(2);
+    expect(await query(ns, 'SELECT seq FROM search.messages WHERE conversation_id = $1 AND seq = $2', [group, refused])).toEqual([]);
+    expect((await users.ann.ok('search', { query: 'zanzibar' })).hits.map((m) => m.body)).toEqual(['zanzibar member']);
+
+    const { code, output } = await replayCli(ns, 'search');
+    expect({ code, tail: output.slice(-600) }).toEqual({ code: 0, tail: expect.stringMatching(/\| search \| \d+ \| [\d.]+ \| \d+ \|/) });
+    expect(await index()).toEqual(live);
+    expect((await users.bob.ok('search', { query: 'zanzibar' })).hits.map((m) => m.body)).toEqual(['zanzibar member']);
+    // The live search projector goes on after the swap, from the swapped-in checkpoints.
+    await users.ann.ok('message:send', { conversationId: group, clientMsgId: 'zanzibar-2', body: 'zanzibar again' });
+    expect((await users.ann.ok('search', { query: 'zanzibar' })).hits.map((m) => m.body)).toEqual(['zanzibar again', 'zanzibar member']);
+    const listed = (await (await fetch(`${app!.url}/v1/admin/projections`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as { projections: Array<{ name: string }> };
+    expect(listed.projections.map((p) => p.name)).toEqual(['timeline', 'search']);
   });
 
   it('keeps live traffic flowing through a rebuild started from the admin API, losing nothing', async () => {

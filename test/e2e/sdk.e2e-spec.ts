@@ -270,6 +270,20 @@ describe('the client SDK against the real server', () => {
     await expect(stranger.chat.receipts(id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
+  it('searches: an edit found by its new text at once, pages followed with next, a query of operators refused with its code', async () => {
+    const alice = await client('alice');
+    const { conversation } = await alice.chat.request('conversation:create', { type: 'direct', members: ['bob'] });
+    const first = await alice.chat.send(conversation.id, 'quokka one');
+    for (let i = 2; i <= 4; i++) await alice.chat.send(conversation.id, `quokka ${i}`);
+    await alice.chat.edit(conversation.id, first.seq, 'wombat one');
+    expect((await alice.chat.search('wombat')).hits.map((m) => m.seq)).toEqual([first.seq]);
+    const page1 = await alice.chat.search('quokka', { conversationId: conversation.id, limit: 2 });
+    const page2 = await alice.chat.search('quokka', { conversationId: conversation.id, limit: 2, before: page1.next! });
+    expect([...page1.hits, ...page2.hits].map((m) => m.body)).toEqual(['quokka 4', 'quokka 3', 'quokka 2']);
+    expect(page2.next).toBeUndefined();
+    await expect(alice.chat.search('"" - or')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
   it('tries again, with backoff, when its token function fails, and connects once it answers', async () => {
     let calls = 0;
     const chat = new ChatClient({

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT } from '../support/app-process';
+import { caughtUp } from '../support/inspect';
 import { SHARED, UNLIMITED } from '../support/namespace';
 import { useSystem } from '../support/system';
 import { waitFor } from '../support/wait';
@@ -786,5 +787,52 @@ describe('the web client in headless Chromium', () => {
     await until(hal.page, '#messages .msg .body', Array.from({ length: 35 }, (_, i) => `message ${i}`));
     expect(await hal.page.locator('#messages .older').count()).toBe(0);
     await until(hal.page, '#conversations .conv .badge', []);
+  });
+  it('searches messages: hits with their words marked, a hit opens its conversation at the message (paged back to it); at phone width too', async () => {
+    const ivy = await sys().connect('ivy');
+    const { conversation } = await ivy.ok('conversation:create', { type: 'group', members: ['jack'], title: 'Kitchen' });
+    for (let i = 0; i < 45; i++) {
+      const body = i === 4 ? 'the secret recipe for tiramisu, at last' : i === 40 ? 'tiramisu again on Friday?' : `filler ${i}`;
+      await ivy.ok('message:send', { conversationId: conversation.id, clientMsgId: `k${i}`, body });
+    }
+    await caughtUp(sys().ns);
+    const jack = await signIn('jack');
+    await until(jack.page, '#conversations .conv .name', ['Kitchen']);
+    await jack.page.fill('#search-query', 'tiramisu');
+    await jack.page.press('#search-query', 'Enter');
+    await until(jack.page, '#hits .hit .preview', ['ivy: tiramisu again on Friday?', 'ivy: the secret recipe for tiramisu, at last']);
+    expect(await texts(jack.page, '#hits .hit mark')).toEqual(['tiramisu', 'tiramisu']);
+    expect(await texts(jack.page, '#hits .hit .name')).toEqual(['Kitchen', 'Kitchen']);
+    expect(await visible(jack.page, '#conversations')).toBe(false);
+    await shot(jack, 'search-desktop');
+    // The older hit is not in the first page of history: the client pages back to it.
+    await jack.page.click('#hits .hit:has-text("secret recipe")');
+    await until(jack.page, '#messages .msg.found .body', ['the secret recipe for tiramisu, at last']);
+    expect(await jack.page.locator('#messages .msg.found').isVisible()).toBe(true);
+    expect(await jack.page.evaluate(() => {
+      const box = document.querySelector('#messages .msg.found').getBoundingClientRect();
+      const pane = document.querySelector('#messages').getBoundingClientRect();
+      return box.top >= pane.top && box.bottom <= pane.bottom;
+    })).toBe(true);
+    await shot(jack, 'search-jump-desktop');
+    // Nothing to look up: said in words; Escape brings the list back.
+    await jack.page.fill('#search-query', '-tiramisu');
+    await jack.page.press('#search-query', 'Enter');
+    await jack.page.waitForSelector('#search-error', { state: 'visible' });
+    expect(await jack.page.locator('#search-error').innerText()).toContain('Type a word to search for');
+    expect(await texts(jack.page, '#hits .hit')).toEqual([]);
+    await jack.page.press('#search-query', 'Escape');
+    expect(await visible(jack.page, '#conversations')).toBe(true);
+    expect(await visible(jack.page, '#search-results')).toBe(false);
+
+    const phone = await signIn('jack', PHONE);
+    await phone.page.fill('#search-query', 'recipe');
+    await phone.page.press('#search-query', 'Enter');
+    await until(phone.page, '#hits .hit .preview', ['ivy: the secret recipe for tiramisu, at last']);
+    await shot(phone, 'search-phone');
+    await phone.page.click('#hits .hit');
+    await until(phone.page, '#messages .msg.found .body', ['the secret recipe for tiramisu, at last']);
+    expect(await visible(phone.page, '#sidebar')).toBe(false);
+    await shot(phone, 'search-jump-phone');
   });
 });

@@ -76,6 +76,7 @@ describe('fuzzing every client event over a real socket', () => {
       'conversation:unmute_member': { conversationId: c, userId: 'bob' },
       'conversation:set_slow_mode': { conversationId: c, seconds: 30 },
       'message:report': { conversationId: c, seq: bobs.seq, reason: 'spam' },
+      search: { query: 'hello', conversationId: c, limit: 5 },
       'attachment:create': { conversationId: c, name: 'notes.txt', contentType: 'text/plain', size: 10 },
       'attachment:url': { conversationId: c, attachmentId: upload.attachmentId },
     };

@@ -21,6 +21,8 @@ export async function footprint(ns: TestNamespace): Promise<Record<string, numbe
     for (const table of ['conversations', 'members', 'timeline', 'inbox', 'client_msg_ids', 'rejected_events', 'mentions', 'reports', 'attachments', 'attachment_deletions']) {
       counts[table] = Number((await pg.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
     }
+    // The search index: a refusal indexes nothing either.
+    counts['search.messages'] = Number((await pg.query('SELECT count(*) AS n FROM search.messages')).rows[0].n);
   } finally {
     await pg.end();
   }
@@ -68,11 +70,17 @@ export async function caughtUp(ns: TestNamespace): Promise<void> {
   try {
     const jsm = await jetstreamManager(nc);
     const { waitFor } = await import('./wait');
-    await waitFor('the projection to catch up with the log', async () => {
-      const rows = await query<{ partition: number; last_seq: string }>(ns, `SELECT partition, last_seq FROM checkpoints WHERE projection = 'timeline'`);
+    // The timeline, and the search index that follows it.
+    await waitFor('the projections to catch up with the log', async () => {
+      const rows = await query<{ projection: string; partition: number; last_seq: string }>(
+        ns, `SELECT projection, partition, last_seq FROM timeline.checkpoints WHERE projection = 'timeline'
+             UNION ALL SELECT projection, partition, last_seq FROM search.checkpoints WHERE projection = 'search'`,
+      ).catch(() => []);
       for (let p = 0; p < Number(ns.env.CHAT_PARTITIONS); p++) {
         const last = (await jsm.streams.info(`${ns.name}_P${p}`)).state.last_seq;
-        if (Number(rows.find((r) => r.partition === p)?.last_seq ?? -1) !== last) return false;
+        for (const projection of ['timeline', 'search']) {
+          if (Number(rows.find((r) => r.projection === projection && r.partition === p)?.last_seq ?? -1) !== last) return false;
+        }
       }
       return true;
     }, 60_000, 50);

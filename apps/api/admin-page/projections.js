@@ -95,12 +95,13 @@ function rebuildPart(p) {
   if (confirming.has(p.name) && !running) {
     part.append(h('div', { class: 'confirm', role: 'group', 'aria-label': 'confirm the rebuild' },
       h('p', {}, 'A rebuild replays every event of every partition into a fresh copy of the tables, catches up with the live projector, then swaps the copy in. It reads the whole log: on a large deployment, hours.'),
-      h('button', { type: 'button', class: 'danger', id: 'rebuild-start', onclick: () => start(p.name) }, 'Start the rebuild'),
-      h('button', { type: 'button', id: 'rebuild-cancel', onclick: () => { confirming.delete(p.name); render(); } }, 'Cancel'),
+      h('button', { type: 'button', class: 'danger rebuild-start', onclick: () => start(p.name) }, 'Start the rebuild'),
+      h('button', { type: 'button', class: 'rebuild-cancel', onclick: () => { confirming.delete(p.name); render(); } }, 'Cancel'),
     ));
   } else {
     part.append(h('button', {
-      type: 'button', id: 'rebuild-button', disabled: running,
+      // Classes, not ids: each projection has its own (the part's id names the projection).
+      type: 'button', class: 'rebuild-button', disabled: running,
       onclick: () => { confirming.add(p.name); rebuildErrors.delete(p.name); render(); },
     }, running ? 'Rebuilding…' : 'Rebuild ' + p.name + '…'));
   }

@@ -4,14 +4,15 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import type { Names } from '@chat/messaging';
-import type { BlobStore } from '@chat/storage';
+import type { BlobStore, Projection } from '@chat/storage';
 import { BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, PG_POOL } from '@chat/platform';
-import { RebuildRunningError, TimelineRebuild, type RebuildProgress } from '../../projector/src/timeline.rebuild';
+import { RebuildRunningError, ProjectionRebuild, type RebuildProgress } from '../../projector/src/projection.rebuild';
 
-/** Starts rebuilds for the admin API and remembers the last one this process ran. */
+/** Starts rebuilds for the admin API and remembers the last one of each projection this process ran. */
 @Injectable()
 export class RebuildService {
-  private current?: TimelineRebuild;
+  /** The last rebuild of each projection this process started. */
+  private readonly last = new Map<Projection, ProjectionRebuild>();
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -23,14 +24,15 @@ export class RebuildService {
     @Inject(BLOBS) private readonly blobs: BlobStore,
   ) {}
 
-  status(): RebuildProgress | undefined {
-    return this.current?.status;
+  /** The last rebuild of `projection` this process started. */
+  status(projection: Projection): RebuildProgress | undefined {
+    return this.last.get(projection)?.status;
   }
 
   /** Resolves once the rebuild holds its lock and has begun; it then runs on in the background. */
-  start(): Promise<RebuildProgress> {
-    const rebuild = new TimelineRebuild({
-      databaseUrl: this.config.CHAT_DATABASE_URL, pool: this.pool, js: this.js, jsm: this.jsm, names: this.names,
+  start(projection: Projection): Promise<RebuildProgress> {
+    const rebuild = new ProjectionRebuild({
+      projection, databaseUrl: this.config.CHAT_DATABASE_URL, pool: this.pool, js: this.js, jsm: this.jsm, names: this.names,
       fanoutMax: this.config.CHAT_PUSH_FANOUT_MAX, batchSize: this.config.CHAT_PROJECTOR_BATCH, blobs: this.blobs, log: this.log,
     });
     return new Promise((resolve, reject) => {
@@ -39,7 +41,7 @@ export class RebuildService {
         .run((p) => {
           if (started) return;
           started = true;
-          this.current = rebuild;
+          this.last.set(projection, rebuild);
           resolve(p);
         })
         .catch((err: Error) => {

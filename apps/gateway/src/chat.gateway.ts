@@ -22,7 +22,10 @@ import { closedIfNotReadingAcks, dataOf, waitingBytes, type SocketCaller } from 
 import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
 import { PushDevices } from './push.devices';
+import { OWN_WRITES_WAIT_MS } from './own.writes';
 import { QueriesService } from './queries.service';
+import { SEARCH_WATCH } from './search.watch';
+import { SearchService } from './search.service';
 import { SessionsService } from './sessions.service';
 import { TypingRelay } from './typing.relay';
 
@@ -44,6 +47,8 @@ export class ChatGateway
     private readonly work: WorkLimits,
     private readonly watch: ProjectionWatch,
     private readonly pushDevices: PushDevices,
+    private readonly searches: SearchService,
+    @Inject(SEARCH_WATCH) private readonly searchWatch: ProjectionWatch,
     private readonly attachments: AttachmentsService,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -64,6 +69,7 @@ export class ChatGateway
   }
 
   onApplicationShutdown(): void {
+    this.searchWatch.stop();
     this.sessions.stop();
     this.delivery.stop();
   }
@@ -112,6 +118,7 @@ export class ChatGateway
     'conversation:unmute_member': (c, p) => this.commands.unmute(c, p),
     'conversation:set_slow_mode': (c, p) => this.commands.setSlowMode(c, p),
     'message:report': (c, p) => this.commands.report(c, p),
+    search: (c, p, s) => this.searches.search(c, p, this.answerMeter(c, s)),
     'attachment:create': (c, p) => this.attachments.create(c, p),
     'attachment:url': (c, p) => this.attachments.url(c, p),
   };
@@ -167,10 +174,11 @@ export class ChatGateway
     }
     const started = performance.now();
     data.inFlight++;
-    const timer = event === 'sync' || event === 'history' ? metrics.queryLatency.startTimer({ query: event }) : undefined;
+    const timer = event === 'sync' || event === 'history' || event === 'search' ? metrics.queryLatency.startTimer({ query: event }) : undefined;
     try {
       // Read-your-writes: a query shows what this connection's commands were acked with.
-      const owed = query ? caller.writes.caughtUp(this.watch) : undefined;
+      // A search waits for the index as well: it follows the timeline, a little behind.
+      const owed = !query ? undefined : event === 'search' ? caller.writes.caughtUp(this.searchWatch, OWN_WRITES_WAIT_MS, 'search') : caller.writes.caughtUp(this.watch);
       if (owed && !(await owed)) return fail('UNAVAILABLE', 'the read models have not caught up with this connection\'s last command yet; retry');
       return { ok: true, ...(await traced(`chat ${event}`, () => work(caller, parsed.value, socket))) };
     } catch (err) {
@@ -197,7 +205,7 @@ export class ChatGateway
 }
 
 /** Events answered from the read models, whose answers can be large: they take one of the connection's query slots. */
-const QUERIES: ReadonlySet<ClientEventName> = new Set<ClientEventName>(['sync', 'history', 'conversation:list']);
+const QUERIES: ReadonlySet<ClientEventName> = new Set<ClientEventName>(['sync', 'history', 'conversation:list', 'search']);
 
 function rateLimited(retryAfterMs: number): AckFailure {
   return { ok: false, error: { code: 'RATE_LIMITED', message: 'too many requests', retryAfterMs } };

@@ -6,9 +6,9 @@ import { clientTokens, TokenVerifier } from '@chat/auth';
 import { CommandsModule, ConversationCache, RateLimits } from '@chat/commands';
 import type { Config } from '@chat/config';
 import { ConnectionRegistry } from '@chat/connections';
-import type { Names } from '@chat/messaging';
+import { ProjectionWatch, type Names } from '@chat/messaging';
 import { AdminGuard, LOGGER, NAMES, NATS, NODE_ID, REDIS } from '@chat/platform';
-import { BlockRepository, ReadModelRepository } from '@chat/storage';
+import { BlockRepository, ReadModelRepository, SearchQueries } from '@chat/storage';
 import { BlockedUsers } from './blocked.users';
 import { ChatGateway } from './chat.gateway';
 import { WorkLimits } from './connection.work';
@@ -19,6 +19,8 @@ import { NodeDelivery } from './node.delivery';
 import { PresenceHub } from './presence.hub';
 import { PushDevices } from './push.devices';
 import { QueriesService } from './queries.service';
+import { SEARCH_WATCH } from './search.watch';
+import { SearchService } from './search.service';
 import { SessionsService } from './sessions.service';
 import { TypingRelay } from './typing.relay';
 import { WebController } from './web.controller';
@@ -34,6 +36,17 @@ export class GatewayModule {
       providers: [
         ChatGateway,
         QueriesService,
+        SearchService,
+        {
+          // The search index's commits, for read-your-writes of search (own.writes.ts).
+          provide: SEARCH_WATCH,
+          inject: [NATS, NAMES, SearchQueries],
+          useFactory: async (nc: NatsConnection, names: Names, queries: SearchQueries) => {
+            const watch = new ProjectionWatch(nc, names, (p) => queries.checkpoint(p), 'search');
+            await watch.start();
+            return watch;
+          },
+        },
         SessionsService,
         PushDevices,
         LocalConnections,

@@ -73,3 +73,19 @@ describe('OwnWrites (read-your-writes of one connection)', () => {
     await expect(next).resolves.toBe(true);
   });
 });
+
+describe('OwnWrites for search (the index follows the timeline)', () => {
+  it('owes a write to the search index until the search watch reached it, whatever the timeline reached', async () => {
+    const timeline = fakeWatch();
+    const search = fakeWatch();
+    const writes = new OwnWrites();
+    writes.note(0, 12);
+    timeline.advance(0, 12);
+    expect(writes.caughtUp(timeline)).toBeUndefined();
+    const owed = writes.caughtUp(search, 5_000, 'search');
+    expect(owed).toBeInstanceOf(Promise);
+    search.advance(0, 12);
+    await expect(owed).resolves.toBe(true);
+    expect(writes.caughtUp(search, 5_000, 'search')).toBeUndefined();
+  });
+});

@@ -7,21 +7,26 @@ import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { resetProjectionConsumer, type Names, type ProjectionName } from '@chat/messaging';
 import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES } from '@chat/platform';
-import { CheckpointMovedError, ProjectionRepository, SendsProjectedBeforeError } from '@chat/storage';
+import { CheckpointMovedError, ProjectionRepository, SearchProjectionRepository, SendsProjectedBeforeError } from '@chat/storage';
 import { PartitionPump, type PumpBatch } from './partition.pump';
 import { StaleBatchError } from './timeline.applier';
 
 /** The pattern a projection's handler listens on: one call per committed-to-be batch. */
 export const batchPattern = (projection: ProjectionName) => `${projection}.batch`;
 
+/** What a projection's pumps need of its store: where each partition's checkpoint stands. */
+interface Checkpoints {
+  checkpoints(partitions: number[]): Promise<Map<number, number>>;
+}
+
 /**
- * A NestJS microservice transport over JetStream: one durable consumer per partition,
- * started right after the projection's checkpoint, feeding `@EventPattern('<projection>.batch')`.
+ * A NestJS microservice transport over JetStream: for each projection (the timeline, the
+ * search index), one durable consumer per partition, started right after that
+ * projection's checkpoint, feeding `@EventPattern('<projection>.batch')`.
  */
 @Injectable()
 export class JetStreamTransport extends Server implements CustomTransportStrategy {
   private readonly pumps: PartitionPump[] = [];
-  private readonly projection: ProjectionName = 'timeline';
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -29,18 +34,16 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     @Inject(LOGGER) private readonly log: Logger,
-    private readonly checkpoints: ProjectionRepository,
+    private readonly timeline: ProjectionRepository,
+    private readonly search: SearchProjectionRepository,
   ) {
     super();
   }
 
   async listen(callback: (err?: unknown) => void): Promise<void> {
     try {
-      const handler = this.getHandlerByPattern(batchPattern(this.projection));
-      if (!handler) throw new Error(`no handler for ${batchPattern(this.projection)}`);
       // CHAT_PROJECTOR_PARTITIONS splits the partitions between projector processes.
       const owned = this.config.CHAT_PROJECTOR_PARTITIONS;
-      const from = await this.checkpoints.checkpoints(owned);
       let commits = 0;
       const crashAt = this.config.CHAT_TEST_CRASH_AFTER_COMMITS;
       const afterCommit = crashAt === undefined ? undefined : () => {
@@ -49,36 +52,45 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         writeSync(2, `test hook: crashing between commit and ack after ${commits} commits\n`);
         process.kill(process.pid, 'SIGKILL');
       };
-      for (const partition of owned) {
-        const pump = new PartitionPump({
-          partition,
-          afterSeq: from.get(partition) ?? 0,
-          batchSize: this.config.CHAT_PROJECTOR_BATCH,
-          logger: this.log,
-          openConsumer: async (afterSeq) => {
-            const durable = await resetProjectionConsumer(this.jsm, this.names, this.projection, partition, afterSeq, {
-              maxAckPending: this.config.CHAT_PROJECTOR_BATCH * 4,
-              ackPolicy: AckPolicy.All,
-              ackWaitMs: this.config.CHAT_PROJECTOR_ACK_WAIT,
-            });
-            return this.js.consumers.get(this.names.stream(partition), durable);
-          },
-          firstSeq: async () => (await this.jsm.streams.info(this.names.stream(partition))).state.first_seq,
-          ...(afterCommit && { afterCommit }),
-          foldAgain: (err) => err instanceof StaleBatchError || err instanceof SendsProjectedBeforeError,
-          resync: async (err) => (err instanceof CheckpointMovedError ? (await this.checkpoints.checkpoints([partition])).get(partition) : undefined),
-          handle: async (batch: PumpBatch) => {
-            await lastValueFrom(this.transformToObservable(await handler(batch)), { defaultValue: undefined });
-          },
-        });
-        await pump.start();
-        this.pumps.push(pump);
-      }
-      this.log.info({ partitions: this.pumps.length, from: Object.fromEntries(from) }, 'projector consuming');
+      await this.start('timeline', this.timeline, owned, afterCommit);
+      await this.start('search', this.search, owned, undefined);
       callback();
     } catch (err) {
       callback(err);
     }
+  }
+
+  private async start(projection: ProjectionName, store: Checkpoints, owned: number[], afterCommit: (() => void) | undefined): Promise<void> {
+    const handler = this.getHandlerByPattern(batchPattern(projection));
+    if (!handler) throw new Error(`no handler for ${batchPattern(projection)}`);
+    const from = await store.checkpoints(owned);
+    for (const partition of owned) {
+      const pump = new PartitionPump({
+        partition,
+        afterSeq: from.get(partition) ?? 0,
+        batchSize: this.config.CHAT_PROJECTOR_BATCH,
+        // Which projection's pump a line is about: both read the same partitions.
+        logger: this.log.child({ projection }),
+        openConsumer: async (afterSeq) => {
+          const durable = await resetProjectionConsumer(this.jsm, this.names, projection, partition, afterSeq, {
+            maxAckPending: this.config.CHAT_PROJECTOR_BATCH * 4,
+            ackPolicy: AckPolicy.All,
+            ackWaitMs: this.config.CHAT_PROJECTOR_ACK_WAIT,
+          });
+          return this.js.consumers.get(this.names.stream(partition), durable);
+        },
+        firstSeq: async () => (await this.jsm.streams.info(this.names.stream(partition))).state.first_seq,
+        ...(afterCommit && { afterCommit }),
+        foldAgain: (err) => err instanceof StaleBatchError || err instanceof SendsProjectedBeforeError,
+        resync: async (err) => (err instanceof CheckpointMovedError ? (await store.checkpoints([partition])).get(partition) : undefined),
+        handle: async (batch: PumpBatch) => {
+          await lastValueFrom(this.transformToObservable(await handler(batch)), { defaultValue: undefined });
+        },
+      });
+      await pump.start();
+      this.pumps.push(pump);
+    }
+    this.log.info({ projection, partitions: owned.length, from: Object.fromEntries(from) }, 'projector consuming');
   }
 
   async close(): Promise<void> {

@@ -2,17 +2,17 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { loadConfigOrExit } from '@chat/config';
 import { connectNats, ensureStreams, Names } from '@chat/messaging';
 import { blobStoreOf, createLogger } from '@chat/platform';
-import { createPool, ensureDatabase, migrate, TIMELINE } from '@chat/storage';
-import { TimelineRebuild, type RebuildProgress } from './timeline.rebuild';
+import { createPool, ensureDatabase, ensureProjectionSchema, migrate, PROJECTIONS, SEARCH, TIMELINE, type Projection } from '@chat/storage';
+import { ProjectionRebuild, type RebuildProgress } from './projection.rebuild';
 
 /**
- * `npm run replay -- timeline`: rebuilds a projection from the log into a fresh copy and
+ * `npm run replay -- timeline` (or `search`): rebuilds a projection from the log into a fresh copy and
  * swaps it in, with a progress bar and the replay rate. Safe while the system runs.
  */
 async function main(): Promise<void> {
   const projection = process.argv[2];
-  if (projection !== TIMELINE) {
-    process.stderr.write(`usage: npm run replay -- <projection>\nprojections: ${TIMELINE}\n`);
+  if (!PROJECTIONS.includes(projection as Projection)) {
+    process.stderr.write(`usage: npm run replay -- <projection>\nprojections: ${PROJECTIONS.join(', ')}\n`);
     process.exit(2);
   }
   const config = loadConfigOrExit();
@@ -20,12 +20,14 @@ async function main(): Promise<void> {
   await ensureDatabase(config.CHAT_DATABASE_URL);
   const pool = createPool(config.CHAT_DATABASE_URL, 4, TIMELINE);
   await migrate(pool);
+  // The search index follows the timeline's verdicts: the timeline must exist (a system that never started has none).
+  if (projection === SEARCH) await ensureProjectionSchema(pool, TIMELINE);
   const names = new Names(config.CHAT_NAMESPACE, config.CHAT_PARTITIONS);
   const nc = await connectNats(config.CHAT_NATS_URL, 'replay');
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, names, { replicas: config.CHAT_STREAM_REPLICAS, duplicateWindowMs: config.CHAT_DUPLICATE_WINDOW });
-  const rebuild = new TimelineRebuild({
-    databaseUrl: config.CHAT_DATABASE_URL, pool, js: jetstream(nc), jsm, names,
+  const rebuild = new ProjectionRebuild({
+    projection: projection as Projection, databaseUrl: config.CHAT_DATABASE_URL, pool, js: jetstream(nc), jsm, names,
     fanoutMax: config.CHAT_PUSH_FANOUT_MAX, batchSize: config.CHAT_PROJECTOR_BATCH, blobs: blobStoreOf(config), log,
   });
   const bar = new ProgressBar();

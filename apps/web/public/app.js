@@ -8,13 +8,14 @@ import { $, showError } from './dom.js';
 import { initFiles } from './files.js';
 import { people } from './format.js';
 import { renderList } from './list.js';
+import { initSearch } from './search.js';
 import { renderBanner, watchNetwork } from './network.js';
 import { closeMute, initMute, renderMute } from './mute.js';
 import { initNewChat } from './newchat.js';
 import { connectionEnded, watchPresence as watch } from './presence.js';
 import { initSession, token } from './session.js';
 import {
-  addHistory, addSnapshot, applyEvent, applyReceipts, conversationName, lastSeqOf, mergeSummaries, othersIn, peerOf, reset, saveKnown, SMALL_GROUP, state, typingIn,
+  addHistory, addSnapshot, applyEvent, applyReceipts, conversationName, lastSeqOf, mergeSummaries, messagesOf, othersIn, peerOf, reset, saveKnown, SMALL_GROUP, state, typingIn,
 } from './store.js';
 import { initThread, renderThread, resetUi, toBottom, ui } from './thread.js';
 import { initThreadPanel, loadReplies, renderThreadPanel, threadToBottom } from './thread-panel.js';
@@ -38,6 +39,7 @@ function start(me) {
   initFiles(chat, render);
   initMute(chat, render);
   initDetails(chat, render, left);
+  initSearch(chat, jumpTo);
   initNewChat(chat, (conversation) => {
     watchPresence();
     return open(conversation.id);
@@ -144,6 +146,30 @@ async function open(id) {
   void receipts(id);
   // Not on touch screens, where a focused box brings up the keyboard over the conversation.
   if (matchMedia('(hover: hover)').matches) $('text').focus();
+}
+
+/**
+ * Opens a conversation at one of its messages (a search hit): pages back until the
+ * message is loaded, then scrolls to it and marks it for a moment. A reply in a thread:
+ * its root, with the thread open beside it.
+ */
+async function jumpTo(hit) {
+  const id = hit.conversationId;
+  const seq = hit.threadRootSeq ?? hit.seq;
+  await open(id);
+  while (state.open === id && !messagesOf(id).has(seq) && state.pages.get(id)?.hasMore) {
+    const oldest = state.pages.get(id)?.oldest;
+    await older(id);
+    if (state.pages.get(id)?.oldest === oldest) break; // nothing more came (offline, refused)
+  }
+  if (state.open !== id) return;
+  draw();
+  const el = document.querySelector(`#messages [data-seq="${seq}"]`);
+  if (!el) return;
+  el.scrollIntoView({ block: 'center' });
+  el.classList.add('found');
+  setTimeout(() => el.classList.remove('found'), 2_000);
+  if (hit.threadRootSeq !== undefined) await openThread(hit.threadRootSeq);
 }
 
 function setHash() {

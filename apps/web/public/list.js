@@ -42,7 +42,8 @@ export function renderList(open) {
       unread > 0 && h('span', { class: `badge${silent || n.level === 'mentions' ? ' quiet' : ''}`, title: `${unread} unread` }, String(unread))));
   });
   $('conversations').replaceChildren(...items);
-  $('empty-list').hidden = items.length > 0;
+  // Search hits take the list's place while shown.
+  $('empty-list').hidden = items.length > 0 || !$('search-results').hidden;
   const viewed = state.open && document.visibilityState === 'visible' && state.conversations.get(state.open);
   const seen = viewed ? unreadWorthShowing(viewed) : 0;
   const total = totalUnread() - seen;

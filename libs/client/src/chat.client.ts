@@ -243,6 +243,16 @@ export class ChatClient {
     return this.request('history', { conversationId, limit, ...(beforeSeq !== undefined && { beforeSeq }) });
   }
 
+  /**
+   * Full-text search over the messages the user may read, newest first: words are ANDed,
+   * `"quoted words"` a phrase, `-word` excluded. `conversationId` narrows it to one
+   * conversation; `before` is the previous page's `next`. A query with no word to look up
+   * (only operators, only excluded words) is refused (`BAD_REQUEST`).
+   */
+  async search(query: string, opts: { conversationId?: string; limit?: number; before?: string } = {}): Promise<{ hits: Message[]; next?: string }> {
+    return this.request('search', { query, ...opts });
+  }
+
   /** A page of the replies in the thread of the root at `rootSeq`, paged like `history`. */
   async threadHistory(conversationId: string, rootSeq: number, beforeSeq?: number, limit = 50): Promise<{ messages: Message[]; hasMore: boolean }> {
     return this.request('history', { conversationId, threadRootSeq: rootSeq, limit, ...(beforeSeq !== undefined && { beforeSeq }) });

@@ -11,6 +11,9 @@ export const MAX_SYNC_LIMIT = 1000;
 export const DEFAULT_SYNC_LIMIT = 200;
 export const MAX_LIST_LIMIT = 200;
 export const DEFAULT_LIST_LIMIT = 50;
+export const MAX_SEARCH_LIMIT = 50;
+export const DEFAULT_SEARCH_LIMIT = 20;
+export const MAX_SEARCH_QUERY = 200;
 /** Hard cap of the schema; CHAT_MAX_GROUP_MEMBERS may set a lower one. */
 export const MAX_GROUP_MEMBERS_CAP = 100_000;
 
@@ -82,6 +85,14 @@ export const clientPayloads = {
   'conversation:unmute_member': z.object({ conversationId, userId }),
   'conversation:set_slow_mode': z.object({ conversationId, seconds: z.number().int().min(0).max(MAX_SLOW_MODE_SECONDS) }),
   'message:report': z.object({ conversationId, seq: positiveSeq, reason: text().min(1).max(MAX_REPORT_REASON) }),
+  // A query made only of operators (`"" - or`) passes here and is refused by the server,
+  // which knows what websearch_to_tsquery leaves of it.
+  search: z.object({
+    query: text().min(1).max(MAX_SEARCH_QUERY),
+    conversationId: conversationId.optional(),
+    limit: limit(MAX_SEARCH_LIMIT).optional(),
+    before: text().min(1).max(400).optional(),
+  }),
   // `size` over CHAT_MAX_ATTACHMENT_BYTES is PAYLOAD_TOO_LARGE, checked where the setting is known.
   'attachment:create': z.object({ conversationId, name: fileName, contentType, size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
   'attachment:url': z.object({ conversationId, attachmentId }),

@@ -24,6 +24,7 @@ const valid: Record<ClientEventName, Record<string, unknown>> = {
   'conversation:mute_member': { conversationId: 'c1', userId: 'bob', until: '2026-12-03T10:00:00.000Z' },
   'conversation:unmute_member': { conversationId: 'c1', userId: 'bob' },
   'conversation:set_slow_mode': { conversationId: 'c1', seconds: 30 },
+  search: { query: '"lunch at" one', conversationId: 'c1', limit: 20, before: 'cursor' },
   'message:report': { conversationId: 'c1', seq: 4, reason: 'spam' },
   'attachment:create': { conversationId: 'c1', name: 'photo of us.png', contentType: 'image/png', size: 1024 },
   'attachment:url': { conversationId: 'c1', attachmentId: '3f0c1f2e-8b4a-4c1d-9e6f-2a7b5c9d0e14' },

@@ -9,3 +9,11 @@ export const cursorText = z.string().min(1).max(200).refine((s) => !hasControlCh
 /** Where a page of conversations (newest activity first) ended: the last one's activity time and id. */
 export const listPosition = z.object({ at: cursorTimestamp, id: z.string().regex(CONVERSATION_ID_PATTERN) });
 export type ListPosition = z.infer<typeof listPosition>;
+
+/** Where a page of search hits (newest first) ended: the last hit's time, conversation and seq. */
+export const searchPosition = z.object({
+  at: cursorTimestamp,
+  conversationId: z.string().regex(CONVERSATION_ID_PATTERN),
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+});
+export type SearchPosition = z.infer<typeof searchPosition>;

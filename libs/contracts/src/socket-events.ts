@@ -59,6 +59,10 @@ export const ackResults = {
   'conversation:unmute_member': seqResult,
   'conversation:set_slow_mode': seqResult,
   'message:report': empty,
+  search: z.object({
+    hits: z.array(messageSchema).describe('Matching messages the caller may read, newest first, as history shows them.'),
+    next: z.string().optional().describe('Pass as `before` for the following page; absent on the last page.'),
+  }),
   'attachment:create': z.object({
     attachmentId: z.string(),
     uploadUrl: z.string().describe('A presigned S3 PUT: send exactly `size` bytes to it, with `uploadHeaders`, before `expiresAt`.'),

@@ -3,8 +3,8 @@ import { ATTACHMENT_ID_PATTERN, isConversationId } from '@chat/domain';
 /** Names a node id may take: one NATS subject token. */
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Readers of the log with one durable consumer per partition: the projection, the notifier, the integrator webhooks. */
-export type ProjectionName = 'timeline' | 'notifier' | 'webhooks';
+/** Readers of the log with one durable consumer per partition: the projections, the notifier, the integrator webhooks. */
+export type ProjectionName = 'timeline' | 'search' | 'notifier' | 'webhooks';
 
 /**
  * The only place that builds a stream, subject, consumer, header or Redis key name. Every

@@ -31,11 +31,13 @@ export class ProjectionWatch {
     private readonly nc: NatsConnection,
     private readonly names: Names,
     private readonly readCheckpoint: CheckpointRead,
+    /** Whose notices: the timeline's (most readers), or the search index's (the gateway's search). */
+    private readonly projection: 'timeline' | 'search' = 'timeline',
   ) {}
 
   /** Subscribes; resolves once the server has the subscription, so no later notice is missed. */
   async start(): Promise<void> {
-    this.sub = this.nc.subscribe(this.names.progress('timeline'), {
+    this.sub = this.nc.subscribe(this.names.progress(this.projection), {
       callback: (err, msg) => {
         if (err) return;
         try {

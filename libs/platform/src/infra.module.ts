@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
 import { connectNats, ensureStreams, JetStreamPublisher, Names } from '@chat/messaging';
-import { AttachmentObjects, BlobStore, createPool, ensureDatabase, ensureProjectionSchema, migrate, TieredMessages, TIMELINE } from '@chat/storage';
+import { AttachmentObjects, BlobStore, createPool, ensureDatabase, ensureProjectionSchema, migrate, SEARCH, TieredMessages, TIMELINE } from '@chat/storage';
 import { createLogger } from './logger';
 import { createRedis } from './redis.client';
 import { sharedExports, sharedProviders } from './shared.providers';
@@ -58,6 +58,7 @@ export class InfraModule implements OnApplicationShutdown {
             const applied = await migrate(pool);
             if (applied.length) logger.info({ applied }, 'migrations applied');
             await ensureProjectionSchema(pool, TIMELINE);
+            await ensureProjectionSchema(pool, SEARCH);
             return pool;
           },
         },

@@ -29,7 +29,7 @@ export const metrics = {
   deliveries: new Counter({ name: 'chat_deliveries_total', help: 'Events emitted to sockets, by event type', labelNames: ['type'], registers: [registry] }),
   slowClients: new Counter({ name: 'chat_slow_clients_closed_total', help: 'Transports closed because too much waited for them', registers: [registry] }),
   answerBytes: new Counter({ name: 'chat_answer_bytes_total', help: 'JSON bytes of the items of sync, history and conversation:list answers', labelNames: ['query'], registers: [registry] }),
-  queryLatency: new Histogram({ name: 'chat_query_latency_seconds', help: 'sync and history answer time', labelNames: ['query'], buckets: latencyBuckets, registers: [registry] }),
+  queryLatency: new Histogram({ name: 'chat_query_latency_seconds', help: 'sync, history and search answer time', labelNames: ['query'], buckets: latencyBuckets, registers: [registry] }),
   presenceTransitions: new Counter({ name: 'chat_presence_transitions_total', help: 'Presence transitions announced, by status', labelNames: ['status'], registers: [registry] }),
   typingRelayed: new Counter({ name: 'chat_typing_total', help: 'Typing events, relayed or dropped by the 3 s window', labelNames: ['result'], registers: [registry] }),
   projectorBatchSize: new Histogram({
@@ -40,6 +40,7 @@ export const metrics = {
   }),
   projectorBatchSeconds: new Histogram({ name: 'chat_projector_batch_seconds', help: 'Time to load, fold and commit one batch', buckets: latencyBuckets, registers: [registry] }),
   projectionLag: new Gauge({ name: 'chat_projection_lag_events', help: 'Events in the log not yet projected, per partition', labelNames: ['partition'], registers: [registry] }),
+  searchProjectionLag: new Gauge({ name: 'chat_search_projection_lag_events', help: 'Events in the log not yet in the search index, per partition', labelNames: ['partition'], registers: [registry] }),
   deliveryFailures: new Counter({ name: 'chat_live_delivery_failures_total', help: 'Committed events whose live delivery was given up (their clients catch up by sync)', registers: [registry] }),
   webhookCalls: new Counter({
     name: 'chat_webhooks_total',

@@ -15,5 +15,6 @@ export * from './group.commit';
 export * from './webhook.repository';
 export * from './moderation.state';
 export * from './block.repository';
+export * from './search.repository';
 export * from './attachment.repository';
 export * from './attachment.objects';

@@ -8,12 +8,24 @@ import { migrationsDir } from './migrate';
 
 /** The projection whose tables every repository reads; also its schema's name. */
 export const TIMELINE = 'timeline';
+/** The full-text index of messages (deploy/projections/search.sql); also its schema's name. */
+export const SEARCH = 'search';
+/** Every projection rebuilt by `npm run replay -- <name>`. */
+export const PROJECTIONS = [TIMELINE, SEARCH] as const;
+export type Projection = (typeof PROJECTIONS)[number];
 
 /**
  * Held shared by every projector commit and exclusively by a rebuild's swap, so that the
  * swap happens between two batches, never inside one.
  */
 export const PROJECTION_LOCK = 7243002;
+/** PROJECTION_LOCK's counterpart for the search projection's commits and swap. */
+export const SEARCH_PROJECTION_LOCK = 7243005;
+
+/** The advisory lock that a projection's commits share and its rebuild's swap takes. */
+export function swapLockOf(projection: string): number {
+  return projection === SEARCH ? SEARCH_PROJECTION_LOCK : PROJECTION_LOCK;
+}
 
 export function projectionDdl(projection: string): { sql: string; hash: string } {
   const sql = readFileSync(join(migrationsDir(), '..', 'projections', `${projection}.sql`), 'utf8');
@@ -29,7 +41,8 @@ export async function createProjectionTables(client: PoolClient, projection: str
   await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
   await client.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
   await client.query(projectionDdl(projection).sql);
-  for (const sql of monthPartitionsSql(new Date())) await client.query(sql);
+  // Only the timeline is partitioned by month (its hot tier).
+  if (projection === TIMELINE) for (const sql of monthPartitionsSql(new Date())) await client.query(sql);
   await client.query('SET LOCAL search_path = public');
 }
 

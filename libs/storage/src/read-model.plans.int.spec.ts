@@ -1,6 +1,8 @@
 import type { Pool, QueryResult } from 'pg';
 import { useScratchDatabase } from '../../../test/support/scratch-database';
+import { ensureProjectionSchema, SEARCH } from './projection-schema';
 import { ReadModelRepository } from './read-model.repository';
+import { SearchQueries } from './search.repository';
 
 jest.setTimeout(180_000);
 
@@ -55,6 +57,7 @@ describe('read model queries at scale (real Postgres, a few hundred thousand row
   let pool: Pool;
   const plans: Array<{ sql: string; plan: PlanNode }> = [];
   let reads: ReadModelRepository;
+  let search: SearchQueries;
   /** relation -> rows, as the planner knows them after ANALYZE. */
   let rowsOf = new Map<string, number>();
 
@@ -102,13 +105,20 @@ describe('read model queries at scale (real Postgres, a few hundred thousand row
       [PARTITIONS, (CONVERSATIONS + 1) * EVENTS_EACH],
     );
     await pool.query('INSERT INTO sync_horizon (partition, seq) SELECT p, 0 FROM generate_series(0, $1 - 1) AS p', [PARTITIONS]);
+    // The search index of those messages: `common` in every one, `word<n>` in one in a thousand.
+    await ensureProjectionSchema(pool, SEARCH);
+    await pool.query(
+      `INSERT INTO search.messages (conversation_id, seq, sent_at, tsv)
+       SELECT conversation_id, seq, at, to_tsvector('simple', 'common word' || (seq % 1000)) FROM timeline WHERE kind = 'message'`,
+    );
     // What autovacuum does on a live system: the planner sees the tables as they are.
     await pool.query('ANALYZE');
     const { rows } = await pool.query<{ relname: string; rows: number }>(
-      `SELECT relname, reltuples::float8 AS rows FROM pg_class WHERE relnamespace = 'timeline'::regnamespace AND relkind = 'r'`,
+      `SELECT relname, reltuples::float8 AS rows FROM pg_class WHERE relnamespace IN ('timeline'::regnamespace, 'search'::regnamespace) AND relkind = 'r'`,
     );
     rowsOf = new Map(rows.map((r) => [r.relname, r.rows]));
     reads = new ReadModelRepository(explaining(pool, plans));
+    search = new SearchQueries(explaining(pool, plans));
   });
 
   it('holds the rows it is about', async () => {
@@ -133,6 +143,11 @@ describe('read model queries at scale (real Postgres, a few hundred thousand row
     ['large conversations of one user (handshake)', () => reads.largeConversationsOf('u1000', 100)],
     ['large conversations of 500 users at once (a batch of handshakes)', () => reads.largeConversationsOfMany(Array.from({ length: 500 }, (_, n) => `u${n * 97}`), 100)],
     ['conversation list', () => reads.listConversations('u1234', 50)],
+    ['search for a word in every message (a user in 4 conversations)', () => search.find('u1234', 'common', { limit: 21 })],
+    ['search checking the words on the user\'s own messages (scan)', () => search.find('u1234', '"common word7"', { limit: 21, scan: true })],
+    ['what a search needs to know first (plan)', () => search.plan('u1234', 'common', 'c123')],
+    ['search for a rare word', () => search.find('u1234', 'word7', { limit: 21 })],
+    ['search for a phrase in one conversation, from a cursor', () => search.find('u1234', '"common word7"', { limit: 21, conversationId: 'c123', before: { at: new Date().toISOString(), conversationId: 'c123', seq: 2_000 } })],
   ];
 
   it.each(cases)('%s reads the big tables through their indexes, never a Seq Scan', async (_name, read) => {

@@ -103,6 +103,29 @@ export class TieredMessages {
     return found;
   }
 
+  /**
+   * Messages of several conversations by (conversation, seq), whichever tier holds them:
+   * the hot ones in one query, the rest (archived) through their blocks.
+   */
+  async many(refs: Array<{ conversationId: string; seq: number }>): Promise<Map<string, Message>> {
+    const found = new Map<string, Message>();
+    if (refs.length === 0) return found;
+    const { rows } = await this.pool.query<{ payload: Message }>(
+      // LATERAL ... OFFSET 0: one index probe per pair, never a scan of the month partitions.
+      `SELECT t.payload FROM unnest($1::text[], $2::bigint[]) AS x(conversation_id, seq)
+        CROSS JOIN LATERAL (SELECT payload FROM timeline t WHERE t.conversation_id = x.conversation_id AND t.seq = x.seq AND t.kind = 'message' OFFSET 0) t`,
+      [refs.map((r) => r.conversationId), refs.map((r) => r.seq)],
+    );
+    for (const { payload } of rows) found.set(`${payload.conversationId}\n${payload.seq}`, payload);
+    for (const r of refs) {
+      const key = `${r.conversationId}\n${r.seq}`;
+      if (found.has(key)) continue;
+      const archived = (await this.at(r.conversationId, [r.seq])).get(r.seq);
+      if (archived) found.set(key, archived);
+    }
+    return found;
+  }
+
   /** Archived messages get their patches (newer than the block) laid over them. */
   private async patched(conversationId: string, messages: Message[], hot: Set<number>): Promise<Message[]> {
     const archived = messages.filter((m) => !hot.has(m.seq)).map((m) => m.seq);

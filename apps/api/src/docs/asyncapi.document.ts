@@ -29,6 +29,7 @@ const CLIENT_SUMMARIES: Record<ClientEventName, string> = {
   'conversation:unmute_member': 'End a mute (owner and moderators).',
   'conversation:set_slow_mode': 'At most one message per `seconds` for members other than the owner and moderators; 0 turns it off.',
   'message:report': 'Report a message to the operators (members; never shown to the other members).',
+  search: 'Full-text search over the messages you may read (your membership periods), newest first; words are ANDed, "quoted words" a phrase; `before` is the previous page\'s `next`.',
   'attachment:create': 'Start an upload (members): a presigned S3 PUT, valid 15 min, for exactly `size` bytes; then send its id in `message:send` `attachments`.',
   'attachment:url': 'A presigned S3 GET of a message\'s attachment (members only; a removed member is FORBIDDEN).',
 };

@@ -68,6 +68,7 @@ export const CLIENT_EVENT_EXAMPLES: { [E in ClientEventName]: { payload: ClientP
   'conversation:unmute_member': { payload: { conversationId: GROUP, userId: 'carol' }, result: { seq: 21 } },
   'conversation:set_slow_mode': { payload: { conversationId: GROUP, seconds: 30 }, result: { seq: 22 } },
   'message:report': { payload: { conversationId: GROUP, seq: 12, reason: 'spam' }, result: {} },
+  search: { payload: { query: '"lunch at" one', conversationId: GROUP, limit: 20 }, result: { hits: [EXAMPLE_MESSAGE], next: 'WyIyMDMwLTAxLTMxVDEyOjAwOjAwLjAwMFoiLCJnX2x1bmNoIiwxMl0' } },
   'attachment:create': {
     payload: { conversationId: GROUP, name: 'menu.pdf', contentType: 'application/pdf', size: 48213 },
     result: {

@@ -8,14 +8,20 @@ import {
   createPool,
   createProjectionTables,
   dropSchema,
-  PROJECTION_LOCK,
   ProjectionRepository,
+  ReadModelRepository,
+  SEARCH,
+  SearchProjectionRepository,
+  swapLockOf,
   swapProjectionSchema,
   TieredMessages,
   TIMELINE,
   type BlobStore,
+  type Projection,
 } from '@chat/storage';
+import { SearchApplier } from './search.applier';
 import { readLogged, TimelineApplier } from './timeline.applier';
+import type { LoggedEvent } from './timeline.projection';
 
 /** Only one rebuild at a time, across every process of a deployment. */
 const REBUILD_LOCK = 7243003;
@@ -33,6 +39,8 @@ export class RebuildRunningError extends Error {
 }
 
 export interface RebuildDeps {
+  /** Which projection to rebuild (default: the timeline). */
+  projection?: Projection;
   databaseUrl: string;
   /** A pool on the live projection (search_path = timeline). */
   pool: Pool;
@@ -45,17 +53,27 @@ export interface RebuildDeps {
   log: Logger;
 }
 
+/** What a rebuild feeds the replayed batches to: the projection's own applier, on the fresh schema. */
+interface Applier {
+  apply(partition: number, fromSeq: number, events: LoggedEvent[]): Promise<unknown>;
+}
+
+/** How often a search rebuild looks at the timeline's checkpoints when it has caught up with them. */
+const TIMELINE_POLL_MS = 50;
+
 /**
- * Rebuilds the timeline projection from the log: replays every partition stream from its
+ * Rebuilds a projection (the timeline, or the search index) from the log: replays every partition stream from its
  * first sequence with an ordered consumer into a fresh schema, through the same applier
  * as the live projector, catches up with what arrives meanwhile, then swaps the fresh
  * schema in atomically between two live batches. Live traffic keeps flowing throughout.
  */
-export class TimelineRebuild {
+export class ProjectionRebuild {
   private progress: RebuildProgress;
+  private readonly projection: Projection;
 
   constructor(private readonly deps: RebuildDeps) {
-    this.progress = { projection: TIMELINE, state: 'building', applied: 0, total: 0, eventsPerSecond: 0, startedAt: new Date().toISOString() };
+    this.projection = deps.projection ?? TIMELINE;
+    this.progress = { projection: this.projection, state: 'building', applied: 0, total: 0, eventsPerSecond: 0, startedAt: new Date().toISOString() };
   }
 
   get status(): RebuildProgress {
@@ -75,7 +93,7 @@ export class TimelineRebuild {
       guard.release();
       throw new RebuildRunningError();
     }
-    const fresh = `${TIMELINE}_rebuild_${Date.now()}`;
+    const fresh = `${this.projection}_rebuild_${Date.now()}`;
     const readers: PartitionReplay[] = [];
     let freshPool: Pool | undefined;
     const started = Date.now();
@@ -85,16 +103,13 @@ export class TimelineRebuild {
     };
     try {
       await guard.query('BEGIN');
-      await createProjectionTables(guard, TIMELINE, fresh);
+      await createProjectionTables(guard, this.projection, fresh);
       await guard.query('COMMIT');
       // Commits into the fresh copy need not wait for the WAL flush: a crash before the
       // swap throws the copy away, and the swap's own commit (synchronous, on the live
       // pool) flushes the WAL up to it, everything replayed before included.
       freshPool = createPool(this.deps.databaseUrl, names.partitions + 1, fresh, { asyncCommit: true });
-      const repository = new ProjectionRepository(freshPool, TIMELINE, { takesSwapLock: false });
-      await repository.checkpoints(names.allPartitions());
-      // The fresh schema has no archived tier yet: everything it replays is hot.
-      const applier = new TimelineApplier(repository, this.deps.fanoutMax, new TieredMessages(freshPool, this.deps.blobs), this.deps.batchSize);
+      const applier = await this.applierOn(freshPool);
 
       const ends = await this.streamEnds();
       this.progress.total = ends.reduce((sum, e) => sum + e, 0);
@@ -122,10 +137,10 @@ export class TimelineRebuild {
       // then finds its checkpoint moved and continues from the swapped-in one.
       report('swapping');
       await guard.query('BEGIN');
-      await guard.query('SELECT pg_advisory_xact_lock($1)', [PROJECTION_LOCK]);
+      await guard.query('SELECT pg_advisory_xact_lock($1)', [swapLockOf(this.projection)]);
       const last = await this.streamEnds();
       await Promise.all(readers.map((r, p) => r.replayTo(last[p]!)));
-      const retired = await swapProjectionSchema(guard, TIMELINE, fresh);
+      const retired = await swapProjectionSchema(guard, this.projection, fresh);
       await guard.query('COMMIT');
       if (retired) await dropSchema(pool, retired);
       this.progress.finishedAt = new Date().toISOString();
@@ -147,6 +162,29 @@ export class TimelineRebuild {
     }
   }
 
+  private async applierOn(freshPool: Pool): Promise<Applier> {
+    const partitions = this.deps.names.allPartitions();
+    if (this.projection === SEARCH) {
+      const repository = new SearchProjectionRepository(freshPool, { takesSwapLock: false });
+      await repository.checkpoints(partitions);
+      // The index follows the live timeline's verdicts: a batch past the timeline's
+      // checkpoint (the end of the log, while traffic flows) waits for it.
+      const timeline = new ReadModelRepository(this.deps.pool);
+      const waitFor = async (partition: number, seq: number, timeoutMs: number) => {
+        for (const deadline = Date.now() + timeoutMs; ; ) {
+          if (((await timeline.checkpoints()).get(partition) ?? 0) >= seq) return true;
+          if (Date.now() > deadline) return false;
+          await new Promise((resolve) => setTimeout(resolve, TIMELINE_POLL_MS));
+        }
+      };
+      return new SearchApplier(repository, this.deps.pool, { waitFor });
+    }
+    const repository = new ProjectionRepository(freshPool, TIMELINE, { takesSwapLock: false });
+    await repository.checkpoints(partitions);
+    // The fresh schema has no archived tier yet: everything it replays is hot.
+    return new TimelineApplier(repository, this.deps.fanoutMax, new TieredMessages(freshPool, this.deps.blobs), this.deps.batchSize);
+  }
+
   private async streamEnds(): Promise<number[]> {
     return Promise.all(this.deps.names.allPartitions().map(async (p) => (await this.deps.jsm.streams.info(this.deps.names.stream(p))).state.last_seq));
   }
@@ -161,7 +199,7 @@ class PartitionReplay {
   constructor(
     private readonly partition: number,
     private readonly deps: RebuildDeps,
-    private readonly applier: TimelineApplier,
+    private readonly applier: Applier,
     private readonly onApplied: (n: number) => void,
   ) {}
 
