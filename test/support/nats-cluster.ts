@@ -119,8 +119,9 @@ export async function startNatsCluster(size = 3, opts: { hosts?: Placement[] } =
     streamsCurrent: async (streams, timeoutMs = 30_000) => {
       const nc = await connect({ servers: urls.filter((_, i) => running[i]) });
       try {
-        const jsm = await jetstreamManager(nc);
         await waitFor(`every replica of ${streams.join(', ')} to be current`, async () => {
+          // Inside the probe: during an election even this may answer "temporarily unavailable".
+          const jsm = await jetstreamManager(nc);
           for (const name of streams) {
             const { cluster } = await jsm.streams.info(name);
             const replicas = cluster?.replicas ?? [];
