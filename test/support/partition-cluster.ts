@@ -1,3 +1,5 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { ROOT, startApp, type AppProcess } from './app-process';
 import { connectClient, type TestClient } from './clients';
 import { createNamespace, UNLIMITED, type TestNamespace } from './namespace';
@@ -37,6 +39,25 @@ export interface PartitionCluster {
   /** Every app answers /readyz 200 (each found its dependencies again). */
   allReady(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Each node answering is not enough: right after a cluster forms, its meta leader may not
+ * take stream creations yet, and a projector fails its boot on "JetStream system
+ * temporarily unavailable". Waits until an R3 stream can be made (and removes it).
+ */
+async function r3StreamsAccepted(urls: string): Promise<void> {
+  const nc = await connect({ servers: urls.split(',') });
+  try {
+    await waitFor('the NATS cluster to accept R3 streams', async () => {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'boot_probe', subjects: ['boot_probe.>'], num_replicas: 3 });
+      await jsm.streams.delete('boot_probe');
+      return true;
+    }, 60_000, 250);
+  } finally {
+    await nc.close();
+  }
 }
 
 const ENTRY = {
@@ -85,6 +106,7 @@ export async function startPartitionCluster(label: string, opts: { projectorPart
       startPrivateS3(net.host('s3')),
     ]);
     Object.assign(started, { nats, postgres, redis, s3 });
+    await r3StreamsAccepted(nats.urls);
     const ns = createNamespace(label, {
       ...UNLIMITED,
       CHAT_NATS_URL: nats.urls,
