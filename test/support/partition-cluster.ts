@@ -66,9 +66,9 @@ const ENTRY = {
   notifier: 'dist/apps/notifier/src/main.js',
 };
 
-function startOn(h: NetHost, entry: string, port: number, env: Record<string, string>, label: string): Promise<AppProcess> {
+function startOn(h: NetHost, entry: string, port: number, env: Record<string, string>, label: string, extra: Record<string, string> = {}): Promise<AppProcess> {
   return startApp({
-    env,
+    env: { ...env, ...extra },
     script: label,
     port,
     host: h.ip,
@@ -84,7 +84,10 @@ function startOn(h: NetHost, entry: string, port: number, env: Record<string, st
  * The test's clients connect from the root namespace over the bridge. `close` kills every
  * process and removes hosts and data, whatever failed.
  */
-export async function startPartitionCluster(label: string, opts: { projectorPartitions?: [string, string]; env?: Record<string, string> } = {}): Promise<PartitionCluster> {
+export async function startPartitionCluster(
+  label: string,
+  opts: { projectorPartitions?: [string, string]; env?: Record<string, string>; /** Extra env of one app's process (a skewed clock). */ appEnv?: Partial<Record<HostName, Record<string, string>>> } = {},
+): Promise<PartitionCluster> {
   const net = createHosts([...HOSTS]);
   const started: { nats?: NatsCluster; postgres?: PrivateService; redis?: PrivateService; s3?: PrivateService; apps: HostedApp[] } = { apps: [] };
   const close = async () => {
@@ -119,13 +122,13 @@ export async function startPartitionCluster(label: string, opts: { projectorPart
     });
     const [p1, p2] = opts.projectorPartitions ?? ['0-1', '2-3'];
     // The first projector creates the database and the streams; the rest start together after it.
-    const proj1 = { host: 'proj1' as const, app: await startOn(net.host('proj1'), ENTRY.projector, 3011, { ...ns.env, CHAT_PROJECTOR_PARTITIONS: p1 }, 'proj1') };
+    const proj1 = { host: 'proj1' as const, app: await startOn(net.host('proj1'), ENTRY.projector, 3011, { ...ns.env, CHAT_PROJECTOR_PARTITIONS: p1 }, 'proj1', opts.appEnv?.proj1) };
     started.apps.push(proj1);
     const others = await Promise.all([
-      startOn(net.host('proj2'), ENTRY.projector, 3012, { ...ns.env, CHAT_PROJECTOR_PARTITIONS: p2 }, 'proj2').then((app) => ({ host: 'proj2' as const, app })),
-      startOn(net.host('gw1'), ENTRY.gateway, 3001, { ...ns.env, CHAT_NODE_ID: 'gw1' }, 'gw1').then((app) => ({ host: 'gw1' as const, app })),
-      startOn(net.host('gw2'), ENTRY.gateway, 3002, { ...ns.env, CHAT_NODE_ID: 'gw2' }, 'gw2').then((app) => ({ host: 'gw2' as const, app })),
-      startOn(net.host('notifier'), ENTRY.notifier, 3021, ns.env, 'notifier').then((app) => ({ host: 'notifier' as const, app })),
+      startOn(net.host('proj2'), ENTRY.projector, 3012, { ...ns.env, CHAT_PROJECTOR_PARTITIONS: p2 }, 'proj2', opts.appEnv?.proj2).then((app) => ({ host: 'proj2' as const, app })),
+      startOn(net.host('gw1'), ENTRY.gateway, 3001, { ...ns.env, CHAT_NODE_ID: 'gw1' }, 'gw1', opts.appEnv?.gw1).then((app) => ({ host: 'gw1' as const, app })),
+      startOn(net.host('gw2'), ENTRY.gateway, 3002, { ...ns.env, CHAT_NODE_ID: 'gw2' }, 'gw2', opts.appEnv?.gw2).then((app) => ({ host: 'gw2' as const, app })),
+      startOn(net.host('notifier'), ENTRY.notifier, 3021, ns.env, 'notifier', opts.appEnv?.notifier).then((app) => ({ host: 'notifier' as const, app })),
     ].map((p) => p.then((a) => (started.apps.push(a), a))));
     const [proj2, gw1, gw2, notifier] = others;
     const apps = () => [proj1, proj2!, gw1!, gw2!, notifier!];
