@@ -8,7 +8,7 @@ import type { TestNamespace } from './namespace';
 import { waitFor } from './wait';
 
 /** What a send's invocation came to: its ack, its error code, or no answer in time. */
-export type Outcome = { kind: 'ok'; seq: number } | { kind: 'error'; code: string } | { kind: 'unknown' };
+export type Outcome = { kind: 'ok'; seq: number; duplicate?: true } | { kind: 'error'; code: string } | { kind: 'unknown' };
 
 /** One client operation: its invocation and its outcome, times in ms since the history began. */
 export interface Operation {
@@ -79,7 +79,11 @@ export class History {
       if (/timed out|timeout/i.test(err.message)) return undefined;
       throw err;
     });
-    const outcome: Outcome = !ack ? { kind: 'unknown' } : ack.ok ? { kind: 'ok', seq: ack.seq } : { kind: 'error', code: ack.error.code };
+    const outcome: Outcome = !ack
+      ? { kind: 'unknown' }
+      : ack.ok
+        ? { kind: 'ok', seq: ack.seq, ...(ack.duplicate && { duplicate: true as const }) }
+        : { kind: 'error', code: ack.error.code };
     this.ops.push({ n: this.ops.length, op: 'send', userId: client.userId, device, conversationId, clientMsgId, attempt, invokedAt, completedAt: this.now(), outcome });
     if (outcome.kind === 'ok') {
       try {
