@@ -28,6 +28,11 @@ export interface PumpDeps {
   /** Runs after a batch is committed and before it is acked (a test hook uses it to crash there). */
   afterCommit?: () => void;
   logger: Logger;
+  /**
+   * Whether the stream holds entry `seq` (false: it has none there; a throw: unknown).
+   * Without it a hole is never skipped.
+   */
+  hasEntry?: (seq: number) => Promise<boolean>;
   /** Tests only: GAP_CHECK_MS and GAP_REOPEN_MS. */
   gapMs?: { check: number; reopen: number };
 }
@@ -262,6 +267,16 @@ export class PartitionPump {
     }
     if (now - this.missingSince < this.gapMs.reopen) return;
     this.missingSince = undefined;
+    // A hole inside the stream: no consumer brings that entry, ever. Seen when an R3
+    // stream lost an acked entry through a partition (nats-server 2.9.10); the partition
+    // must go on rather than wait forever.
+    const present = await this.deps.hasEntry?.(this.expected).catch(() => undefined);
+    const next = Math.min(...this.buffer.keys());
+    if (present === false && next > this.expected) {
+      this.deps.logger.error({ partition: this.deps.partition, missing: this.expected, next }, 'the stream holds no entry here (a hole); skipping to the next one');
+      this.skipTo(next);
+      return;
+    }
     this.deps.logger.warn({ partition: this.deps.partition, expected: this.expected, waiting: this.buffer.size }, 'an event is missing while later ones wait; reopening the consumer at the checkpoint');
     const old = this.messages;
     // Cleared first: the old subscription's end must not reopen a second time.

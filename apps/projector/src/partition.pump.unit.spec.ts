@@ -116,4 +116,22 @@ describe('PartitionPump', () => {
     handler.batches[1]!.commit();
     await until('ack 4', () => source.acked.includes(4));
   });
+
+  it('skips an entry the stream does not hold (a hole) once the gap has lasted, instead of waiting for it forever', async () => {
+    const source = fakeLog();
+    const handler = controlledHandler();
+    pump = new PartitionPump({
+      partition: 0, afterSeq: 0, batchSize: 500, logger: log, firstSeq: async () => 1, handle: handler.handle, resync: async () => undefined,
+      openConsumer: async () => source.consumer, hasEntry: async (seq) => seq !== 2,
+      gapMs: { check: 10, reopen: 60 },
+    });
+    await pump.start();
+    source.append(1, 3, 4);
+    await until('batch 1', () => handler.batches.length === 1);
+    handler.batches[0]!.commit();
+    for (let i = 0; i < 400 && handler.batches.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(handler.batches[1]).toMatchObject({ seqs: [3, 4], fromSeq: 2 });
+    handler.batches[1]!.commit();
+    await until('ack 4', () => source.acked.includes(4));
+  });
 });
