@@ -25,5 +25,7 @@ module.exports = {
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
     // Faults on private NATS, Postgres and Redis instances the tests start (test/support/private-*.ts).
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
+    // The cluster on test hosts of its own (network namespaces), partitions between them: minutes (npm run test:partitions).
+    { ...common, displayName: 'partitions', testMatch: ['<rootDir>/test/partitions/**/*.partition-spec.ts'] },
   ],
 };

@@ -1,13 +1,10 @@
-import { directConversationId } from '@chat/commands';
-import { loadConfig } from '@chat/config';
 import type { ChatEvent } from '@chat/contracts';
-import { Names } from '@chat/messaging';
-import { directKey } from '@chat/storage';
 import { startCluster, type Cluster } from '../support/cluster';
 import { connectClient, type TestClient } from '../support/clients';
 import { caughtUp, query } from '../support/inspect';
 import { cursorsOf, expectNothingLost, SendLedger } from '../support/ledger';
-import { createNamespace, TEST_JWT_SECRET, UNLIMITED, type TestNamespace } from '../support/namespace';
+import { createNamespace, UNLIMITED, type TestNamespace } from '../support/namespace';
+import { pairsCoveringPartitions } from '../support/partition-pairs';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster';
 import { startSystem } from '../support/system';
 import { waitFor } from '../support/wait';
@@ -19,22 +16,10 @@ import { waitFor } from '../support/wait';
 const PARTITIONS = 4;
 jest.setTimeout(180_000);
 
-/** One direct pair per partition, found from the ids the gateway derives (with the test's key): deterministic. */
-function pairsCoveringPartitions(prefix: string): Array<[string, string]> {
-  const names = new Names('any', PARTITIONS);
-  const idSecret = loadConfig({ CHAT_JWT_SECRET: TEST_JWT_SECRET }).CHAT_ID_SECRET;
-  const pairs = new Map<number, [string, string]>();
-  for (let i = 0; pairs.size < PARTITIONS; i++) {
-    const pair: [string, string] = [`${prefix}a${i}`, `${prefix}b${i}`];
-    const p = names.partitionFor(directConversationId(directKey(pair), idSecret));
-    if (!pairs.has(p)) pairs.set(p, pair);
-  }
-  return [...pairs.values()];
-}
 /** The scripted run's users, and the storm's (their direct conversations must differ). */
-const PAIRS = pairsCoveringPartitions('');
+const PAIRS = pairsCoveringPartitions('', PARTITIONS);
 const USERS = PAIRS.flat();
-const STORM_PAIRS = pairsCoveringPartitions('x');
+const STORM_PAIRS = pairsCoveringPartitions('x', PARTITIONS);
 const STORM_USERS = STORM_PAIRS.flat();
 
 let nats: NatsCluster;

@@ -40,6 +40,8 @@ export interface StartOptions {
   ready?: boolean;
   /** Instead of npm: this command, run in `cwd` (a container's CMD in a copy of its image's files). */
   command?: { argv: string[]; cwd: string };
+  /** The address it is reached at: 127.0.0.1, or its test host's (the command then runs there). */
+  host?: string;
 }
 
 export async function startApp(opts: StartOptions): Promise<AppProcess> {
@@ -85,7 +87,7 @@ export async function startApp(opts: StartOptions): Promise<AppProcess> {
       }
     }, 30_000, 20);
   const app: AppProcess = {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     port,
     child,
     exited,

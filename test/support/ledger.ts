@@ -79,7 +79,7 @@ export async function cursorsOf(url: string, userIds: string[]): Promise<Record<
 const describeSend = (s: { conversationId: string; seq: number; clientMsgId: string }) => `${s.conversationId}#${s.seq} (${s.clientMsgId})`;
 
 /** Checks one list of message events against the ledger: each acked send once, in seq order, nothing else. */
-function compare(where: string, acked: AckedSend[], seen: Array<{ conversationId: string; seq: number; clientMsgId: string }>): string[] {
+export function compare(where: string, acked: AckedSend[], seen: Array<{ conversationId: string; seq: number; clientMsgId: string }>): string[] {
   const problems: string[] = [];
   const expected = new Map(acked.map((s) => [`${s.conversationId}#${s.seq}`, s]));
   const counts = new Map<string, number>();
@@ -110,6 +110,18 @@ export async function expectNothingLost(
   ledger: SendLedger,
   opts: { url: string; members: Record<string, string[]>; cursors: Record<string, string> },
 ): Promise<void> {
+  const problems = await lostOrDoubled(ns, ledger, opts);
+  if (problems.length > 0) {
+    throw new Error(`${ledger.size} acked sends, ${problems.length} problems:\n${problems.slice(0, 30).join('\n')}`);
+  }
+}
+
+/** What `expectNothingLost` checks, as a list of problems (empty when all is well). */
+export async function lostOrDoubled(
+  ns: TestNamespace,
+  ledger: SendLedger,
+  opts: { url: string; members: Record<string, string[]>; cursors: Record<string, string> },
+): Promise<string[]> {
   const acked = ledger.all();
   const conversations = Object.keys(opts.members);
   const problems: string[] = [];
@@ -141,7 +153,5 @@ export async function expectNothingLost(
       client.close();
     }
   }
-  if (problems.length > 0) {
-    throw new Error(`${acked.length} acked sends, ${problems.length} problems:\n${problems.slice(0, 30).join('\n')}`);
-  }
+  return problems;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { freePort } from './app-process';
+import type { Placement } from './private-services';
 import { waitFor } from './wait';
 
 /** One nats-server of a private cluster: its client URL and whether it runs now. */
@@ -40,18 +41,27 @@ interface Running {
   exited: Promise<void>;
 }
 
-export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+/**
+ * On loopback by default (free ports); with `hosts`, node i on hosts[i] (a test host of its
+ * own: its address, the standard ports 4222 and 6222).
+ */
+export async function startNatsCluster(size = 3, opts: { hosts?: Placement[] } = {}): Promise<NatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'chat-nats-cluster-'));
   const clusterName = `c${process.pid}`;
-  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })));
+  const hosts = opts.hosts;
+  if (hosts && hosts.length !== size) throw new Error(`${size} nodes need ${size} hosts, got ${hosts.length}`);
+  const ports = await Promise.all(Array.from({ length: size }, async (_, i) => hosts
+    ? { ip: hosts[i]!.ip, exec: hosts[i]!.exec, client: 4222, route: 6222 }
+    : { ip: '127.0.0.1', exec: [] as string[], client: await freePort(), route: await freePort() }));
   const logs = ports.map(() => '');
   const running: Array<Running | undefined> = ports.map(() => undefined);
 
   const launch = (i: number) => {
-    const routes = ports.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p.route}`).join(',');
-    const child = spawn('nats-server', [
-      '-a', '127.0.0.1', '-p', String(ports[i]!.client),
-      '-cluster', `nats://127.0.0.1:${ports[i]!.route}`, '-routes', routes, '-cluster_name', clusterName,
+    const routes = ports.filter((_, j) => j !== i).map((p) => `nats://${p.ip}:${p.route}`).join(',');
+    const [file, ...prefix] = [...ports[i]!.exec, 'nats-server'];
+    const child = spawn(file!, [...prefix,
+      '-a', ports[i]!.ip, '-p', String(ports[i]!.client),
+      '-cluster', `nats://${ports[i]!.ip}:${ports[i]!.route}`, '-routes', routes, '-cluster_name', clusterName,
       '-js', '-sd', join(dir, `n${i + 1}`), '-server_name', `n${i + 1}`,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     const collect = (d: Buffer) => {
@@ -67,7 +77,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const jetStreamReady = (i: number) =>
     waitFor(`nats node n${i + 1} to serve JetStream`, async () => {
       if (running[i]?.child.exitCode !== null) throw new Error(`n${i + 1} exited:\n${logs[i]!.slice(-2000)}`);
-      const nc = await connect({ servers: `nats://127.0.0.1:${ports[i]!.client}`, reconnect: false, timeout: 1_000 });
+      const nc = await connect({ servers: `nats://${ports[i]!.ip}:${ports[i]!.client}`, reconnect: false, timeout: 1_000 });
       try {
         await (await jetstreamManager(nc)).getAccountInfo();
         return true;
@@ -90,7 +100,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     throw err;
   }
 
-  const urls = ports.map((p) => `nats://127.0.0.1:${p.client}`);
+  const urls = ports.map((p) => `nats://${p.ip}:${p.client}`);
   return {
     nodes: ports.map((_, i) => ({ name: `n${i + 1}`, url: urls[i]!, running: () => running[i] !== undefined })),
     urls: urls.join(','),
@@ -109,8 +119,9 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     streamsCurrent: async (streams, timeoutMs = 30_000) => {
       const nc = await connect({ servers: urls.filter((_, i) => running[i]) });
       try {
-        const jsm = await jetstreamManager(nc);
         await waitFor(`every replica of ${streams.join(', ')} to be current`, async () => {
+          // Inside the probe: during an election even this may answer "temporarily unavailable".
+          const jsm = await jetstreamManager(nc);
           for (const name of streams) {
             const { cluster } = await jsm.streams.info(name);
             const replicas = cluster?.replicas ?? [];

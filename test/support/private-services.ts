@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { waitFor } from './wait';
  * shared instances on 4222/5432/6379. A restart keeps the data (same dir, same port).
  */
 export interface PrivateService {
-  readonly name: 'nats' | 'postgres' | 'redis';
+  readonly name: 'nats' | 'postgres' | 'redis' | 's3';
   readonly url: string;
   readonly port: number;
   running(): boolean;
@@ -27,11 +27,23 @@ export interface PrivateService {
 }
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+/**
+ * Where a service runs: loopback by default, or on a test host of its own (a network
+ * namespace of test/support/netns-hosts.ts), at its address, started through its `exec`.
+ */
+export interface Placement {
+  ip: string;
+  exec: string[];
+  /** A fixed port (a host of its own has every port free); a free loopback port otherwise. */
+  port?: number;
+}
+const LOOPBACK: Placement = { ip: '127.0.0.1', exec: [] };
 const START_TIMEOUT_MS = 30_000;
 
-function accepts(port: number): Promise<boolean> {
+function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
+    const socket = tcpConnect({ host, port });
     socket.once('connect', () => (socket.destroy(), resolve(true)));
     socket.once('error', () => (socket.destroy(), resolve(false)));
   });
@@ -45,13 +57,13 @@ process.once('exit', () => {
 
 /** A server that is a child process of the test (nats-server, redis-server). */
 abstract class ChildService implements PrivateService {
-  abstract readonly name: 'nats' | 'postgres' | 'redis';
+  abstract readonly name: 'nats' | 'postgres' | 'redis' | 's3';
   abstract readonly url: string;
   protected child?: ChildProcess;
   protected exited?: Promise<void>;
   protected output = '';
 
-  constructor(readonly port: number, protected readonly dir: string) {
+  constructor(readonly port: number, protected readonly dir: string, protected readonly at: Placement = LOOPBACK) {
     live.add(this);
   }
 
@@ -64,7 +76,8 @@ abstract class ChildService implements PrivateService {
   async start(): Promise<void> {
     if (this.running()) return;
     const [bin, args] = this.command();
-    const child = spawn(bin, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [file, ...argv] = [...this.at.exec, bin, ...args];
+    const child = spawn(file!, argv, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.output = '';
     const keep = (d: Buffer) => (this.output = (this.output + d.toString()).slice(-20_000));
     child.stdout!.on('data', keep);
@@ -73,7 +86,7 @@ abstract class ChildService implements PrivateService {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     await waitFor(`private ${this.name} on port ${this.port}`, async () => {
       if (!this.running()) throw new Error(`${this.name} exited:\n${this.output}`);
-      return accepts(this.port);
+      return accepts(this.at.ip, this.port);
     }, START_TIMEOUT_MS, 20);
   }
 
@@ -98,20 +111,34 @@ abstract class ChildService implements PrivateService {
 class PrivateNats extends ChildService {
   readonly name = 'nats' as const;
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
+    return `nats://${this.at.ip}:${this.port}`;
   }
   protected command(): [string, string[]] {
-    return ['nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'jetstream')]];
+    return ['nats-server', ['-a', this.at.ip, '-p', String(this.port), '-js', '-sd', join(this.dir, 'jetstream')]];
   }
 }
 
 class PrivateRedis extends ChildService {
   readonly name = 'redis' as const;
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.at.ip}:${this.port}`;
   }
   protected command(): [string, string[]] {
-    return ['redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no', '--dir', this.dir]];
+    // Protected mode refuses clients off loopback unless there is a password; the test host's clients are its neighbours.
+    const open = this.at === LOOPBACK ? [] : ['--protected-mode', 'no'];
+    return ['redis-server', ['--bind', this.at.ip, '--port', String(this.port), '--save', '', '--appendonly', 'no', '--dir', this.dir, ...open]];
+  }
+}
+
+/** s3rver (the local S3 of the cold tier), for a system on test hosts: the apps check their bucket at boot. */
+class PrivateS3 extends ChildService {
+  readonly name = 's3' as const;
+  get url(): string {
+    return `http://${this.at.ip}:${this.port}`;
+  }
+  protected command(): [string, string[]] {
+    const bin = join(__dirname, '..', '..', 'node_modules', 's3rver', 'bin', 's3rver.js');
+    return [process.execPath, [bin, '--address', this.at.ip, '--port', String(this.port), '--directory', this.dir, '--silent']];
   }
 }
 
@@ -126,14 +153,14 @@ class PrivatePostgres implements PrivateService {
   private readonly data: string;
   private readonly asUser: string[];
 
-  constructor(readonly port: number, private readonly dir: string) {
+  constructor(readonly port: number, private readonly dir: string, private readonly at: Placement = LOOPBACK) {
     this.data = join(dir, 'data');
-    this.asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+    this.asUser = [...at.exec, ...(process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [])];
     live.add(this);
   }
 
   get url(): string {
-    return `postgres://postgres@127.0.0.1:${this.port}`;
+    return `postgres://postgres@${this.at.ip}:${this.port}`;
   }
 
   private run(bin: string, args: string[]): string {
@@ -144,6 +171,8 @@ class PrivatePostgres implements PrivateService {
   init(): void {
     if (this.asUser.length) chownSync(this.dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
     this.run('initdb', ['-D', this.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+    // initdb trusts loopback only; on a test host the clients are the other hosts of its /24.
+    if (this.at !== LOOPBACK) appendFileSync(join(this.data, 'pg_hba.conf'), 'host all all samenet trust\n');
   }
 
   private pid(): number | undefined {
@@ -165,7 +194,7 @@ class PrivatePostgres implements PrivateService {
   async start(): Promise<void> {
     if (this.running()) return;
     // fsync off: these tests kill the server process, never the machine; the page cache survives.
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=${this.at.ip} -c fsync=off -c full_page_writes=off`;
     this.run('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'postgres.log'), '-o', options, '-w', '-t', '30', 'start']);
   }
 
@@ -193,22 +222,30 @@ class PrivatePostgres implements PrivateService {
   }
 }
 
-export async function startPrivateNats(): Promise<PrivateService> {
-  const nats = new PrivateNats(await freePort(), mkdtempSync(join(tmpdir(), 'chat-nats-')));
+const portFor = async (at: Placement) => at.port ?? (at.exec.length ? 0 : await freePort());
+
+export async function startPrivateNats(at: Placement = LOOPBACK): Promise<PrivateService> {
+  const nats = new PrivateNats((await portFor(at)) || 4222, mkdtempSync(join(tmpdir(), 'chat-nats-')), at);
   await nats.start();
   return nats;
 }
 
-export async function startPrivateRedis(): Promise<PrivateService> {
-  const redis = new PrivateRedis(await freePort(), mkdtempSync(join(tmpdir(), 'chat-redis-')));
+export async function startPrivateRedis(at: Placement = LOOPBACK): Promise<PrivateService> {
+  const redis = new PrivateRedis((await portFor(at)) || 6379, mkdtempSync(join(tmpdir(), 'chat-redis-')), at);
   await redis.start();
   return redis;
 }
 
-export async function startPrivatePostgres(): Promise<PrivateService> {
+export async function startPrivateS3(at: Placement = LOOPBACK): Promise<PrivateService> {
+  const s3 = new PrivateS3((await portFor(at)) || 4569, mkdtempSync(join(tmpdir(), 'chat-s3-')), at);
+  await s3.start();
+  return s3;
+}
+
+export async function startPrivatePostgres(at: Placement = LOOPBACK): Promise<PrivateService> {
   const dir = mkdtempSync(join(tmpdir(), 'chat-pg-'));
   mkdirSync(dir, { recursive: true });
-  const pg = new PrivatePostgres(await freePort(), dir);
+  const pg = new PrivatePostgres((await portFor(at)) || 5432, dir, at);
   try {
     pg.init();
     await pg.start();

@@ -1,7 +1,7 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { upcast } from '@chat/domain';
-import { nakBackoff, readLoggedPayload, settle, type Settlement } from '@chat/messaging';
+import { nakBackoff, PULL_EXPIRES_MS, readLoggedPayload, settle, type Settlement } from '@chat/messaging';
 import type { BatchResult, LoggedEvent } from './batch.notifier';
 
 export interface FeedDeps {
@@ -67,6 +67,7 @@ export class PartitionFeed {
   private async subscribe(): Promise<void> {
     const messages = await (await this.deps.open()).consume({
       max_messages: this.deps.batchSize * 2,
+      expires: PULL_EXPIRES_MS,
       callback: (m) => {
         // A redelivery of a message still held: the one held is acked for both.
         if (this.held.has(m.seq)) return;

@@ -80,6 +80,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
           return this.js.consumers.get(this.names.stream(partition), durable);
         },
         firstSeq: async () => (await this.jsm.streams.info(this.names.stream(partition))).state.first_seq,
+        hasEntry: async (seq) => (await this.jsm.streams.getMessage(this.names.stream(partition), { seq })) !== null,
         ...(afterCommit && { afterCommit }),
         foldAgain: (err) => err instanceof StaleBatchError || err instanceof SendsProjectedBeforeError,
         resync: async (err) => (err instanceof CheckpointMovedError ? (await store.checkpoints([partition])).get(partition) : undefined),

@@ -1,6 +1,6 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { settle } from '@chat/messaging';
+import { PULL_EXPIRES_MS, settle } from '@chat/messaging';
 
 export interface PumpBatch {
   partition: number;
@@ -28,9 +28,24 @@ export interface PumpDeps {
   /** Runs after a batch is committed and before it is acked (a test hook uses it to crash there). */
   afterCommit?: () => void;
   logger: Logger;
+  /**
+   * Whether the stream holds entry `seq` (false: it has none there; a throw: unknown).
+   * Without it a hole is never skipped.
+   */
+  hasEntry?: (seq: number) => Promise<boolean>;
+  /** Tests only: GAP_CHECK_MS and GAP_REOPEN_MS. */
+  gapMs?: { check: number; reopen: number };
 }
 
 const GAP_CHECK_MS = 2_000;
+/**
+ * How long an event may be missing while later ones are here before the consumer is
+ * reopened at the checkpoint. A delivery lost on the way (the link between the consumer's
+ * leader and the server this process is connected to cut, then back) otherwise comes back
+ * only after the ack wait (CHAT_PROJECTOR_ACK_WAIT, 30 s), and the partition stands still
+ * meanwhile. A redelivery on its way arrives well within this.
+ */
+const GAP_REOPEN_MS = 5_000;
 /** Batches with the handler at once: one committing, one folded on its result. */
 const PIPELINE_DEPTH = 2;
 /** See `earlyFold`. */
@@ -51,11 +66,15 @@ export class PartitionPump {
   private stopping = false;
   private loop?: Promise<void>;
   private gapSince?: number;
+  /** Since when `expected` has been missing while later events wait (cleared by each commit). */
+  private missingSince?: number;
+  private readonly gapMs: { check: number; reopen: number };
 
   /** Events that must be waiting before the next batch is folded while one commits. */
   private readonly earlyFold: number;
 
   constructor(private readonly deps: PumpDeps) {
+    this.gapMs = deps.gapMs ?? { check: GAP_CHECK_MS, reopen: GAP_REOPEN_MS };
     this.expected = deps.afterSeq + 1;
     this.earlyFold = Math.min(EARLY_FOLD_EVENTS, deps.batchSize);
   }
@@ -76,6 +95,7 @@ export class PartitionPump {
     const consumer = await this.deps.openConsumer(this.expected - 1);
     const messages = await consumer.consume({
       max_messages: this.deps.batchSize * 2,
+      expires: PULL_EXPIRES_MS,
       callback: (m) => this.accept(m),
     });
     this.messages = messages;
@@ -149,6 +169,7 @@ export class PartitionPump {
         continue;
       }
       this.gapSince = undefined;
+      this.missingSince = undefined;
       if (inFlight.length < PIPELINE_DEPTH) {
         // Wake for the head's commit, or for enough events to fold meanwhile.
         const committed = await Promise.race([head.done.then(() => true, () => true), this.sleepUntilEvents(next + this.earlyFold - 1, false).then(() => false)]);
@@ -198,11 +219,17 @@ export class PartitionPump {
    */
   private sleepUntilEvents(seq: number, checking: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      // Also when the first later event arrives only while sleeping: the gap starts then.
+      const armGapCheck = () => {
+        if (checking && !timer && this.buffer.size > 0) timer = setTimeout(resolve, this.gapMs.check).unref();
+      };
       this.wake = () => {
         if (this.stopping || this.buffer.has(seq)) resolve();
+        else armGapCheck();
       };
       if (this.stopping || this.buffer.has(seq)) resolve();
-      else if (checking && this.buffer.size > 0) setTimeout(resolve, GAP_CHECK_MS).unref();
+      else armGapCheck();
     });
   }
 
@@ -224,17 +251,38 @@ export class PartitionPump {
   private async checkGap(): Promise<void> {
     const now = Date.now();
     this.gapSince ??= now;
-    if (now - this.gapSince < GAP_CHECK_MS) return;
+    this.missingSince ??= now;
+    if (now - this.gapSince < this.gapMs.check) return;
     this.gapSince = now;
     try {
       const first = await this.deps.firstSeq();
       if (first > this.expected) {
         this.deps.logger.error({ partition: this.deps.partition, expected: this.expected, first }, 'events before the stream start are gone; skipping to it');
         this.skipTo(first);
+        return;
       }
     } catch (err) {
       this.deps.logger.warn({ partition: this.deps.partition, err: (err as Error).message }, 'gap check failed');
+      return;
     }
+    if (now - this.missingSince < this.gapMs.reopen) return;
+    this.missingSince = undefined;
+    // A hole inside the stream: no consumer brings that entry, ever. Seen when an R3
+    // stream lost an acked entry through a partition (nats-server 2.9.10); the partition
+    // must go on rather than wait forever.
+    const present = await this.deps.hasEntry?.(this.expected).catch(() => undefined);
+    const next = Math.min(...this.buffer.keys());
+    if (present === false && next > this.expected) {
+      this.deps.logger.error({ partition: this.deps.partition, missing: this.expected, next }, 'the stream holds no entry here (a hole); skipping to the next one');
+      this.skipTo(next);
+      return;
+    }
+    this.deps.logger.warn({ partition: this.deps.partition, expected: this.expected, waiting: this.buffer.size }, 'an event is missing while later ones wait; reopening the consumer at the checkpoint');
+    const old = this.messages;
+    // Cleared first: the old subscription's end must not reopen a second time.
+    this.messages = undefined;
+    await old?.close().catch(() => undefined);
+    await this.resubscribe();
   }
 
   private pause(ms: number): Promise<void> {

@@ -86,4 +86,52 @@ describe('PartitionPump', () => {
     await until('ack 140', () => source.acked.includes(140));
     expect(source.acked).toEqual([140]);
   });
+
+  it('reopens the consumer at the checkpoint when an event stays missing while later ones wait (a delivery lost on the way)', async () => {
+    const source = fakeLog();
+    const handler = controlledHandler();
+    const opened: number[] = [];
+    pump = new PartitionPump({
+      partition: 0, afterSeq: 0, batchSize: 500, logger: log, firstSeq: async () => 1, handle: handler.handle, resync: async () => undefined,
+      openConsumer: async (afterSeq) => (opened.push(afterSeq), source.consumer),
+      gapMs: { check: 10, reopen: 60 },
+    });
+    await pump.start();
+    source.append(1);
+    await until('batch 1', () => handler.batches.length === 1);
+    handler.batches[0]!.commit();
+    await until('ack 1', () => source.acked.includes(1));
+    // 2 was lost between the consumer and this process; 3 and 4 came.
+    source.append(3, 4);
+    const started = Date.now();
+    // Timers run here (the gap checks): poll on the clock, not on setImmediate turns.
+    for (let i = 0; i < 400 && opened.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(50);
+    expect(opened).toEqual([0, 1]);
+    expect(handler.batches).toHaveLength(1);
+    // The new consumer starts right after the checkpoint: 2 comes first, then the rest.
+    source.append(2, 3, 4);
+    await until('batch 2', () => handler.batches.length === 2);
+    expect(handler.batches[1]).toMatchObject({ seqs: [2, 3, 4], fromSeq: 1 });
+    handler.batches[1]!.commit();
+    await until('ack 4', () => source.acked.includes(4));
+  });
+
+  it('skips an entry the stream does not hold (a hole) once the gap has lasted, instead of waiting for it forever', async () => {
+    const source = fakeLog();
+    const handler = controlledHandler();
+    pump = new PartitionPump({
+      partition: 0, afterSeq: 0, batchSize: 500, logger: log, firstSeq: async () => 1, handle: handler.handle, resync: async () => undefined,
+      openConsumer: async () => source.consumer, hasEntry: async (seq) => seq !== 2,
+      gapMs: { check: 10, reopen: 60 },
+    });
+    await pump.start();
+    source.append(1, 3, 4);
+    await until('batch 1', () => handler.batches.length === 1);
+    handler.batches[0]!.commit();
+    for (let i = 0; i < 400 && handler.batches.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(handler.batches[1]).toMatchObject({ seqs: [3, 4], fromSeq: 2 });
+    handler.batches[1]!.commit();
+    await until('ack 4', () => source.acked.includes(4));
+  });
 });

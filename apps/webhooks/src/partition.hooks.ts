@@ -1,6 +1,6 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { readLoggedPayload, settle } from '@chat/messaging';
+import { PULL_EXPIRES_MS, readLoggedPayload, settle } from '@chat/messaging';
 import type { HookedEvent } from '@chat/storage';
 import { ConversationLanes } from './conversation.lanes';
 import { hookOf, type Hook } from './hook';
@@ -127,6 +127,7 @@ export class PartitionHooks {
     const generation = this.generation;
     const messages = await (await this.deps.open()).consume({
       max_messages: this.deps.batchSize,
+      expires: PULL_EXPIRES_MS,
       // A deleted consumer ends this subscription (rather than one of the same name being
       // followed silently): the lanes of the old one must be dropped first.
       abort_on_missing_resource: true,

@@ -64,15 +64,43 @@ export class SendDeduplicator {
       const older = await this.lookup.find(senderId, clientMsgId);
       if (older && (older.conversationId !== conversationId || older.seq < appended.seq)) return duplicateOf(older, conversationId);
     }
-    if (appended.duplicate) return duplicateOf(await this.originalInLog(partition, appended, event), conversationId);
+    if (appended.duplicate) {
+      const inLog = await this.originalInLog(partition, appended, event);
+      return inLog ? duplicateOf(inLog, conversationId) : this.appendAgain(partition, event, origin, appended.seq);
+    }
     return { seq: appended.seq, sentAt: event.at };
   }
 
-  /** JetStream's window caught a resend that may not be projected yet: the original is in the log. */
-  private async originalInLog(partition: number, appended: Appended, event: MessageSent): Promise<SentMessage> {
+  /**
+   * JetStream's window caught a resend that may not be projected yet: the original is in
+   * the log at the seq it names, unless that entry is another message (then undefined).
+   */
+  private async originalInLog(partition: number, appended: Appended, event: MessageSent): Promise<SentMessage | undefined> {
     const first = await this.jsm.streams.getMessage(this.names.stream(partition), { seq: appended.seq });
     const stored = first?.json<ConversationEvent>();
-    return { conversationId: stored?.conversationId ?? '', seq: appended.seq, sentAt: stored?.at ?? event.at };
+    if (stored?.type !== 'MessageSent' || stored.senderId !== event.senderId || stored.clientMsgId !== event.clientMsgId) return undefined;
+    return { conversationId: stored.conversationId, seq: appended.seq, sentAt: stored.at };
+  }
+
+  /**
+   * JetStream called the send a duplicate of an entry that holds another message: its
+   * window remembered a msg id whose entry did not survive. Seen with nats-server 2.9.10
+   * right after an asymmetric partition healed (test/partitions/nats-partitions): the
+   * retried send was answered with the seq of the send before it, and was in the log
+   * nowhere. Answering with that seq would ack a send the log does not hold.
+   * The send is appended again under a msg id of its own for this, and answered once the
+   * read model says which copy is the first (a copy elsewhere in the log would be the
+   * original; the projector refuses the later one).
+   */
+  private async appendAgain(partition: number, event: MessageSent, origin: string | undefined, staleSeq: number): Promise<SendAck> {
+    const { senderId, clientMsgId, conversationId } = event;
+    const again = await appendEvent(this.log, this.names, partition, event, { msgId: this.names.sendAgainMsgId(senderId, clientMsgId, staleSeq), origin });
+    if (!(await this.watch.waitFor(partition, again.seq, CONFIRM_WAIT_MS))) {
+      throw new ChatError('UNAVAILABLE', 'the projection is behind the log; retry with the same clientMsgId');
+    }
+    const first = await this.lookup.find(senderId, clientMsgId);
+    if (!first) throw new ChatError('UNAVAILABLE', 'the send is not in the read model yet; retry with the same clientMsgId');
+    return first.seq === again.seq && first.conversationId === conversationId ? { seq: first.seq, sentAt: first.sentAt } : duplicateOf(first, conversationId);
   }
 
   /**

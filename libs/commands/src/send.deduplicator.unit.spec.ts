@@ -14,12 +14,14 @@ function setUp(opts: { stored?: Record<string, SentMessage>; reached?: number; e
   const calls: string[] = [];
   let lastSeq = 10;
   const window = new Map<string, number>();
+  const entries = new Map<number, string>();
   const js = {
-    publish: async (_subject: string, _data: string, o: { msgID: string }) => {
+    publish: async (_subject: string, data: string, o: { msgID: string }) => {
       calls.push(`publish ${o.msgID}`);
       const dup = window.get(o.msgID);
       if (dup !== undefined) return { seq: dup, duplicate: true };
       window.set(o.msgID, ++lastSeq);
+      entries.set(lastSeq, data);
       return { seq: lastSeq, duplicate: false };
     },
   } as unknown as JetStreamClient;
@@ -27,7 +29,7 @@ function setUp(opts: { stored?: Record<string, SentMessage>; reached?: number; e
     streams: {
       getMessage: async (_stream: string, { seq }: { seq: number }) => ({
         time: new Date(opts.entryTimes?.[seq] ?? 0),
-        json: () => ({ conversationId: 'd_1', at }),
+        json: () => JSON.parse(entries.get(seq) ?? JSON.stringify({ conversationId: 'd_1', at })),
       }),
     },
   } as unknown as JetStreamManager;
@@ -52,7 +54,11 @@ function setUp(opts: { stored?: Record<string, SentMessage>; reached?: number; e
     },
   } as unknown as ProjectionWatch;
   const dedup = new SendDeduplicator(js, jsm, names, watch, readModel, 1_000);
-  return { dedup, calls, stored, waits, lookups: () => lookups, forgetWindow: () => window.clear() };
+  return {
+    dedup, calls, stored, waits, lookups: () => lookups, forgetWindow: () => window.clear(),
+    /** The window names `seq` for this msg id, whatever the entry there is. */
+    staleWindow: (msgId: string, seq: number) => window.set(msgId, seq),
+  };
 }
 
 describe('SendDeduplicator', () => {
@@ -73,6 +79,22 @@ describe('SendDeduplicator', () => {
     forgetWindow();
     stored.m1 = { conversationId: 'd_1', seq: first.seq, sentAt: at };
     expect(await dedup.send(0, sent('m1'), 'gw/s')).toEqual({ seq: first.seq, sentAt: at, duplicate: true });
+  });
+
+  it('appends again, and acks the new entry, when the window names an entry that is another message (a window that outlived its entry)', async () => {
+    const { dedup, calls, staleWindow } = setUp({ onceProjected: (stored) => (stored.m2 = { conversationId: 'd_1', seq: 12, sentAt: at }) });
+    const m1 = await dedup.send(0, sent('m1'), 'gw/s');
+    // After a partition healed: the window still maps m2 to the seq where m1 now is.
+    staleWindow(names.sendMsgId('ann', 'm2'), m1.seq);
+    const m2 = await dedup.send(0, sent('m2'), 'gw/s');
+    expect(m2).toEqual({ seq: 12, sentAt: at });
+    expect(calls.filter((c) => c.startsWith('publish'))).toEqual([
+      `publish ${names.sendMsgId('ann', 'm1')}`,
+      `publish ${names.sendMsgId('ann', 'm2')}`,
+      `publish ${names.sendAgainMsgId('ann', 'm2', m1.seq)}`,
+    ]);
+    // A resend finds the window stale again, and the copy appended again is the answer once more.
+    expect(await dedup.send(0, sent('m2'), 'gw/s')).toEqual({ seq: 12, sentAt: at, duplicate: true });
   });
 
   it('refuses a clientMsgId the sender used in another conversation', async () => {

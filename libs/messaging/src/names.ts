@@ -81,6 +81,14 @@ export class Names {
     return `send:${senderId.length}:${senderId}:${clientMsgId}`;
   }
 
+  /**
+   * `Nats-Msg-Id` of a send appended again because JetStream called it a duplicate of an
+   * entry that is another message (`staleSeq`): a window that outlived its entry.
+   */
+  sendAgainMsgId(senderId: string, clientMsgId: string, staleSeq: number): string {
+    return `${this.sendMsgId(senderId, clientMsgId)}:again:${staleSeq}`;
+  }
+
   /** `Nats-Msg-Id` of a creation, so two racing creates of one direct pair append once. */
   createMsgId(conversationId: string): string {
     return `create:${conversationId}`;

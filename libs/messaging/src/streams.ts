@@ -120,3 +120,12 @@ function assertKept<T extends object>(what: string, actual: T, wanted: Partial<T
 export function isNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound);
 }
+
+/**
+ * How long a pull consumer's pull requests live (`consume({ expires })`); the server sends
+ * heartbeats every half of it, and two missed make the client pull again. When a
+ * consumer's leader moves (its NATS node cut off from the others), the pulls pending there
+ * are gone and nothing says so: the client stands still until it misses two heartbeats,
+ * 30 s with the library's default, about 5 s with this (a pull every 5 s when idle).
+ */
+export const PULL_EXPIRES_MS = 5_000;
