@@ -3,7 +3,7 @@ import { History, moreAcks, sendStorm, type Storm } from './history';
 import { caughtUp } from './inspect';
 import { cursorsOf } from './ledger';
 import { pairsCoveringPartitions } from './partition-pairs';
-import { PARTITIONS, type PartitionCluster } from './partition-cluster';
+import { PARTITIONS, type HostName, type PartitionCluster } from './partition-cluster';
 import { waitFor } from './wait';
 
 /** The promise of docs/protocol.md: presence (and unread) right within 30 s. */
@@ -21,6 +21,24 @@ export interface StormContext {
   storm: Storm;
   /** Waits for `n` more acks (the side that keeps accepting sends does). */
   moreAcks(n: number, what: string, timeoutMs?: number): Promise<void>;
+}
+
+/** How long an app's cut from a backend lasts: under the 25 s presence lease, past the 5 s publish timeout. */
+const CUT_MS = 10_000;
+
+/**
+ * Cuts hosts `a` from hosts `b` for CUT_MS while the storm goes on (the senders of the
+ * other side keep getting acks), then heals and waits for every replica of `streams`.
+ */
+export async function cutDuring({ cluster, history, moreAcks }: StormContext, streams: string[], what: string, a: HostName[], b: HostName[]): Promise<void> {
+  cluster.net.partition(a, b);
+  const at = Date.now();
+  history.note(`cut: {${a.join(', ')}} | {${b.join(', ')}} (${what})`);
+  await moreAcks(20, `during ${what}`, 30_000);
+  await waitFor(`${CUT_MS} ms of ${what}`, () => Date.now() - at >= CUT_MS, CUT_MS + 30_000, 100);
+  cluster.net.heal();
+  history.note(`healed (${what})`);
+  await cluster.nats.streamsCurrent(streams, 60_000);
 }
 
 export interface CaseResult {
