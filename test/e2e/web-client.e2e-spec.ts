@@ -783,7 +783,11 @@ describe('the web client in headless Chromium', () => {
     await until(hal.page, '#conversations .conv .badge', ['35']);
     await pick(hal, 'gus');
     await until(hal.page, '#messages .msg .body', Array.from({ length: 30 }, (_, i) => `message ${i + 5}`));
-    await hal.page.click('#messages .older button');
+    expect(await hal.page.locator('#messages .older button').innerText()).toBe('Show older messages');
+    // As a person reaches it: scrolling up to the top loads the page before (a click on the
+    // button would race that load, which takes the button away when nothing older is left).
+    await hal.page.hover('#messages');
+    await hal.page.mouse.wheel(0, -100_000);
     await until(hal.page, '#messages .msg .body', Array.from({ length: 35 }, (_, i) => `message ${i}`));
     expect(await hal.page.locator('#messages .older').count()).toBe(0);
     await until(hal.page, '#conversations .conv .badge', []);
