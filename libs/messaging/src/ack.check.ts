@@ -29,6 +29,8 @@ export interface AckCheckStats {
   unresolved: number;
   /** Leader stepdowns asked for. */
   stepdowns: number;
+  /** Leader-elected advisories received (of any stream). */
+  advisories: number;
 }
 
 /** The send's entry was not found at or near its acked seq: whether it is in the log is unknown. */
@@ -47,7 +49,7 @@ export class UnverifiedAckError extends Error {
  * next leader starts its count right). A trusted stream costs one Set lookup a publish.
  */
 export class AckCheck {
-  readonly stats: AckCheckStats = { verified: 0, corrected: 0, unresolved: 0, stepdowns: 0 };
+  readonly stats: AckCheckStats = { verified: 0, corrected: 0, unresolved: 0, stepdowns: 0, advisories: 0 };
   private readonly streams = new SuspectStreams();
   private readonly lastStepdown = new Map<string, number>();
 
@@ -59,7 +61,9 @@ export class AckCheck {
   ) {
     nc.subscribe(JETSTREAM_SUBJECTS.leaderElectedAdvisories, {
       callback: (err, msg) => {
-        if (!err) this.streams.suspect(msg.subject.slice(JETSTREAM_SUBJECTS.leaderElectedPrefix.length));
+        if (err) return;
+        this.stats.advisories++;
+        this.streams.suspect(msg.subject.slice(JETSTREAM_SUBJECTS.leaderElectedPrefix.length));
       },
     });
     // Advisories sent while this connection was away are lost.
