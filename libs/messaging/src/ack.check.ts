@@ -58,6 +58,8 @@ export class AckCheck {
     private readonly jsm: JetStreamManager,
     readonly names: Names,
     private readonly logger: AckCheckLogger,
+    /** Told each checked ack's result (a metric). */
+    private readonly onChecked: (result: 'verified' | 'corrected' | 'unresolved') => void = () => undefined,
   ) {
     nc.subscribe(JETSTREAM_SUBJECTS.leaderElectedAdvisories, {
       callback: (err, msg) => {
@@ -91,6 +93,7 @@ export class AckCheck {
     const outcome = await this.locate(stream, sent, ack.seq);
     if (outcome.kind === 'right') {
       this.stats.verified++;
+      this.onChecked('verified');
       this.streams.verified(stream);
       return ack;
     }
@@ -98,10 +101,12 @@ export class AckCheck {
     this.stepdown(stream);
     if (outcome.kind === 'moved') {
       this.stats.corrected++;
+      this.onChecked('corrected');
       this.logger.warn({ stream, ackedSeq: outcome.acked, storedSeq: outcome.seq, msgId: sent.msgID }, 'publish ack named the wrong seq (nats-server clseq bug); answered with the stored seq');
       return { seq: outcome.seq, duplicate: ack.duplicate };
     }
     this.stats.unresolved++;
+    this.onChecked('unresolved');
     this.logger.warn({ stream, ackedSeq: outcome.acked, msgId: sent.msgID }, 'publish ack named a seq that does not hold the entry, nor does any seq near it; answered as unavailable');
     throw new UnverifiedAckError(stream, ack.seq);
   }

@@ -10,6 +10,7 @@ import type { Config } from '@chat/config';
 import { AckCheck, connectNats, ensureStreams, JetStreamPublisher, Names } from '@chat/messaging';
 import { AttachmentObjects, BlobStore, createPool, ensureDatabase, ensureProjectionSchema, migrate, SEARCH, TieredMessages, TIMELINE } from '@chat/storage';
 import { createLogger } from './logger';
+import { metrics } from './metrics';
 import { createRedis } from './redis.client';
 import { sharedExports, sharedProviders } from './shared.providers';
 import { ATTACHMENT_OBJECTS, BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOG_PUBLISHER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS, TIERED } from './tokens';
@@ -90,7 +91,9 @@ export class InfraModule implements OnApplicationShutdown {
         {
           provide: LOG_PUBLISHER,
           inject: [NATS, JETSTREAM_MANAGER, NAMES, LOGGER],
-          useFactory: (nc: NatsConnection, jsm: JetStreamManager, names: Names, log: Logger) => new JetStreamPublisher(nc, new AckCheck(nc, jsm, names, log)),
+          // Acks of a stream whose leader changed are read back: nats-server's wrong seqs (ack.check.ts).
+          useFactory: (nc: NatsConnection, jsm: JetStreamManager, names: Names, log: Logger) =>
+            new JetStreamPublisher(nc, new AckCheck(nc, jsm, names, log, (result) => metrics.publishAckChecks.inc({ result }))),
         },
         {
           provide: REDIS,
