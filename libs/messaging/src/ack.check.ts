@@ -64,8 +64,11 @@ export class AckCheck {
     nc.subscribe(JETSTREAM_SUBJECTS.leaderElectedAdvisories, {
       callback: (err, msg) => {
         if (err) return;
+        const stream = msg.subject.slice(JETSTREAM_SUBJECTS.leaderElectedPrefix.length);
+        // Other namespaces' streams share the server: remembering them would only grow the map.
+        if (!names.ownsStream(stream)) return;
         this.stats.advisories++;
-        this.streams.suspect(msg.subject.slice(JETSTREAM_SUBJECTS.leaderElectedPrefix.length));
+        this.streams.suspect(stream);
       },
     });
     // Advisories sent while this connection was away are lost.

@@ -79,8 +79,11 @@ describe('AckCheck', () => {
     const { check, advise } = fakes(entries);
     for (let i = 1; i <= TRUST_AFTER; i++) await check.verify(STREAM, { subject: SUBJECT, data: '', msgID: `m${i}` }, { seq: i, duplicate: false });
     expect(check.trusts(STREAM)).toBe(true);
+    advise('other_P0');
+    expect(check.stats.advisories).toBe(0);
     advise(STREAM);
     expect(check.trusts(STREAM)).toBe(false);
+    expect(check.stats.advisories).toBe(1);
   });
 });
 
@@ -90,5 +93,11 @@ describe('Names.streamOfSubject', () => {
     expect(names.streamOfSubject('other.p1.conv.g_b')).toBeUndefined();
     expect(names.streamOfSubject('t.px.conv.g_b')).toBeUndefined();
     expect(names.streamOfSubject(names.progress('timeline'))).toBeUndefined();
+  });
+
+  it('ownsStream: its partition streams only', () => {
+    expect(names.ownsStream(names.stream(1))).toBe(true);
+    expect(names.ownsStream('t_Px')).toBe(false);
+    expect(names.ownsStream('tt_P1')).toBe(false);
   });
 });

@@ -1,6 +1,8 @@
 import { jetstreamManager, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { NoRespondersError, TimeoutError, type NatsConnection } from '@nats-io/nats-core';
 import { randomBytes } from 'node:crypto';
+import { AckCheck } from './ack.check';
+import { TRUST_AFTER } from './ack.suspicion';
 import { JetStreamPublisher } from './jetstream.publisher';
 import { connectNats } from './nats.connection';
 import { Names } from './names';
@@ -71,5 +73,22 @@ describe('JetStreamPublisher on a real NATS server', () => {
     } finally {
       silent.unsubscribe();
     }
+  });
+
+  it('with an AckCheck, reads back the acks of a stream it does not trust yet, and stops once it does', async () => {
+    const check = new AckCheck(nc, jsm, names, { warn: () => undefined });
+    const checked = new JetStreamPublisher(nc, check);
+    const subject = names.conversationSubject(1, 'g_checked');
+    const acks = [];
+    for (let i = 0; i < TRUST_AFTER + 10; i++) acks.push(await checked.publish(subject, JSON.stringify({ i }), { msgID: `chk-${i}` }));
+    expect(check.stats).toMatchObject({ verified: TRUST_AFTER, corrected: 0, unresolved: 0 });
+    expect(check.trusts(names.stream(1))).toBe(true);
+    // A subject no stream of the namespace holds is never checked.
+    await expect(checked.publish(`${names.namespace}.nowhere`, 'x', {})).rejects.toBeInstanceOf(NoRespondersError);
+    // A sign of a leader change (a timeout, no responders, an advisory) makes it suspect again.
+    check.suspect(names.stream(1));
+    const again = await checked.publish(subject, '{}', { msgID: 'chk-again' });
+    expect(again.seq).toBe(acks.at(-1)!.seq + 1);
+    expect(check.stats.verified).toBe(TRUST_AFTER + 1);
   });
 });

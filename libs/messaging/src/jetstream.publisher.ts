@@ -11,8 +11,6 @@ export interface LogPublisher {
 
 /** How often waiting publishes are checked against their deadlines. */
 const SWEEP_MS = 100;
-/** A publish unanswered this long is a sign its stream's leader is changing: the stream becomes suspect (ack.check.ts). */
-const SLOW_MS = 1_000;
 
 interface Waiting {
   subject: string;
@@ -21,10 +19,7 @@ interface Waiting {
   msgID?: string;
   /** The stream of the subject, when checked. */
   stream?: string;
-  started: number;
   deadline: number;
-  /** Already made its stream suspect for being slow. */
-  flagged?: boolean;
   resolve: (ack: { seq: number; duplicate: boolean }) => void;
   reject: (err: Error) => void;
 }
@@ -62,8 +57,7 @@ export class JetStreamPublisher implements LogPublisher {
   publish(subject: string, data: string, opts: { msgID?: string; timeout?: number; trace?: string } = {}): Promise<{ seq: number; duplicate: boolean }> {
     const token = (this.next++).toString(36);
     return new Promise((resolve, reject) => {
-      const now = performance.now();
-      const w: Waiting = { subject, started: now, deadline: now + (opts.timeout ?? 5_000), resolve, reject };
+      const w: Waiting = { subject, deadline: performance.now() + (opts.timeout ?? 5_000), resolve, reject };
       if (this.check) {
         w.stream = this.check.streamOf(subject);
         w.data = data;
@@ -119,13 +113,7 @@ export class JetStreamPublisher implements LogPublisher {
   private expire(): void {
     const now = performance.now();
     for (const [token, w] of this.waiting) {
-      if (w.deadline > now) {
-        if (!w.flagged && now - w.started > SLOW_MS) {
-          w.flagged = true;
-          this.suspect(w);
-        }
-        continue;
-      }
+      if (w.deadline > now) continue;
       this.waiting.delete(token);
       this.suspect(w);
       w.reject(new TimeoutError());

@@ -26,6 +26,11 @@ export class Names {
     return [`${this.namespace}.p${this.checkPartition(p)}.conv.*`];
   }
 
+  /** Whether a stream name is one of this namespace's partition streams. */
+  ownsStream(stream: string): boolean {
+    return stream.startsWith(`${this.namespace}_P`) && /^\d+$/.test(stream.slice(this.namespace.length + 2));
+  }
+
   /** The stream a subject of this namespace's conversations goes to (undefined: none of them). */
   streamOfSubject(subject: string): string | undefined {
     const head = `${this.namespace}.p`;
