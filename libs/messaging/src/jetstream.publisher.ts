@@ -33,8 +33,8 @@ interface Waiting {
  * checked every SWEEP_MS by one timer.
  *
  * With an AckCheck, the acks of a suspect stream are read back before they answer
- * (nats-server's wrong acks after a leader change, ack.check.ts); a trusted stream's
- * cost one Set lookup.
+ * (nats-server's wrong acks after a leader change, ack.check.ts); a trusted stream
+ * costs one Set lookup.
  */
 export class JetStreamPublisher implements LogPublisher {
   private readonly inbox = createInbox();
