@@ -1,7 +1,7 @@
-import type { JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import { PubHeaders } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { judgeAck, probeOrder, SuspectStreams, type AckOutcome } from './ack.suspicion';
+import { locateAck, SuspectStreams, type AckOutcome } from './ack.suspicion';
 import { JETSTREAM_SUBJECTS, type Names } from './names';
 
 /** Leader stepdowns asked of one stream at most this often: a storm of wrong acks asks once. */
@@ -110,28 +110,27 @@ export class AckCheck {
     }
     this.stats.unresolved++;
     this.onChecked('unresolved');
-    this.logger.warn({ stream, ackedSeq: outcome.acked, msgId: sent.msgID }, 'publish ack named a seq that does not hold the entry, nor does any seq near it; answered as unavailable');
+    this.logger.warn({ stream, ackedSeq: outcome.acked, msgId: sent.msgID, why: outcome.why }, 'publish ack named a seq that does not hold the entry, nor does any seq near it; answered as unavailable');
     throw new UnverifiedAckError(stream, ack.seq);
   }
 
   private async locate(stream: string, sent: Published, seq: number): Promise<AckOutcome> {
-    const atAcked = await this.holds(stream, sent, seq);
-    if (atAcked !== false) return judgeAck(seq, atAcked, []);
-    const order = probeOrder(seq);
-    const found = await Promise.all(order.map((s) => this.holds(stream, sent, s)));
-    return judgeAck(seq, false, order.map((s, i) => ({ seq: s, holds: found[i] })));
+    let atAcked: boolean | undefined;
+    try {
+      atAcked = this.isSend(await this.jsm.streams.getMessage(stream, { seq }), sent);
+    } catch {
+      atAcked = undefined;
+    }
+    return locateAck(seq, atAcked, async (from) => {
+      // STREAM.MSG.GET's next_by_subj: the first entry of the subject at or after `from`.
+      const m = await this.jsm.streams.getMessage(stream, { seq: from, next_by_subj: sent.subject } as unknown as { seq: number });
+      return m && { seq: m.seq, isSend: this.isSend(m, sent) };
+    });
   }
 
-  /** Whether the entry at seq is the published one; undefined when it cannot be read. */
-  private async holds(stream: string, sent: Published, seq: number): Promise<boolean | undefined> {
-    let stored;
-    try {
-      stored = await this.jsm.streams.getMessage(stream, { seq });
-    } catch {
-      return undefined;
-    }
-    if (!stored) return false;
-    if (stored.subject !== sent.subject) return false;
+  /** Whether a stored entry is the published one. */
+  private isSend(stored: StoredMsg | null, sent: Published): boolean {
+    if (!stored || stored.subject !== sent.subject) return false;
     // The msg id is the send's identity (a duplicate's entry holds the original's bytes);
     // without one, the bytes are.
     return sent.msgID !== undefined ? stored.header?.get(PubHeaders.MsgIdHdr) === sent.msgID : stored.string() === sent.data;

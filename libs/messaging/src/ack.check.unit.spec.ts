@@ -25,11 +25,13 @@ function fakes(entries: Map<number, { msgID?: string; data: string }>, broken = 
   } as unknown as NatsConnection;
   const jsm = {
     streams: {
-      getMessage: async (_stream: string, q: { seq: number }) => {
+      // Every entry is on SUBJECT: next_by_subj is the first entry at or after seq.
+      getMessage: async (_stream: string, q: { seq: number; next_by_subj?: string }) => {
         if (broken.has(q.seq)) throw new Error('timeout');
-        const e = entries.get(q.seq);
+        const seq = q.next_by_subj === undefined ? q.seq : [...entries.keys()].sort((a, b) => a - b).find((s) => s >= q.seq);
+        const e = seq === undefined ? undefined : entries.get(seq);
         if (!e) return null;
-        return { subject: SUBJECT, header: { get: () => e.msgID ?? '' }, string: () => e.data };
+        return { seq, subject: SUBJECT, header: { get: () => e.msgID ?? '' }, string: () => e.data };
       },
     },
   } as unknown as JetStreamManager;
@@ -68,8 +70,9 @@ describe('AckCheck', () => {
   });
 
   it('an entry nowhere near the acked seq, or unreadable, is an unknown outcome, never ok', async () => {
-    const { check } = fakes(new Map([[1, { msgID: 'z', data: '' }]]), new Set([20]));
+    const { check, warnings } = fakes(new Map([[1, { msgID: 'z', data: '' }], [200, { msgID: 'a', data: '' }]]), new Set([20]));
     await expect(check.verify(STREAM, { subject: SUBJECT, data: '', msgID: 'a' }, { seq: 10, duplicate: false })).rejects.toBeInstanceOf(UnverifiedAckError);
+    expect(warnings[0]).toMatchObject({ ackedSeq: 10, why: 'not within 64 seqs' });
     await expect(check.verify(STREAM, { subject: SUBJECT, data: '', msgID: 'a' }, { seq: 20, duplicate: false })).rejects.toBeInstanceOf(UnverifiedAckError);
     expect(check.stats.unresolved).toBe(2);
   });

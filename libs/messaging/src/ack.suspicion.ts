@@ -13,8 +13,14 @@
  */
 export const TRUST_AFTER = 50;
 
-/** Seqs around a wrong ack that are read for the send's entry: N-1, N+1, ... N-PROBE_BOUND, N+PROBE_BOUND. */
-export const PROBE_BOUND = 4;
+/**
+ * How far from a wrong ack the send's entry is looked for. The offset is the number of
+ * proposals the stepping-down leader failed (one a publish in flight then), so during a
+ * storm it can be tens, not one.
+ */
+export const SCAN_BOUND = 64;
+/** Reads a scan may take (each returns the next entry of the send's conversation subject). */
+export const SCAN_READS = 16;
 
 export class SuspectStreams {
   /** Streams whose acks are taken as they come: the common path's one lookup. */
@@ -58,33 +64,39 @@ export class SuspectStreams {
   }
 }
 
-/** The seqs read for a send whose ack named `seq` wrongly, nearest first, below before above. */
-export function probeOrder(seq: number, bound = PROBE_BOUND): number[] {
-  const order: number[] = [];
-  for (let d = 1; d <= bound; d++) {
-    if (seq - d >= 1) order.push(seq - d);
-    order.push(seq + d);
-  }
-  return order;
-}
-
 /**
- * What an ack turned out to be, from reads of the log: `holds(seq)` says whether the entry
- * at seq is the published one (undefined: it could not be read).
+ * What an ack turned out to be, from reads of the log.
  * - `right`: the entry at the acked seq is the send's.
- * - `moved`: it is at `seq`, the nearest probe that holds it.
+ * - `moved`: the send's entry is at `seq`.
  * - `unknown`: not found within the bound, or a read failed before it was found: the send
  *   must not be answered ok (a retry with the same ids is answered by the dedupe path).
  */
-export type AckOutcome = { kind: 'right'; seq: number } | { kind: 'moved'; acked: number; seq: number } | { kind: 'unknown'; acked: number };
+export type AckOutcome = { kind: 'right'; seq: number } | { kind: 'moved'; acked: number; seq: number } | { kind: 'unknown'; acked: number; why: string };
 
-export function judgeAck(acked: number, atAcked: boolean | undefined, probes: Array<{ seq: number; holds: boolean | undefined }>): AckOutcome {
+/** One read of the scan: the first entry of the send's subject at or after a seq (null: none). */
+export type ReadNext = (from: number) => Promise<{ seq: number; isSend: boolean } | null>;
+
+/**
+ * Where the send acked at `acked` is. `atAcked`: whether the entry at the acked seq is the
+ * send's (undefined: unreadable). Otherwise the send's conversation subject is walked
+ * from acked - bound to acked + bound, one read an entry of that subject (few: one
+ * conversation's share of the stream), at most `maxReads`. A read that fails makes the
+ * outcome unknown (the `readNext` promise rejects).
+ */
+export async function locateAck(acked: number, atAcked: boolean | undefined, readNext: ReadNext, bound = SCAN_BOUND, maxReads = SCAN_READS): Promise<AckOutcome> {
   if (atAcked === true) return { kind: 'right', seq: acked };
-  if (atAcked === undefined) return { kind: 'unknown', acked };
-  for (const p of probes) {
-    if (p.holds === true) return { kind: 'moved', acked, seq: p.seq };
-    // A nearer seq that could not be read might be the one: do not pick a farther one over it.
-    if (p.holds === undefined) return { kind: 'unknown', acked };
+  if (atAcked === undefined) return { kind: 'unknown', acked, why: 'the acked seq could not be read' };
+  let from = Math.max(1, acked - bound);
+  for (let reads = 0; reads < maxReads; reads++) {
+    let entry;
+    try {
+      entry = await readNext(from);
+    } catch (err) {
+      return { kind: 'unknown', acked, why: `read failed: ${(err as Error).message}` };
+    }
+    if (!entry || entry.seq > acked + bound) return { kind: 'unknown', acked, why: `not within ${bound} seqs` };
+    if (entry.isSend) return { kind: 'moved', acked, seq: entry.seq };
+    from = entry.seq + 1;
   }
-  return { kind: 'unknown', acked };
+  return { kind: 'unknown', acked, why: `not within ${maxReads} entries of its subject` };
 }

@@ -1,4 +1,4 @@
-import { judgeAck, probeOrder, SuspectStreams } from './ack.suspicion';
+import { locateAck, SuspectStreams } from './ack.suspicion';
 
 describe('SuspectStreams', () => {
   it('starts with every stream suspect and trusts one after K acks in a row found right', () => {
@@ -55,39 +55,56 @@ describe('SuspectStreams', () => {
   });
 });
 
-describe('probeOrder', () => {
-  it('reads the nearest seqs first, below before above, up to the bound', () => {
-    expect(probeOrder(10, 3)).toEqual([9, 11, 8, 12, 7, 13]);
+/** A subject's entries (seq -> is it the send), read as STREAM.MSG.GET next_by_subj does; records each read's start. */
+function subjectEntries(entries: Record<number, boolean>, failAt?: number) {
+  const reads: number[] = [];
+  const readNext = async (from: number) => {
+    reads.push(from);
+    if (failAt !== undefined && from >= failAt) throw new Error('timeout');
+    const seq = Object.keys(entries).map(Number).sort((a, b) => a - b).find((s) => s >= from);
+    return seq === undefined ? null : { seq, isSend: entries[seq]! };
+  };
+  return { reads, readNext };
+}
+
+describe('locateAck', () => {
+  it('an entry at the acked seq that is the send: right, with no more reads', async () => {
+    const { reads, readNext } = subjectEntries({});
+    await expect(locateAck(7, true, readNext)).resolves.toEqual({ kind: 'right', seq: 7 });
+    expect(reads).toEqual([]);
   });
 
-  it('never probes below seq 1', () => {
-    expect(probeOrder(2, 3)).toEqual([1, 3, 4, 5]);
-  });
-});
-
-describe('judgeAck', () => {
-  it('an entry at the acked seq that is the send: right', () => {
-    expect(judgeAck(7, true, [])).toEqual({ kind: 'right', seq: 7 });
+  it("the send one below: found by walking the subject's entries from acked - bound", async () => {
+    const { reads, readNext } = subjectEntries({ 3: false, 9: true, 12: false }, undefined);
+    await expect(locateAck(10, false, readNext, 8)).resolves.toEqual({ kind: 'moved', acked: 10, seq: 9 });
+    expect(reads).toEqual([2, 4]);
   });
 
-  it('the send found at a nearby seq: moved there (the nearest that holds it)', () => {
-    const probes = [
-      { seq: 6, holds: true },
-      { seq: 8, holds: false },
-    ];
-    expect(judgeAck(7, false, probes)).toEqual({ kind: 'moved', acked: 7, seq: 6 });
-    expect(judgeAck(7, false, [{ seq: 6, holds: false }, { seq: 8, holds: true }])).toEqual({ kind: 'moved', acked: 7, seq: 8 });
+  it('an offset of tens (a storm of failed proposals) is found too', async () => {
+    const { readNext } = subjectEntries({ 100: false, 170: true });
+    await expect(locateAck(200, false, readNext, 64)).resolves.toEqual({ kind: 'moved', acked: 200, seq: 170 });
   });
 
-  it('not found within the bound: unknown, never ok', () => {
-    expect(judgeAck(7, false, [{ seq: 6, holds: false }, { seq: 8, holds: false }])).toEqual({ kind: 'unknown', acked: 7 });
+  it('not within the bound, or the subject ends: unknown, never ok', async () => {
+    await expect(locateAck(10, false, subjectEntries({ 9: false, 30: true }).readNext, 8)).resolves.toMatchObject({ kind: 'unknown', acked: 10 });
+    await expect(locateAck(10, false, subjectEntries({ 9: false }).readNext, 8)).resolves.toMatchObject({ kind: 'unknown', acked: 10 });
   });
 
-  it('the acked seq unreadable: unknown', () => {
-    expect(judgeAck(7, undefined, [])).toEqual({ kind: 'unknown', acked: 7 });
+  it('a read that fails, or the acked seq unreadable: unknown', async () => {
+    await expect(locateAck(10, false, subjectEntries({ 9: true }, 1).readNext, 8)).resolves.toMatchObject({ kind: 'unknown', why: 'read failed: timeout' });
+    await expect(locateAck(10, undefined, subjectEntries({ 10: true }).readNext)).resolves.toMatchObject({ kind: 'unknown' });
   });
 
-  it('a nearer probe unreadable: unknown, even if a farther one holds the send', () => {
-    expect(judgeAck(7, false, [{ seq: 6, holds: undefined }, { seq: 8, holds: true }])).toEqual({ kind: 'unknown', acked: 7 });
+  it('gives up after maxReads entries of the subject', async () => {
+    const entries = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [i + 1, i === 9]));
+    const { reads, readNext } = subjectEntries(entries);
+    await expect(locateAck(10, false, readNext, 64, 5)).resolves.toMatchObject({ kind: 'unknown' });
+    expect(reads).toHaveLength(5);
+  });
+
+  it('never reads below seq 1', async () => {
+    const { reads, readNext } = subjectEntries({ 1: true });
+    await expect(locateAck(2, false, readNext, 64)).resolves.toEqual({ kind: 'moved', acked: 2, seq: 1 });
+    expect(reads).toEqual([1]);
   });
 });

@@ -91,4 +91,19 @@ describe('JetStreamPublisher on a real NATS server', () => {
     expect(again.seq).toBe(acks.at(-1)!.seq + 1);
     expect(check.stats.verified).toBe(TRUST_AFTER + 1);
   });
+
+  it("finds an entry a wrong ack missed by walking its subject's entries (STREAM.MSG.GET next_by_subj on this server)", async () => {
+    const warnings: string[] = [];
+    const check = new AckCheck(nc, jsm, names, { warn: (_o, msg) => warnings.push(msg) });
+    const subject = names.conversationSubject(1, 'g_walk');
+    const other = names.conversationSubject(1, 'g_other');
+    const mine = await log.publish(subject, '{"mine":true}', { msgID: 'walk-mine' });
+    for (let i = 0; i < 10; i++) await log.publish(other, JSON.stringify({ i }), {});
+    // As nats-server's clseq bug acks it: a seq further on, that holds another entry.
+    const sent = { subject, data: '{"mine":true}', msgID: 'walk-mine' };
+    await expect(check.verify(names.stream(1), sent, { seq: mine.seq + 7, duplicate: false })).resolves.toEqual({ seq: mine.seq, duplicate: false });
+    await expect(check.verify(names.stream(1), sent, { seq: mine.seq + 500, duplicate: false })).rejects.toThrow(/outcome unknown/);
+    expect(check.stats).toMatchObject({ corrected: 1, unresolved: 1 });
+    expect(warnings).toHaveLength(2);
+  });
 });
