@@ -100,8 +100,11 @@ export class AckCheck {
       this.streams.verified(stream);
       return ack;
     }
+    // An ack that could not be read back is unchecked, not wrong: no stepdown for it (the
+    // reads fail in the trouble that made the stream suspect), and the run of right ones
+    // starts over all the same.
     this.streams.mismatched(stream);
-    this.stepdown(stream);
+    if (outcome.kind === 'moved' || outcome.misnamed) this.stepdown(stream);
     if (outcome.kind === 'moved') {
       this.stats.corrected++;
       this.onChecked('corrected');

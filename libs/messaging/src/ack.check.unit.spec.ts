@@ -75,6 +75,8 @@ describe('AckCheck', () => {
     expect(warnings[0]).toMatchObject({ ackedSeq: 10, why: 'not within 64 seqs' });
     await expect(check.verify(STREAM, { subject: SUBJECT, data: '', msgID: 'a' }, { seq: 20, duplicate: false })).rejects.toBeInstanceOf(UnverifiedAckError);
     expect(check.stats.unresolved).toBe(2);
+    // Only the ack read back and found wrong asks for a stepdown; the unreadable one does not.
+    expect(check.stats.stepdowns).toBe(1);
   });
 
   it('a leader-elected advisory makes a trusted stream suspect', async () => {

@@ -71,7 +71,11 @@ export class SuspectStreams {
  * - `unknown`: not found within the bound, or a read failed before it was found: the send
  *   must not be answered ok (a retry with the same ids is answered by the dedupe path).
  */
-export type AckOutcome = { kind: 'right'; seq: number } | { kind: 'moved'; acked: number; seq: number } | { kind: 'unknown'; acked: number; why: string };
+export type AckOutcome =
+  | { kind: 'right'; seq: number }
+  | { kind: 'moved'; acked: number; seq: number }
+  /** `misnamed`: the acked seq was read and holds another entry (or none), so the ack is wrong, not just unchecked. */
+  | { kind: 'unknown'; acked: number; why: string; misnamed: boolean };
 
 /** One read of the scan: the first entry of the send's subject at or after a seq (null: none). */
 export type ReadNext = (from: number) => Promise<{ seq: number; isSend: boolean } | null>;
@@ -85,18 +89,18 @@ export type ReadNext = (from: number) => Promise<{ seq: number; isSend: boolean 
  */
 export async function locateAck(acked: number, atAcked: boolean | undefined, readNext: ReadNext, bound = SCAN_BOUND, maxReads = SCAN_READS): Promise<AckOutcome> {
   if (atAcked === true) return { kind: 'right', seq: acked };
-  if (atAcked === undefined) return { kind: 'unknown', acked, why: 'the acked seq could not be read' };
+  if (atAcked === undefined) return { kind: 'unknown', acked, why: 'the acked seq could not be read', misnamed: false };
   let from = Math.max(1, acked - bound);
   for (let reads = 0; reads < maxReads; reads++) {
     let entry;
     try {
       entry = await readNext(from);
     } catch (err) {
-      return { kind: 'unknown', acked, why: `read failed: ${(err as Error).message}` };
+      return { kind: 'unknown', acked, why: `read failed: ${(err as Error).message}`, misnamed: true };
     }
-    if (!entry || entry.seq > acked + bound) return { kind: 'unknown', acked, why: `not within ${bound} seqs` };
+    if (!entry || entry.seq > acked + bound) return { kind: 'unknown', acked, why: `not within ${bound} seqs`, misnamed: true };
     if (entry.isSend) return { kind: 'moved', acked, seq: entry.seq };
     from = entry.seq + 1;
   }
-  return { kind: 'unknown', acked, why: `not within ${maxReads} entries of its subject` };
+  return { kind: 'unknown', acked, why: `not within ${maxReads} entries of its subject`, misnamed: true };
 }

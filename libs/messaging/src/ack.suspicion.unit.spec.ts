@@ -92,7 +92,7 @@ describe('locateAck', () => {
 
   it('a read that fails, or the acked seq unreadable: unknown', async () => {
     await expect(locateAck(10, false, subjectEntries({ 9: true }, 1).readNext, 8)).resolves.toMatchObject({ kind: 'unknown', why: 'read failed: timeout' });
-    await expect(locateAck(10, undefined, subjectEntries({ 10: true }).readNext)).resolves.toMatchObject({ kind: 'unknown' });
+    await expect(locateAck(10, undefined, subjectEntries({ 10: true }).readNext)).resolves.toMatchObject({ kind: 'unknown', misnamed: false });
   });
 
   it('gives up after maxReads entries of the subject', async () => {
