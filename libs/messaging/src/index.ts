@@ -7,3 +7,5 @@ export * from './delivery.wire';
 export * from './projection.watch';
 export * from './jetstream.publisher';
 export * from './trace.context';
+export * from './ack.check';
+export * from './ack.suspicion';

@@ -1,6 +1,8 @@
 import { jetstreamManager, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { NoRespondersError, TimeoutError, type NatsConnection } from '@nats-io/nats-core';
 import { randomBytes } from 'node:crypto';
+import { AckCheck } from './ack.check';
+import { TRUST_AFTER } from './ack.suspicion';
 import { JetStreamPublisher } from './jetstream.publisher';
 import { connectNats } from './nats.connection';
 import { Names } from './names';
@@ -71,5 +73,37 @@ describe('JetStreamPublisher on a real NATS server', () => {
     } finally {
       silent.unsubscribe();
     }
+  });
+
+  it('with an AckCheck, reads back the acks of a stream it does not trust yet, and stops once it does', async () => {
+    const check = new AckCheck(nc, jsm, names, { warn: () => undefined });
+    const checked = new JetStreamPublisher(nc, check);
+    const subject = names.conversationSubject(1, 'g_checked');
+    const acks = [];
+    for (let i = 0; i < TRUST_AFTER + 10; i++) acks.push(await checked.publish(subject, JSON.stringify({ i }), { msgID: `chk-${i}` }));
+    expect(check.stats).toMatchObject({ verified: TRUST_AFTER, corrected: 0, unresolved: 0 });
+    expect(check.trusts(names.stream(1))).toBe(true);
+    // A subject no stream of the namespace holds is never checked.
+    await expect(checked.publish(`${names.namespace}.nowhere`, 'x', {})).rejects.toBeInstanceOf(NoRespondersError);
+    // A sign of a leader change (a timeout, no responders, an advisory) makes it suspect again.
+    check.suspect(names.stream(1));
+    const again = await checked.publish(subject, '{}', { msgID: 'chk-again' });
+    expect(again.seq).toBe(acks.at(-1)!.seq + 1);
+    expect(check.stats.verified).toBe(TRUST_AFTER + 1);
+  });
+
+  it("finds an entry a wrong ack missed by walking its subject's entries (STREAM.MSG.GET next_by_subj on this server)", async () => {
+    const warnings: string[] = [];
+    const check = new AckCheck(nc, jsm, names, { warn: (_o, msg) => warnings.push(msg) });
+    const subject = names.conversationSubject(1, 'g_walk');
+    const other = names.conversationSubject(1, 'g_other');
+    const mine = await log.publish(subject, '{"mine":true}', { msgID: 'walk-mine' });
+    for (let i = 0; i < 10; i++) await log.publish(other, JSON.stringify({ i }), {});
+    // As nats-server's clseq bug acks it: a seq further on, that holds another entry.
+    const sent = { subject, data: '{"mine":true}', msgID: 'walk-mine' };
+    await expect(check.verify(names.stream(1), sent, { seq: mine.seq + 7, duplicate: false })).resolves.toEqual({ seq: mine.seq, duplicate: false });
+    await expect(check.verify(names.stream(1), sent, { seq: mine.seq + 500, duplicate: false })).rejects.toThrow(/outcome unknown/);
+    expect(check.stats).toMatchObject({ corrected: 1, unresolved: 1 });
+    expect(warnings).toHaveLength(2);
   });
 });

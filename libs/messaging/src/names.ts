@@ -26,6 +26,21 @@ export class Names {
     return [`${this.namespace}.p${this.checkPartition(p)}.conv.*`];
   }
 
+  /** Whether a stream name is one of this namespace's partition streams. */
+  ownsStream(stream: string): boolean {
+    return stream.startsWith(`${this.namespace}_P`) && /^\d+$/.test(stream.slice(this.namespace.length + 2));
+  }
+
+  /** The stream a subject of this namespace's conversations goes to (undefined: none of them). */
+  streamOfSubject(subject: string): string | undefined {
+    const head = `${this.namespace}.p`;
+    if (!subject.startsWith(head)) return undefined;
+    const end = subject.indexOf('.conv.', head.length);
+    if (end < 0) return undefined;
+    const p = subject.slice(head.length, end);
+    return /^\d+$/.test(p) ? `${this.namespace}_P${p}` : undefined;
+  }
+
   /** The subject of one conversation's events. Throws on an id that could be a wildcard. */
   conversationSubject(p: number, conversationId: string): string {
     if (!isConversationId(conversationId)) throw new Error(`not a conversation id: ${JSON.stringify(conversationId)}`);
@@ -226,4 +241,14 @@ export function subjectToken(value: string): string {
 export const HEADERS = {
   /** The connection that sent a command, on entries written before it moved into the payload (publish.ts). */
   origin: 'Chat-Origin',
+} as const;
+
+/**
+ * JetStream's own subjects this system uses (not namespaced: the server names them).
+ * `$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.<stream>` is published when a stream gets a leader.
+ */
+export const JETSTREAM_SUBJECTS = {
+  leaderElectedAdvisories: '$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*',
+  leaderElectedPrefix: '$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.',
+  stepdown: (stream: string) => `$JS.API.STREAM.LEADER.STEPDOWN.${stream}`,
 } as const;

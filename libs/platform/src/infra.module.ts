@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { RedisClient } from '@chat/connections';
 import type { Pool } from 'pg';
@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
-import { connectNats, ensureStreams, JetStreamPublisher, Names } from '@chat/messaging';
+import { AckCheck, connectNats, ensureStreams, JetStreamPublisher, Names } from '@chat/messaging';
 import { AttachmentObjects, BlobStore, createPool, ensureDatabase, ensureProjectionSchema, migrate, SEARCH, TieredMessages, TIMELINE } from '@chat/storage';
 import { createLogger } from './logger';
+import { metrics } from './metrics';
 import { createRedis } from './redis.client';
 import { sharedExports, sharedProviders } from './shared.providers';
 import { ATTACHMENT_OBJECTS, BLOBS, CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOG_PUBLISHER, LOGGER, NAMES, NATS, NODE_ID, PG_POOL, REDIS, TIERED } from './tokens';
@@ -87,7 +88,13 @@ export class InfraModule implements OnApplicationShutdown {
         { provide: TIERED, inject: [PG_POOL, BLOBS], useFactory: (pool: Pool, blobs: BlobStore) => new TieredMessages(pool, blobs) },
         { provide: JETSTREAM, inject: [NATS], useFactory: (nc: NatsConnection) => jetstream(nc) },
         { provide: JETSTREAM_MANAGER, inject: [NATS], useFactory: (nc: NatsConnection) => jetstreamManager(nc) },
-        { provide: LOG_PUBLISHER, inject: [NATS], useFactory: (nc: NatsConnection) => new JetStreamPublisher(nc) },
+        {
+          provide: LOG_PUBLISHER,
+          inject: [NATS, JETSTREAM_MANAGER, NAMES, LOGGER],
+          // Acks of a stream whose leader changed are read back: nats-server's wrong seqs (ack.check.ts).
+          useFactory: (nc: NatsConnection, jsm: JetStreamManager, names: Names, log: Logger) =>
+            new JetStreamPublisher(nc, new AckCheck(nc, jsm, names, log, (result) => metrics.publishAckChecks.inc({ result }))),
+        },
         {
           provide: REDIS,
           useFactory: () => createRedis(config),

@@ -48,5 +48,11 @@ export const metrics = {
     labelNames: ['result'],
     registers: [registry],
   }),
+  publishAckChecks: new Counter({
+    name: 'chat_publish_ack_checks_total',
+    help: 'Publish acks of a suspect stream read back (after a leader change): verified, corrected (the ack named the wrong seq: nats-server clseq bug), unresolved (answered UNAVAILABLE)',
+    labelNames: ['result'],
+    registers: [registry],
+  }),
   projectedEvents: new Counter({ name: 'chat_projected_events_total', help: 'Events projected (applied or refused by the rules)', registers: [registry] }),
 };
