@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig } from '@chat/config';
@@ -66,10 +66,16 @@ export interface BenchProcess {
   url: string;
 }
 
+/** Where the started apps' logs go, one file per process name, replaced by each run: a stall in a step's figures is explained there. */
+export const BENCH_LOGS = join(ROOT, 'test-output', 'bench-logs');
+
 /** Starts a built app (`dist/apps/<app>/src/main.js`) and waits for its /readyz. */
 export async function startProcess(name: string, script: string, env: Record<string, string>, args: string[] = []): Promise<BenchProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...args, join(ROOT, script)], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  mkdirSync(BENCH_LOGS, { recursive: true });
+  const log = openSync(join(BENCH_LOGS, `${name}.log`), 'w');
+  const child = spawn(process.execPath, [...args, join(ROOT, script)], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', log, 'inherit'] });
+  closeSync(log); // the child holds its own copy
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/readyz`, child);
   return { name, child, url };
