@@ -52,7 +52,7 @@ describe('attachments: presigned S3 uploads and downloads, checked at send, dele
 
     const sent = await alice.ok('message:send', { conversationId: c, clientMsgId: 'with-file', body: '', attachments: [grant.attachmentId] });
     const meta = [{ id: grant.attachmentId, name: 'été 2030.png', contentType: 'image/png', size: 3000 }];
-    const live = await waitFor('the message at bob', () => bob.messages().find((m) => m.seq === sent.seq));
+    const live = await waitFor('the message at bob', () => bob.messages().find((m) => m.conversationId === c && m.seq === sent.seq));
     expect(live.body).toBe('');
     expect(live.attachments).toEqual(meta);
     const history = (await bob.ok('history', { conversationId: c })).messages.find((m) => m.seq === sent.seq);
@@ -187,9 +187,9 @@ describe('attachments: presigned S3 uploads and downloads, checked at send, dele
       expect(progress[0]).toEqual([0, bytes.length]);
       expect(progress.at(-1)).toEqual([bytes.length, bytes.length]);
       const sent = await chat.send(conversation.id, '', { attachments: [attachment] });
-      const own = await waitFor('the own event', () => events.find((e) => e.type === 'message' && e.seq === sent.seq) as Message | undefined);
+      const own = await waitFor('the own event', () => events.find((e) => e.type === 'message' && e.conversationId === conversation.id && e.seq === sent.seq) as Message | undefined);
       expect(own.attachments).toEqual([attachment]);
-      const live = await waitFor('bob\'s copy', () => bob.messages().find((m) => m.seq === sent.seq));
+      const live = await waitFor('bob\'s copy', () => bob.messages().find((m) => m.conversationId === conversation.id && m.seq === sent.seq));
       expect(live.attachments).toEqual(own.attachments);
       const got = await fetch(await chat.attachmentUrl(conversation.id, attachment.id));
       expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);

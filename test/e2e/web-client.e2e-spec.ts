@@ -812,12 +812,13 @@ describe('the web client in headless Chromium', () => {
     // The older hit is not in the first page of history: the client pages back to it.
     await jack.page.click('#hits .hit:has-text("secret recipe")');
     await until(jack.page, '#messages .msg.found .body', ['the secret recipe for tiramisu, at last']);
-    expect(await jack.page.locator('#messages .msg.found').isVisible()).toBe(true);
-    expect(await jack.page.evaluate(() => {
-      const box = document.querySelector('#messages .msg.found').getBoundingClientRect();
-      const pane = document.querySelector('#messages').getBoundingClientRect();
-      return box.top >= pane.top && box.bottom <= pane.bottom;
-    })).toBe(true);
+    // In view, read by its text: its mark lasts 2 s, which a slow machine may have used up already.
+    expect(await jack.page.evaluate((body) => {
+      const el = [...document.querySelectorAll('#messages .msg')].find((m) => m.querySelector('.body')?.textContent === body);
+      const box = el?.getBoundingClientRect();
+      const pane = document.querySelector('#messages')!.getBoundingClientRect();
+      return !!box && box.height > 0 && box.top >= pane.top && box.bottom <= pane.bottom;
+    }, 'the secret recipe for tiramisu, at last')).toBe(true);
     await shot(jack, 'search-jump-desktop');
     // Nothing to look up: said in words; Escape brings the list back.
     await jack.page.fill('#search-query', '-tiramisu');
