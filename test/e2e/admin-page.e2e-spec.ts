@@ -239,7 +239,9 @@ describe('admin page', () => {
     expect(await page.locator('#tabs a:visible').allInnerTexts()).toEqual(['Live', 'User', 'Conversation', 'Reports', 'Projections', 'Storage']);
 
     // A user online on two devices: presence, both leases, both conversations with their last message.
+    // The link sets the #fragment; the tab changes on hashchange, a task after the click returns.
     await page.click('[data-tab="user"]');
+    await page.locator('#tab-user').waitFor({ state: 'visible' });
     expect(await page.locator('#tab-live').isVisible()).toBe(false);
     await page.fill('#user-id', 'ann');
     await page.press('#user-id', 'Enter');
