@@ -5,7 +5,7 @@ import { decide, type Conversation } from '@chat/domain';
 import { appendEvent, Names } from '@chat/messaging';
 import { startApp, type AppProcess } from '../support/app-process';
 import { connectClient, type TestClient } from '../support/clients';
-import { caughtUp, query } from '../support/inspect';
+import { caughtUp, projectorConsumers, query } from '../support/inspect';
 import { cursorsOf, expectNothingLost, SendLedger } from '../support/ledger';
 import { UNLIMITED } from '../support/namespace';
 import { usePrivateStack } from '../support/private-services';
@@ -97,7 +97,7 @@ describe('Postgres down for longer than the projector\'s backoff schedule while 
     expect(await query(ns, 'SELECT partition, seq, code FROM rejected_events')).toEqual([]);
     expect(deadLettered).toEqual([]);
     const jsm = await jetstreamManager(bus);
-    const consumer = await jsm.consumers.info(names.stream(partition), names.consumer('timeline', partition));
-    expect(consumer.config.max_deliver).toBe(-1);
+    const consumers = await projectorConsumers(jsm, ns, 'timeline', partition);
+    expect(consumers.map((c) => c.config.max_deliver)).toEqual([-1]);
   });
 });

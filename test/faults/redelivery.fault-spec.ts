@@ -2,7 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { Ack, AckResults, ChatEvent } from '@chat/contracts';
 import type { TestClient } from '../support/clients';
-import { caughtUp, query } from '../support/inspect';
+import { caughtUp, projectorConsumers, query } from '../support/inspect';
 import { SendLedger, cursorsOf, expectNothingLost } from '../support/ledger';
 import { UNLIMITED, type TestNamespace } from '../support/namespace';
 import { holdTableLock, someoneWaitsOn } from '../support/pg-lock';
@@ -20,7 +20,7 @@ async function redeliveries(ns: TestNamespace): Promise<number> {
     const jsm = await jetstreamManager(nc);
     let total = 0;
     for (let p = 0; p < Number(ns.env.CHAT_PARTITIONS); p++) {
-      total += (await jsm.consumers.info(`${ns.name}_P${p}`, `${ns.name}_timeline_p${p}`)).num_redelivered;
+      for (const consumer of await projectorConsumers(jsm, ns, 'timeline', p)) total += consumer.num_redelivered;
     }
     return total;
   } finally {

@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client } from 'pg';
 import { natsServers, type TestNamespace } from './namespace';
@@ -99,4 +99,12 @@ export async function appendRaw(ns: TestNamespace, conversationId: string, paylo
   } finally {
     await nc.close();
   }
+}
+
+/** The projector processes' consumers of one partition of a projection (each process has its own). */
+export async function projectorConsumers(jsm: JetStreamManager, ns: TestNamespace, projection: 'timeline' | 'search', p: number): Promise<ConsumerInfo[]> {
+  const prefix = `${ns.name}_${projection}_p${p}_`;
+  const found: ConsumerInfo[] = [];
+  for await (const info of jsm.consumers.list(`${ns.name}_P${p}`)) if (info.name.startsWith(prefix)) found.push(info);
+  return found;
 }

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { AckPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { lastValueFrom } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
-import { resetProjectionConsumer, type Names, type ProjectionName } from '@chat/messaging';
+import { deleteConsumer, resetProjectionConsumer, type Names, type ProjectionName } from '@chat/messaging';
 import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES } from '@chat/platform';
 import { CheckpointMovedError, ProjectionRepository, SearchProjectionRepository, SendsProjectedBeforeError } from '@chat/storage';
 import { PartitionPump, type PumpBatch } from './partition.pump';
@@ -21,12 +22,14 @@ interface Checkpoints {
 
 /**
  * A NestJS microservice transport over JetStream: for each projection (the timeline, the
- * search index), one durable consumer per partition, started right after that
- * projection's checkpoint, feeding `@EventPattern('<projection>.batch')`.
+ * search index), one durable consumer per partition of this process's own, started right
+ * after that projection's checkpoint, feeding `@EventPattern('<projection>.batch')`.
  */
 @Injectable()
 export class JetStreamTransport extends Server implements CustomTransportStrategy {
-  private readonly pumps: PartitionPump[] = [];
+  private readonly pumps: Array<{ projection: ProjectionName; partition: number; pump: PartitionPump }> = [];
+  /** Names this process's consumers: a process started again, or a second one, gets consumers of its own. */
+  private readonly instance = randomBytes(6).toString('hex');
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -65,6 +68,8 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     if (!handler) throw new Error(`no handler for ${batchPattern(projection)}`);
     const from = await store.checkpoints(owned);
     for (const partition of owned) {
+      // The one consumer all projector processes shared before each had its own: no process reads it now.
+      await deleteConsumer(this.jsm, this.names.stream(partition), this.names.consumer(projection, partition));
       const pump = new PartitionPump({
         partition,
         afterSeq: from.get(partition) ?? 0,
@@ -72,7 +77,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         // Which projection's pump a line is about: both read the same partitions.
         logger: this.log.child({ projection }),
         openConsumer: async (afterSeq) => {
-          const durable = await resetProjectionConsumer(this.jsm, this.names, projection, partition, afterSeq, {
+          const durable = await resetProjectionConsumer(this.jsm, this.names, projection, partition, this.instance, afterSeq, {
             maxAckPending: this.config.CHAT_PROJECTOR_BATCH * 4,
             ackPolicy: AckPolicy.All,
             ackWaitMs: this.config.CHAT_PROJECTOR_ACK_WAIT,
@@ -89,13 +94,15 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         },
       });
       await pump.start();
-      this.pumps.push(pump);
+      this.pumps.push({ projection, partition, pump });
     }
-    this.log.info({ projection, partitions: owned.length, from: Object.fromEntries(from) }, 'projector consuming');
+    this.log.info({ projection, partitions: owned.length, from: Object.fromEntries(from), instance: this.instance }, 'projector consuming');
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.pumps.map((p) => p.stop()));
+    await Promise.all(this.pumps.map((p) => p.pump.stop()));
+    // A consumer left behind costs the server until its idle threshold; a failed delete leaves it to that.
+    await Promise.allSettled(this.pumps.map((p) => deleteConsumer(this.jsm, this.names.stream(p.partition), this.names.processConsumer(p.projection, p.partition, this.instance))));
   }
 
   on(): never {

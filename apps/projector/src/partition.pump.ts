@@ -96,12 +96,16 @@ export class PartitionPump {
     const messages = await consumer.consume({
       max_messages: this.deps.batchSize * 2,
       expires: PULL_EXPIRES_MS,
+      // A consumer deleted under it (idle past its threshold while this process was cut
+      // off) ends the subscription, which reopens it at the checkpoint; nats.js would
+      // otherwise wait for the consumer to come back, and it never does.
+      abort_on_missing_resource: true,
       callback: (m) => this.accept(m),
     });
     this.messages = messages;
-    void messages.closed().then(() => {
+    void messages.closed().then((err) => {
       if (this.stopping || this.messages !== messages) return;
-      this.deps.logger.warn({ partition: this.deps.partition }, 'consumer closed; reopening at the checkpoint');
+      this.deps.logger.warn({ partition: this.deps.partition, ...(err && { err: err.message }) }, 'consumer closed; reopening at the checkpoint');
       void this.resubscribe();
     });
   }

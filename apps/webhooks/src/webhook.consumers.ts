@@ -33,7 +33,7 @@ export async function webhookConsumer(jsm: JetStreamManager, names: Names, p: nu
 
 /** Points partition `p`'s webhooks at `startSeq`: everything from there on is delivered (again). */
 export function moveWebhookConsumer(jsm: JetStreamManager, names: Names, p: number, startSeq: number): Promise<string> {
-  return resetConsumer(jsm, names, 'webhooks', p, startSeq, WEBHOOK_CONSUMER);
+  return resetConsumer(jsm, names.stream(p), names.consumer('webhooks', p), startSeq, WEBHOOK_CONSUMER);
 }
 
 /**

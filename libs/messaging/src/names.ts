@@ -2,6 +2,8 @@ import { ATTACHMENT_ID_PATTERN, isConversationId } from '@chat/domain';
 
 /** Names a node id may take: one NATS subject token. */
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A process instance's id inside a consumer name (no `_`: it ends the name). */
+const INSTANCE = /^[A-Za-z0-9]{1,32}$/;
 
 /** Readers of the log with one durable consumer per partition: the projections, the notifier, the integrator webhooks. */
 export type ProjectionName = 'timeline' | 'search' | 'notifier' | 'webhooks';
@@ -54,6 +56,16 @@ export class Names {
 
   consumer(projection: ProjectionName, p: number): string {
     return `${this.namespace}_${projection}_p${this.checkPartition(p)}`;
+  }
+
+  /**
+   * A projector process's own consumer of partition `p` (`<consumer>_<instance>`): each
+   * process running a partition reads all of it, so two of them never split its events,
+   * and the checkpoint decides whose commit counts.
+   */
+  processConsumer(projection: ProjectionName, p: number, instance: string): string {
+    if (!INSTANCE.test(instance)) throw new Error(`not a process instance id: ${JSON.stringify(instance)}`);
+    return `${this.consumer(projection, p)}_${instance}`;
   }
 
   /**

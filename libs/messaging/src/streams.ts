@@ -51,48 +51,58 @@ export async function ensureStreams(jsm: JetStreamManager, names: Names, setting
 }
 
 /**
- * (Re)creates a projection's durable consumer so that it starts right after the
- * checkpoint. The checkpoint in Postgres is the truth; the consumer is only a cursor, and
- * recreating it means no delivery left pending by a crashed process waits out its ack wait.
+ * How long a projector process's consumer lives on after the process stopped pulling (it
+ * was killed, or cut off from NATS that long): then the server deletes it. A live pump
+ * renews its pull at least every PULL_EXPIRES_MS, so this never takes a consumer in use.
+ */
+export const PROCESS_CONSUMER_IDLE_MS = 300_000;
+
+/**
+ * (Re)creates a projector process's own consumer of partition `p` so that it starts right
+ * after the checkpoint. The checkpoint in Postgres is the truth; the consumer is only a
+ * cursor, and recreating it means no delivery left pending by a crashed process waits out
+ * its ack wait. Each process has its own (`Names.processConsumer`): two processes running
+ * the same partitions (one of them stale, after a partition) each read every event, and
+ * the checkpoint fence lets only one commit each batch.
  */
 export async function resetProjectionConsumer(
   jsm: JetStreamManager,
   names: Names,
   projection: ProjectionName,
   p: number,
+  instance: string,
   afterSeq: number,
   opts: ConsumerSettings,
 ): Promise<string> {
-  return resetConsumer(jsm, names, projection, p, afterSeq + 1, opts);
+  const durable = names.processConsumer(projection, p, instance);
+  return resetConsumer(jsm, names.stream(p), durable, afterSeq + 1, { ...opts, inactiveThresholdMs: PROCESS_CONSUMER_IDLE_MS });
+}
+
+/** Deletes a consumer; one that is not there is fine. */
+export async function deleteConsumer(jsm: JetStreamManager, stream: string, durable: string): Promise<void> {
+  try {
+    await jsm.consumers.delete(stream, durable);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
 }
 
 export interface ConsumerSettings {
   maxAckPending: number;
   ackPolicy: AckPolicy;
   ackWaitMs: number;
+  /** The server deletes the consumer after this long without a pull (durable consumers keep it since nats-server 2.9). */
+  inactiveThresholdMs?: number;
 }
 
 /**
- * Deletes a durable consumer of partition `p` (if there is one) and creates it again to
+ * Deletes durable consumer `durable` of `stream` (if there is one) and creates it again to
  * start at stream sequence `startSeq`, reading its settings back. JetStream cannot move a
  * consumer: this is how one is moved (a projection after its checkpoint, the webhooks to
  * where an operator replays them from).
  */
-export async function resetConsumer(
-  jsm: JetStreamManager,
-  names: Names,
-  projection: ProjectionName,
-  p: number,
-  startSeq: number,
-  opts: ConsumerSettings,
-): Promise<string> {
-  const stream = names.stream(p);
-  const durable = names.consumer(projection, p);
-  try {
-    await jsm.consumers.delete(stream, durable);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+export async function resetConsumer(jsm: JetStreamManager, stream: string, durable: string, startSeq: number, opts: ConsumerSettings): Promise<string> {
+  await deleteConsumer(jsm, stream, durable);
   const wanted: Partial<ConsumerConfig> = {
     durable_name: durable,
     ack_policy: opts.ackPolicy,
@@ -101,6 +111,7 @@ export async function resetConsumer(
     max_ack_pending: opts.maxAckPending,
     ack_wait: nanos(opts.ackWaitMs),
     max_deliver: -1,
+    ...(opts.inactiveThresholdMs !== undefined && { inactive_threshold: nanos(opts.inactiveThresholdMs) }),
   };
   const info = await jsm.consumers.add(stream, wanted);
   assertKept(`consumer ${durable}`, info.config, wanted);
