@@ -59,7 +59,7 @@ export interface CaseResult {
  * or by its sync, the offline member's unread and every presence right within 30 s, every
  * process still the one started (none restarted by hand) and ready again.
  */
-export async function runStormCase(cluster: PartitionCluster, name: string, fault: (ctx: StormContext) => Promise<void>, opts: { presenceMayFlap?: boolean } = {}): Promise<CaseResult> {
+export async function runStormCase(cluster: PartitionCluster, name: string, fault: (ctx: StormContext) => Promise<void>, opts: { presenceMayFlap?: boolean; liveMayReorder?: boolean } = {}): Promise<CaseResult> {
   const history = new History();
   const clients: TestClient[] = [];
   const connect = async (gw: number, user: string, device: string) => {
@@ -129,7 +129,7 @@ export async function runStormCase(cluster: PartitionCluster, name: string, faul
     // A projection that never catches up is a finding like any other: the table and the raw history still come out.
     await caughtUp(cluster.ns).then(() => history.note('projection caught up'), (err: Error) => problems.push(err.message));
     await history.syncWatchers();
-    problems.push(...(await history.check(cluster.ns, { url: cluster.gateways[0]!.app.url, members, cursors })));
+    problems.push(...(await history.check(cluster.ns, { url: cluster.gateways[0]!.app.url, members, cursors, ...(opts.liveMayReorder && { liveMayReorder: true }) })));
 
     // The offline member's unread: every acked message of the group (all from others).
     const groupAcks = history.ledger.all().filter((s) => s.conversationId === group.id).length;
