@@ -18,15 +18,26 @@ export interface AckedSend {
  */
 export class SendLedger {
   private readonly byKey = new Map<string, AckedSend>();
+  /** conversation#seq -> the send acked there: one seq holds one message. */
+  private readonly bySeq = new Map<string, AckedSend>();
 
-  /** Records an ack; a second ack for the same clientMsgId must name the same seq. */
+  /**
+   * Records an ack; a second ack for the same clientMsgId must name the same seq, and no
+   * two sends may be acked at one seq of a conversation (the log holds one of them at most).
+   */
   record(send: AckedSend): void {
     const key = `${send.senderId}\n${send.clientMsgId}`;
     const before = this.byKey.get(key);
     if (before && (before.seq !== send.seq || before.conversationId !== send.conversationId)) {
       throw new Error(`clientMsgId ${send.clientMsgId} of ${send.senderId} was acked as seq ${before.seq} and then as seq ${send.seq}`);
     }
+    const at = `${send.conversationId}#${send.seq}`;
+    const there = this.bySeq.get(at);
+    if (there && (there.senderId !== send.senderId || there.clientMsgId !== send.clientMsgId)) {
+      throw new Error(`${at} was acked for ${there.clientMsgId} of ${there.senderId} and then for ${send.clientMsgId} of ${send.senderId}`);
+    }
     this.byKey.set(key, send);
+    this.bySeq.set(at, send);
   }
 
   get size(): number {

@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { AckPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { lastValueFrom } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from '@chat/config';
-import { deleteConsumer, resetProjectionConsumer, type Names, type ProjectionName } from '@chat/messaging';
-import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES } from '@chat/platform';
+import { deleteConsumer, JETSTREAM_SUBJECTS, resetProjectionConsumer, type Names, type ProjectionName } from '@chat/messaging';
+import { CONFIG, JETSTREAM, JETSTREAM_MANAGER, LOGGER, NAMES, NATS } from '@chat/platform';
 import { CheckpointMovedError, ProjectionRepository, SearchProjectionRepository, SendsProjectedBeforeError } from '@chat/storage';
 import { PartitionPump, type PumpBatch } from './partition.pump';
 import { StaleBatchError } from './timeline.applier';
@@ -30,9 +31,13 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
   private readonly pumps: Array<{ projection: ProjectionName; partition: number; pump: PartitionPump }> = [];
   /** Names this process's consumers: a process started again, or a second one, gets consumers of its own. */
   private readonly instance = randomBytes(6).toString('hex');
+  /** This process's pumps by their consumer's name, for the consumer leader advisories. */
+  private readonly byConsumer = new Map<string, PartitionPump>();
+  private advisories?: Subscription;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
+    @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(NAMES) private readonly names: Names,
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
@@ -55,6 +60,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         writeSync(2, `test hook: crashing between commit and ack after ${commits} commits\n`);
         process.kill(process.pid, 'SIGKILL');
       };
+      this.followConsumerLeaders();
       await this.start('timeline', this.timeline, owned, afterCommit);
       await this.start('search', this.search, owned, undefined);
       callback();
@@ -95,11 +101,30 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       });
       await pump.start();
       this.pumps.push({ projection, partition, pump });
+      this.byConsumer.set(this.names.processConsumer(projection, partition, this.instance), pump);
     }
     this.log.info({ projection, partitions: owned.length, from: Object.fromEntries(from), instance: this.instance }, 'projector consuming');
   }
 
+  /**
+   * When one of this process's consumers gets a new leader (its NATS node cut off or gone),
+   * the pull requests pending at the old leader are gone without a word, and the partition
+   * would stand still until two heartbeats are missed (PULL_EXPIRES_MS, 30 s): its pump
+   * pulls again at once instead. Advisories sent while this connection was away are lost,
+   * but then nats.js pulls again itself when it reconnects.
+   */
+  private followConsumerLeaders(): void {
+    this.advisories = this.nc.subscribe(JETSTREAM_SUBJECTS.consumerLeaderElectedAdvisories, {
+      callback: (err, msg) => {
+        if (err) return;
+        const consumer = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+        void this.byConsumer.get(consumer)?.repull('its consumer has a new leader');
+      },
+    });
+  }
+
   async close(): Promise<void> {
+    this.advisories?.unsubscribe();
     await Promise.all(this.pumps.map((p) => p.pump.stop()));
     // A consumer left behind costs the server until its idle threshold; a failed delete leaves it to that.
     await Promise.allSettled(this.pumps.map((p) => deleteConsumer(this.jsm, this.names.stream(p.partition), this.names.processConsumer(p.projection, p.partition, this.instance))));

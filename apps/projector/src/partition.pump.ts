@@ -62,10 +62,12 @@ export class PartitionPump {
   private readonly buffer = new Map<number, JsMsg>();
   private expected: number;
   private messages?: ConsumerMessages;
+  private consumer?: Consumer;
   private wake?: () => void;
   private stopping = false;
   private loop?: Promise<void>;
   private gapSince?: number;
+  private reopening?: Promise<void>;
   /** Since when `expected` has been missing while later events wait (cleared by each commit). */
   private missingSince?: number;
   private readonly gapMs: { check: number; reopen: number };
@@ -92,7 +94,10 @@ export class PartitionPump {
   }
 
   private async subscribe(): Promise<void> {
-    const consumer = await this.deps.openConsumer(this.expected - 1);
+    await this.pull(await this.deps.openConsumer(this.expected - 1));
+  }
+
+  private async pull(consumer: Consumer): Promise<void> {
     const messages = await consumer.consume({
       max_messages: this.deps.batchSize * 2,
       expires: PULL_EXPIRES_MS,
@@ -102,12 +107,42 @@ export class PartitionPump {
       abort_on_missing_resource: true,
       callback: (m) => this.accept(m),
     });
+    this.consumer = consumer;
     this.messages = messages;
     void messages.closed().then((err) => {
       if (this.stopping || this.messages !== messages) return;
       this.deps.logger.warn({ partition: this.deps.partition, ...(err && { err: err.message }) }, 'consumer closed; reopening at the checkpoint');
       void this.resubscribe();
     });
+  }
+
+  /**
+   * Pulls again from the same consumer: its leader moved (its NATS node cut off or gone),
+   * and the pull requests pending at the old leader went with it, without a word; nats.js
+   * would notice only after two missed heartbeats (PULL_EXPIRES_MS). What is buffered stays.
+   */
+  async repull(why: string): Promise<void> {
+    const consumer = this.consumer;
+    const old = this.messages;
+    if (this.stopping || this.reopening || !consumer || !old) return;
+    this.deps.logger.warn({ partition: this.deps.partition, expected: this.expected }, `${why}; pulling again`);
+    // Cleared first: the old subscription's end must not reopen the consumer.
+    this.messages = undefined;
+    await old.close().catch(() => undefined);
+    await this.pull(consumer).catch(() => this.resubscribe());
+  }
+
+  /** Reopens the consumer at the checkpoint (an event stays missing). One reopen at a time. */
+  private reopen(why: string): Promise<void> {
+    this.reopening ??= (async () => {
+      this.deps.logger.warn({ partition: this.deps.partition, expected: this.expected, waiting: this.buffer.size }, `${why}; reopening the consumer at the checkpoint`);
+      const old = this.messages;
+      // Cleared first: the old subscription's end must not reopen a second time.
+      this.messages = undefined;
+      await old?.close().catch(() => undefined);
+      await this.resubscribe();
+    })().finally(() => (this.reopening = undefined));
+    return this.reopening;
   }
 
   private async resubscribe(): Promise<void> {
@@ -281,12 +316,7 @@ export class PartitionPump {
       this.skipTo(next);
       return;
     }
-    this.deps.logger.warn({ partition: this.deps.partition, expected: this.expected, waiting: this.buffer.size }, 'an event is missing while later ones wait; reopening the consumer at the checkpoint');
-    const old = this.messages;
-    // Cleared first: the old subscription's end must not reopen a second time.
-    this.messages = undefined;
-    await old?.close().catch(() => undefined);
-    await this.resubscribe();
+    await this.reopen('an event is missing while later ones wait');
   }
 
   private pause(ms: number): Promise<void> {

@@ -7,14 +7,17 @@ import { StaleBatchError } from './timeline.applier';
 function fakeLog() {
   let deliver: (m: JsMsg) => void = () => undefined;
   const acked: number[] = [];
+  const pulls = { opened: 0, closed: 0 };
   const msg = (seq: number) => ({ seq, ack: () => acked.push(seq), nak: () => undefined, term: () => undefined, working: () => undefined }) as unknown as JsMsg;
   const consumer = {
     consume: async ({ callback }: { callback: (m: JsMsg) => void }) => {
+      pulls.opened++;
+      // Only the newest subscription gets events: a closed one's pulls are gone.
       deliver = callback;
-      return { closed: () => new Promise(() => undefined), close: async () => undefined, stop: () => undefined };
+      return { closed: () => new Promise(() => undefined), close: async () => void pulls.closed++, stop: () => undefined };
     },
   } as unknown as Consumer;
-  return { consumer, acked, append: (...seqs: number[]) => seqs.forEach((s) => deliver(msg(s))) };
+  return { consumer, acked, pulls, append: (...seqs: number[]) => seqs.forEach((s) => deliver(msg(s))) };
 }
 
 /** Commits the test completes one by one. */
@@ -115,6 +118,30 @@ describe('PartitionPump', () => {
     expect(handler.batches[1]).toMatchObject({ seqs: [2, 3, 4], fromSeq: 1 });
     handler.batches[1]!.commit();
     await until('ack 4', () => source.acked.includes(4));
+  });
+
+  it('pulls again from the same consumer when its leader moved, keeping what is buffered and the batch in flight', async () => {
+    const source = fakeLog();
+    const handler = controlledHandler();
+    const opened: number[] = [];
+    pump = new PartitionPump({
+      partition: 0, afterSeq: 0, batchSize: 500, logger: log, firstSeq: async () => 1, handle: handler.handle, resync: async () => undefined,
+      openConsumer: async (afterSeq) => (opened.push(afterSeq), source.consumer),
+    });
+    await pump.start();
+    source.append(1);
+    await until('batch 1', () => handler.batches.length === 1);
+    source.append(2);
+    await pump.repull('its consumer has a new leader');
+    expect(source.pulls).toEqual({ opened: 2, closed: 1 });
+    // Not recreated: the consumer keeps its position, nothing is delivered again.
+    expect(opened).toEqual([0]);
+    handler.batches[0]!.commit();
+    source.append(3);
+    await until('batch 2', () => handler.batches.length === 2);
+    expect(handler.batches[1]).toMatchObject({ seqs: [2, 3], fromSeq: 1 });
+    handler.batches[1]!.commit();
+    await until('ack 3', () => source.acked.includes(3));
   });
 
   it('skips an entry the stream does not hold (a hole) once the gap has lasted, instead of waiting for it forever', async () => {

@@ -262,5 +262,8 @@ export const HEADERS = {
 export const JETSTREAM_SUBJECTS = {
   leaderElectedAdvisories: '$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*',
   leaderElectedPrefix: '$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.',
+  /** `...CONSUMER.LEADER_ELECTED.<stream>.<consumer>`: a consumer got a leader (pull requests at the old one are gone). */
+  consumerLeaderElectedAdvisories: '$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.*.*',
+  consumerLeaderElectedPrefix: '$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.',
   stepdown: (stream: string) => `$JS.API.STREAM.LEADER.STEPDOWN.${stream}`,
 } as const;
