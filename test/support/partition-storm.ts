@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './app-process';
 import type { TestClient } from './clients';
 import { History, moreAcks, sendStorm, type Storm } from './history';
 import { caughtUp } from './inspect';
@@ -161,9 +164,21 @@ export async function runStormCase(cluster: PartitionCluster, name: string, faul
     if (problems.length) {
       const file = history.save(name, problems);
       process.stdout.write(`raw history: ${file}\n`);
+      saveNatsLogs(cluster, name);
     }
     return { problems, table, flaps };
+  } catch (err) {
+    saveNatsLogs(cluster, name);
+    throw err;
   } finally {
     for (const c of clients) c.close();
   }
+}
+
+/** The NATS nodes' own logs (elections, catch-ups), kept beside the raw history when a case fails. */
+function saveNatsLogs(cluster: PartitionCluster, name: string): void {
+  const dir = join(ROOT, 'test-output');
+  mkdirSync(dir, { recursive: true });
+  cluster.nats.nodes.forEach((node, i) => writeFileSync(join(dir, `partitions-${name}-${node.name}.log`), cluster.nats.output(i)));
+  process.stdout.write(`NATS logs: ${join(dir, `partitions-${name}-n*.log`)}\n`);
 }

@@ -18,6 +18,10 @@ export async function connectNats(servers: string[], name: string): Promise<Nats
     // pingInterval x (maxPingOut + 1), 6-8 s here (10 s x 3 before: up to 30 s of UNAVAILABLE).
     pingInterval: 2_000,
     maxPingOut: 3,
+    // Each attempt to reach a server, reconnects included (20 s by default): the first
+    // server tried again after such a disconnect is the one that went silent, and a
+    // cut-off server answers nothing, not even a refusal.
+    timeout: 2_000,
     // Every request (a JetStream publish is one) would otherwise capture a stack trace.
     noAsyncTraces: true,
   });
