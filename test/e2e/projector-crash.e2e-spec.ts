@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import { ROOT, startApp, type AppProcess } from '../support/app-process';
+import { startApp, type AppProcess } from '../support/app-process';
 import { connectClient, wholeHistory } from '../support/clients';
 import { caughtUp, readModelChecksums } from '../support/inspect';
 import { createNamespace, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { waitFor } from '../support/wait';
 import { mixedWorkload } from '../support/workload';
+import { replayCli } from '../support/replay';
 
 jest.setTimeout(180_000);
 
@@ -59,11 +59,7 @@ describe('a projector that crashes between its commit and its acks', () => {
     expect(history.map((m) => [m.clientMsgId, m.seq])).toEqual([...acked].sort((a, b) => a[1] - b[1]));
 
     const live = await readModelChecksums(ns);
-    const replay = await new Promise<number | null>((resolve) => {
-      const child = spawn('npm', ['run', '--silent', 'replay', '--', 'timeline'], { cwd: ROOT, env: { ...process.env, ...ns.env }, stdio: 'ignore' });
-      child.once('exit', resolve);
-    });
-    expect(replay).toBe(0);
+    expect((await replayCli(ns)).code).toBe(0);
     await waitFor('checksums after the rebuild', async () => (await readModelChecksums(ns)).checkpoints === live.checkpoints);
     expect(await readModelChecksums(ns)).toEqual(live);
     for (const c of users) c!.close();

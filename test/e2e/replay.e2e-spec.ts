@@ -1,25 +1,14 @@
-import { spawn } from 'node:child_process';
 import type { Message } from '@chat/contracts';
-import { ROOT, startApp, type AppProcess } from '../support/app-process';
+import { startApp, type AppProcess } from '../support/app-process';
 import { connectClient, wholeHistory, type TestClient } from '../support/clients';
 import { appendRaw, caughtUp, query, readModelChecksums } from '../support/inspect';
 import { createNamespace, TEST_ADMIN_TOKEN, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { holdSwapLock } from '../support/pg-lock';
 import { waitFor } from '../support/wait';
 import { mixedWorkload } from '../support/workload';
+import { replayCli } from '../support/replay';
 
 jest.setTimeout(180_000);
-
-/** `npm run replay -- timeline` (or `search`) as an operator runs it; resolves with its output. */
-function replayCli(ns: TestNamespace, projection = 'timeline'): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('npm', ['run', '--silent', 'replay', '--', projection], { cwd: ROOT, env: { ...process.env, ...ns.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
 
 async function connectAll(url: string) {
   const [ann, bob, cat, dan] = await Promise.all(['ann', 'bob', 'cat', 'dan'].map((u) => connectClient(url, u)));

@@ -1,16 +1,16 @@
-import { spawn } from 'node:child_process';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { Client } from 'pg';
-import { ROOT, startApp, type AppProcess } from '../support/app-process';
+import { startApp, type AppProcess } from '../support/app-process';
 import { connectClient, type TestClient } from '../support/clients';
-import { caughtUp, readModelChecksums } from '../support/inspect';
+import { caughtUp } from '../support/inspect';
 import { cursorsOf, expectNothingLost, SendLedger } from '../support/ledger';
 import { createNamespace, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { seededRandom } from '../support/random';
 import { keepSending } from '../support/senders';
 import { waitFor } from '../support/wait';
+import { expectRebuildToMatch } from '../support/replay';
 
 jest.setTimeout(400_000);
 
@@ -113,12 +113,6 @@ describe('a projector killed with SIGKILL 20 times at random points of its batch
 
     // A rebuild from the log gives the same read models as the projector that was killed 20 times.
     await projector.stop();
-    const live = await readModelChecksums(ns);
-    const replay = await new Promise<number | null>((resolve) => {
-      const child = spawn('npm', ['run', '--silent', 'replay', '--', 'timeline'], { cwd: ROOT, env: { ...process.env, ...ns.env }, stdio: 'ignore' });
-      child.once('exit', resolve);
-    });
-    expect(replay).toBe(0);
-    expect(await readModelChecksums(ns)).toEqual(live);
+    await expectRebuildToMatch(ns);
   });
 });

@@ -1,16 +1,16 @@
-import { spawn } from 'node:child_process';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { ChatEvent } from '@chat/contracts';
 import { Names } from '@chat/messaging';
-import { ROOT, startApp, type AppProcess } from '../support/app-process';
+import { startApp, type AppProcess } from '../support/app-process';
 import { connectClient, type TestClient } from '../support/clients';
-import { caughtUp, projectorConsumers, query, readModelChecksums } from '../support/inspect';
+import { caughtUp, projectorConsumers, query } from '../support/inspect';
 import { cursorsOf, expectNothingLost, SendLedger } from '../support/ledger';
 import { createNamespace, type TestNamespace, UNLIMITED } from '../support/namespace';
 import { keepSending } from '../support/senders';
 import { waitFor } from '../support/wait';
+import { expectRebuildToMatch } from '../support/replay';
 
 jest.setTimeout(240_000);
 
@@ -138,12 +138,6 @@ describe('two projectors of the same partitions racing, one of them stale', () =
     for (let p = 0; p < partitions; p++) expect(await projectorConsumers(jsm, ns, 'timeline', p)).toEqual([]);
 
     // Nothing committed twice or out of turn: the read models equal a rebuild from the log.
-    const live = await readModelChecksums(ns);
-    const replay = await new Promise<number | null>((resolve) => {
-      const child = spawn('npm', ['run', '--silent', 'replay', '--', 'timeline'], { cwd: ROOT, env: { ...process.env, ...ns.env }, stdio: 'ignore' });
-      child.once('exit', resolve);
-    });
-    expect(replay).toBe(0);
-    expect(await readModelChecksums(ns)).toEqual(live);
+    await expectRebuildToMatch(ns);
   });
 });

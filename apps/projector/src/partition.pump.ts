@@ -191,7 +191,7 @@ export class PartitionPump {
       while (inFlight.length < PIPELINE_DEPTH) {
         // Behind a commit, a few events wait for it and go in one batch after it: folding
         // early pays only when there is much to fold, and small batches cost per batch.
-        if (inFlight.length > 0 && !this.buffer.has(next + this.earlyFold - 1)) break;
+        if (inFlight.length > 0 && !this.foldableEarly(next)) break;
         const batch = this.takeBatch(next);
         if (batch.length === 0) break;
         const done = this.deps.handle({ partition: this.deps.partition, fromSeq: next - 1, messages: batch });
@@ -202,7 +202,8 @@ export class PartitionPump {
       const head = inFlight[0];
       if (!head) {
         if (this.buffer.size > 0) await this.checkGap();
-        await this.sleepUntilEvents(this.expected, true);
+        const expected = this.expected;
+        await this.sleepUntil(() => this.buffer.has(expected), true);
         this.wake = undefined;
         next = this.expected;
         continue;
@@ -211,7 +212,7 @@ export class PartitionPump {
       this.missingSince = undefined;
       if (inFlight.length < PIPELINE_DEPTH) {
         // Wake for the head's commit, or for enough events to fold meanwhile.
-        const committed = await Promise.race([head.done.then(() => true, () => true), this.sleepUntilEvents(next + this.earlyFold - 1, false).then(() => false)]);
+        const committed = await Promise.race([head.done.then(() => true, () => true), this.sleepUntil(() => this.foldableEarly(next), false).then(() => false)]);
         this.wake = undefined;
         if (!committed) continue;
       }
@@ -253,10 +254,21 @@ export class PartitionPump {
   }
 
   /**
-   * Resolves when event `seq` is here (or on stop). `checking`: also after GAP_CHECK_MS
-   * while later events wait for it, so that a gap is looked into.
+   * Whether a batch from `next` is worth folding while one commits: `next` is here and
+   * enough after it. Not only the far end: with `next` missing (lost, or redelivered later)
+   * and later events here, waking for them would fold nothing and wake again at once, a
+   * loop that never yields to I/O and grows the head's reactions until the heap is gone
+   * (seen: a projector out of memory after an asymmetric NATS partition).
    */
-  private sleepUntilEvents(seq: number, checking: boolean): Promise<void> {
+  private foldableEarly(next: number): boolean {
+    return this.buffer.has(next) && this.buffer.has(next + this.earlyFold - 1);
+  }
+
+  /**
+   * Resolves when `ready()` holds (or on stop), checked as events arrive. `checking`: also
+   * after GAP_CHECK_MS while later events wait, so that a gap is looked into.
+   */
+  private sleepUntil(ready: () => boolean, checking: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       // Also when the first later event arrives only while sleeping: the gap starts then.
@@ -264,10 +276,10 @@ export class PartitionPump {
         if (checking && !timer && this.buffer.size > 0) timer = setTimeout(resolve, this.gapMs.check).unref();
       };
       this.wake = () => {
-        if (this.stopping || this.buffer.has(seq)) resolve();
+        if (this.stopping || ready()) resolve();
         else armGapCheck();
       };
-      if (this.stopping || this.buffer.has(seq)) resolve();
+      if (this.stopping || ready()) resolve();
       else armGapCheck();
     });
   }

@@ -144,6 +144,41 @@ describe('PartitionPump', () => {
     await until('ack 3', () => source.acked.includes(3));
   });
 
+  it('waits for the commit, not in a loop, when the event after the batch in flight is missing and later ones are here', async () => {
+    const source = fakeLog();
+    // Counts the reactions the pump attaches to the batch in flight: a loop that never yields would attach them without end.
+    let reactions = 0;
+    class Counted<T> extends Promise<T> {
+      static get [Symbol.species]() {
+        return Promise;
+      }
+      override then<A = T, B = never>(ok?: ((v: T) => A | PromiseLike<A>) | null, fail?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+        if (++reactions > 10_000) throw new Error('the pump is spinning');
+        return super.then(ok, fail);
+      }
+    }
+    const batches: Array<{ seqs: number[]; commit: () => void }> = [];
+    pump = new PartitionPump({
+      partition: 0, afterSeq: 0, batchSize: 500, logger: log, firstSeq: async () => 1, resync: async () => undefined,
+      openConsumer: async () => source.consumer,
+      handle: (b) => new Counted<void>((resolve) => batches.push({ seqs: b.messages.map((m) => m.seq), commit: resolve })),
+    });
+    await pump.start();
+    source.append(1);
+    await until('batch 1', () => batches.length === 1);
+    // 2 is missing (on its way again); 3..66 are here, more than a batch folded early needs.
+    source.append(...range(3, 66));
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(reactions).toBeLessThan(100);
+    expect(batches).toHaveLength(1);
+    batches[0]!.commit();
+    source.append(2);
+    await until('batch 2', () => batches.length === 2);
+    expect(batches[1]!.seqs).toEqual(range(2, 66));
+    batches[1]!.commit();
+    await until('ack 66', () => source.acked.includes(66));
+  });
+
   it('skips an entry the stream does not hold (a hole) once the gap has lasted, instead of waiting for it forever', async () => {
     const source = fakeLog();
     const handler = controlledHandler();
