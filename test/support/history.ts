@@ -5,6 +5,7 @@ import { ROOT } from './app-process';
 import type { TestClient } from './clients';
 import { compare, lostOrDoubled, SendLedger, syncAll } from './ledger';
 import type { TestNamespace } from './namespace';
+import { storm, type Senders } from './senders';
 import { waitFor } from './wait';
 
 /** What a send's invocation came to: its ack, its error code, or no answer in time. */
@@ -200,53 +201,20 @@ export class History {
   }
 }
 
-/** Senders of a storm: each its own clientMsgIds, one at a time, retrying each until it is acked. */
-export interface Storm {
-  acks(): number;
-  /** Throws what made a loop fail, if one did. */
-  check(): void;
-  /** Each sender finishes (gets acked) the message it is on, then stops. */
-  stop(): Promise<void>;
-}
-
-const BACKOFF_MS = [50, 100, 200, 400, 800];
-
-export function sendStorm(history: History, senders: Array<{ client: TestClient; device: string; conversationId: string }>, opts: { prefix: string; timeoutMs?: number; pauseMs?: number }): Storm {
-  let stopping = false;
-  let acked = 0;
-  const loops = senders.map(async ({ client, device, conversationId }, s) => {
-    for (let i = 0; !stopping; i++) {
-      const clientMsgId = `${opts.prefix}-${s}-${i}`;
-      for (let attempt = 0; ; attempt++) {
-        const outcome = await history.send(client, device, conversationId, clientMsgId, attempt, opts.timeoutMs ?? 5_000);
-        if (outcome.kind === 'ok') break;
-        if (outcome.kind === 'error' && outcome.code !== 'UNAVAILABLE' && outcome.code !== 'RATE_LIMITED') {
-          throw new Error(`send ${clientMsgId} refused with ${outcome.code}: only UNAVAILABLE (and a retry with the same id) is right during a fault`);
-        }
-        if (!client.socket.connected) throw new Error(`${client.userId} was disconnected while sending ${clientMsgId}`);
-        await new Promise((r) => setTimeout(r, BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]));
-      }
-      acked++;
-      if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
-    }
+/** A storm whose every attempt, outcome and ack goes into the history; any code but UNAVAILABLE (or RATE_LIMITED) fails it. */
+export function sendStorm(history: History, senders: Array<{ client: TestClient; device: string; conversationId: string }>, opts: { prefix: string; timeoutMs?: number; pauseMs?: number }): Senders {
+  return storm(senders, {
+    prefix: opts.prefix,
+    ...(opts.pauseMs !== undefined && { pauseMs: opts.pauseMs }),
+    backoffMs: [50, 100, 200, 400, 800],
+    attempt: ({ client, device, conversationId }, clientMsgId, attempt) => history.send(client, device, conversationId, clientMsgId, attempt, opts.timeoutMs ?? 5_000),
+    refuse: (code, clientMsgId) =>
+      code === 'UNAVAILABLE' || code === 'RATE_LIMITED' ? undefined : `send ${clientMsgId} refused with ${code}: only UNAVAILABLE (and a retry with the same id) is right during a fault`,
   });
-  let failed: unknown;
-  const done = Promise.all(loops);
-  done.catch((err) => (failed = err));
-  return {
-    acks: () => acked,
-    check: () => {
-      if (failed) throw failed;
-    },
-    stop: async () => {
-      stopping = true;
-      await done;
-    },
-  };
 }
 
 /** Waits until `n` more sends were acked than now, failing early if a sender failed. */
-export async function moreAcks(storm: Storm, n: number, what: string, timeoutMs = 60_000): Promise<void> {
+export async function moreAcks(storm: Senders, n: number, what: string, timeoutMs = 60_000): Promise<void> {
   const target = storm.acks() + n;
   await waitFor(`${n} more acked sends ${what} (have ${storm.acks()}, want ${target})`, () => (storm.check(), storm.acks() >= target), timeoutMs, 20);
 }

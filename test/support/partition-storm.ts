@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './app-process';
 import type { TestClient } from './clients';
-import { History, moreAcks, sendStorm, type Storm } from './history';
+import { History, moreAcks, sendStorm } from './history';
+import type { Senders } from './senders';
 import { caughtUp } from './inspect';
 import { cursorsOf } from './ledger';
 import { pairsCoveringPartitions } from './partition-pairs';
@@ -21,7 +22,7 @@ export const LIVE_AGAIN_MS = 30_000;
 export interface StormContext {
   cluster: PartitionCluster;
   history: History;
-  storm: Storm;
+  storm: Senders;
   /** Waits for `n` more acks (the side that keeps accepting sends does). */
   moreAcks(n: number, what: string, timeoutMs?: number): Promise<void>;
 }

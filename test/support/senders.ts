@@ -29,38 +29,48 @@ export interface Senders {
   stop(): Promise<SendersResult>;
 }
 
+/** What one attempt of a send came to: acked, refused with a code, or no answer in time. */
+export type AttemptOutcome = { kind: 'ok' } | { kind: 'error'; code: string } | { kind: 'unknown' };
+
+export interface StormOptions<R extends SenderRoute> {
+  prefix: string;
+  pauseMs?: number;
+  /** Pauses before each retry, the last one repeated (an SDK outbox's backoff). */
+  backoffMs?: number[];
+  /** Sends one attempt of `clientMsgId` (attempt 0 first) and says what came of it. */
+  attempt: (route: R, clientMsgId: string, attempt: number) => Promise<AttemptOutcome>;
+  /** A code the case does not allow: the loop fails with this message. */
+  refuse?: (code: string, clientMsgId: string) => string | undefined;
+}
+
 /**
  * Clients that keep sending, one message at a time each, as a real client with an outbox
- * does: a send without an ok ack (an error code, or no answer within `timeoutMs`) is
- * retried with the same clientMsgId until it is acked, and every ack goes into the ledger
- * (which throws if a clientMsgId is acked twice with different seqs). `pauseMs` spaces a
- * client's sends after each ack.
+ * does: a send without an ok ack (an error code, or no answer) is retried with the same
+ * clientMsgId until it is acked. `pauseMs` spaces a client's sends after each ack.
  */
-export function keepSending(ledger: SendLedger, routes: SenderRoute[], opts: { prefix: string; timeoutMs?: number; pauseMs?: number }): Senders {
+export function storm<R extends SenderRoute>(routes: R[], opts: StormOptions<R>): Senders {
+  const backoff = opts.backoffMs ?? RETRY_BACKOFF_MS;
   let stopping = false;
   let acked = 0;
   let retries = 0;
   const failures: Record<string, number> = {};
-  const loops = routes.map(async ({ client, conversationId }, r) => {
+  const loops = routes.map(async (route, r) => {
     for (let i = 0; !stopping; i++) {
       const clientMsgId = `${opts.prefix}-${r}-${i}`;
       for (let attempt = 0; ; attempt++) {
         if (attempt > 0) retries++;
-        const ack = await ledger.send(client, conversationId, clientMsgId, `${clientMsgId} body`, opts.timeoutMs ?? 6_000).catch((err: Error) => {
-          if (/timed out|timeout/i.test(err.message)) return undefined;
-          throw err;
-        });
-        if (ack?.ok) {
-          acked++;
-          // A person's pace, not a flood: keeps the ledger check of a long run small.
-          if (opts.pauseMs) await new Promise((resolve) => setTimeout(resolve, opts.pauseMs));
-          break;
-        }
-        const code = ack ? ack.error.code : 'timeout';
+        const outcome = await opts.attempt(route, clientMsgId, attempt);
+        if (outcome.kind === 'ok') break;
+        const code = outcome.kind === 'error' ? outcome.code : 'timeout';
         failures[code] = (failures[code] ?? 0) + 1;
-        if (!client.socket.connected) throw new Error(`${client.userId} was disconnected while sending ${clientMsgId}`);
-        await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)]));
+        const refused = outcome.kind === 'error' ? opts.refuse?.(code, clientMsgId) : undefined;
+        if (refused) throw new Error(refused);
+        if (!route.client.socket.connected) throw new Error(`${route.client.userId} was disconnected while sending ${clientMsgId}`);
+        await new Promise((resolve) => setTimeout(resolve, backoff[Math.min(attempt, backoff.length - 1)]));
       }
+      acked++;
+      // A person's pace, not a flood: keeps the ledger check of a long run small.
+      if (opts.pauseMs) await new Promise((resolve) => setTimeout(resolve, opts.pauseMs));
     }
   });
   // A failing loop must not go unobserved until stop(): remember it.
@@ -79,4 +89,19 @@ export function keepSending(ledger: SendLedger, routes: SenderRoute[], opts: { p
       return { acked, failures: { ...failures }, retries };
     },
   };
+}
+
+/** A storm whose every ack goes into the ledger (which throws if a clientMsgId is acked twice with different seqs). */
+export function keepSending(ledger: SendLedger, routes: SenderRoute[], opts: { prefix: string; timeoutMs?: number; pauseMs?: number }): Senders {
+  return storm(routes, {
+    prefix: opts.prefix,
+    ...(opts.pauseMs !== undefined && { pauseMs: opts.pauseMs }),
+    attempt: async ({ client, conversationId }, clientMsgId) => {
+      const ack = await ledger.send(client, conversationId, clientMsgId, `${clientMsgId} body`, opts.timeoutMs ?? 6_000).catch((err: Error) => {
+        if (/timed out|timeout/i.test(err.message)) return undefined;
+        throw err;
+      });
+      return !ack ? { kind: 'unknown' } : ack.ok ? { kind: 'ok' } : { kind: 'error', code: ack.error.code };
+    },
+  });
 }

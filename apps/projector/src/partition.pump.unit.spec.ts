@@ -149,7 +149,7 @@ describe('PartitionPump', () => {
     // Counts the reactions the pump attaches to the batch in flight: a loop that never yields would attach them without end.
     let reactions = 0;
     class Counted<T> extends Promise<T> {
-      static get [Symbol.species]() {
+      static override get [Symbol.species]() {
         return Promise;
       }
       override then<A = T, B = never>(ok?: ((v: T) => A | PromiseLike<A>) | null, fail?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
