@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client } from 'pg';
+import { Names } from '@chat/messaging';
 import { natsServers, type TestNamespace } from './namespace';
 
 /** Everything a namespace has written: messages in its streams and rows in its tables. */
@@ -103,8 +104,10 @@ export async function appendRaw(ns: TestNamespace, conversationId: string, paylo
 
 /** The projector processes' consumers of one partition of a projection (each process has its own). */
 export async function projectorConsumers(jsm: JetStreamManager, ns: TestNamespace, projection: 'timeline' | 'search', p: number): Promise<ConsumerInfo[]> {
-  const prefix = `${ns.name}_${projection}_p${p}_`;
+  const names = new Names(ns.name, Number(ns.env.CHAT_PARTITIONS));
+  // Names.processConsumer with any instance: `<consumer>_<instance>`.
+  const prefix = `${names.consumer(projection, p)}_`;
   const found: ConsumerInfo[] = [];
-  for await (const info of jsm.consumers.list(`${ns.name}_P${p}`)) if (info.name.startsWith(prefix)) found.push(info);
+  for await (const info of jsm.consumers.list(names.stream(p))) if (info.name.startsWith(prefix)) found.push(info);
   return found;
 }

@@ -28,11 +28,10 @@ interface Checkpoints {
  */
 @Injectable()
 export class JetStreamTransport extends Server implements CustomTransportStrategy {
-  private readonly pumps: Array<{ projection: ProjectionName; partition: number; pump: PartitionPump }> = [];
+  /** This process's pumps by their consumer's name (the consumer leader advisories name it). */
+  private readonly pumps = new Map<string, { partition: number; pump: PartitionPump }>();
   /** Names this process's consumers: a process started again, or a second one, gets consumers of its own. */
   private readonly instance = randomBytes(6).toString('hex');
-  /** This process's pumps by their consumer's name, for the consumer leader advisories. */
-  private readonly byConsumer = new Map<string, PartitionPump>();
   private advisories?: Subscription;
 
   constructor(
@@ -100,8 +99,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         },
       });
       await pump.start();
-      this.pumps.push({ projection, partition, pump });
-      this.byConsumer.set(this.names.processConsumer(projection, partition, this.instance), pump);
+      this.pumps.set(this.names.processConsumer(projection, partition, this.instance), { partition, pump });
     }
     this.log.info({ projection, partitions: owned.length, from: Object.fromEntries(from), instance: this.instance }, 'projector consuming');
   }
@@ -118,16 +116,17 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       callback: (err, msg) => {
         if (err) return;
         const consumer = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
-        void this.byConsumer.get(consumer)?.repull('its consumer has a new leader');
+        void this.pumps.get(consumer)?.pump.repull('its consumer has a new leader');
       },
     });
   }
 
   async close(): Promise<void> {
     this.advisories?.unsubscribe();
-    await Promise.all(this.pumps.map((p) => p.pump.stop()));
+    const pumps = [...this.pumps];
+    await Promise.all(pumps.map(([, p]) => p.pump.stop()));
     // A consumer left behind costs the server until its idle threshold; a failed delete leaves it to that.
-    await Promise.allSettled(this.pumps.map((p) => deleteConsumer(this.jsm, this.names.stream(p.partition), this.names.processConsumer(p.projection, p.partition, this.instance))));
+    await Promise.allSettled(pumps.map(([consumer, p]) => deleteConsumer(this.jsm, this.names.stream(p.partition), consumer)));
   }
 
   on(): never {

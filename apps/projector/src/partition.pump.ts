@@ -123,12 +123,9 @@ export class PartitionPump {
    */
   async repull(why: string): Promise<void> {
     const consumer = this.consumer;
-    const old = this.messages;
-    if (this.stopping || this.reopening || !consumer || !old) return;
+    if (this.stopping || this.reopening || !consumer || !this.messages) return;
     this.deps.logger.warn({ partition: this.deps.partition, expected: this.expected }, `${why}; pulling again`);
-    // Cleared first: the old subscription's end must not reopen the consumer.
-    this.messages = undefined;
-    await old.close().catch(() => undefined);
+    await this.dropSubscription();
     await this.pull(consumer).catch(() => this.resubscribe());
   }
 
@@ -136,13 +133,17 @@ export class PartitionPump {
   private reopen(why: string): Promise<void> {
     this.reopening ??= (async () => {
       this.deps.logger.warn({ partition: this.deps.partition, expected: this.expected, waiting: this.buffer.size }, `${why}; reopening the consumer at the checkpoint`);
-      const old = this.messages;
-      // Cleared first: the old subscription's end must not reopen a second time.
-      this.messages = undefined;
-      await old?.close().catch(() => undefined);
+      await this.dropSubscription();
       await this.resubscribe();
     })().finally(() => (this.reopening = undefined));
     return this.reopening;
+  }
+
+  /** Closes the current subscription, cleared first: its end must not reopen the consumer by itself. */
+  private async dropSubscription(): Promise<void> {
+    const old = this.messages;
+    this.messages = undefined;
+    await old?.close().catch(() => undefined);
   }
 
   private async resubscribe(): Promise<void> {

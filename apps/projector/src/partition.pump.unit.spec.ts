@@ -1,6 +1,6 @@
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { PartitionPump, type PumpBatch } from './partition.pump';
+import { PartitionPump, type PumpBatch, type PumpDeps } from './partition.pump';
 import { StaleBatchError } from './timeline.applier';
 
 /** A consumer the test feeds by hand, and the acks the pump gives. */
@@ -42,7 +42,7 @@ describe('PartitionPump', () => {
     await pump?.stop();
   });
 
-  function start(handler: ReturnType<typeof controlledHandler>, source: ReturnType<typeof fakeLog>, extra: { foldAgain?: (e: unknown) => boolean } = {}) {
+  function start(handler: Pick<PumpDeps, 'handle'>, source: ReturnType<typeof fakeLog>, extra: Partial<PumpDeps> = {}) {
     pump = new PartitionPump({
       partition: 0, afterSeq: 0, batchSize: 500, logger: log, openConsumer: async () => source.consumer, firstSeq: async () => 1,
       handle: handler.handle, resync: async () => undefined, ...extra,
@@ -94,12 +94,7 @@ describe('PartitionPump', () => {
     const source = fakeLog();
     const handler = controlledHandler();
     const opened: number[] = [];
-    pump = new PartitionPump({
-      partition: 0, afterSeq: 0, batchSize: 500, logger: log, firstSeq: async () => 1, handle: handler.handle, resync: async () => undefined,
-      openConsumer: async (afterSeq) => (opened.push(afterSeq), source.consumer),
-      gapMs: { check: 10, reopen: 60 },
-    });
-    await pump.start();
+    await start(handler, source, { openConsumer: async (afterSeq) => (opened.push(afterSeq), source.consumer), gapMs: { check: 10, reopen: 60 } });
     source.append(1);
     await until('batch 1', () => handler.batches.length === 1);
     handler.batches[0]!.commit();
@@ -124,15 +119,11 @@ describe('PartitionPump', () => {
     const source = fakeLog();
     const handler = controlledHandler();
     const opened: number[] = [];
-    pump = new PartitionPump({
-      partition: 0, afterSeq: 0, batchSize: 500, logger: log, firstSeq: async () => 1, handle: handler.handle, resync: async () => undefined,
-      openConsumer: async (afterSeq) => (opened.push(afterSeq), source.consumer),
-    });
-    await pump.start();
+    await start(handler, source, { openConsumer: async (afterSeq) => (opened.push(afterSeq), source.consumer) });
     source.append(1);
     await until('batch 1', () => handler.batches.length === 1);
     source.append(2);
-    await pump.repull('its consumer has a new leader');
+    await pump!.repull('its consumer has a new leader');
     expect(source.pulls).toEqual({ opened: 2, closed: 1 });
     // Not recreated: the consumer keeps its position, nothing is delivered again.
     expect(opened).toEqual([0]);
@@ -158,12 +149,7 @@ describe('PartitionPump', () => {
       }
     }
     const batches: Array<{ seqs: number[]; commit: () => void }> = [];
-    pump = new PartitionPump({
-      partition: 0, afterSeq: 0, batchSize: 500, logger: log, firstSeq: async () => 1, resync: async () => undefined,
-      openConsumer: async () => source.consumer,
-      handle: (b) => new Counted<void>((resolve) => batches.push({ seqs: b.messages.map((m) => m.seq), commit: resolve })),
-    });
-    await pump.start();
+    await start({ handle: (b) => new Counted<void>((resolve) => batches.push({ seqs: b.messages.map((m) => m.seq), commit: resolve })) }, source);
     source.append(1);
     await until('batch 1', () => batches.length === 1);
     // 2 is missing (on its way again); 3..66 are here, more than a batch folded early needs.
@@ -182,12 +168,7 @@ describe('PartitionPump', () => {
   it('skips an entry the stream does not hold (a hole) once the gap has lasted, instead of waiting for it forever', async () => {
     const source = fakeLog();
     const handler = controlledHandler();
-    pump = new PartitionPump({
-      partition: 0, afterSeq: 0, batchSize: 500, logger: log, firstSeq: async () => 1, handle: handler.handle, resync: async () => undefined,
-      openConsumer: async () => source.consumer, hasEntry: async (seq) => seq !== 2,
-      gapMs: { check: 10, reopen: 60 },
-    });
-    await pump.start();
+    await start(handler, source, { hasEntry: async (seq) => seq !== 2, gapMs: { check: 10, reopen: 60 } });
     source.append(1, 3, 4);
     await until('batch 1', () => handler.batches.length === 1);
     handler.batches[0]!.commit();
